@@ -1,0 +1,195 @@
+/*
+ * config.c: the configuration struct and its WEFT_* environment variables.
+ *
+ * Every knob has one row in `vars` below: its variable, the accepted form
+ * and its parser; the table is also what a bad value's message quotes.
+ * Parsing is strict (no trailing junk, no silent wrap-around), because a
+ * CI job that mistypes a seed must fail loudly, not test something else.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+extern char **environ;
+
+void weft_config_init(weft_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->seed = 1;
+    cfg->iterations = 1000;
+    cfg->max_steps = 100000;
+    cfg->stack_size = 256 * 1024;
+    cfg->trace_tail = 24;
+    cfg->spurious = 0;
+    cfg->strategy = "random";
+    cfg->use_env = true;
+}
+
+static bool parse_uint(const char *s, uint64_t *out)
+{
+    char *end;
+    if (*s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno != 0 || *end != '\0')
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_size(const char *s, uint64_t *out)
+{
+    char buf[32];
+    size_t n = strlen(s);
+    uint64_t mul = 1;
+    if (n == 0 || n >= sizeof buf)
+        return false;
+    memcpy(buf, s, n + 1);
+    switch (buf[n - 1]) {
+    case 'k':
+    case 'K':
+        mul = 1024;
+        break;
+    case 'm':
+    case 'M':
+        mul = 1024 * 1024;
+        break;
+    case 'g':
+    case 'G':
+        mul = 1024 * 1024 * 1024;
+        break;
+    }
+    if (mul != 1)
+        buf[n - 1] = '\0';
+    uint64_t v;
+    if (!parse_uint(buf, &v) || v > UINT64_MAX / mul)
+        return false;
+    *out = v * mul;
+    return true;
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+    if (!strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes")) {
+        *out = true;
+        return true;
+    }
+    if (!strcmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no")) {
+        *out = false;
+        return true;
+    }
+    return false;
+}
+
+enum kind { U64, COUNT, SIZE, BOOL, STRATEGY, PATH };
+
+static const struct var {
+    const char *name;
+    enum kind kind;
+    size_t offset;
+    uint64_t min, max;
+    const char *form;
+} vars[] = {
+    { "WEFT_SEED", U64, offsetof(weft_config_t, seed), 0, UINT64_MAX,
+      "an unsigned 64-bit integer, decimal or 0x-hex" },
+    { "WEFT_ITERATIONS", U64, offsetof(weft_config_t, iterations), 1,
+      UINT64_MAX, "a positive integer (executions to run)" },
+    { "WEFT_MAX_STEPS", U64, offsetof(weft_config_t, max_steps), 1,
+      UINT64_MAX, "a positive integer (visible operations per execution)" },
+    { "WEFT_STACK_SIZE", SIZE, offsetof(weft_config_t, stack_size), 16384,
+      1ULL << 30, "a size from 16k to 1G, with an optional k, M or G suffix" },
+    { "WEFT_TRACE", COUNT, offsetof(weft_config_t, trace_tail), 0, 65536,
+      "an integer from 0 to 65536 (events shown in a report)" },
+    { "WEFT_SPURIOUS", COUNT, offsetof(weft_config_t, spurious), 0, 1000000,
+      "an integer from 0 to 1000000 (spurious wake-ups per execution)" },
+    { "WEFT_STRATEGY", STRATEGY, offsetof(weft_config_t, strategy), 0, 0,
+      "one of: random, replay" },
+    { "WEFT_REPLAY", PATH, offsetof(weft_config_t, replay_file), 0, 0,
+      "the path of a schedule file" },
+    { "WEFT_SCHEDULE_OUT", PATH, offsetof(weft_config_t, schedule_out), 0, 0,
+      "a path where a failing schedule is written" },
+    { "WEFT_QUIET", BOOL, offsetof(weft_config_t, quiet), 0, 0,
+      "1, 0, true, false, yes or no" },
+};
+
+/* Variables other parts of weft (and its build) read; not config knobs. */
+static const char *const other_vars[] = { "WEFT_BENCH_DIR" };
+
+static int set(weft_config_t *cfg, const struct var *v, const char *s,
+               char *err, size_t len)
+{
+    char *field = (char *)cfg + v->offset;
+    uint64_t x;
+    switch (v->kind) {
+    case U64:
+    case COUNT:
+    case SIZE:
+        if (!(v->kind == SIZE ? parse_size(s, &x) : parse_uint(s, &x)) ||
+            x < v->min || x > v->max)
+            goto bad;
+        if (v->kind == U64)
+            *(uint64_t *)(void *)field = x;
+        else if (v->kind == COUNT)
+            *(unsigned *)(void *)field = (unsigned)x;
+        else
+            *(size_t *)(void *)field = (size_t)x;
+        return 0;
+    case BOOL:
+        if (!parse_bool(s, (bool *)(void *)field))
+            goto bad;
+        return 0;
+    case STRATEGY:
+        if (strcmp(s, "random") != 0 && strcmp(s, "replay") != 0)
+            goto bad;
+        *(const char **)(void *)field = s;
+        return 0;
+    case PATH:
+        *(const char **)(void *)field = s;
+        return 0;
+    }
+bad:
+    snprintf(err, len, "%s='%s' is not valid: expected %s", v->name, s,
+             v->form);
+    return -EINVAL;
+}
+
+int weft_config_from_env(weft_config_t *cfg, char *err, size_t err_len)
+{
+    char dummy[1];
+    if (err == NULL || err_len == 0) {
+        err = dummy;
+        err_len = sizeof dummy;
+    }
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *s = getenv(vars[i].name);
+        if (s == NULL || *s == '\0')
+            continue;
+        int rc = set(cfg, &vars[i], s, err, err_len);
+        if (rc != 0)
+            return rc;
+    }
+    /* A misspelt variable silently changes nothing: say so, once. */
+    static _Thread_local bool warned;
+    for (char **e = environ; e && *e && !warned; e++) {
+        if (strncmp(*e, "WEFT_", 5) != 0)
+            continue;
+        size_t n = strcspn(*e, "=");
+        bool known = false;
+        for (size_t i = 0; i < sizeof vars / sizeof vars[0] && !known; i++)
+            known = strlen(vars[i].name) == n &&
+                    strncmp(vars[i].name, *e, n) == 0;
+        for (size_t i = 0; i < sizeof other_vars / sizeof *other_vars; i++)
+            known = known || (strlen(other_vars[i]) == n &&
+                              strncmp(other_vars[i], *e, n) == 0);
+        if (!known) {
+            fprintf(stderr, "weft: warning: unknown variable %.*s ignored\n",
+                    (int)n, *e);
+            warned = true;
+        }
+    }
+    return 0;
+}

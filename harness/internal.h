@@ -1,0 +1,391 @@
+/*
+ * internal.h: what the harness's files share and users never see.
+ *
+ * One execution is a `struct weft__run`: its tasks, the ready set, the
+ * virtual clock and timer heap, the trace and the decision log. Every public
+ * visible operation calls weft__visible() (record, then the ONE decision
+ * point), and a blocking one then calls weft__block(); objects wake waiters
+ * with weft__wake_*(). Strategies live behind `struct weft__strategy` and
+ * never call back into the runtime. Layers (DESIGN.md 6): context.h and
+ * stack.c are the platform; sched.c the core; the primitive files sit on
+ * the core; report.c and explore.c are the front.
+ */
+#ifndef WEFT_INTERNAL_H
+#define WEFT_INTERNAL_H
+
+#include "weft.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "context.h"
+
+#define WEFT__HIDDEN __attribute__((visibility("hidden")))
+#define WEFT__LIKELY(x) __builtin_expect(!!(x), 1)
+#define WEFT__UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* --------------------------------------------------------- allocation */
+
+/* The one allocation seam (alloc.c): fails the n-th call on request. */
+WEFT__HIDDEN void *weft__alloc(size_t size);
+WEFT__HIDDEN void *weft__realloc(void *p, size_t size);
+WEFT__HIDDEN void weft__free(void *p);
+/* True if the next allocation should fail (counts it): for mmap users. */
+WEFT__HIDDEN bool weft__alloc_should_fail(void);
+
+/* Grow *arr (of elem-sized items, capacity *cap) to hold n; -ENOMEM. */
+WEFT__HIDDEN int weft__grow(void *arr, uint32_t *cap, uint32_t n,
+                            size_t elem);
+
+/* A growable text buffer; on allocation failure it stops growing and keeps
+ * what fits (reports must never fail). */
+struct weft__buf {
+    char *s;
+    size_t len, cap;
+};
+WEFT__HIDDEN void weft__buf_printf(struct weft__buf *b, const char *fmt, ...)
+    WEFT__PRINTF(2, 3);
+WEFT__HIDDEN void weft__buf_vprintf(struct weft__buf *b, const char *fmt,
+                                    va_list ap);
+
+/* Misuse of weft itself: one greppable sentence, then abort. */
+WEFT__HIDDEN WEFT__NORETURN void weft__misuse(const char *fn, const char *fmt,
+                                              ...) WEFT__PRINTF(2, 3);
+
+/* ------------------------------------------------------------- stacks */
+
+struct weft__stack {
+    struct weft__stack *next; /* pool free list */
+    char *lo;                 /* lowest usable byte (above the guard) */
+    size_t size;              /* usable bytes */
+    char *map;                /* mapping, guard page first */
+    size_t map_size;
+    unsigned valgrind_id;
+};
+
+WEFT__HIDDEN struct weft__stack *weft__stack_get(size_t size);
+WEFT__HIDDEN void weft__stack_put(struct weft__stack *s);
+WEFT__HIDDEN void weft__stack_trim(unsigned keep);
+WEFT__HIDDEN size_t weft__page_size(void);
+
+/* -------------------------------------------------------- operations */
+
+/* Visible operations, as recorded in the trace and decision log. */
+enum weft__op {
+    WEFT__OP_START,
+    WEFT__OP_SPAWN,
+    WEFT__OP_JOIN,
+    WEFT__OP_DETACH,
+    WEFT__OP_EXIT,
+    WEFT__OP_YIELD,
+    WEFT__OP_LOCK,
+    WEFT__OP_UNLOCK,
+    WEFT__OP_MUTEX_DESTROY,
+    WEFT__OP_COND_WAIT,
+    WEFT__OP_COND_SIGNAL,
+    WEFT__OP_COND_BROADCAST,
+    WEFT__OP_RDLOCK,
+    WEFT__OP_WRLOCK,
+    WEFT__OP_RWUNLOCK,
+    WEFT__OP_SEM_WAIT,
+    WEFT__OP_SEM_POST,
+    WEFT__OP_BARRIER,
+    WEFT__OP_ONCE,
+    WEFT__OP_ATOMIC,
+    WEFT__OP_SLEEP,
+    WEFT__OP_CHOOSE,
+    WEFT__OP_WAKE, /* a wait ended (timeout), traced only */
+    WEFT__OP__COUNT
+};
+
+WEFT__HIDDEN const char *weft__op_name(int op);
+/* The letter naming an operation's object in reports: M, C, L, S, B, O. */
+WEFT__HIDDEN char weft__op_letter(int op);
+
+/* -------------------------------------------------------------- tasks */
+
+enum weft__state {
+    WEFT__READY,   /* running or runnable: in run->ready */
+    WEFT__BLOCKED, /* waiting on wait_obj and/or a deadline */
+    WEFT__DONE,
+};
+
+struct weft__task {
+    struct weft__ctx ctx; /* first: the switch reads it */
+    struct weft__run *run;
+    uint32_t id;
+    uint32_t ready_pos; /* index in run->ready while READY */
+    uint8_t state;
+    bool detached, joined, timed_out, signalled, dying;
+    unsigned atomic_depth;
+
+    weft_thread_fn *fn;
+    void *arg;
+    void *ret;
+    struct weft__stack *stack;
+    void *asan_fake;
+
+    /* what it waits for (while BLOCKED) */
+    int wait_op;
+    weft__obj_t *wait_obj;
+    struct weft__task *wait_task; /* join target */
+    int64_t deadline;
+    uint32_t wait_gen; /* bumps each block: stale timers are skipped */
+    struct weft__task *wait_next, *wait_prev;
+
+    struct weft__task *joiner;
+    weft_mutex_t *held; /* mutexes it owns, most recent first */
+
+    const char *file; /* site of its latest visible operation */
+    int line;
+    const char *spawn_file;
+    int spawn_line;
+    char name[32];
+};
+
+/* ---------------------------------------------------------- strategies */
+
+enum weft__choice_kind {
+    WEFT__CHOOSE_TASK,  /* which ready task runs next: returns an index */
+    WEFT__CHOOSE_VALUE, /* a value in [0, n) */
+};
+
+struct weft__choice {
+    int kind;
+    uint32_t n;           /* options: ready tasks, or values */
+    const uint32_t *ids;  /* ready task ids (kind TASK), else NULL */
+    uint32_t current;     /* index of the running task in ids, or n */
+    uint64_t step;
+    int op;               /* the operation about to happen */
+    uint64_t set_hash;    /* order-free hash of ids */
+};
+
+/* One entry of the decision log: enough to replay and to check a replay. */
+struct weft__decision {
+    uint64_t step;
+    uint64_t set_hash;
+    uint32_t n;
+    uint32_t chosen; /* task id (TASK) or value (VALUE) */
+    uint8_t kind;
+    uint8_t op;
+};
+
+#define WEFT__DIVERGED UINT64_MAX
+
+struct weft__strategy {
+    const char *name;
+    /* Make the state for a whole exploration; -errno on failure. */
+    int (*create)(void **state, const weft_config_t *cfg, char *err,
+                  size_t err_len);
+    void (*destroy)(void *state);
+    /* A new execution with this seed. */
+    void (*begin)(void *state, uint64_t seed);
+    /* Returns an index into ids (TASK) or a value (VALUE), or
+     * WEFT__DIVERGED with a reason written by explain(). */
+    uint64_t (*choose)(void *state, const struct weft__choice *c);
+    /* After an execution: did it leave recorded choices unused? */
+    bool (*finished)(void *state, char *why, size_t len);
+    void (*explain)(void *state, char *why, size_t len);
+};
+
+WEFT__HIDDEN extern const struct weft__strategy weft__strategy_random;
+WEFT__HIDDEN extern const struct weft__strategy weft__strategy_replay;
+
+/* ------------------------------------------------------------ the run */
+
+struct weft__event {
+    uint64_t step;
+    int64_t time;
+    uint32_t task;
+    uint32_t obj;
+    int op;
+    int line;
+    const char *file;
+};
+
+struct weft__timer {
+    int64_t deadline;
+    uint64_t seq; /* ties broken by arming order, never by address */
+    struct weft__task *task;
+    uint32_t gen;
+};
+
+struct weft__finding {
+    weft_finding_t kind;
+    uint32_t task;
+    uint64_t step;
+    int64_t time;
+    const char *file;
+    int line;
+    char message[512];
+    struct weft__buf detail; /* extra report lines (deadlock analysis) */
+};
+
+struct weft__run {
+    const weft_config_t *cfg;
+    const struct weft__strategy *strategy;
+    void *strategy_state;
+    uint64_t epoch; /* unique per execution in this process */
+    uint64_t seed;
+    uint64_t step;
+    uint64_t max_steps;
+    int64_t now;
+    unsigned spurious_left;
+
+    struct weft__task *cur;
+    struct weft__task sched; /* the scheduler's own context (main stack) */
+    struct weft__task *dead; /* exited task whose stack awaits release */
+    weft_body_fn *body;
+    void *body_arg;
+    void *main_lo; /* the OS thread's stack, for AddressSanitizer */
+    size_t main_size;
+
+    struct weft__task **tasks; /* by id; structs reused across executions */
+    uint32_t ntasks, tasks_cap, tasks_alloc;
+    uint32_t live; /* tasks not DONE */
+
+    struct weft__task **ready;
+    uint32_t *ready_ids;
+    uint32_t nready, ready_cap, ready_ids_cap;
+    uint64_t ready_hash;
+
+    struct weft__timer *timers; /* binary heap by (deadline, seq) */
+    uint32_t ntimers, timers_cap;
+    uint64_t timer_seq;
+
+    uint32_t next_obj_id;
+
+    struct weft__event *ring; /* the last trace_tail events */
+    uint32_t ring_cap;
+    uint64_t nevents; /* events recorded, the ring's write index */
+    uint64_t hash; /* of the whole trace */
+
+    struct weft__decision *decisions;
+    uint32_t ndecisions, decisions_cap;
+    bool decisions_full; /* the log could not grow: replay file partial */
+
+    bool failed;
+    bool oom;
+    struct weft__finding finding;
+    sigjmp_buf escape; /* crash handler jumps here, on the main stack */
+};
+
+/* The current run of this OS thread, or NULL. */
+WEFT__HIDDEN extern _Thread_local struct weft__run *weft__current;
+
+/* The current run; misuse (abort) when called outside an exploration. */
+static inline struct weft__run *weft__run_get(const char *fn)
+{
+    struct weft__run *r = weft__current;
+    if (WEFT__UNLIKELY(r == NULL || r->cur == &r->sched))
+        weft__misuse(fn, "called outside an exploration");
+    return r;
+}
+
+/* Bring an object into this execution: a stale or zero epoch means the
+ * object starts again as initialised. Returns true if it was reset. */
+static inline bool weft__obj_touch(struct weft__run *r, weft__obj_t *o)
+{
+    if (WEFT__LIKELY(o->epoch == r->epoch))
+        return false;
+    o->epoch = r->epoch;
+    o->id = ++r->next_obj_id;
+    o->wait_head = o->wait_tail = NULL;
+    return true;
+}
+
+WEFT__HIDDEN void weft__obj_init(struct weft__run *r, weft__obj_t *o,
+                                 const char *file, int line);
+
+/* The decision point: record op, then let the strategy pick who runs. */
+WEFT__HIDDEN void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
+                                const char *file, int line);
+
+/*
+ * Block the current task on obj (may be NULL) until woken or until
+ * deadline (WEFT_FOREVER: none). Returns when it runs again; then
+ * cur->timed_out says whether the deadline ended the wait.
+ */
+WEFT__HIDDEN void weft__block(struct weft__run *r, int op, weft__obj_t *obj,
+                              int64_t deadline);
+/* Make waiters of obj ready: the oldest one, or all. Returns how many. */
+WEFT__HIDDEN unsigned weft__wake(struct weft__run *r, weft__obj_t *obj,
+                                 bool all);
+/* Make one blocked task ready (it leaves any wait queue). */
+WEFT__HIDDEN void weft__wake_task(struct weft__run *r, struct weft__task *t);
+
+/* A strategy-chosen value in [0, n), recorded like any decision. */
+WEFT__HIDDEN uint64_t weft__choose_value(struct weft__run *r, uint64_t n,
+                                         int op);
+
+/* End the execution with a finding raised by the current task. */
+WEFT__HIDDEN WEFT__NORETURN void weft__finding(struct weft__run *r,
+                                               weft_finding_t kind,
+                                               const char *file, int line,
+                                               const char *fmt, ...)
+    WEFT__PRINTF(5, 6);
+WEFT__HIDDEN WEFT__NORETURN void weft__vfinding(struct weft__run *r,
+                                                weft_finding_t kind,
+                                                const char *file, int line,
+                                                const char *fmt, va_list ap);
+
+/* Task lifecycle (thread.c and sched.c) */
+WEFT__HIDDEN struct weft__task *weft__task_new(struct weft__run *r,
+                                               const char *name,
+                                               weft_thread_fn *fn, void *arg);
+WEFT__HIDDEN WEFT__NORETURN void weft__task_exit(struct weft__run *r,
+                                                 void *ret);
+/* Held-mutex bookkeeping (mutex.c), used by thread exit and reports. */
+WEFT__HIDDEN void weft__mutex_exit_check(struct weft__run *r,
+                                         struct weft__task *t);
+
+/* Describe what a blocked task waits for; returns the task it waits on
+ * (for the wait-for graph), or NULL. */
+WEFT__HIDDEN struct weft__task *weft__describe_wait(struct weft__run *r,
+                                                    struct weft__task *t,
+                                                    struct weft__buf *b);
+/* Deadlock analysis into r->finding. */
+WEFT__HIDDEN void weft__deadlock_report(struct weft__run *r);
+
+/* Run one execution (sched.c). Returns 0, or -ENOMEM. */
+WEFT__HIDDEN int weft__run_one(struct weft__run *r, weft_body_fn *body,
+                               void *arg);
+WEFT__HIDDEN int weft__run_setup(struct weft__run *r,
+                                 const weft_config_t *cfg);
+WEFT__HIDDEN void weft__run_teardown(struct weft__run *r);
+
+/* Signals (signal.c): crash capture around an exploration. */
+WEFT__HIDDEN int weft__signals_install(void);
+WEFT__HIDDEN void weft__signals_restore(void);
+
+/* Reports (report.c) */
+WEFT__HIDDEN void weft__report(struct weft__run *r, uint64_t execution,
+                               struct weft__buf *out);
+WEFT__HIDDEN const char *weft__task_name(struct weft__task *t);
+
+/* Schedules (schedule.c) */
+WEFT__HIDDEN int weft__schedule_write(const char *path, struct weft__run *r);
+struct weft__schedule {
+    uint64_t seed;
+    uint64_t max_steps;
+    unsigned spurious;
+    struct weft__decision *d;
+    uint32_t n;
+};
+WEFT__HIDDEN int weft__schedule_read(const char *path,
+                                     struct weft__schedule *s, char *err,
+                                     size_t err_len);
+
+/* Hash helpers: deterministic, never fed an address. */
+static inline uint64_t weft__mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+#endif /* WEFT_INTERNAL_H */

@@ -1,0 +1,229 @@
+/*
+ * mutex.c: mutexes (normal, recursive, error-checking) and condition
+ * variables.
+ *
+ * Unlock wakes every waiter; they compete again and the strategy decides
+ * who wins, which is how the schedules where a late waiter overtakes an
+ * early one get explored. Each owner keeps a list of the mutexes it holds,
+ * so exiting with a lock held is caught and a deadlock report can say who
+ * holds what. Misuse that POSIX leaves undefined for a normal mutex
+ * (relock, foreign unlock) is a finding; the error-checking type returns
+ * the POSIX errors instead, and the recursive type counts.
+ */
+#include "internal.h"
+
+#include <errno.h>
+
+static inline void touch(struct weft__run *r, weft_mutex_t *m)
+{
+    if (weft__obj_touch(r, &m->o)) {
+        m->owner = NULL;
+        m->count = 0;
+        m->held_prev = m->held_next = NULL;
+    }
+}
+
+static void acquire(struct weft_mutex *m, struct weft__task *t, unsigned n)
+{
+    m->owner = t;
+    m->count = n;
+    m->lock_file = t->file;
+    m->lock_line = t->line;
+    m->held_prev = NULL;
+    m->held_next = t->held;
+    if (t->held)
+        t->held->held_prev = m;
+    t->held = m;
+}
+
+static void release(struct weft__run *r, weft_mutex_t *m)
+{
+    struct weft__task *t = m->owner;
+    if (m->held_prev)
+        m->held_prev->held_next = m->held_next;
+    else
+        t->held = m->held_next;
+    if (m->held_next)
+        m->held_next->held_prev = m->held_prev;
+    m->owner = NULL;
+    m->count = 0;
+    weft__wake(r, &m->o, true);
+}
+
+int weft_mutex_init_at(weft_mutex_t *m, weft_mutex_type_t type,
+                       const char *file, int line)
+{
+    if (m == NULL || (unsigned)type > WEFT_MUTEX_ERRORCHECK)
+        return -EINVAL;
+    weft__obj_init(weft__current, &m->o, file, line);
+    m->type = type;
+    m->owner = NULL;
+    m->count = 0;
+    m->held_prev = m->held_next = NULL;
+    return 0;
+}
+
+int weft_mutex_destroy_at(weft_mutex_t *m, const char *file, int line)
+{
+    struct weft__run *r = weft__current;
+    if (r == NULL || r->cur == &r->sched)
+        return 0;
+    touch(r, m);
+    weft__visible(r, WEFT__OP_MUTEX_DESTROY, &m->o, file, line);
+    if (m->owner != NULL)
+        weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
+                      "%s destroys mutex M%u while %s holds it (locked at "
+                      "%s:%d)",
+                      weft__task_name(r->cur), m->o.id,
+                      weft__task_name(m->owner), m->lock_file, m->lock_line);
+    m->o.epoch = 0;
+    return 0;
+}
+
+int weft_mutex_timedlock_at(weft_mutex_t *m, int64_t deadline,
+                            const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_mutex_lock");
+    struct weft__task *self = r->cur;
+    touch(r, m);
+    weft__visible(r, WEFT__OP_LOCK, &m->o, file, line);
+    for (;;) {
+        if (m->owner == NULL) {
+            acquire(m, self, 1);
+            return 0;
+        }
+        if (m->owner == self) {
+            if (m->type == WEFT_MUTEX_RECURSIVE) {
+                m->count++;
+                return 0;
+            }
+            if (m->type == WEFT_MUTEX_ERRORCHECK)
+                return -EDEADLK;
+            if (deadline == 0)
+                return -EBUSY;
+            weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
+                          "%s relocks mutex M%u it already holds (locked at "
+                          "%s:%d): a normal mutex deadlocks here",
+                          weft__task_name(self), m->o.id, m->lock_file,
+                          m->lock_line);
+        }
+        if (deadline == 0)
+            return -EBUSY;
+        if (deadline != WEFT_FOREVER && deadline <= r->now)
+            return -ETIMEDOUT;
+        weft__block(r, WEFT__OP_LOCK, &m->o, deadline);
+        if (self->timed_out && m->owner != NULL)
+            return -ETIMEDOUT;
+    }
+}
+
+int weft_mutex_unlock_at(weft_mutex_t *m, const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_mutex_unlock");
+    struct weft__task *self = r->cur;
+    touch(r, m);
+    weft__visible(r, WEFT__OP_UNLOCK, &m->o, file, line);
+    if (m->owner != self) {
+        if (m->type != WEFT_MUTEX_NORMAL)
+            return -EPERM;
+        if (m->owner == NULL)
+            weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
+                          "%s unlocks mutex M%u, which is not locked",
+                          weft__task_name(self), m->o.id);
+        weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
+                      "%s unlocks mutex M%u owned by %s (locked at %s:%d)",
+                      weft__task_name(self), m->o.id,
+                      weft__task_name(m->owner), m->lock_file, m->lock_line);
+    }
+    if (--m->count == 0)
+        release(r, m);
+    return 0;
+}
+
+void weft__mutex_exit_check(struct weft__run *r, struct weft__task *t)
+{
+    weft_mutex_t *m = t->held;
+    weft__finding(r, WEFT_FINDING_LOCK_MISUSE, t->file, t->line,
+                  "%s exits while holding mutex M%u (locked at %s:%d)",
+                  weft__task_name(t), m->o.id, m->lock_file, m->lock_line);
+}
+
+/* ------------------------------------------------- condition variables */
+
+int weft_cond_init_at(weft_cond_t *c, const char *file, int line)
+{
+    if (c == NULL)
+        return -EINVAL;
+    weft__obj_init(weft__current, &c->o, file, line);
+    return 0;
+}
+
+int weft_cond_destroy_at(weft_cond_t *c, const char *file, int line)
+{
+    struct weft__run *r = weft__current;
+    if (r == NULL || r->cur == &r->sched)
+        return 0;
+    weft__obj_touch(r, &c->o);
+    if (c->o.wait_head != NULL)
+        weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
+                      "%s destroys condition variable C%u while %s waits "
+                      "on it",
+                      weft__task_name(r->cur), c->o.id,
+                      weft__task_name(c->o.wait_head));
+    c->o.epoch = 0;
+    return 0;
+}
+
+int weft_cond_timedwait_at(weft_cond_t *c, weft_mutex_t *m, int64_t deadline,
+                           const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_cond_wait");
+    struct weft__task *self = r->cur;
+    weft__obj_touch(r, &c->o);
+    touch(r, m);
+    weft__visible(r, WEFT__OP_COND_WAIT, &c->o, file, line);
+    if (m->owner != self) {
+        if (m->type == WEFT_MUTEX_ERRORCHECK)
+            return -EPERM;
+        weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
+                      "%s waits on condition variable C%u without holding "
+                      "mutex M%u",
+                      weft__task_name(self), c->o.id, m->o.id);
+    }
+    unsigned count = m->count;
+    release(r, m);
+
+    int rc = 0;
+    bool spurious = false;
+    if (r->spurious_left > 0 &&
+        weft__choose_value(r, 2, WEFT__OP_COND_WAIT) == 1) {
+        r->spurious_left--;
+        spurious = true;
+    } else if (deadline != WEFT_FOREVER && deadline <= r->now) {
+        rc = -ETIMEDOUT;
+    } else {
+        weft__block(r, WEFT__OP_COND_WAIT, &c->o, deadline);
+        if (self->timed_out)
+            rc = -ETIMEDOUT;
+    }
+    /* Take the mutex back, whatever ended the wait. After a spurious
+     * wake-up others may run first: that is when one would happen. */
+    if (spurious)
+        weft__visible(r, WEFT__OP_LOCK, &m->o, file, line);
+    while (m->owner != NULL)
+        weft__block(r, WEFT__OP_LOCK, &m->o, WEFT_FOREVER);
+    acquire(m, self, count);
+    m->lock_file = file;
+    m->lock_line = line;
+    return rc;
+}
+
+int weft_cond_signal_at(weft_cond_t *c, bool all, const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_cond_signal");
+    weft__obj_touch(r, &c->o);
+    weft__visible(r, all ? WEFT__OP_COND_BROADCAST : WEFT__OP_COND_SIGNAL,
+                  &c->o, file, line);
+    weft__wake(r, &c->o, all);
+    return 0;
+}

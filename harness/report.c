@@ -1,0 +1,262 @@
+/*
+ * report.c: turning a failed execution into text a person can act on.
+ *
+ * A report names the finding, where it happened (task, step, virtual time,
+ * source line), how to replay it, and the last events of the trace. For a
+ * deadlock it lists every blocked task, what it waits for and who holds
+ * that, and the wait-for cycle when there is one. Objects are named by
+ * kind and creation order (M2 is the second object the execution touched)
+ * plus the line that initialised them: never by address.
+ */
+#include "internal.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#define CONTAINER(p, T, f) ((T *)(void *)((char *)(p) - offsetof(T, f)))
+
+static const char *const finding_names[WEFT_FINDING__COUNT] = {
+    [WEFT_FINDING_NONE] = "none",
+    [WEFT_FINDING_ASSERTION] = "assertion",
+    [WEFT_FINDING_DEADLOCK] = "deadlock",
+    [WEFT_FINDING_LOCK_MISUSE] = "lock misuse",
+    [WEFT_FINDING_CRASH] = "crash",
+    [WEFT_FINDING_STACK_OVERFLOW] = "stack overflow",
+    [WEFT_FINDING_STEP_BOUND] = "step bound exceeded",
+    [WEFT_FINDING_NONDETERMINISM] = "nondeterminism",
+};
+
+const char *weft_finding_name(weft_finding_t kind)
+{
+    if ((unsigned)kind >= WEFT_FINDING__COUNT)
+        return "unknown";
+    return finding_names[kind];
+}
+
+const char *weft__task_name(struct weft__task *t)
+{
+    static _Thread_local char buf[4][48];
+    static _Thread_local unsigned k;
+    if (t == NULL)
+        return "nobody";
+    char *b = buf[k++ % 4];
+    snprintf(b, sizeof buf[0], "task %u \"%s\"", t->id, t->name);
+    return b;
+}
+
+static const char *site(const char *file, int line)
+{
+    static _Thread_local char buf[4][160];
+    static _Thread_local unsigned k;
+    char *b = buf[k++ % 4];
+    if (file == NULL)
+        return "?";
+    snprintf(b, sizeof buf[0], "%s:%d", file, line);
+    return b;
+}
+
+struct weft__task *weft__describe_wait(struct weft__run *r,
+                                       struct weft__task *t,
+                                       struct weft__buf *b)
+{
+    weft__obj_t *o = t->wait_obj;
+    (void)r;
+    switch (t->wait_op) {
+    case WEFT__OP_LOCK: {
+        weft_mutex_t *m = CONTAINER(o, weft_mutex_t, o);
+        weft__buf_printf(b, "waits for mutex M%u (%s)", m->o.id,
+                         site(m->o.file, m->o.line));
+        if (m->owner != NULL)
+            weft__buf_printf(b, ", held by %s since %s",
+                             weft__task_name(m->owner),
+                             site(m->lock_file, m->lock_line));
+        return m->owner;
+    }
+    case WEFT__OP_COND_WAIT:
+        weft__buf_printf(b,
+                         "waits on condition variable C%u (%s); nobody is "
+                         "left to signal it",
+                         o->id, site(o->file, o->line));
+        return NULL;
+    case WEFT__OP_RDLOCK:
+    case WEFT__OP_WRLOCK: {
+        weft_rwlock_t *rw = CONTAINER(o, weft_rwlock_t, o);
+        weft__buf_printf(b, "waits to %s-lock rwlock L%u (%s)",
+                         t->wait_op == WEFT__OP_RDLOCK ? "read" : "write",
+                         o->id, site(o->file, o->line));
+        if (rw->writer != NULL)
+            weft__buf_printf(b, ", write-locked by %s",
+                             weft__task_name(rw->writer));
+        else
+            weft__buf_printf(b, ", read-locked %u times", rw->readers);
+        return rw->writer;
+    }
+    case WEFT__OP_SEM_WAIT: {
+        weft_sem_t *s = CONTAINER(o, weft_sem_t, o);
+        weft__buf_printf(b, "waits on semaphore S%u (%s), value %u", o->id,
+                         site(o->file, o->line), s->value);
+        return NULL;
+    }
+    case WEFT__OP_BARRIER: {
+        weft_barrier_t *br = CONTAINER(o, weft_barrier_t, o);
+        weft__buf_printf(b, "waits at barrier B%u (%s): %u of %u arrived",
+                         o->id, site(o->file, o->line), br->arrived,
+                         br->count);
+        return NULL;
+    }
+    case WEFT__OP_ONCE:
+        weft__buf_printf(b, "waits for once O%u (%s) to finish", o->id,
+                         site(o->file, o->line));
+        return NULL;
+    case WEFT__OP_JOIN:
+        weft__buf_printf(b, "waits to join %s",
+                         weft__task_name(t->wait_task));
+        return t->wait_task;
+    case WEFT__OP_SLEEP:
+        weft__buf_printf(b, "sleeps forever");
+        return NULL;
+    default:
+        weft__buf_printf(b, "waits in %s", weft__op_name(t->wait_op));
+        return NULL;
+    }
+}
+
+void weft__deadlock_report(struct weft__run *r)
+{
+    struct weft__finding *f = &r->finding;
+    struct weft__buf *b = &f->detail;
+    struct weft__task *cycle_from = NULL;
+    unsigned blocked = 0;
+
+    weft__buf_printf(b, "  blocked tasks:\n");
+    for (uint32_t i = 0; i < r->ntasks; i++) {
+        struct weft__task *t = r->tasks[i];
+        if (t->state != WEFT__BLOCKED)
+            continue;
+        blocked++;
+        weft__buf_printf(b, "    %s at %s\n      ", weft__task_name(t),
+                         site(t->file, t->line));
+        weft__describe_wait(r, t, b);
+        weft__buf_printf(b, "\n");
+    }
+    /* Each blocked task waits on at most one other: follow the chain from
+     * every task and stop at the first one seen twice. Bounded by ntasks
+     * steps per start, so no marks are needed. */
+    for (uint32_t i = 0; i < r->ntasks && cycle_from == NULL; i++) {
+        struct weft__task *t = r->tasks[i];
+        struct weft__buf scratch = { 0 };
+        for (uint32_t k = 0; k <= r->ntasks && t != NULL; k++) {
+            if (t->state != WEFT__BLOCKED)
+                break;
+            scratch.len = 0;
+            t = weft__describe_wait(r, t, &scratch);
+            if (t == r->tasks[i] || (k == r->ntasks && t != NULL)) {
+                cycle_from = t;
+                break;
+            }
+        }
+        weft__free(scratch.s);
+    }
+    if (cycle_from != NULL) {
+        /* Walk once around, from its lowest-numbered task. */
+        struct weft__task *lo = cycle_from, *t = cycle_from;
+        struct weft__buf scratch = { 0 };
+        do {
+            if (t->id < lo->id)
+                lo = t;
+            scratch.len = 0;
+            t = weft__describe_wait(r, t, &scratch);
+        } while (t != cycle_from);
+        weft__buf_printf(b, "  wait-for cycle: ");
+        t = lo;
+        do {
+            weft__buf_printf(b, "%s -> ", weft__task_name(t));
+            if (t->wait_op == WEFT__OP_JOIN)
+                weft__buf_printf(b, "(join) -> ");
+            else if (t->wait_obj != NULL)
+                weft__buf_printf(b, "%c%u -> ", weft__op_letter(t->wait_op),
+                                 t->wait_obj->id);
+            scratch.len = 0;
+            t = weft__describe_wait(r, t, &scratch);
+        } while (t != lo);
+        weft__buf_printf(b, "%s\n", weft__task_name(lo));
+        weft__free(scratch.s);
+    }
+    f->kind = WEFT_FINDING_DEADLOCK;
+    f->task = r->cur->id;
+    f->step = r->step;
+    f->time = r->now;
+    f->file = r->cur->file;
+    f->line = r->cur->line;
+    snprintf(f->message, sizeof f->message,
+             "deadlock: %u task%s blocked, none can run and no timer is "
+             "pending%s",
+             blocked, blocked == 1 ? "" : "s",
+             cycle_from ? " (wait-for cycle below)" : "");
+}
+
+/* Virtual time as seconds with nanosecond digits: 3600.000000100s. */
+static const char *vtime(int64_t t)
+{
+    static _Thread_local char buf[2][32];
+    static _Thread_local unsigned k;
+    char *b = buf[k++ % 2];
+    snprintf(b, sizeof buf[0], "%lld.%09llds", (long long)(t / WEFT_SEC),
+             (long long)(t % WEFT_SEC));
+    return b;
+}
+
+static void trace_tail(struct weft__run *r, struct weft__buf *out)
+{
+    uint64_t n = r->cfg->trace_tail;
+    if (n > r->ring_cap)
+        n = r->ring_cap;
+    if (n > r->nevents)
+        n = r->nevents;
+    if (n == 0)
+        return;
+    weft__buf_printf(out, "  last %llu events:\n", (unsigned long long)n);
+    weft__buf_printf(out, "    %6s %20s  %-20s %-18s %s\n", "step",
+                     "virtual time", "task", "operation", "where");
+    for (uint64_t i = r->nevents - n; i < r->nevents; i++) {
+        struct weft__event *e = &r->ring[i & (r->ring_cap - 1)];
+        struct weft__task *t = e->task < r->ntasks ? r->tasks[e->task] : NULL;
+        char tn[48], op[48];
+        snprintf(tn, sizeof tn, "%u %s", e->task, t ? t->name : "?");
+        if (e->obj)
+            snprintf(op, sizeof op, "%s %c%u", weft__op_name(e->op),
+                     weft__op_letter(e->op), e->obj);
+        else
+            snprintf(op, sizeof op, "%s", weft__op_name(e->op));
+        weft__buf_printf(out, "    %6llu %20s  %-20s %-18s %s\n",
+                         (unsigned long long)e->step, vtime(e->time), tn, op,
+                         site(e->file, e->line));
+    }
+}
+
+void weft__report(struct weft__run *r, uint64_t execution,
+                  struct weft__buf *out)
+{
+    struct weft__finding *f = &r->finding;
+    const weft_config_t *cfg = r->cfg;
+    struct weft__task *t = f->task < r->ntasks ? r->tasks[f->task] : NULL;
+
+    weft__buf_printf(out, "weft: FAILED: %s\n", f->message);
+    weft__buf_printf(out, "  kind:      %s\n", weft_finding_name(f->kind));
+    if (cfg->name)
+        weft__buf_printf(out, "  test:      %s\n", cfg->name);
+    if (t != NULL)
+        weft__buf_printf(out, "  task:      %s at %s\n", weft__task_name(t),
+                         site(f->file, f->line));
+    weft__buf_printf(out,
+                     "  execution: %llu, seed %llu, strategy %s, step %llu, "
+                     "virtual time %s\n",
+                     (unsigned long long)execution,
+                     (unsigned long long)r->seed, r->strategy->name,
+                     (unsigned long long)f->step, vtime(f->time));
+    if (f->detail.len > 0)
+        weft__buf_printf(out, "%s", f->detail.s);
+    trace_tail(r, out);
+    weft__buf_printf(out, "  trace hash: %016llx\n",
+                     (unsigned long long)weft__mix(r->hash));
+}

@@ -1,0 +1,734 @@
+/*
+ * sched.c: the core: tasks, the ready set, the decision point, the virtual
+ * clock and the trace.
+ *
+ * All tasks of an execution run on one OS thread; exactly one runs at a
+ * time. A task gives up the processor only inside weft__visible() (when
+ * the strategy picks another ready task) or weft__block(); it then switches
+ * straight to the next task's stack, without a trip through the scheduler,
+ * which only starts the execution and receives control when it ends (all
+ * tasks done, or a finding). The ready set is an array whose order depends
+ * only on the history of the execution, never on addresses, so a strategy
+ * that picks an index is deterministic. Time moves only in dispatch(): when
+ * nothing is ready it jumps to the earliest deadline of the timer heap.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_ASAN 1
+#endif
+#endif
+#ifdef WEFT_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+_Thread_local struct weft__run *weft__current;
+
+/* Process-wide execution counter: an object's epoch never matches a later
+ * execution by accident. */
+static _Thread_local uint64_t epoch_counter;
+
+static const char *const op_names[WEFT__OP__COUNT] = {
+    [WEFT__OP_START] = "start",
+    [WEFT__OP_SPAWN] = "spawn",
+    [WEFT__OP_JOIN] = "join",
+    [WEFT__OP_DETACH] = "detach",
+    [WEFT__OP_EXIT] = "exit",
+    [WEFT__OP_YIELD] = "yield",
+    [WEFT__OP_LOCK] = "lock",
+    [WEFT__OP_UNLOCK] = "unlock",
+    [WEFT__OP_MUTEX_DESTROY] = "mutex destroy",
+    [WEFT__OP_COND_WAIT] = "cond wait",
+    [WEFT__OP_COND_SIGNAL] = "cond signal",
+    [WEFT__OP_COND_BROADCAST] = "cond broadcast",
+    [WEFT__OP_RDLOCK] = "read lock",
+    [WEFT__OP_WRLOCK] = "write lock",
+    [WEFT__OP_RWUNLOCK] = "rwlock unlock",
+    [WEFT__OP_SEM_WAIT] = "sem wait",
+    [WEFT__OP_SEM_POST] = "sem post",
+    [WEFT__OP_BARRIER] = "barrier wait",
+    [WEFT__OP_ONCE] = "once",
+    [WEFT__OP_ATOMIC] = "atomic",
+    [WEFT__OP_SLEEP] = "sleep",
+    [WEFT__OP_CHOOSE] = "choose",
+    [WEFT__OP_WAKE] = "timeout",
+};
+
+char weft__op_letter(int op)
+{
+    switch (op) {
+    case WEFT__OP_LOCK:
+    case WEFT__OP_UNLOCK:
+    case WEFT__OP_MUTEX_DESTROY:
+        return 'M';
+    case WEFT__OP_COND_WAIT:
+    case WEFT__OP_COND_SIGNAL:
+    case WEFT__OP_COND_BROADCAST:
+        return 'C';
+    case WEFT__OP_RDLOCK:
+    case WEFT__OP_WRLOCK:
+    case WEFT__OP_RWUNLOCK:
+        return 'L';
+    case WEFT__OP_SEM_WAIT:
+    case WEFT__OP_SEM_POST:
+        return 'S';
+    case WEFT__OP_BARRIER:
+        return 'B';
+    case WEFT__OP_ONCE:
+        return 'O';
+    default:
+        return '#';
+    }
+}
+
+const char *weft__op_name(int op)
+{
+    if (op < 0 || op >= WEFT__OP__COUNT)
+        return "?";
+    return op_names[op];
+}
+
+/* ------------------------------------------------------------ switching */
+
+static inline void release_dead(struct weft__run *r)
+{
+    if (r->dead != NULL) {
+        weft__stack_put(r->dead->stack);
+        r->dead->stack = NULL;
+        r->dead = NULL;
+    }
+}
+
+/* Suspend the running task and resume `to`. Returns when the caller's task
+ * is resumed again. */
+static void switch_to(struct weft__run *r, struct weft__task *to)
+{
+    struct weft__task *from = r->cur;
+    if (from == to)
+        return;
+    r->cur = to;
+#ifdef WEFT_ASAN
+    __sanitizer_start_switch_fiber(from->dying ? NULL : &from->asan_fake,
+                                   to->stack ? to->stack->lo : r->main_lo,
+                                   to->stack ? to->stack->size
+                                             : r->main_size);
+#endif
+    weft__ctx_switch(&from->ctx, &to->ctx);
+#ifdef WEFT_ASAN
+    __sanitizer_finish_switch_fiber(from->asan_fake, NULL, NULL);
+#endif
+    release_dead(r);
+}
+
+/* ------------------------------------------------------------ ready set */
+
+static inline uint64_t id_hash(uint32_t id)
+{
+    return weft__mix(id + 0x9e3779b97f4a7c15ULL);
+}
+
+static void ready_add(struct weft__run *r, struct weft__task *t)
+{
+    uint32_t i = r->nready++;
+    r->ready[i] = t;
+    r->ready_ids[i] = t->id;
+    r->ready_hash ^= id_hash(t->id);
+    t->ready_pos = i;
+    t->state = WEFT__READY;
+}
+
+static void ready_remove(struct weft__run *r, struct weft__task *t)
+{
+    uint32_t i = t->ready_pos, last = --r->nready;
+    if (i != last) {
+        struct weft__task *m = r->ready[last];
+        r->ready[i] = m;
+        r->ready_ids[i] = m->id;
+        m->ready_pos = i;
+    }
+    r->ready_hash ^= id_hash(t->id);
+}
+
+/* ---------------------------------------------------------------- trace */
+
+static inline void trace(struct weft__run *r, int op, uint32_t obj,
+                         uint32_t task, const char *file, int line)
+{
+    struct weft__event *e = &r->ring[r->nevents++ & (r->ring_cap - 1)];
+    e->step = r->step;
+    e->time = r->now;
+    e->task = task;
+    e->obj = obj;
+    e->op = op;
+    e->file = file;
+    e->line = line;
+    /* FNV-style: one multiply per event; addresses never enter it. */
+    uint64_t v = (uint64_t)op | (uint64_t)task << 8 | (uint64_t)obj << 28 |
+                 (uint64_t)(uint32_t)line << 44;
+    r->hash = (r->hash ^ v) * 0x100000001b3ULL;
+}
+
+/* ------------------------------------------------------------- decisions */
+
+static void log_decision(struct weft__run *r, const struct weft__choice *c,
+                         uint32_t chosen)
+{
+    if (WEFT__UNLIKELY(r->ndecisions == r->decisions_cap)) {
+        if (weft__grow(&r->decisions, &r->decisions_cap, r->ndecisions + 1,
+                       sizeof *r->decisions) != 0) {
+            r->decisions_full = true;
+            return;
+        }
+    }
+    struct weft__decision *d = &r->decisions[r->ndecisions++];
+    d->step = c->step;
+    d->set_hash = c->set_hash;
+    d->n = c->n;
+    d->chosen = chosen;
+    d->kind = (uint8_t)c->kind;
+    d->op = (uint8_t)c->op;
+}
+
+static WEFT__NORETURN void diverged(struct weft__run *r)
+{
+    char why[400];
+    r->strategy->explain(r->strategy_state, why, sizeof why);
+    weft__finding(r, WEFT_FINDING_NONDETERMINISM, r->cur->file, r->cur->line,
+                  "replay diverged at step %llu: %s",
+                  (unsigned long long)r->step, why);
+}
+
+/* The one place where a strategy answers: which ready task runs next. */
+static uint32_t decide_task(struct weft__run *r, int op, uint32_t current)
+{
+    struct weft__choice c = {
+        .kind = WEFT__CHOOSE_TASK,
+        .n = r->nready,
+        .ids = r->ready_ids,
+        .current = current,
+        .step = r->step,
+        .op = op,
+        .set_hash = r->ready_hash,
+    };
+    uint64_t i = r->strategy->choose(r->strategy_state, &c);
+    if (WEFT__UNLIKELY(i >= c.n))
+        diverged(r);
+    log_decision(r, &c, r->ready_ids[i]);
+    return (uint32_t)i;
+}
+
+uint64_t weft__choose_value(struct weft__run *r, uint64_t n, int op)
+{
+    if (n <= 1)
+        return 0;
+    struct weft__choice c = {
+        .kind = WEFT__CHOOSE_VALUE,
+        .n = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n,
+        .ids = NULL,
+        .current = 0,
+        .step = r->step,
+        .op = op,
+        .set_hash = 0,
+    };
+    uint64_t v = r->strategy->choose(r->strategy_state, &c);
+    if (WEFT__UNLIKELY(v >= c.n))
+        diverged(r);
+    log_decision(r, &c, (uint32_t)v);
+    return v;
+}
+
+/* --------------------------------------------------------------- timers */
+
+static inline bool timer_before(const struct weft__timer *a,
+                                const struct weft__timer *b)
+{
+    return a->deadline < b->deadline ||
+           (a->deadline == b->deadline && a->seq < b->seq);
+}
+
+static int timer_push(struct weft__run *r, struct weft__task *t)
+{
+    if (weft__grow(&r->timers, &r->timers_cap, r->ntimers + 1,
+                   sizeof *r->timers) != 0)
+        return -ENOMEM;
+    struct weft__timer e = { t->deadline, r->timer_seq++, t, t->wait_gen };
+    uint32_t i = r->ntimers++;
+    while (i > 0) {
+        uint32_t p = (i - 1) / 2;
+        if (!timer_before(&e, &r->timers[p]))
+            break;
+        r->timers[i] = r->timers[p];
+        i = p;
+    }
+    r->timers[i] = e;
+    return 0;
+}
+
+static void timer_pop(struct weft__run *r)
+{
+    struct weft__timer e = r->timers[--r->ntimers];
+    uint32_t i = 0, n = r->ntimers;
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && timer_before(&r->timers[c + 1], &r->timers[c]))
+            c++;
+        if (!timer_before(&r->timers[c], &e))
+            break;
+        r->timers[i] = r->timers[c];
+        i = c;
+    }
+    if (n > 0)
+        r->timers[i] = e;
+}
+
+static inline bool timer_stale(const struct weft__timer *e)
+{
+    return e->task->state != WEFT__BLOCKED || e->task->wait_gen != e->gen;
+}
+
+/* Nothing is ready: jump to the earliest live deadline and wake every task
+ * due then (the strategy orders them, as they are all ready at once).
+ * Returns false when no timer is pending. */
+static bool fire_timers(struct weft__run *r)
+{
+    while (r->ntimers > 0 && timer_stale(&r->timers[0]))
+        timer_pop(r);
+    if (r->ntimers == 0)
+        return false;
+    int64_t t = r->timers[0].deadline;
+    if (t > r->now)
+        r->now = t;
+    while (r->ntimers > 0 && r->timers[0].deadline <= t) {
+        struct weft__timer e = r->timers[0];
+        timer_pop(r);
+        if (timer_stale(&e))
+            continue;
+        e.task->timed_out = true;
+        weft__wake_task(r, e.task);
+        trace(r, WEFT__OP_WAKE, 0, e.task->id, e.task->file, e.task->line);
+    }
+    return true;
+}
+
+/* --------------------------------------------------------------- blocking */
+
+/* The current task can no longer run (blocked or done): pick the next one,
+ * moving time forward if needed. Returns when the current task runs again
+ * (never, if it is done). */
+static void dispatch(struct weft__run *r, int op)
+{
+    for (;;) {
+        if (r->nready > 0) {
+            uint32_t i = r->nready == 1 ? 0 : decide_task(r, op, r->nready);
+            switch_to(r, r->ready[i]);
+            return;
+        }
+        if (r->live == 0) {
+            switch_to(r, &r->sched);
+            return;
+        }
+        if (!fire_timers(r)) {
+            weft__deadlock_report(r);
+            r->failed = true;
+            r->cur->dying = true;
+            switch_to(r, &r->sched);
+            abort(); /* the scheduler never resumes a failed execution */
+        }
+    }
+}
+
+void weft__block(struct weft__run *r, int op, weft__obj_t *obj,
+                 int64_t deadline)
+{
+    struct weft__task *t = r->cur;
+    t->wait_op = op;
+    t->wait_obj = obj;
+    t->deadline = deadline;
+    t->timed_out = false;
+    t->signalled = false;
+    t->wait_gen++;
+    ready_remove(r, t);
+    t->state = WEFT__BLOCKED;
+    if (obj != NULL) {
+        t->wait_next = NULL;
+        t->wait_prev = obj->wait_tail;
+        if (obj->wait_tail)
+            obj->wait_tail->wait_next = t;
+        else
+            obj->wait_head = t;
+        obj->wait_tail = t;
+    }
+    if (deadline != WEFT_FOREVER && timer_push(r, t) != 0) {
+        r->oom = true;
+        weft__finding(r, WEFT_FINDING_NONE, t->file, t->line,
+                      "out of memory arming a timer");
+    }
+    dispatch(r, op);
+}
+
+void weft__wake_task(struct weft__run *r, struct weft__task *t)
+{
+    weft__obj_t *o = t->wait_obj;
+    if (o != NULL) {
+        if (t->wait_prev)
+            t->wait_prev->wait_next = t->wait_next;
+        else
+            o->wait_head = t->wait_next;
+        if (t->wait_next)
+            t->wait_next->wait_prev = t->wait_prev;
+        else
+            o->wait_tail = t->wait_prev;
+        t->wait_obj = NULL;
+    }
+    ready_add(r, t);
+}
+
+unsigned weft__wake(struct weft__run *r, weft__obj_t *obj, bool all)
+{
+    unsigned n = 0;
+    while (obj->wait_head != NULL) {
+        struct weft__task *t = obj->wait_head;
+        t->signalled = true;
+        weft__wake_task(r, t);
+        n++;
+        if (!all)
+            break;
+    }
+    return n;
+}
+
+/* ------------------------------------------------------- the decision point */
+
+void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
+                   const char *file, int line)
+{
+    struct weft__task *t = r->cur;
+    t->file = file;
+    t->line = line;
+    ++r->step;
+    trace(r, op, obj ? obj->id : 0, t->id, file, line);
+    if (WEFT__UNLIKELY(r->step > r->max_steps))
+        weft__finding(r, WEFT_FINDING_STEP_BOUND, file, line,
+                      "step bound exceeded: %llu visible operations without "
+                      "the execution ending (livelock or non-termination?)",
+                      (unsigned long long)r->max_steps);
+    if (r->nready > 1 && t->atomic_depth == 0) {
+        uint32_t i = decide_task(r, op, t->ready_pos);
+        switch_to(r, r->ready[i]);
+    }
+}
+
+void weft__obj_init(struct weft__run *r, weft__obj_t *o, const char *file,
+                    int line)
+{
+    o->file = file;
+    o->line = line;
+    o->epoch = 0;
+    if (r != NULL)
+        weft__obj_touch(r, o);
+}
+
+/* ------------------------------------------------------------- findings */
+
+void weft__vfinding(struct weft__run *r, weft_finding_t kind,
+                    const char *file, int line, const char *fmt, va_list ap)
+{
+    struct weft__finding *f = &r->finding;
+    f->kind = kind;
+    f->task = r->cur->id;
+    f->step = r->step;
+    f->time = r->now;
+    f->file = file;
+    f->line = line;
+    vsnprintf(f->message, sizeof f->message, fmt, ap);
+    r->failed = true;
+    r->cur->dying = true;
+    switch_to(r, &r->sched);
+    abort(); /* the scheduler never resumes a failed execution */
+}
+
+void weft__finding(struct weft__run *r, weft_finding_t kind, const char *file,
+                   int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    weft__vfinding(r, kind, file, line, fmt, ap);
+}
+
+void weft__assert_fail(const char *file, int line, const char *expr,
+                       const char *fmt, ...)
+{
+    struct weft__run *r = weft__run_get(expr ? "weft_assert" : "weft_fail");
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (expr != NULL)
+        weft__finding(r, WEFT_FINDING_ASSERTION, file, line,
+                      "assertion failed: %s: %s", expr, msg);
+    weft__finding(r, WEFT_FINDING_ASSERTION, file, line, "failure: %s", msg);
+}
+
+/* ---------------------------------------------------------------- tasks */
+
+static void task_entry(void *p)
+{
+    struct weft__task *t = p;
+    struct weft__run *r = t->run;
+#ifdef WEFT_ASAN
+    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+    release_dead(r);
+    void *ret = t->fn(t->arg);
+    weft__task_exit(r, ret);
+}
+
+struct weft__task *weft__task_new(struct weft__run *r, const char *name,
+                                  weft_thread_fn *fn, void *arg)
+{
+    if (r->ntasks == r->tasks_cap &&
+        weft__grow(&r->tasks, &r->tasks_cap, r->ntasks + 1,
+                   sizeof *r->tasks) != 0)
+        return NULL;
+    if (weft__grow(&r->ready, &r->ready_cap, r->nready + 1,
+                   sizeof *r->ready) != 0 ||
+        weft__grow(&r->ready_ids, &r->ready_ids_cap, r->nready + 1,
+                   sizeof *r->ready_ids) != 0)
+        return NULL;
+    struct weft__task *t;
+    if (r->ntasks < r->tasks_alloc) {
+        t = r->tasks[r->ntasks];
+    } else {
+        t = weft__alloc(sizeof *t);
+        if (t == NULL)
+            return NULL;
+        r->tasks[r->tasks_alloc++] = t;
+    }
+    struct weft__stack *s = weft__stack_get(r->cfg->stack_size);
+    if (s == NULL)
+        return NULL;
+    memset(t, 0, offsetof(struct weft__task, name));
+    t->run = r;
+    t->id = r->ntasks++;
+    t->stack = s;
+    t->fn = fn;
+    t->arg = arg;
+    t->deadline = WEFT_FOREVER;
+    t->file = r->cur ? r->cur->file : NULL;
+    t->line = r->cur ? r->cur->line : 0;
+    t->spawn_file = t->file;
+    t->spawn_line = t->line;
+    if (name)
+        snprintf(t->name, sizeof t->name, "%s", name);
+    else
+        snprintf(t->name, sizeof t->name, "thread %u", t->id);
+    weft__ctx_make(&t->ctx, s->lo, s->size, task_entry, t);
+    ready_add(r, t);
+    r->live++;
+    return t;
+}
+
+void weft__task_exit(struct weft__run *r, void *ret)
+{
+    struct weft__task *t = r->cur;
+    weft__visible(r, WEFT__OP_EXIT, NULL, t->file, t->line);
+    if (t->held != NULL)
+        weft__mutex_exit_check(r, t);
+    t->ret = ret;
+    ready_remove(r, t);
+    t->state = WEFT__DONE;
+    r->live--;
+    if (t->joiner != NULL && t->joiner->state == WEFT__BLOCKED &&
+        t->joiner->wait_task == t)
+        weft__wake_task(r, t->joiner);
+    t->dying = true;
+    r->dead = t;
+    dispatch(r, WEFT__OP_EXIT);
+    abort(); /* a finished task is never resumed */
+}
+
+/* ------------------------------------------------------------ executions */
+
+static void *main_fn(void *arg)
+{
+    struct weft__run *r = arg;
+    r->body(r->body_arg);
+    return NULL;
+}
+
+int weft__run_setup(struct weft__run *r, const weft_config_t *cfg)
+{
+    memset(r, 0, sizeof *r);
+    r->cfg = cfg;
+    r->max_steps = cfg->max_steps;
+    uint32_t cap = 1;
+    while (cap < cfg->trace_tail)
+        cap *= 2;
+    r->ring_cap = cap;
+    r->ring = weft__alloc(cap * sizeof *r->ring);
+    if (r->ring == NULL)
+        return -ENOMEM;
+    strcpy(r->sched.name, "scheduler");
+    r->sched.id = UINT32_MAX;
+    return 0;
+}
+
+void weft__run_teardown(struct weft__run *r)
+{
+    for (uint32_t i = 0; i < r->tasks_alloc; i++)
+        weft__free(r->tasks[i]);
+    weft__free(r->tasks);
+    weft__free(r->ready);
+    weft__free(r->ready_ids);
+    weft__free(r->timers);
+    weft__free(r->ring);
+    weft__free(r->decisions);
+    weft__free(r->finding.detail.s);
+    memset(r, 0, sizeof *r);
+}
+
+/* The main thread's stack, for AddressSanitizer's fiber bookkeeping. */
+static void main_stack(struct weft__run *r)
+{
+#ifdef WEFT_ASAN
+    pthread_attr_t a;
+    void *lo = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &a) == 0) {
+        pthread_attr_getstack(&a, &lo, &size);
+        pthread_attr_destroy(&a);
+    }
+    r->main_lo = lo;
+    r->main_size = size;
+#else
+    (void)r;
+#endif
+}
+
+int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
+{
+    /* Reset what belongs to one execution; keep the arrays' capacity. */
+    for (uint32_t i = 0; i < r->ntasks; i++)
+        if (r->tasks[i]->stack != NULL) {
+            weft__stack_put(r->tasks[i]->stack);
+            r->tasks[i]->stack = NULL;
+        }
+    r->epoch = ++epoch_counter;
+    r->step = 0;
+    r->now = 0;
+    r->spurious_left = r->cfg->spurious;
+    r->ntasks = 0;
+    r->live = 0;
+    r->nready = 0;
+    r->ready_hash = 0;
+    r->ntimers = 0;
+    r->timer_seq = 0;
+    r->next_obj_id = 0;
+    r->hash = 0xcbf29ce484222325ULL;
+    r->nevents = 0;
+    r->ndecisions = 0;
+    r->decisions_full = false;
+    r->failed = false;
+    r->oom = false;
+    r->dead = NULL;
+    r->finding.kind = WEFT_FINDING_NONE;
+    r->finding.message[0] = '\0';
+    r->finding.detail.len = 0;
+    if (r->finding.detail.s)
+        r->finding.detail.s[0] = '\0';
+    r->strategy->begin(r->strategy_state, r->seed);
+
+    r->cur = &r->sched;
+    r->body = body;
+    r->body_arg = arg;
+    struct weft__task *m = weft__task_new(r, "main", main_fn, r);
+    if (m == NULL)
+        return -ENOMEM;
+    m->file = m->spawn_file = "(body)";
+    main_stack(r);
+    weft__current = r;
+    if (sigsetjmp(r->escape, 1) == 0) {
+        switch_to(r, m);
+    } else {
+        /* A crash in a task: the signal handler filled r->finding and
+         * jumped here, off the task's stack. */
+#ifdef WEFT_ASAN
+        __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+        r->cur = &r->sched;
+    }
+    weft__current = NULL;
+    release_dead(r);
+    if (r->oom)
+        return -ENOMEM;
+    if (!r->failed && !r->decisions_full) {
+        char why[400];
+        if (!r->strategy->finished(r->strategy_state, why, sizeof why)) {
+            r->failed = true;
+            r->finding.kind = WEFT_FINDING_NONDETERMINISM;
+            r->finding.task = 0;
+            r->finding.step = r->step;
+            r->finding.time = r->now;
+            r->finding.file = NULL;
+            r->finding.line = 0;
+            snprintf(r->finding.message, sizeof r->finding.message,
+                     "replay diverged: %s", why);
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------- small public calls */
+
+bool weft_running(void)
+{
+    struct weft__run *r = weft__current;
+    return r != NULL && r->cur != &r->sched;
+}
+
+int64_t weft_now(void)
+{
+    return weft__run_get("weft_now")->now;
+}
+
+uint64_t weft_choose_at(uint64_t n, const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_choose");
+    if (n == 0)
+        weft__misuse("weft_choose", "n must be at least 1");
+    weft__visible(r, WEFT__OP_CHOOSE, NULL, file, line);
+    return weft__choose_value(r, n, WEFT__OP_CHOOSE);
+}
+
+void weft_atomic_begin(void)
+{
+    weft__run_get("weft_atomic_begin")->cur->atomic_depth++;
+}
+
+void weft_atomic_end(void)
+{
+    struct weft__run *r = weft__run_get("weft_atomic_end");
+    if (r->cur->atomic_depth == 0)
+        weft__misuse("weft_atomic_end", "no atomic block is open");
+    r->cur->atomic_depth--;
+}
+
+int weft_sleep_until_at(int64_t deadline, const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_sleep_until");
+    weft__visible(r, WEFT__OP_SLEEP, NULL, file, line);
+    if (deadline == WEFT_FOREVER || deadline > r->now)
+        weft__block(r, WEFT__OP_SLEEP, NULL, deadline);
+    return 0;
+}

@@ -1,0 +1,144 @@
+/*
+ * signal.c: catching crashes inside tasks.
+ *
+ * While an exploration runs, SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT
+ * are handled on an alternate signal stack (a task that overflowed its own
+ * stack cannot run a handler on it). A fault inside a task becomes a
+ * finding of that execution: the handler records it, attributes it to the
+ * running task (a fault in its guard page is a stack overflow) and
+ * siglongjmps to the scheduler on the main stack, which reports it like
+ * any other finding. A fault outside a task is not ours: the previous
+ * handler is restored and the signal raised again.
+ */
+#include "internal.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_ASAN 1
+#endif
+#endif
+#ifdef WEFT_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+#define NSIGS (sizeof sigs / sizeof sigs[0])
+
+static _Thread_local struct sigaction old_act[NSIGS];
+static _Thread_local stack_t old_alt;
+static _Thread_local char *alt_mem;
+static _Thread_local unsigned installed;
+
+static const char *signame(int sig)
+{
+    switch (sig) {
+    case SIGSEGV:
+        return "SIGSEGV (invalid memory access)";
+    case SIGBUS:
+        return "SIGBUS (bus error)";
+    case SIGFPE:
+        return "SIGFPE (arithmetic exception)";
+    case SIGILL:
+        return "SIGILL (illegal instruction)";
+    case SIGABRT:
+        return "SIGABRT (abort)";
+    default:
+        return "a fatal signal";
+    }
+}
+
+static void restore_and_raise(int sig)
+{
+    for (unsigned i = 0; i < NSIGS; i++)
+        if (sigs[i] == sig)
+            sigaction(sig, &old_act[i], NULL);
+    raise(sig);
+}
+
+static void handler(int sig, siginfo_t *si, void *uc)
+{
+    struct weft__run *r = weft__current;
+    (void)uc;
+    if (r == NULL || r->cur == &r->sched || r->failed) {
+        restore_and_raise(sig);
+        return;
+    }
+    struct weft__task *t = r->cur;
+    struct weft__finding *f = &r->finding;
+    char *addr = si->si_addr;
+    size_t pg = weft__page_size();
+    bool overflow = (sig == SIGSEGV || sig == SIGBUS) && t->stack != NULL &&
+                    addr >= t->stack->lo - pg && addr < t->stack->lo;
+    f->kind = overflow ? WEFT_FINDING_STACK_OVERFLOW : WEFT_FINDING_CRASH;
+    f->task = t->id;
+    f->step = r->step;
+    f->time = r->now;
+    f->file = t->file;
+    f->line = t->line;
+    if (overflow)
+        snprintf(f->message, sizeof f->message,
+                 "stack overflow in %s (stack of %zu bytes; raise "
+                 "WEFT_STACK_SIZE)",
+                 weft__task_name(t), t->stack->size);
+    else if (sig == SIGSEGV || sig == SIGBUS)
+        snprintf(f->message, sizeof f->message,
+                 "crash in %s: %s at address %p, after its operation at "
+                 "%s:%d",
+                 weft__task_name(t), signame(sig), (void *)addr,
+                 t->file ? t->file : "?", t->line);
+    else
+        snprintf(f->message, sizeof f->message,
+                 "crash in %s: %s, after its operation at %s:%d",
+                 weft__task_name(t), signame(sig), t->file ? t->file : "?",
+                 t->line);
+    r->failed = true;
+#ifdef WEFT_ASAN
+    __asan_handle_no_return();
+#endif
+    siglongjmp(r->escape, 1);
+}
+
+int weft__signals_install(void)
+{
+    if (installed++ > 0)
+        return 0;
+    size_t size = SIGSTKSZ > 65536 ? SIGSTKSZ : 65536;
+    alt_mem = weft__alloc(size);
+    if (alt_mem == NULL) {
+        installed = 0;
+        return -1;
+    }
+    stack_t ss = { .ss_sp = alt_mem, .ss_size = size, .ss_flags = 0 };
+    sigaltstack(&ss, &old_alt);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    for (unsigned i = 0; i < NSIGS; i++)
+        sigaction(sigs[i], &sa, &old_act[i]);
+    return 0;
+}
+
+void weft__signals_restore(void)
+{
+    if (installed == 0 || --installed > 0)
+        return;
+    for (unsigned i = 0; i < NSIGS; i++)
+        sigaction(sigs[i], &old_act[i], NULL);
+    /* Leave our alternate stack in place only if someone else's was. */
+    if (old_alt.ss_flags & SS_DISABLE) {
+        stack_t off = { .ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE };
+        sigaltstack(&off, NULL);
+    } else {
+        sigaltstack(&old_alt, NULL);
+    }
+    weft__free(alt_mem);
+    alt_mem = NULL;
+}

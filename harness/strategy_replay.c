@@ -1,0 +1,122 @@
+/*
+ * strategy_replay.c: follow a recorded schedule, and say where it stops
+ * matching.
+ *
+ * Each recorded decision carries the step, the operation, the number of
+ * options and an order-free hash of the ready set. Before answering, the
+ * replay checks all four against the live execution: any difference means
+ * the program did something else this time (uncontrolled nondeterminism:
+ * wall time, addresses, unmodelled threads), and is reported as such
+ * instead of silently exploring another execution.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+struct replay_state {
+    struct weft__schedule sched;
+    uint32_t pos;
+    char why[300];
+};
+
+static int rp_create(void **state, const weft_config_t *cfg, char *err,
+                     size_t err_len)
+{
+    if (cfg->replay_file == NULL) {
+        snprintf(err, err_len,
+                 "the replay strategy needs a schedule file (WEFT_REPLAY)");
+        return -EINVAL;
+    }
+    struct replay_state *st = weft__alloc(sizeof *st);
+    if (st == NULL)
+        return -ENOMEM;
+    memset(st, 0, sizeof *st);
+    int rc = weft__schedule_read(cfg->replay_file, &st->sched, err, err_len);
+    if (rc != 0) {
+        weft__free(st);
+        return rc;
+    }
+    *state = st;
+    return 0;
+}
+
+static void rp_destroy(void *state)
+{
+    struct replay_state *st = state;
+    weft__free(st->sched.d);
+    weft__free(st);
+}
+
+static void rp_begin(void *state, uint64_t seed)
+{
+    struct replay_state *st = state;
+    (void)seed;
+    st->pos = 0;
+    st->why[0] = '\0';
+}
+
+static uint64_t rp_choose(void *state, const struct weft__choice *c)
+{
+    struct replay_state *st = state;
+    if (st->pos >= st->sched.n) {
+        snprintf(st->why, sizeof st->why,
+                 "the recording ended after %u decisions but the execution "
+                 "goes on (%s with %u options)",
+                 st->sched.n, weft__op_name(c->op), c->n);
+        return WEFT__DIVERGED;
+    }
+    const struct weft__decision *d = &st->sched.d[st->pos];
+    if (d->kind != c->kind || d->step != c->step || d->op != c->op ||
+        d->n != c->n || d->set_hash != c->set_hash) {
+        snprintf(st->why, sizeof st->why,
+                 "decision %u: the recording has a %s choice at step %llu "
+                 "before %s among %u options, the execution makes a %s "
+                 "choice at step %llu before %s among %u options%s",
+                 st->pos + 1, d->kind == WEFT__CHOOSE_TASK ? "task" : "value",
+                 (unsigned long long)d->step, weft__op_name(d->op), d->n,
+                 c->kind == WEFT__CHOOSE_TASK ? "task" : "value",
+                 (unsigned long long)c->step, weft__op_name(c->op), c->n,
+                 d->n == c->n && d->set_hash != c->set_hash
+                     ? " (the ready tasks differ)"
+                     : "");
+        return WEFT__DIVERGED;
+    }
+    st->pos++;
+    if (c->kind == WEFT__CHOOSE_VALUE)
+        return d->chosen < c->n ? d->chosen : WEFT__DIVERGED;
+    for (uint32_t i = 0; i < c->n; i++)
+        if (c->ids[i] == d->chosen)
+            return i;
+    snprintf(st->why, sizeof st->why,
+             "decision %u: recorded task %u is not ready", st->pos,
+             d->chosen);
+    return WEFT__DIVERGED;
+}
+
+static bool rp_finished(void *state, char *why, size_t len)
+{
+    struct replay_state *st = state;
+    if (st->pos == st->sched.n)
+        return true;
+    snprintf(why, len,
+             "the execution ended after %u of the %u recorded decisions",
+             st->pos, st->sched.n);
+    return false;
+}
+
+static void rp_explain(void *state, char *why, size_t len)
+{
+    struct replay_state *st = state;
+    snprintf(why, len, "%s", st->why);
+}
+
+const struct weft__strategy weft__strategy_replay = {
+    .name = "replay",
+    .create = rp_create,
+    .destroy = rp_destroy,
+    .begin = rp_begin,
+    .choose = rp_choose,
+    .finished = rp_finished,
+    .explain = rp_explain,
+};

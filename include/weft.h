@@ -1,0 +1,482 @@
+/*
+ * weft.h: the public API of weft, a deterministic test harness for
+ * concurrent C code.
+ *
+ * A test body runs under weft_explore(). Every thread it spawns is a
+ * user-level task on its own stack; all of them run on one OS thread and a
+ * seeded strategy picks which task performs the next visible operation (any
+ * call in this header that another task could observe or that can block).
+ * Time is virtual: it starts at 0 and jumps to the next deadline when no task
+ * can run. The same seed replays the same execution, bit for bit.
+ *
+ * The header reads as a user's story: errors and findings, configuration and
+ * exploration, threads, synchronisation primitives, atomics, time.
+ * Functions that capture a call site are macros over a `_at` function that
+ * takes __FILE__ and __LINE__ explicitly; take the address of the `_at` form.
+ *
+ * Deadlines are absolute virtual times in nanoseconds, always the last
+ * argument: WEFT_FOREVER (-1) waits forever, a deadline at or before
+ * weft_now() (0 included) does not block.
+ */
+#ifndef WEFT_H
+#define WEFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WEFT_VERSION "0.1.0"
+
+#if defined(__GNUC__)
+#define WEFT__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define WEFT__NORETURN __attribute__((noreturn))
+#else
+#define WEFT__PRINTF(f, a)
+#define WEFT__NORETURN
+#endif
+
+/* ---------------------------------------------------------------- errors */
+
+/* Calls that can fail return 0 or a negative errno (-EINVAL, -ETIMEDOUT,
+ * -EBUSY, -EPERM, -EDEADLK, -ENOMEM, ...). weft never sets errno. */
+const char *weft_strerror(int err);
+
+/* What one execution found. A finding ends the execution it occurs in. */
+typedef enum weft_finding {
+    WEFT_FINDING_NONE = 0,
+    WEFT_FINDING_ASSERTION,      /* weft_assert/weft_fail in any task */
+    WEFT_FINDING_DEADLOCK,       /* no task enabled, no timer pending */
+    WEFT_FINDING_LOCK_MISUSE,    /* unlock by non-owner, relock, ... */
+    WEFT_FINDING_CRASH,          /* SIGSEGV, SIGBUS, SIGFPE, SIGILL, abort */
+    WEFT_FINDING_STACK_OVERFLOW, /* a task hit its stack's guard page */
+    WEFT_FINDING_STEP_BOUND,     /* livelock or non-termination */
+    WEFT_FINDING_NONDETERMINISM, /* a replay stopped matching its record */
+    WEFT_FINDING__COUNT
+} weft_finding_t;
+
+/* "assertion", "deadlock", "lock misuse", ... */
+const char *weft_finding_name(weft_finding_t kind);
+
+/* ------------------------------------------ configuration and exploration */
+
+/*
+ * Every field has a WEFT_* environment variable that overrides it when
+ * use_env is set (the default), so a CI job can steer any test. A bad value
+ * in the environment prints a message naming the variable and the accepted
+ * form and exits with status 2.
+ */
+typedef struct weft_config {
+    uint64_t seed;       /* WEFT_SEED: seed of the first execution; the
+                            k-th execution uses seed + k */
+    uint64_t iterations; /* WEFT_ITERATIONS: executions to run (1000) */
+    uint64_t max_steps;  /* WEFT_MAX_STEPS: step bound per execution
+                            (100000); exceeding it is a finding */
+    size_t stack_size;   /* WEFT_STACK_SIZE: bytes per task stack, k/M
+                            suffixes accepted (256k) */
+    unsigned trace_tail; /* WEFT_TRACE: events shown in a report (24) */
+    unsigned spurious;   /* WEFT_SPURIOUS: spurious condition-variable
+                            wake-ups the strategy may inject per
+                            execution (0) */
+    const char *strategy;     /* WEFT_STRATEGY: "random" (default) or
+                                 "replay" (needs replay_file) */
+    const char *replay_file;  /* WEFT_REPLAY: schedule file to replay;
+                                 setting it selects "replay" */
+    const char *schedule_out; /* WEFT_SCHEDULE_OUT: where the schedule of
+                                 a failing execution is written */
+    const char *name;         /* test name shown in reports */
+    const char *replay_hint;  /* command shown in the replay line
+                                 (default: this program's command line) */
+    bool quiet;               /* WEFT_QUIET: print no report */
+    bool use_env;             /* read WEFT_* variables (true) */
+} weft_config_t;
+
+/* Fill *cfg with the defaults above. */
+void weft_config_init(weft_config_t *cfg);
+
+/*
+ * Apply the WEFT_* environment to *cfg. On a bad value, writes a message to
+ * err (if err_len > 0) and returns -EINVAL; the caller decides. weft_explore
+ * calls it when cfg->use_env is set and exits with status 2 on -EINVAL.
+ */
+int weft_config_from_env(weft_config_t *cfg, char *err, size_t err_len);
+
+/* The outcome of an exploration. The report is owned by the result. */
+typedef struct weft_result {
+    weft_finding_t finding; /* WEFT_FINDING_NONE if all executions passed */
+    uint64_t executions;    /* executions run */
+    uint64_t seed;          /* seed of the failing (else last) execution */
+    uint64_t steps;         /* steps of that execution */
+    int64_t time;           /* its virtual time at the end, ns */
+    uint64_t trace_hash;    /* hash of that execution's whole trace */
+    uint64_t total_steps;   /* steps over all executions */
+    char message[512];      /* one line: what was found */
+    char *report;           /* the whole report text, or NULL */
+} weft_result_t;
+
+void weft_result_destroy(weft_result_t *res);
+
+typedef void weft_body_fn(void *arg);
+
+/*
+ * Run body(arg) under the scheduler for cfg->iterations executions (or one
+ * replay), stopping at the first finding, which is reported on stderr
+ * unless quiet. res may be NULL. Returns 0 when no execution failed, 1 when
+ * one did, or a negative errno when weft could not run (-ENOMEM, -EINVAL for
+ * a bad configuration or an unreadable schedule file).
+ */
+int weft_explore(const weft_config_t *cfg, weft_body_fn *body, void *arg,
+                 weft_result_t *res);
+
+/* ---------------------------------------------------------- findings */
+
+#define weft_assert(cond, ...)                                                 \
+    ((cond) ? (void)0                                                          \
+            : weft__assert_fail(__FILE__, __LINE__, #cond, __VA_ARGS__))
+
+#define weft_fail(...) weft__assert_fail(__FILE__, __LINE__, NULL, __VA_ARGS__)
+
+WEFT__NORETURN void weft__assert_fail(const char *file, int line,
+                                      const char *expr, const char *fmt, ...)
+    WEFT__PRINTF(4, 5);
+
+/*
+ * A nondeterministic input from the environment, chosen by the strategy,
+ * recorded and replayed like any scheduling choice: returns a value in
+ * [0, n). n must be at least 1.
+ */
+#define weft_choose(n) weft_choose_at((n), __FILE__, __LINE__)
+uint64_t weft_choose_at(uint64_t n, const char *file, int line);
+
+/* True while called from a task of a running exploration. */
+bool weft_running(void);
+
+/* ------------------------------------------------------------- threads */
+
+struct weft__task;
+
+/* A handle naming one thread of the current execution. */
+typedef struct weft_thread {
+    uint32_t id;    /* creation order within the execution: main is 0 */
+    uint32_t epoch; /* which execution; a stale handle is caught */
+} weft_thread_t;
+
+typedef void *weft_thread_fn(void *arg);
+
+/* Spawn a thread running fn(arg). name (copied, may be NULL) shows in
+ * reports. Returns 0, -ENOMEM. */
+#define weft_thread_spawn(t, name, fn, arg)                                    \
+    weft_thread_spawn_at((t), (name), (fn), (arg), __FILE__, __LINE__)
+int weft_thread_spawn_at(weft_thread_t *t, const char *name,
+                         weft_thread_fn *fn, void *arg, const char *file,
+                         int line);
+
+/* Wait for t to end; its return value goes to *ret (ret may be NULL).
+ * Returns 0, -ESRCH (no such thread), -EINVAL (detached or already
+ * joined), -EDEADLK (joining yourself), -ETIMEDOUT. */
+#define weft_thread_join(t, ret)                                               \
+    weft_thread_timedjoin_at((t), (ret), WEFT_FOREVER, __FILE__, __LINE__)
+#define weft_thread_timedjoin(t, ret, deadline)                                \
+    weft_thread_timedjoin_at((t), (ret), (deadline), __FILE__, __LINE__)
+int weft_thread_timedjoin_at(weft_thread_t t, void **ret, int64_t deadline,
+                             const char *file, int line);
+
+/* Let t run to its end unjoined. Returns 0, -ESRCH, -EINVAL. */
+#define weft_thread_detach(t) weft_thread_detach_at((t), __FILE__, __LINE__)
+int weft_thread_detach_at(weft_thread_t t, const char *file, int line);
+
+/* End the calling thread with value ret (like returning it). */
+#define weft_thread_exit(ret) weft_thread_exit_at((ret), __FILE__, __LINE__)
+WEFT__NORETURN void weft_thread_exit_at(void *ret, const char *file,
+                                        int line);
+
+/* A scheduling point that does nothing else. */
+#define weft_yield() weft_yield_at(__FILE__, __LINE__)
+void weft_yield_at(const char *file, int line);
+
+weft_thread_t weft_thread_self(void);
+bool weft_thread_equal(weft_thread_t a, weft_thread_t b);
+
+/*
+ * Atomic blocks: between begin and end the calling thread is not preempted
+ * (it still may block; then others run and the block resumes with it).
+ * They nest. Use them to model "this runs indivisibly" in a test.
+ */
+void weft_atomic_begin(void);
+void weft_atomic_end(void);
+
+/* ------------------------------------------- synchronisation primitives */
+
+/*
+ * Every object below is allocated by the caller and initialised in place,
+ * either with its _init call or with its static initialiser. Its state
+ * belongs to one execution: an object used in a later execution without a
+ * new _init starts again as initialised (with the same type or count), so
+ * globals need no reset between executions. Fields are private.
+ */
+typedef struct weft__obj {
+    const char *file; /* where it was initialised */
+    int line;
+    uint32_t id;    /* creation order within the execution */
+    uint64_t epoch; /* the execution its state belongs to */
+    struct weft__task *wait_head, *wait_tail;
+} weft__obj_t;
+
+#define WEFT__OBJ_INIT { __FILE__, __LINE__, 0, 0, NULL, NULL }
+
+/* mutex */
+typedef enum weft_mutex_type {
+    WEFT_MUTEX_NORMAL = 0,  /* relock and foreign unlock are findings */
+    WEFT_MUTEX_RECURSIVE,   /* the owner may lock again; counts */
+    WEFT_MUTEX_ERRORCHECK,  /* relock: -EDEADLK, foreign unlock: -EPERM */
+} weft_mutex_type_t;
+
+typedef struct weft_mutex {
+    weft__obj_t o;
+    int type;
+    unsigned count;
+    struct weft__task *owner;
+    struct weft_mutex *held_prev, *held_next; /* owner's held list */
+    const char *lock_file;                    /* where the owner locked */
+    int lock_line;
+} weft_mutex_t;
+
+#define WEFT_MUTEX_INITIALIZER { WEFT__OBJ_INIT, 0, 0, NULL, NULL, NULL, NULL, 0 }
+
+#define weft_mutex_init(m, type) weft_mutex_init_at((m), (type), __FILE__, __LINE__)
+int weft_mutex_init_at(weft_mutex_t *m, weft_mutex_type_t type,
+                       const char *file, int line);
+/* Destroying a locked mutex is a finding. */
+#define weft_mutex_destroy(m) weft_mutex_destroy_at((m), __FILE__, __LINE__)
+int weft_mutex_destroy_at(weft_mutex_t *m, const char *file, int line);
+
+#define weft_mutex_lock(m)                                                     \
+    weft_mutex_timedlock_at((m), WEFT_FOREVER, __FILE__, __LINE__)
+/* Returns 0 or -EBUSY. */
+#define weft_mutex_trylock(m) weft_mutex_timedlock_at((m), 0, __FILE__, __LINE__)
+/* Returns 0, -ETIMEDOUT (at exactly the deadline), -EDEADLK. */
+#define weft_mutex_timedlock(m, deadline)                                      \
+    weft_mutex_timedlock_at((m), (deadline), __FILE__, __LINE__)
+int weft_mutex_timedlock_at(weft_mutex_t *m, int64_t deadline,
+                            const char *file, int line);
+#define weft_mutex_unlock(m) weft_mutex_unlock_at((m), __FILE__, __LINE__)
+int weft_mutex_unlock_at(weft_mutex_t *m, const char *file, int line);
+
+/* condition variable */
+typedef struct weft_cond {
+    weft__obj_t o;
+} weft_cond_t;
+
+#define WEFT_COND_INITIALIZER { WEFT__OBJ_INIT }
+
+#define weft_cond_init(c) weft_cond_init_at((c), __FILE__, __LINE__)
+int weft_cond_init_at(weft_cond_t *c, const char *file, int line);
+#define weft_cond_destroy(c) weft_cond_destroy_at((c), __FILE__, __LINE__)
+int weft_cond_destroy_at(weft_cond_t *c, const char *file, int line);
+/* Wait while holding m; m is held again on return, whatever it returns.
+ * Returns 0 (signalled or a spurious wake-up) or -ETIMEDOUT. */
+#define weft_cond_wait(c, m)                                                   \
+    weft_cond_timedwait_at((c), (m), WEFT_FOREVER, __FILE__, __LINE__)
+#define weft_cond_timedwait(c, m, deadline)                                    \
+    weft_cond_timedwait_at((c), (m), (deadline), __FILE__, __LINE__)
+int weft_cond_timedwait_at(weft_cond_t *c, weft_mutex_t *m, int64_t deadline,
+                           const char *file, int line);
+/* signal wakes the longest waiter; broadcast wakes all. */
+#define weft_cond_signal(c) weft_cond_signal_at((c), false, __FILE__, __LINE__)
+#define weft_cond_broadcast(c) weft_cond_signal_at((c), true, __FILE__, __LINE__)
+int weft_cond_signal_at(weft_cond_t *c, bool all, const char *file, int line);
+
+/* reader-writer lock (readers may share; a writer excludes all) */
+typedef struct weft_rwlock {
+    weft__obj_t o;
+    unsigned readers;
+    struct weft__task *writer;
+} weft_rwlock_t;
+
+#define WEFT_RWLOCK_INITIALIZER { WEFT__OBJ_INIT, 0, NULL }
+
+#define weft_rwlock_init(rw) weft_rwlock_init_at((rw), __FILE__, __LINE__)
+int weft_rwlock_init_at(weft_rwlock_t *rw, const char *file, int line);
+#define weft_rwlock_destroy(rw) weft_rwlock_destroy_at((rw), __FILE__, __LINE__)
+int weft_rwlock_destroy_at(weft_rwlock_t *rw, const char *file, int line);
+#define weft_rwlock_rdlock(rw)                                                 \
+    weft_rwlock_lock_at((rw), false, WEFT_FOREVER, __FILE__, __LINE__)
+#define weft_rwlock_wrlock(rw)                                                 \
+    weft_rwlock_lock_at((rw), true, WEFT_FOREVER, __FILE__, __LINE__)
+#define weft_rwlock_tryrdlock(rw)                                              \
+    weft_rwlock_lock_at((rw), false, 0, __FILE__, __LINE__)
+#define weft_rwlock_trywrlock(rw)                                              \
+    weft_rwlock_lock_at((rw), true, 0, __FILE__, __LINE__)
+#define weft_rwlock_timedrdlock(rw, deadline)                                  \
+    weft_rwlock_lock_at((rw), false, (deadline), __FILE__, __LINE__)
+#define weft_rwlock_timedwrlock(rw, deadline)                                  \
+    weft_rwlock_lock_at((rw), true, (deadline), __FILE__, __LINE__)
+/* Returns 0, -EBUSY (no wait), -ETIMEDOUT, -EDEADLK (writer relocks). */
+int weft_rwlock_lock_at(weft_rwlock_t *rw, bool write, int64_t deadline,
+                        const char *file, int line);
+#define weft_rwlock_unlock(rw) weft_rwlock_unlock_at((rw), __FILE__, __LINE__)
+int weft_rwlock_unlock_at(weft_rwlock_t *rw, const char *file, int line);
+
+/* counting semaphore */
+typedef struct weft_sem {
+    weft__obj_t o;
+    unsigned value;
+    unsigned initial;
+} weft_sem_t;
+
+#define WEFT_SEM_INITIALIZER(value) { WEFT__OBJ_INIT, (value), (value) }
+
+#define weft_sem_init(s, value) weft_sem_init_at((s), (value), __FILE__, __LINE__)
+int weft_sem_init_at(weft_sem_t *s, unsigned value, const char *file,
+                     int line);
+#define weft_sem_destroy(s) weft_sem_destroy_at((s), __FILE__, __LINE__)
+int weft_sem_destroy_at(weft_sem_t *s, const char *file, int line);
+#define weft_sem_post(s) weft_sem_post_at((s), __FILE__, __LINE__)
+int weft_sem_post_at(weft_sem_t *s, const char *file, int line);
+#define weft_sem_wait(s) weft_sem_timedwait_at((s), WEFT_FOREVER, __FILE__, __LINE__)
+/* Returns 0 or -EAGAIN. */
+#define weft_sem_trywait(s) weft_sem_timedwait_at((s), 0, __FILE__, __LINE__)
+#define weft_sem_timedwait(s, deadline)                                        \
+    weft_sem_timedwait_at((s), (deadline), __FILE__, __LINE__)
+int weft_sem_timedwait_at(weft_sem_t *s, int64_t deadline, const char *file,
+                          int line);
+unsigned weft_sem_value(const weft_sem_t *s);
+
+/* barrier: count threads meet; one of them gets WEFT_BARRIER_SERIAL */
+typedef struct weft_barrier {
+    weft__obj_t o;
+    unsigned count;
+    unsigned arrived;
+    uint64_t generation;
+} weft_barrier_t;
+
+#define WEFT_BARRIER_SERIAL 1
+#define weft_barrier_init(b, count)                                            \
+    weft_barrier_init_at((b), (count), __FILE__, __LINE__)
+int weft_barrier_init_at(weft_barrier_t *b, unsigned count, const char *file,
+                         int line);
+#define weft_barrier_destroy(b) weft_barrier_destroy_at((b), __FILE__, __LINE__)
+int weft_barrier_destroy_at(weft_barrier_t *b, const char *file, int line);
+/* Returns WEFT_BARRIER_SERIAL in one thread, 0 in the others. */
+#define weft_barrier_wait(b) weft_barrier_wait_at((b), __FILE__, __LINE__)
+int weft_barrier_wait_at(weft_barrier_t *b, const char *file, int line);
+
+/* once */
+typedef struct weft_once {
+    weft__obj_t o;
+    int state; /* 0 not run, 1 running, 2 done */
+} weft_once_t;
+
+#define WEFT_ONCE_INIT { WEFT__OBJ_INIT, 0 }
+typedef void weft_once_fn(void);
+/* Runs fn exactly once per execution; others wait until it returned. */
+#define weft_once(o, fn) weft_once_at((o), (fn), __FILE__, __LINE__)
+int weft_once_at(weft_once_t *o, weft_once_fn *fn, const char *file, int line);
+
+/* --------------------------------------------------------------- atomics */
+
+/*
+ * Atomic integers and pointers. Every call is a visible operation; weft
+ * models sequential consistency (weak-memory reorderings are out of scope).
+ * compare_exchange stores the value it found into *expected on failure and
+ * returns whether it swapped.
+ */
+typedef struct weft_atomic32 {
+    uint32_t v;
+} weft_atomic32_t;
+typedef struct weft_atomic64 {
+    uint64_t v;
+} weft_atomic64_t;
+typedef struct weft_atomic_ptr {
+    void *v;
+} weft_atomic_ptr_t;
+
+#define WEFT_ATOMIC_INIT(value) { (value) }
+
+typedef enum weft_atomic_op {
+    WEFT_AOP_LOAD,
+    WEFT_AOP_STORE,
+    WEFT_AOP_XCHG,
+    WEFT_AOP_ADD,
+    WEFT_AOP_SUB,
+    WEFT_AOP_AND,
+    WEFT_AOP_OR,
+    WEFT_AOP_XOR,
+    WEFT_AOP_CAS,
+} weft_atomic_op_t;
+
+/* One entry point per width; the macros below are the everyday names.
+ * Returns the value before the operation (for CAS: 1 if swapped). */
+uint32_t weft_atomic32_at(weft_atomic32_t *a, weft_atomic_op_t op,
+                          uint32_t v, uint32_t *expected, const char *file,
+                          int line);
+uint64_t weft_atomic64_at(weft_atomic64_t *a, weft_atomic_op_t op,
+                          uint64_t v, uint64_t *expected, const char *file,
+                          int line);
+void *weft_atomic_ptr_at(weft_atomic_ptr_t *a, weft_atomic_op_t op, void *v,
+                         void **expected, const char *file, int line);
+
+#define WEFT__A32(a, op, v, e) weft_atomic32_at((a), (op), (v), (e), __FILE__, __LINE__)
+#define WEFT__A64(a, op, v, e) weft_atomic64_at((a), (op), (v), (e), __FILE__, __LINE__)
+#define WEFT__AP(a, op, v, e) weft_atomic_ptr_at((a), (op), (v), (e), __FILE__, __LINE__)
+
+#define weft_atomic32_load(a) WEFT__A32((a), WEFT_AOP_LOAD, 0, NULL)
+#define weft_atomic32_store(a, v) ((void)WEFT__A32((a), WEFT_AOP_STORE, (v), NULL))
+#define weft_atomic32_exchange(a, v) WEFT__A32((a), WEFT_AOP_XCHG, (v), NULL)
+#define weft_atomic32_fetch_add(a, v) WEFT__A32((a), WEFT_AOP_ADD, (v), NULL)
+#define weft_atomic32_fetch_sub(a, v) WEFT__A32((a), WEFT_AOP_SUB, (v), NULL)
+#define weft_atomic32_fetch_and(a, v) WEFT__A32((a), WEFT_AOP_AND, (v), NULL)
+#define weft_atomic32_fetch_or(a, v) WEFT__A32((a), WEFT_AOP_OR, (v), NULL)
+#define weft_atomic32_fetch_xor(a, v) WEFT__A32((a), WEFT_AOP_XOR, (v), NULL)
+#define weft_atomic32_compare_exchange(a, e, v)                                \
+    ((bool)WEFT__A32((a), WEFT_AOP_CAS, (v), (e)))
+
+#define weft_atomic64_load(a) WEFT__A64((a), WEFT_AOP_LOAD, 0, NULL)
+#define weft_atomic64_store(a, v) ((void)WEFT__A64((a), WEFT_AOP_STORE, (v), NULL))
+#define weft_atomic64_exchange(a, v) WEFT__A64((a), WEFT_AOP_XCHG, (v), NULL)
+#define weft_atomic64_fetch_add(a, v) WEFT__A64((a), WEFT_AOP_ADD, (v), NULL)
+#define weft_atomic64_fetch_sub(a, v) WEFT__A64((a), WEFT_AOP_SUB, (v), NULL)
+#define weft_atomic64_fetch_and(a, v) WEFT__A64((a), WEFT_AOP_AND, (v), NULL)
+#define weft_atomic64_fetch_or(a, v) WEFT__A64((a), WEFT_AOP_OR, (v), NULL)
+#define weft_atomic64_fetch_xor(a, v) WEFT__A64((a), WEFT_AOP_XOR, (v), NULL)
+#define weft_atomic64_compare_exchange(a, e, v)                                \
+    ((bool)WEFT__A64((a), WEFT_AOP_CAS, (v), (e)))
+
+#define weft_atomic_ptr_load(a) WEFT__AP((a), WEFT_AOP_LOAD, NULL, NULL)
+#define weft_atomic_ptr_store(a, v) ((void)WEFT__AP((a), WEFT_AOP_STORE, (v), NULL))
+#define weft_atomic_ptr_exchange(a, v) WEFT__AP((a), WEFT_AOP_XCHG, (v), NULL)
+#define weft_atomic_ptr_compare_exchange(a, e, v)                              \
+    (WEFT__AP((a), WEFT_AOP_CAS, (v), (e)) != NULL)
+
+/* ------------------------------------------------------------------ time */
+
+#define WEFT_FOREVER ((int64_t)-1)
+#define WEFT_NSEC ((int64_t)1)
+#define WEFT_USEC ((int64_t)1000)
+#define WEFT_MSEC ((int64_t)1000000)
+#define WEFT_SEC ((int64_t)1000000000)
+
+/* The virtual time in ns since the execution started. Not a scheduling
+ * point: reading the clock changes nothing another task can see. */
+int64_t weft_now(void);
+
+/* Sleep until the virtual deadline (or for ns). Returns 0. */
+#define weft_sleep_until(deadline)                                             \
+    weft_sleep_until_at((deadline), __FILE__, __LINE__)
+#define weft_sleep_for(ns) weft_sleep_until_at(weft_now() + (ns), __FILE__, __LINE__)
+int weft_sleep_until_at(int64_t deadline, const char *file, int line);
+
+/* --------------------------------------------------- testing the harness */
+
+/* Make the n-th allocation weft makes from now on fail (n >= 1); 0 turns
+ * failures off. For out-of-memory tests of weft and of code under test. */
+void weft_fail_alloc_after(uint64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_H */
