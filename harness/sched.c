@@ -173,7 +173,7 @@ static inline void trace(struct weft__run *r, int op, uint32_t obj,
     /* FNV-style: one multiply per event; addresses never enter it. */
     uint64_t v = (uint64_t)op | (uint64_t)task << 8 | (uint64_t)obj << 28 |
                  (uint64_t)(uint32_t)line << 44;
-    r->hash = (r->hash ^ v) * 0x100000001b3ULL;
+    r->hash = (r->hash ^ v ^ (uint64_t)r->now) * 0x100000001b3ULL;
 }
 
 /* ------------------------------------------------------------- decisions */
