@@ -47,7 +47,7 @@ struct weft__buf {
 WEFT__HIDDEN void weft__buf_printf(struct weft__buf *b, const char *fmt, ...)
     WEFT__PRINTF(2, 3);
 WEFT__HIDDEN void weft__buf_vprintf(struct weft__buf *b, const char *fmt,
-                                    va_list ap);
+                                    va_list ap) WEFT__PRINTF(2, 0);
 
 /* Misuse of weft itself: one greppable sentence, then abort. */
 WEFT__HIDDEN WEFT__NORETURN void weft__misuse(const char *fn, const char *fmt,
@@ -328,7 +328,8 @@ WEFT__HIDDEN WEFT__NORETURN void weft__finding(struct weft__run *r,
 WEFT__HIDDEN WEFT__NORETURN void weft__vfinding(struct weft__run *r,
                                                 weft_finding_t kind,
                                                 const char *file, int line,
-                                                const char *fmt, va_list ap);
+                                                const char *fmt, va_list ap)
+    WEFT__PRINTF(5, 0);
 
 /* Task lifecycle (thread.c and sched.c) */
 WEFT__HIDDEN struct weft__task *weft__task_new(struct weft__run *r,

@@ -40,7 +40,10 @@ const char *weft__task_name(struct weft__task *t)
     if (t == NULL)
         return "nobody";
     char *b = buf[k++ % 4];
-    snprintf(b, sizeof buf[0], "task %u \"%s\"", t->id, t->name);
+    if (t->name[0] == '\0')
+        snprintf(b, sizeof buf[0], "task %u", t->id);
+    else
+        snprintf(b, sizeof buf[0], "task %u \"%s\"", t->id, t->name);
     return b;
 }
 

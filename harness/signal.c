@@ -25,6 +25,7 @@
 #endif
 #ifdef WEFT_ASAN
 #include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
 #endif
 
 static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
@@ -99,7 +100,10 @@ static void handler(int sig, siginfo_t *si, void *uc)
                  t->line);
     r->failed = true;
 #ifdef WEFT_ASAN
+    /* Leaving the task's stack for good: tell AddressSanitizer, which the
+     * scheduler's side completes after the jump (sched.c). */
     __asan_handle_no_return();
+    __sanitizer_start_switch_fiber(NULL, r->main_lo, r->main_size);
 #endif
     siglongjmp(r->escape, 1);
 }
