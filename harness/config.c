@@ -25,6 +25,9 @@ void weft_config_init(weft_config_t *cfg)
     cfg->trace_tail = 24;
     cfg->spurious = 0;
     cfg->strategy = "random";
+    cfg->pct_depth = 3;
+    cfg->pct_steps = 0;
+    cfg->preemption_bound = 2;
     cfg->use_env = true;
 }
 
@@ -85,7 +88,7 @@ static bool parse_bool(const char *s, bool *out)
     return false;
 }
 
-enum kind { U64, COUNT, SIZE, BOOL, STRATEGY, PATH };
+enum kind { U64, COUNT, SIZE, BOOL, STRATEGY, PATH, BOUND };
 
 static const struct var {
     const char *name;
@@ -107,7 +110,14 @@ static const struct var {
     { "WEFT_SPURIOUS", COUNT, offsetof(weft_config_t, spurious), 0, 1000000,
       "an integer from 0 to 1000000 (spurious wake-ups per execution)" },
     { "WEFT_STRATEGY", STRATEGY, offsetof(weft_config_t, strategy), 0, 0,
-      "one of: random, replay" },
+      "one of: random, pct, dfs, replay" },
+    { "WEFT_PCT_DEPTH", COUNT, offsetof(weft_config_t, pct_depth), 1, 64,
+      "an integer from 1 to 64 (the bug depth pct aims at)" },
+    { "WEFT_PCT_STEPS", U64, offsetof(weft_config_t, pct_steps), 0,
+      UINT64_MAX, "an integer, 0 to learn it (steps pct spreads its change "
+                  "points over)" },
+    { "WEFT_PREEMPTIONS", BOUND, offsetof(weft_config_t, preemption_bound),
+      0, 1000000, "-1 (unbounded) or an integer from 0 to 1000000" },
     { "WEFT_REPLAY", PATH, offsetof(weft_config_t, replay_file), 0, 0,
       "the path of a schedule file" },
     { "WEFT_SCHEDULE_OUT", PATH, offsetof(weft_config_t, schedule_out), 0, 0,
@@ -142,8 +152,18 @@ static int set(weft_config_t *cfg, const struct var *v, const char *s,
         if (!parse_bool(s, (bool *)(void *)field))
             goto bad;
         return 0;
+    case BOUND:
+        if (strcmp(s, "-1") == 0) {
+            *(int *)(void *)field = -1;
+            return 0;
+        }
+        if (!parse_uint(s, &x) || x > v->max)
+            goto bad;
+        *(int *)(void *)field = (int)x;
+        return 0;
     case STRATEGY:
-        if (strcmp(s, "random") != 0 && strcmp(s, "replay") != 0)
+        if (strcmp(s, "random") != 0 && strcmp(s, "replay") != 0 &&
+            strcmp(s, "pct") != 0 && strcmp(s, "dfs") != 0)
             goto bad;
         *(const char **)(void *)field = s;
         return 0;

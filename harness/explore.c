@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void weft_result_destroy(weft_result_t *res)
 {
@@ -52,7 +53,7 @@ static void command_line(struct weft__buf *b)
 }
 
 static void replay_line(struct weft__run *r, const weft_config_t *cfg,
-                        bool wrote, struct weft__buf *out)
+                        const char *wrote, struct weft__buf *out)
 {
     struct weft__buf cmd = { 0 };
     if (cfg->replay_hint)
@@ -61,8 +62,16 @@ static void replay_line(struct weft__run *r, const weft_config_t *cfg,
         command_line(&cmd);
     weft_config_t def;
     weft_config_init(&def);
+    if (!r->strategy->seed_replays) {
+        if (wrote)
+            weft__buf_printf(out, "  replay:    WEFT_REPLAY=%s %s\n", wrote,
+                             cmd.s ? cmd.s : "");
+        weft__free(cmd.s);
+        return;
+    }
     weft__buf_printf(out, "  replay:    WEFT_SEED=%llu WEFT_ITERATIONS=1",
                      (unsigned long long)r->seed);
+    r->strategy->describe(r->strategy_state, out);
     if (cfg->max_steps != def.max_steps)
         weft__buf_printf(out, " WEFT_MAX_STEPS=%llu",
                          (unsigned long long)cfg->max_steps);
@@ -72,8 +81,8 @@ static void replay_line(struct weft__run *r, const weft_config_t *cfg,
         weft__buf_printf(out, " WEFT_STACK_SIZE=%zu", cfg->stack_size);
     weft__buf_printf(out, " %s\n", cmd.s ? cmd.s : "");
     if (wrote)
-        weft__buf_printf(out, "  or:        WEFT_REPLAY=%s %s\n",
-                         cfg->schedule_out, cmd.s ? cmd.s : "");
+        weft__buf_printf(out, "  or:        WEFT_REPLAY=%s %s\n", wrote,
+                         cmd.s ? cmd.s : "");
     weft__free(cmd.s);
 }
 
@@ -124,12 +133,21 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
         return -EINVAL;
     }
 
-    const struct weft__strategy *st = &weft__strategy_random;
-    if (cfg.replay_file != NULL ||
-        (cfg.strategy && strcmp(cfg.strategy, "replay") == 0))
-        st = &weft__strategy_replay;
-    else if (cfg.strategy && strcmp(cfg.strategy, "random") != 0) {
-        fprintf(stderr, "weft: unknown strategy '%s'\n", cfg.strategy);
+    static const struct weft__strategy *const strategies[] = {
+        &weft__strategy_random, &weft__strategy_pct, &weft__strategy_dfs,
+        &weft__strategy_replay,
+    };
+    const struct weft__strategy *st = NULL;
+    const char *want = cfg.replay_file ? "replay"
+                       : cfg.strategy  ? cfg.strategy
+                                       : "random";
+    for (size_t i = 0; i < sizeof strategies / sizeof *strategies; i++)
+        if (strcmp(want, strategies[i]->name) == 0)
+            st = strategies[i];
+    if (st == NULL) {
+        fprintf(stderr, "weft: unknown strategy '%s' (random, pct, dfs, "
+                        "replay)\n",
+                want);
         return -EINVAL;
     }
     void *state = NULL;
@@ -164,10 +182,11 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
         goto out;
     }
 
-    uint64_t total = 0, k;
+    uint64_t total = 0, executions = 0;
+    bool exhausted = false;
     rc = 0;
-    for (k = 0; k < cfg.iterations; k++) {
-        r->seed = cfg.seed + k;
+    while (executions < cfg.iterations) {
+        r->seed = cfg.seed + executions++;
         int e = weft__run_one(r, body, arg);
         total += r->step;
         if (e != 0) {
@@ -178,17 +197,33 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
             rc = 1;
             break;
         }
+        if (!st->next(state, r->step)) {
+            exhausted = st != &weft__strategy_replay;
+            break;
+        }
     }
-    uint64_t executions = k < cfg.iterations ? k + 1 : k;
     fill_result(res, r, executions, total);
+    res->exhausted = exhausted;
     if (rc == 1) {
-        bool wrote = false;
-        if (cfg.schedule_out) {
-            int w = weft__schedule_write(cfg.schedule_out, r);
+        /* A seed cannot replay a systematic search's execution: then the
+         * schedule always goes to a file. */
+        char path[512];
+        const char *out = cfg.schedule_out, *wrote = NULL;
+        if (out == NULL && !st->seed_replays &&
+            st != &weft__strategy_replay) {
+            const char *tmp = getenv("TMPDIR");
+            snprintf(path, sizeof path, "%s/weft-%ld-%llu.schedule",
+                     tmp && *tmp ? tmp : "/tmp", (long)getpid(),
+                     (unsigned long long)executions);
+            out = path;
+        }
+        if (out != NULL) {
+            int w = weft__schedule_write(out, r);
             if (w != 0)
-                fprintf(stderr, "weft: cannot write %s: %s\n",
-                        cfg.schedule_out, strerror(-w));
-            wrote = w == 0;
+                fprintf(stderr, "weft: cannot write %s: %s\n", out,
+                        strerror(-w));
+            else
+                wrote = out;
         }
         struct weft__buf rep = { 0 };
         weft__report(r, executions, &rep);
@@ -198,10 +233,12 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
         res->report = rep.s;
     } else if (rc == 0 && !cfg.quiet) {
         fprintf(stderr,
-                "weft: %s%s%llu executions, no failure (%llu steps, seeds "
-                "%llu..%llu)\n",
+                "weft: %s%s%llu executions%s, no failure (strategy %s, "
+                "%llu steps, seeds %llu..%llu)\n",
                 cfg.name ? cfg.name : "", cfg.name ? ": " : "",
-                (unsigned long long)executions, (unsigned long long)total,
+                (unsigned long long)executions,
+                exhausted ? " (all of them: the search is exhausted)" : "",
+                st->name, (unsigned long long)total,
                 (unsigned long long)cfg.seed,
                 (unsigned long long)(cfg.seed + executions - 1));
     }

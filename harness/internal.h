@@ -175,6 +175,7 @@ struct weft__decision {
 
 struct weft__strategy {
     const char *name;
+    bool seed_replays; /* the seed (plus describe()) replays an execution */
     /* Make the state for a whole exploration; -errno on failure. */
     int (*create)(void **state, const weft_config_t *cfg, char *err,
                   size_t err_len);
@@ -187,10 +188,18 @@ struct weft__strategy {
     /* After an execution: did it leave recorded choices unused? */
     bool (*finished)(void *state, char *why, size_t len);
     void (*explain)(void *state, char *why, size_t len);
+    /* After an execution of `steps` steps: false when the strategy has
+     * nothing left to explore (a systematic search is exhausted). */
+    bool (*next)(void *state, uint64_t steps);
+    /* The WEFT_* settings, beyond the seed, that replay the execution
+     * just run (for the replay line), e.g. "WEFT_STRATEGY=pct ...". */
+    void (*describe)(void *state, struct weft__buf *out);
 };
 
 WEFT__HIDDEN extern const struct weft__strategy weft__strategy_random;
 WEFT__HIDDEN extern const struct weft__strategy weft__strategy_replay;
+WEFT__HIDDEN extern const struct weft__strategy weft__strategy_pct;
+WEFT__HIDDEN extern const struct weft__strategy weft__strategy_dfs;
 
 /* ------------------------------------------------------------ the run */
 
@@ -387,6 +396,19 @@ static inline uint64_t weft__mix(uint64_t x)
     x *= 0x94d049bb133111ebULL;
     x ^= x >> 31;
     return x;
+}
+
+/* The random stream strategies share (splitmix64): seeded per execution,
+ * so an execution replays from its seed. */
+static inline uint64_t weft__rng_next(uint64_t *s)
+{
+    return weft__mix(*s += 0x9e3779b97f4a7c15ULL);
+}
+
+/* Uniform in [0, n) by multiply-high. */
+static inline uint64_t weft__rng_below(uint64_t *s, uint64_t n)
+{
+    return (uint64_t)(((unsigned __int128)weft__rng_next(s) * n) >> 64);
 }
 
 #endif /* WEFT_INTERNAL_H */

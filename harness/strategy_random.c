@@ -41,9 +41,20 @@ static void rnd_begin(void *state, uint64_t seed)
 static uint64_t rnd_choose(void *state, const struct weft__choice *c)
 {
     struct random_state *st = state;
-    uint64_t x = (st->s += 0x9e3779b97f4a7c15ULL);
-    x = weft__mix(x);
-    return (uint64_t)(((unsigned __int128)x * c->n) >> 64);
+    return weft__rng_below(&st->s, c->n);
+}
+
+static bool rnd_next(void *state, uint64_t steps)
+{
+    (void)state;
+    (void)steps;
+    return true;
+}
+
+static void rnd_describe(void *state, struct weft__buf *out)
+{
+    (void)state;
+    (void)out; /* the seed alone replays a random execution */
 }
 
 static bool rnd_finished(void *state, char *why, size_t len)
@@ -62,10 +73,13 @@ static void rnd_explain(void *state, char *why, size_t len)
 
 const struct weft__strategy weft__strategy_random = {
     .name = "random",
+    .seed_replays = true,
     .create = rnd_create,
     .destroy = rnd_destroy,
     .begin = rnd_begin,
     .choose = rnd_choose,
     .finished = rnd_finished,
     .explain = rnd_explain,
+    .next = rnd_next,
+    .describe = rnd_describe,
 };

@@ -111,12 +111,28 @@ static void rp_explain(void *state, char *why, size_t len)
     snprintf(why, len, "%s", st->why);
 }
 
+static bool rp_next(void *state, uint64_t steps)
+{
+    (void)state;
+    (void)steps;
+    return false; /* a recording is one execution */
+}
+
+static void rp_describe(void *state, struct weft__buf *out)
+{
+    (void)state;
+    (void)out;
+}
+
 const struct weft__strategy weft__strategy_replay = {
     .name = "replay",
+    .seed_replays = false,
     .create = rp_create,
     .destroy = rp_destroy,
     .begin = rp_begin,
     .choose = rp_choose,
     .finished = rp_finished,
     .explain = rp_explain,
+    .next = rp_next,
+    .describe = rp_describe,
 };

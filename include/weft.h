@@ -81,8 +81,14 @@ typedef struct weft_config {
     unsigned spurious;   /* WEFT_SPURIOUS: spurious condition-variable
                             wake-ups the strategy may inject per
                             execution (0) */
-    const char *strategy;     /* WEFT_STRATEGY: "random" (default) or
-                                 "replay" (needs replay_file) */
+    const char *strategy;     /* WEFT_STRATEGY: "random" (default),
+                                 "pct", "dfs" or "replay" */
+    unsigned pct_depth;       /* WEFT_PCT_DEPTH: bug depth d for pct (3) */
+    uint64_t pct_steps;       /* WEFT_PCT_STEPS: steps over which pct
+                                 spreads its d-1 change points; 0 learns
+                                 it from the executions so far (0) */
+    int preemption_bound;     /* WEFT_PREEMPTIONS: dfs preemption bound,
+                                 -1 for none (2) */
     const char *replay_file;  /* WEFT_REPLAY: schedule file to replay;
                                  setting it selects "replay" */
     const char *schedule_out; /* WEFT_SCHEDULE_OUT: where the schedule of
@@ -113,6 +119,8 @@ typedef struct weft_result {
     int64_t time;           /* its virtual time at the end, ns */
     uint64_t trace_hash;    /* hash of that execution's whole trace */
     uint64_t total_steps;   /* steps over all executions */
+    bool exhausted;         /* a systematic strategy explored every
+                               execution (within its bound) */
     char message[512];      /* one line: what was found */
     char *report;           /* the whole report text, or NULL */
 } weft_result_t;
