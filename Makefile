@@ -1,0 +1,375 @@
+# Makefile: builds libweft (static and shared), its cmocka tests,
+# benchmarks and examples, and the variant builds.
+#
+# Everything lands in $(BUILD) (default build/). Variants call make again
+# with their own build folder and flags: asan -> build-asan/, valgrind ->
+# build-valgrind/, clang -> build-clang/, aarch64 -> build-aarch64/,
+# ucontext -> build-ucontext/. Sources are found by wildcard:
+#   harness/*.c harness/*.S  the library (every file, every build)
+#   tests/test_*.c           one cmocka test program each
+#   tests/bench_*.c          one benchmark program each
+#   tests/*.c (other names)  helpers linked into every test program
+#   examples/*.c             one example program each (`make demo`)
+# `make help` lists the targets. Knobs: CC, BUILD, SWITCH=asm|ucontext,
+# OPT (default -O2 -g), CFLAGS/CPPFLAGS/LDFLAGS/LDLIBS (appended, so they
+# win), RUN (a prefix for running built programs, e.g. valgrind or qemu),
+# TEST_TIMEOUT (seconds per program, 0 = none), V=1 (show commands),
+# CI=true (adds -Werror).
+
+CC ?= cc
+AR ?= ar
+NM ?= nm
+BUILD ?= build
+SWITCH ?= asm
+OPT ?= -O2 -g
+RUN ?=
+TEST_TIMEOUT ?= 600
+CLANG_FORMAT ?= clang-format
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+VALGRIND = valgrind --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite -q
+QEMU_AARCH64 = qemu-aarch64 -L /usr/aarch64-linux-gnu
+ASAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# ------------------------------------------------------------------ flags
+
+WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wundef
+ifeq ($(CI),true)
+WARNINGS += -Werror
+endif
+
+ifeq ($(SWITCH),asm)
+SWITCH_DEFS =
+else ifeq ($(SWITCH),ucontext)
+SWITCH_DEFS = -DWEFT_SWITCH_UCONTEXT
+else
+$(error SWITCH must be asm or ucontext, not '$(SWITCH)')
+endif
+
+# No -fvisibility=hidden: weft.h marks nothing, so it would hide the public
+# API too. Internals are hidden one by one with WEFT__HIDDEN (internal.h);
+# `make check-exports` fails if anything but weft_* leaks from libweft.so.
+# SANITIZE is for variants (asan); it goes to compile and link lines.
+ALL_CPPFLAGS = -D_GNU_SOURCE -Iinclude -Iharness $(SWITCH_DEFS) $(CPPFLAGS)
+ALL_CFLAGS = -std=c11 $(OPT) $(WARNINGS) $(SANITIZE) $(CFLAGS)
+ALL_ASFLAGS = -g $(ASFLAGS)
+ALL_LDFLAGS = $(SANITIZE) $(LDFLAGS)
+ALL_LDLIBS = $(LDLIBS) -pthread
+LIB_FLAGS = -DWEFT_BUILD -fPIC
+DEP_FLAGS = -MMD -MP
+
+# Catch undefined references when linking the shared library, except in
+# sanitizer builds where clang leaves the runtime's symbols unresolved.
+ifeq ($(strip $(SANITIZE)),)
+SO_LDFLAGS = -Wl,--no-undefined
+endif
+
+ifeq ($(V),1)
+Q =
+quiet = @:
+else
+Q = @
+quiet = @printf '  %-7s %s\n'
+endif
+
+ifneq ($(filter-out 0,$(TEST_TIMEOUT)),)
+TIMEOUT_CMD = timeout --foreground -k 10 $(TEST_TIMEOUT)
+endif
+
+# ---------------------------------------------------------------- sources
+
+LIB_SRCS := $(sort $(wildcard harness/*.c harness/*.S))
+LIB_OBJS := $(LIB_SRCS:%=$(BUILD)/obj/%.o)
+
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_HELPER_SRCS := $(sort $(filter-out tests/test_% tests/bench_%, \
+	$(wildcard tests/*.c)))
+TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%=$(BUILD)/obj/%.o)
+
+BENCH_SRCS := $(sort $(wildcard tests/bench_*.c))
+BENCH_BINS := $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
+
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+
+FORMAT_SRCS := $(sort $(wildcard harness/*.c harness/*.h include/*.h \
+	include/weft/*.h tests/*.c tests/*.h examples/*.c examples/*.h))
+PUBLIC_SUB_HDRS := $(sort $(wildcard include/weft/*.h))
+
+LIBA = $(BUILD)/libweft.a
+LIBSO = $(BUILD)/libweft.so
+FLAGS_FILE = $(BUILD)/.flags
+
+# --------------------------------------------------------- build targets
+
+.DEFAULT_GOAL := all
+.PHONY: all lib tests benches examples deps-check test demo bench asan \
+	valgrind clang aarch64 ucontext check-exports install uninstall \
+	format check-format clean help FORCE
+
+all: lib examples tests benches
+
+lib: $(LIBA) $(LIBSO)
+tests: $(TEST_BINS)
+benches: $(BENCH_BINS)
+examples: $(EXAMPLE_BINS)
+
+# Everything is rebuilt when the compiler or a flag changes, so switching
+# SWITCH or CFLAGS in one build folder never mixes objects.
+FLAGS_SIG = $(subst ','\'',$(CC) | $(ALL_CPPFLAGS) | $(ALL_CFLAGS) | \
+	$(ALL_ASFLAGS) | $(ALL_LDFLAGS) | $(ALL_LDLIBS))
+$(FLAGS_FILE): FORCE
+	@mkdir -p $(@D)
+	@echo '$(FLAGS_SIG)' | cmp -s - $@ || echo '$(FLAGS_SIG)' > $@
+
+$(BUILD)/obj/harness/%.c.o: harness/%.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(quiet) CC $<
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LIB_FLAGS) $(DEP_FLAGS) \
+		-c -o $@ $<
+
+$(BUILD)/obj/harness/%.S.o: harness/%.S $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(quiet) AS $<
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_ASFLAGS) $(LIB_FLAGS) $(DEP_FLAGS) \
+		-c -o $@ $<
+
+# Test sources include <cmocka.h>: check for it first, so a missing
+# package is reported with the command that installs it.
+$(BUILD)/obj/tests/%.c.o: tests/%.c $(FLAGS_FILE) | deps-check
+	@mkdir -p $(@D)
+	$(quiet) CC $<
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
+
+$(BUILD)/obj/examples/%.c.o: examples/%.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(quiet) CC $<
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
+
+# Benchmarks are always optimised, whatever OPT says (-O2 comes last).
+$(BENCH_SRCS:%=$(BUILD)/obj/%.o): $(BUILD)/obj/tests/%.c.o: tests/%.c \
+		$(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(quiet) CC $<
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -O2 $(DEP_FLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(quiet) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $(LIB_OBJS)
+
+$(LIBSO): $(LIB_OBJS) $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(quiet) LD $@
+	$(Q)$(CC) -shared $(ALL_LDFLAGS) $(SO_LDFLAGS) -o $@ $(LIB_OBJS) \
+		$(ALL_LDLIBS)
+
+$(TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.c.o \
+		$(TEST_HELPER_OBJS) $(LIBA) | deps-check
+	@mkdir -p $(@D)
+	$(quiet) LD $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(LIBA) \
+		-lcmocka $(ALL_LDLIBS)
+
+$(BENCH_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.c.o $(LIBA)
+	@mkdir -p $(@D)
+	$(quiet) LD $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(ALL_LDLIBS)
+
+$(EXAMPLE_BINS): $(BUILD)/examples/%: $(BUILD)/obj/examples/%.c.o $(LIBA)
+	@mkdir -p $(@D)
+	$(quiet) LD $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(ALL_LDLIBS)
+
+-include $(wildcard $(BUILD)/obj/*/*.d)
+
+deps-check:
+	@sh scripts/deps.sh --check
+
+# ---------------------------------------------------------------- running
+
+# $(call run_tests,PROGRAMS): run each program under $(RUN) with its output
+# shown and kept in PROGRAM.log, add up cmocka's own summary lines, and end
+# with one line "tests: N passed, N failed, N skipped" (test cases). A
+# program that exits non-zero without reporting a failed case (a crash, a
+# timeout, a valgrind or sanitizer error) counts as one failed case; one
+# that prints no cmocka summary and exits 0 counts as one passed case.
+define run_tests
+unset WEFT_QUIET; \
+progs=0; bad=0; passed=0; failed=0; skipped=0; badlist=; \
+for t in $(1); do \
+	progs=$$((progs + 1)); \
+	printf '\n==> %s\n' "$$t"; \
+	{ $(TIMEOUT_CMD) $(RUN) $$t 2>&1; echo $$? > $$t.rc; } | tee $$t.log; \
+	rc=$$(cat $$t.rc); \
+	set -- $$(awk ' \
+		/^\[  PASSED  \] [0-9]+ test[(]s[)]\.$$/ { p += $$4 } \
+		/^\[  FAILED  \] [0-9]+ test[(]s[)], listed below:/ { f += $$4 } \
+		/^\[  SKIPPED \] [0-9]+ test[(]s[)], listed below:/ { s += $$4 } \
+		/^\[==========\] [0-9]+ test[(]s[)] run\./ { r = 1 } \
+		END { print p + 0, f + 0, s + 0, r + 0 }' $$t.log); \
+	p=$$1; f=$$2; s=$$3; r=$$4; \
+	if [ "$$rc" -ne 0 ] && [ "$$f" -eq 0 ]; then \
+		f=1; \
+		echo "==> $$t exited with status $$rc but reported no failed test (crash, timeout, or a valgrind/sanitizer error?)"; \
+	elif [ "$$rc" -eq 0 ] && [ "$$r" -eq 0 ]; then \
+		p=1; \
+	fi; \
+	if [ "$$rc" -ne 0 ] || [ "$$f" -ne 0 ]; then \
+		bad=$$((bad + 1)); badlist="$$badlist $$t"; \
+	fi; \
+	passed=$$((passed + p)); failed=$$((failed + f)); \
+	skipped=$$((skipped + s)); \
+done; \
+echo; \
+if [ "$$progs" -eq 0 ]; then \
+	echo "==> no test programs (tests/test_*.c) found"; \
+elif [ "$$bad" -eq 0 ]; then \
+	echo "==> $$progs test programs, all passed"; \
+else \
+	echo "==> $$progs test programs, $$bad failed:$$badlist"; \
+fi; \
+echo "tests: $$passed passed, $$failed failed, $$skipped skipped"; \
+[ "$$bad" -eq 0 ]
+endef
+
+test: deps-check $(TEST_BINS)
+	@$(call run_tests,$(TEST_BINS))
+
+demo: lib $(EXAMPLE_BINS)
+	@unset WEFT_QUIET; n=0; bad=0; badlist=; \
+	for e in $(EXAMPLE_BINS); do \
+		n=$$((n + 1)); \
+		printf '\n================ example: %s ================\n' \
+			"$${e##*/}"; \
+		$(TIMEOUT_CMD) $(RUN) $$e; rc=$$?; \
+		if [ "$$rc" -ne 0 ]; then \
+			echo "==> $${e##*/} exited with status $$rc"; \
+			bad=$$((bad + 1)); badlist="$$badlist $${e##*/}"; \
+		fi; \
+	done; \
+	echo; \
+	if [ "$$bad" -ne 0 ]; then echo "==> failed examples:$$badlist"; fi; \
+	echo "examples: $$((n - bad)) passed, $$bad failed"; \
+	[ "$$bad" -eq 0 ]
+
+bench: $(BENCH_BINS)
+	@mkdir -p $(BUILD)/bench
+	@unset WEFT_QUIET; WEFT_BENCH_DIR='$(abspath $(BUILD)/bench)'; \
+	export WEFT_BENCH_DIR; n=0; bad=0; \
+	for b in $(BENCH_BINS); do \
+		n=$$((n + 1)); \
+		printf '\n================ bench: %s ================\n' \
+			"$${b##*/}"; \
+		$(TIMEOUT_CMD) $(RUN) $$b; rc=$$?; \
+		if [ "$$rc" -ne 0 ]; then \
+			echo "==> $${b##*/} exited with status $$rc"; \
+			bad=$$((bad + 1)); \
+		fi; \
+	done; \
+	echo; echo "==> $$n benchmarks, $$bad failed; JSON in $$WEFT_BENCH_DIR"; \
+	[ "$$bad" -eq 0 ]
+
+# Fails if libweft.so exports anything but the public API: weft_* names,
+# and weft__* names that the public headers use (macros call them).
+check-exports: $(LIBSO)
+	@public=$$(cat include/weft.h $(PUBLIC_SUB_HDRS) | \
+		grep -o 'weft__[A-Za-z0-9_]*' | sort -u | tr '\n' ' '); \
+	leaked=$$($(NM) -D --defined-only $(LIBSO) | \
+		awk -v public="$$public" ' \
+		BEGIN { n = split(public, a, " "); \
+			for (i = 1; i <= n; i++) ok[a[i]] = 1 } \
+		$$3 == "" || $$3 in ok { next } \
+		$$3 ~ /^(_init|_fini|_edata|_end|__bss_start)$$/ { next } \
+		$$3 !~ /^weft_[a-z0-9]/ { print "    " $$3 }'); \
+	if [ -n "$$leaked" ]; then \
+		echo "check-exports: $(LIBSO) exports internal symbols (mark them WEFT__HIDDEN or static):"; \
+		echo "$$leaked"; exit 1; \
+	fi; \
+	echo "check-exports: $(LIBSO) exports only the public API ($$($(NM) -D --defined-only $(LIBSO) | grep -c ' weft_') symbols)"
+
+# --------------------------------------------------------------- variants
+
+asan:
+	$(ASAN_ENV) $(MAKE) BUILD=build-asan SANITIZE='$(ASAN_CFLAGS)' test
+
+valgrind:
+	$(MAKE) BUILD=build-valgrind RUN='$(VALGRIND)' test
+
+clang:
+	$(MAKE) CC=clang BUILD=build-clang all test
+
+ucontext:
+	$(MAKE) BUILD=build-ucontext SWITCH=ucontext all test
+
+# No cmocka for arm64 here, so the cross build runs the examples only.
+aarch64:
+	@sh scripts/deps.sh --check cross
+	$(MAKE) CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar \
+		NM=aarch64-linux-gnu-nm BUILD=build-aarch64 \
+		RUN='$(QEMU_AARCH64)' demo
+
+# ---------------------------------------------------------------- install
+
+VERSION = $(shell sed -n 's/^\#define WEFT_VERSION "\(.*\)"$$/\1/p' \
+	include/weft.h)
+
+install: lib
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/weft.h $(DESTDIR)$(INCLUDEDIR)/weft.h
+ifneq ($(PUBLIC_SUB_HDRS),)
+	install -d $(DESTDIR)$(INCLUDEDIR)/weft
+	install -m 644 $(PUBLIC_SUB_HDRS) $(DESTDIR)$(INCLUDEDIR)/weft/
+endif
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/libweft.a
+	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/libweft.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+		-e 's|@VERSION@|$(VERSION)|g' scripts/weft.pc.in > $(BUILD)/weft.pc
+	install -m 644 $(BUILD)/weft.pc $(DESTDIR)$(PKGCONFIGDIR)/weft.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/weft.h \
+		$(PUBLIC_SUB_HDRS:include/%=$(DESTDIR)$(INCLUDEDIR)/%) \
+		$(DESTDIR)$(LIBDIR)/libweft.a $(DESTDIR)$(LIBDIR)/libweft.so \
+		$(DESTDIR)$(PKGCONFIGDIR)/weft.pc
+	rmdir $(DESTDIR)$(INCLUDEDIR)/weft 2>/dev/null || true
+
+# ------------------------------------------------------------ format, misc
+
+format:
+	@sh scripts/deps.sh --check format
+	$(if $(FORMAT_SRCS),$(CLANG_FORMAT) -i $(FORMAT_SRCS))
+
+check-format:
+	@sh scripts/deps.sh --check format
+	$(if $(FORMAT_SRCS),$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS))
+
+clean:
+	rm -rf build build-*
+
+help:
+	@echo 'make [all]        libweft.a/.so, examples, tests, benchmarks'
+	@echo 'make test         run tests/test_*.c (cmocka); checks deps first'
+	@echo 'make demo         run every examples/*.c, in order'
+	@echo 'make bench        run tests/bench_*.c; JSON in $$BUILD/bench/'
+	@echo 'make asan         tests with ASan+UBSan in build-asan/'
+	@echo 'make valgrind     tests under valgrind in build-valgrind/'
+	@echo 'make clang        everything + tests with clang in build-clang/'
+	@echo 'make ucontext     everything + tests with SWITCH=ucontext'
+	@echo 'make aarch64      cross-build, run the examples under qemu'
+	@echo 'make check-exports  libweft.so exports only weft_*'
+	@echo 'make install      PREFIX=/usr/local, DESTDIR honoured'
+	@echo 'make format | check-format | clean | uninstall'
+
+FORCE:
