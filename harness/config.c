@@ -28,6 +28,11 @@ void weft_config_init(weft_config_t *cfg)
     cfg->pct_depth = 3;
     cfg->pct_steps = 0;
     cfg->preemption_bound = 2;
+    cfg->jobs = 1;
+    cfg->shard_index = 1;
+    cfg->shard_count = 1;
+    cfg->shrink = true;
+    cfg->progress = -1;
     cfg->use_env = true;
 }
 
@@ -88,7 +93,8 @@ static bool parse_bool(const char *s, bool *out)
     return false;
 }
 
-enum kind { U64, COUNT, SIZE, BOOL, STRATEGY, PATH, BOUND };
+enum kind { U64, COUNT, SIZE, BOOL, STRATEGY, PATH, BOUND, SECONDS, SHARD,
+            TRISTATE };
 
 static const struct var {
     const char *name;
@@ -124,6 +130,24 @@ static const struct var {
       "a path where a failing schedule is written" },
     { "WEFT_QUIET", BOOL, offsetof(weft_config_t, quiet), 0, 0,
       "1, 0, true, false, yes or no" },
+    { "WEFT_TIME_BUDGET", SECONDS, offsetof(weft_config_t, time_budget), 0,
+      0, "a duration: seconds (30, 1.5) or with a unit (500ms, 2m, 1h)" },
+    { "WEFT_KEEP_GOING", BOOL, offsetof(weft_config_t, keep_going), 0, 0,
+      "1, 0, true, false, yes or no" },
+    { "WEFT_JOBS", COUNT, offsetof(weft_config_t, jobs), 1, 256,
+      "an integer from 1 to 256 (worker processes)" },
+    { "WEFT_SHARD", SHARD, offsetof(weft_config_t, shard_index), 0, 0,
+      "k/n with 1 <= k <= n (this machine's share of the executions)" },
+    { "WEFT_SHRINK", BOOL, offsetof(weft_config_t, shrink), 0, 0,
+      "1, 0, true, false, yes or no" },
+    { "WEFT_FAILURE_DIR", PATH, offsetof(weft_config_t, failure_dir), 0, 0,
+      "a directory for persisted failing schedules" },
+    { "WEFT_JSON", PATH, offsetof(weft_config_t, json_out), 0, 0,
+      "a path for the JSON result" },
+    { "WEFT_PERFETTO", PATH, offsetof(weft_config_t, trace_out), 0, 0,
+      "a path for the Chrome/Perfetto trace of a failure" },
+    { "WEFT_PROGRESS", TRISTATE, offsetof(weft_config_t, progress), 0, 0,
+      "0, 1 or auto (a bar on a terminal)" },
 };
 
 /* Variables other parts of weft (and its build) read; not config knobs. */
@@ -161,6 +185,41 @@ static int set(weft_config_t *cfg, const struct var *v, const char *s,
             goto bad;
         *(int *)(void *)field = (int)x;
         return 0;
+    case SECONDS: {
+        char *end;
+        errno = 0;
+        double d = strtod(s, &end);
+        double mul = !strcmp(end, "") || !strcmp(end, "s") ? 1
+                     : !strcmp(end, "ms")                    ? 1e-3
+                     : !strcmp(end, "m")                     ? 60
+                     : !strcmp(end, "h")                     ? 3600
+                                                             : -1;
+        if (errno != 0 || end == s || mul < 0 || !(d >= 0) || d > 1e9)
+            goto bad;
+        *(double *)(void *)field = d * mul;
+        return 0;
+    }
+    case SHARD: {
+        unsigned k, n;
+        int used = 0;
+        if (sscanf(s, "%u/%u%n", &k, &n, &used) != 2 ||
+            (size_t)used != strlen(s) || k < 1 || k > n || n > 1000000 ||
+            s[0] == '-' || strchr(s, '-') != NULL)
+            goto bad;
+        cfg->shard_index = k;
+        cfg->shard_count = n;
+        return 0;
+    }
+    case TRISTATE: {
+        bool b;
+        if (!strcmp(s, "auto"))
+            *(int *)(void *)field = -1;
+        else if (parse_bool(s, &b))
+            *(int *)(void *)field = b;
+        else
+            goto bad;
+        return 0;
+    }
     case STRATEGY:
         if (strcmp(s, "random") != 0 && strcmp(s, "replay") != 0 &&
             strcmp(s, "pct") != 0 && strcmp(s, "dfs") != 0)

@@ -1,17 +1,26 @@
 /*
- * explore.c: running a test body for many executions, and the result.
+ * explore.c: the explorer: many executions of a test body, then a report.
  *
- * The k-th execution of an exploration uses seed cfg->seed + k, so the
- * replay line of a failure is just that seed with one iteration. A
- * failing execution's schedule is written (if asked) before the report is
- * printed, so a crash of the reporter cannot lose it.
+ * weft_explore resolves the configuration, replays the failures persisted
+ * by earlier runs, searches (here, or in forked workers: workers.c), and
+ * turns each distinct failure into a report: shrink its schedule, replay
+ * the result once more with the whole trace kept, write the schedule to a
+ * file before anything is printed, then print. Execution i of a search
+ * uses seed cfg->seed + i, whoever runs it, so shards and workers split
+ * the same sequence and their union is the unsharded run.
  */
 #include "internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#define MAX_FOUND 16
+#define SHRINK_BUDGET 400
 
 void weft_result_destroy(weft_result_t *res)
 {
@@ -20,6 +29,242 @@ void weft_result_destroy(weft_result_t *res)
     weft__free(res->report);
     res->report = NULL;
 }
+
+double weft__wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------ distinct hashes */
+
+static void set_add(struct weft__search *s, uint64_t h)
+{
+    h |= 1; /* 0 marks an empty slot */
+    if ((s->nset + 1) * 2 > s->set_cap) {
+        uint32_t cap = s->set_cap ? s->set_cap * 2 : 1024;
+        uint64_t *t = weft__alloc(cap * sizeof *t);
+        if (t == NULL)
+            return; /* the count is informative: stop counting */
+        memset(t, 0, cap * sizeof *t);
+        for (uint32_t i = 0; i < s->set_cap; i++) {
+            uint64_t v = s->set[i];
+            if (v == 0)
+                continue;
+            uint32_t j = (uint32_t)v & (cap - 1);
+            while (t[j] != 0)
+                j = (j + 1) & (cap - 1);
+            t[j] = v;
+        }
+        weft__free(s->set);
+        s->set = t;
+        s->set_cap = cap;
+    }
+    uint32_t j = (uint32_t)h & (s->set_cap - 1);
+    while (s->set[j] != 0) {
+        if (s->set[j] == h)
+            return;
+        j = (j + 1) & (s->set_cap - 1);
+    }
+    s->set[j] = h;
+    s->nset++;
+}
+
+/* ------------------------------------------------------------- progress */
+
+void weft__progress(struct weft__search *s, bool last)
+{
+    const weft_config_t *cfg = s->cfg;
+    if (cfg->quiet || !s->progress_on)
+        return;
+    double now = weft__wall();
+    double interval = s->tty ? 0.1 : 10.0;
+    if (!last && now - s->last_draw < interval)
+        return;
+    if (last && !s->drawn)
+        return;
+    s->last_draw = now;
+    s->drawn = true;
+    double el = now - s->t0;
+    fprintf(stderr,
+            "%sweft: %s%s%llu executions, %.0f/s, %llu distinct, %u "
+            "failure%s, %.1fs%s",
+            s->tty ? "\r" : "", cfg->name ? cfg->name : "",
+            cfg->name ? ": " : "", (unsigned long long)s->executions,
+            el > 0 ? (double)s->executions / el : 0.0,
+            (unsigned long long)s->nset, s->nfound, s->nfound == 1 ? "" : "s",
+            el, s->tty ? (last ? "\n" : "\033[K") : "\n");
+}
+
+/* ------------------------------------------------------- the search loop */
+
+/* Remember a failure unless one like it is known. */
+int weft__search_found(struct weft__search *s, uint64_t index)
+{
+    struct weft__run *r = s->r;
+    for (unsigned i = 0; i < s->nfound; i++)
+        if (weft__same_failure(&s->found[i].f, &r->finding))
+            return 0;
+    if (s->nfound == MAX_FOUND)
+        return 0;
+    struct weft__found *f = &s->found[s->nfound];
+    memset(f, 0, sizeof *f);
+    f->f = r->finding;
+    f->f.detail.s = NULL;
+    f->f.detail.len = f->f.detail.cap = 0;
+    f->index = index;
+    f->seed = r->seed;
+    if (weft__schedule_snapshot(&f->s, r) != 0)
+        return -ENOMEM;
+    f->orig_steps = r->step;
+    f->orig_pre = weft__schedule_preemptions(&f->s);
+    s->nfound++;
+    return 1;
+}
+
+/* Run the executions of this shard, here. */
+static int search_serial(struct weft__search *s)
+{
+    const weft_config_t *cfg = s->cfg;
+    struct weft__run *r = s->r;
+    for (uint64_t i = s->first; i < cfg->iterations; i += s->stride) {
+        if ((s->executions & 63) == 0 && s->executions > 0) {
+            if (cfg->time_budget > 0 &&
+                weft__wall() - s->t0 >= cfg->time_budget) {
+                s->out_of_time = true;
+                break;
+            }
+            weft__progress(s, false);
+        }
+        r->seed = cfg->seed + i;
+        int e = weft__run_one(r, s->body, s->arg);
+        s->executions++;
+        s->total_steps += r->step;
+        set_add(s, weft__mix(r->hash));
+        if (e != 0)
+            return e;
+        if (r->failed) {
+            int k = weft__search_found(s, i);
+            if (k < 0)
+                return k;
+            if (!cfg->keep_going || s->nfound == MAX_FOUND)
+                break;
+        }
+        if (!s->st->next(s->state, r->step)) {
+            s->exhausted = s->st != &weft__strategy_replay;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------ persisted failures */
+
+static void failure_dir_path(const weft_config_t *cfg, char *out, size_t len)
+{
+    char name[128];
+    size_t i = 0;
+    for (const char *p = cfg->name; *p && i + 1 < sizeof name; p++)
+        name[i++] = (*p == '/' || *p == ' ' || *p == '\\') ? '_' : *p;
+    name[i] = '\0';
+    snprintf(out, len, "%s/%s", cfg->failure_dir, name);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Replay each schedule persisted for this test, in name order. A failure
+ * that still fails is found again; one that passes or no longer replays
+ * is said so. */
+static int replay_persisted(struct weft__search *s)
+{
+    const weft_config_t *cfg = s->cfg;
+    char dir[400];
+    if (cfg->failure_dir == NULL || cfg->name == NULL)
+        return 0;
+    failure_dir_path(cfg, dir, sizeof dir);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    char **names = NULL;
+    uint32_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l < 10 || strcmp(e->d_name + l - 9, ".schedule") != 0)
+            continue;
+        if (weft__grow(&names, &cap, n + 1, sizeof *names) != 0)
+            break;
+        names[n] = weft__alloc(l + 1);
+        if (names[n] == NULL)
+            break;
+        memcpy(names[n++], e->d_name, l + 1);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_names);
+    int rc = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        char path[700], err[512];
+        struct weft__schedule sch;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (rc != 0 || (s->nfound > 0 && !cfg->keep_going))
+            continue;
+        if (weft__schedule_read(path, &sch, err, sizeof err) != 0) {
+            if (!cfg->quiet)
+                fprintf(stderr, "weft: %s: skipping persisted failure: %s\n",
+                        cfg->name, err);
+            continue;
+        }
+        void *st = NULL;
+        if (weft__replay_create(&st, &sch) != 0) {
+            weft__schedule_free(&sch);
+            rc = -ENOMEM;
+            continue;
+        }
+        struct weft__run *r = s->r;
+        r->strategy = &weft__strategy_replay;
+        r->strategy_state = st;
+        r->seed = sch.seed;
+        r->max_steps = sch.max_steps;
+        int e2 = weft__run_one(r, s->body, s->arg);
+        s->persisted++;
+        if (e2 != 0) {
+            rc = e2;
+        } else if (r->failed &&
+                   r->finding.kind != WEFT_FINDING_NONDETERMINISM) {
+            if (!cfg->quiet)
+                fprintf(stderr,
+                        "weft: %s: persisted failure %s still fails\n",
+                        cfg->name, path);
+            int k = weft__search_found(s, UINT64_MAX);
+            if (k < 0)
+                rc = k;
+            else if (k > 0)
+                snprintf(s->found[s->nfound - 1].path,
+                         sizeof s->found[0].path, "%.*s",
+                         (int)sizeof s->found[0].path - 1, path);
+        } else if (!cfg->quiet) {
+            fprintf(stderr, "weft: %s: persisted failure %s %s\n", cfg->name,
+                    path,
+                    r->failed ? "no longer replays (the program changed?)"
+                              : "passes now");
+        }
+        r->strategy = s->st;
+        r->strategy_state = s->state;
+        r->max_steps = cfg->max_steps;
+        weft__free(st);
+        weft__schedule_free(&sch);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        weft__free(names[i]);
+    weft__free(names);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- reports */
 
 /* This program's command line, shell-quoted, for the replay line. */
 static void command_line(struct weft__buf *b)
@@ -52,26 +297,15 @@ static void command_line(struct weft__buf *b)
     fclose(f);
 }
 
-static void replay_line(struct weft__run *r, const weft_config_t *cfg,
-                        const char *wrote, struct weft__buf *out)
+/* The settings beyond the seed that shape an execution. */
+static void seed_line(struct weft__search *s, uint64_t seed,
+                      struct weft__buf *out)
 {
-    struct weft__buf cmd = { 0 };
-    if (cfg->replay_hint)
-        weft__buf_printf(&cmd, "%s", cfg->replay_hint);
-    else
-        command_line(&cmd);
+    const weft_config_t *cfg = s->cfg;
     weft_config_t def;
     weft_config_init(&def);
-    if (!r->strategy->seed_replays) {
-        if (wrote)
-            weft__buf_printf(out, "  replay:    WEFT_REPLAY=%s %s\n", wrote,
-                             cmd.s ? cmd.s : "");
-        weft__free(cmd.s);
-        return;
-    }
-    weft__buf_printf(out, "  replay:    WEFT_SEED=%llu WEFT_ITERATIONS=1",
-                     (unsigned long long)r->seed);
-    r->strategy->describe(r->strategy_state, out);
+    weft__buf_printf(out, "WEFT_SEED=%llu WEFT_ITERATIONS=1",
+                     (unsigned long long)seed);
     if (cfg->max_steps != def.max_steps)
         weft__buf_printf(out, " WEFT_MAX_STEPS=%llu",
                          (unsigned long long)cfg->max_steps);
@@ -79,33 +313,226 @@ static void replay_line(struct weft__run *r, const weft_config_t *cfg,
         weft__buf_printf(out, " WEFT_SPURIOUS=%u", cfg->spurious);
     if (cfg->stack_size != def.stack_size)
         weft__buf_printf(out, " WEFT_STACK_SIZE=%zu", cfg->stack_size);
-    weft__buf_printf(out, " %s\n", cmd.s ? cmd.s : "");
-    if (wrote)
-        weft__buf_printf(out, "  or:        WEFT_REPLAY=%s %s\n", wrote,
-                         cmd.s ? cmd.s : "");
-    weft__free(cmd.s);
+    if (!cfg->shrink)
+        weft__buf_printf(out, " WEFT_SHRINK=0");
+    s->st->describe(s->state, out);
 }
 
-static void fill_result(weft_result_t *res, struct weft__run *r,
-                        uint64_t executions, uint64_t total_steps)
+/* Where a failure's schedule goes: the persisted failure directory, else
+ * WEFT_SCHEDULE_OUT, else the temporary directory. */
+static void schedule_path(struct weft__search *s, struct weft__found *f,
+                          unsigned k, char *out, size_t len)
 {
-    res->finding = r->failed ? r->finding.kind : WEFT_FINDING_NONE;
-    res->executions = executions;
+    const weft_config_t *cfg = s->cfg;
+    if (f->path[0] != '\0') {
+        snprintf(out, len, "%s", f->path);
+    } else if (cfg->failure_dir != NULL && cfg->name != NULL) {
+        char dir[400];
+        failure_dir_path(cfg, dir, sizeof dir);
+        mkdir(cfg->failure_dir, 0777);
+        mkdir(dir, 0777);
+        snprintf(out, len, "%s/%s-%016llx.schedule", dir,
+                 weft_finding_name(f->f.kind),
+                 (unsigned long long)weft__mix(s->r->hash));
+        for (char *p = out + strlen(dir); *p; p++)
+            if (*p == ' ')
+                *p = '-';
+    } else if (cfg->schedule_out != NULL && k == 0) {
+        snprintf(out, len, "%s", cfg->schedule_out);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(out, len, "%s/weft-%ld-%u.schedule",
+                 tmp && *tmp ? tmp : "/tmp", (long)getpid(), k);
+    }
+}
+
+/* Shrink, replay with the whole trace, write the schedule, report. */
+static int report_found(struct weft__search *s, unsigned k,
+                        weft_result_t *res)
+{
+    const weft_config_t *cfg = s->cfg;
+    struct weft__run *r = s->r;
+    struct weft__found *f = &s->found[k];
+    uint64_t shrink_runs = 0;
+    if (cfg->shrink && f->path[0] == '\0')
+        shrink_runs = weft__shrink(r, s->body, s->arg, &f->s, &f->f,
+                                   SHRINK_BUDGET);
+
+    /* The final replay keeps every event if a trace file wants them. */
+    if (cfg->trace_out != NULL && k == 0) {
+        uint32_t cap = r->ring_cap;
+        while (cap < 4 * f->s.n + 4 * f->orig_steps + 64 && cap < (1u << 22))
+            cap *= 2;
+        struct weft__event *ring = weft__realloc(r->ring, cap * sizeof *ring);
+        if (ring != NULL) {
+            r->ring = ring;
+            r->ring_cap = cap;
+        }
+    }
+    void *st = NULL;
+    if (weft__replay_create(&st, &f->s) != 0)
+        return -ENOMEM;
+    r->strategy = &weft__strategy_replay;
+    r->strategy_state = st;
+    r->seed = f->seed;
+    int e = weft__run_one(r, s->body, s->arg);
+    r->strategy = s->st;
+    r->strategy_state = s->state;
+    weft__free(st);
+    if (e != 0)
+        return e;
+
+    char path[700];
+    schedule_path(s, f, k, path, sizeof path);
+    int w = weft__schedule_write_s(path, &f->s, s->st->name);
+    if (w != 0 && !cfg->quiet)
+        fprintf(stderr, "weft: cannot write %s: %s\n", path, strerror(-w));
+
+    struct weft__buf rep = { 0 };
+    uint64_t exec_no = f->index == UINT64_MAX ? 0 : f->index + 1;
+    weft__report(r, exec_no, &rep);
+    unsigned pre = weft__schedule_preemptions(&f->s);
+    if (shrink_runs > 0)
+        weft__buf_printf(&rep,
+                         "  shrunk:    %llu steps, %u preemption%s (from %llu "
+                         "steps, %u; %llu tries)\n",
+                         (unsigned long long)r->step, pre, pre == 1 ? "" : "s",
+                         (unsigned long long)f->orig_steps, f->orig_pre,
+                         (unsigned long long)shrink_runs);
+    if (!r->failed || !weft__same_failure(&r->finding, &f->f))
+        weft__buf_printf(&rep,
+                         "  note:      replaying the schedule did not fail "
+                         "the same way: the program is nondeterministic "
+                         "outside weft's control\n");
+    struct weft__buf cmd = { 0 };
+    if (cfg->replay_hint)
+        weft__buf_printf(&cmd, "%s", cfg->replay_hint);
+    else
+        command_line(&cmd);
+    /* The seed reproduces this very report (shrinking is deterministic);
+     * the schedule file replays the execution shown, directly. */
+    bool by_seed = s->st->seed_replays && f->index != UINT64_MAX;
+    if (by_seed) {
+        weft__buf_printf(&rep, "  replay:    ");
+        seed_line(s, f->seed, &rep);
+        weft__buf_printf(&rep, " %s\n", cmd.s ? cmd.s : "");
+    }
+    if (w == 0)
+        weft__buf_printf(&rep, "  %s WEFT_REPLAY=%s %s\n",
+                         by_seed ? "or:       " : "replay:   ", path,
+                         cmd.s ? cmd.s : "");
+    weft__free(cmd.s);
+    if (!cfg->quiet && rep.s != NULL)
+        fputs(rep.s, stderr);
+
+    if (k == 0) {
+        res->finding = f->f.kind;
+        res->seed = f->seed;
+        res->steps = r->step;
+        res->time = r->now;
+        res->trace_hash = weft__mix(r->hash);
+        res->shrunk_steps = f->orig_steps;
+        res->preemptions = pre;
+        res->shrunk_preemptions = f->orig_pre;
+        snprintf(res->message, sizeof res->message, "%s", f->f.message);
+        if (w == 0)
+            snprintf(res->schedule_file, sizeof res->schedule_file, "%.*s",
+                     (int)sizeof res->schedule_file - 1, path);
+        res->report = rep.s;
+        if (cfg->trace_out != NULL)
+            weft__export_trace(cfg->trace_out, r);
+    } else {
+        weft__free(rep.s);
+    }
+    return 0;
+}
+
+/* --------------------------------------------------------- the entry point */
+
+static const struct weft__strategy *const strategies[] = {
+    &weft__strategy_random,
+    &weft__strategy_pct,
+    &weft__strategy_dfs,
+    &weft__strategy_replay,
+};
+
+static int resolve(weft_config_t *cfg, const struct weft__strategy **out,
+                   bool *from_env)
+{
+    char err[512];
+    *from_env = false;
+    if (cfg->use_env) {
+        const char *before = cfg->replay_file;
+        if (weft_config_from_env(cfg, err, sizeof err) != 0) {
+            fprintf(stderr, "weft: %s\n", err);
+            exit(2);
+        }
+        *from_env = cfg->replay_file != before;
+    }
+    if (cfg->iterations == 0 || cfg->max_steps == 0 ||
+        cfg->stack_size < 16384 || cfg->shard_count == 0 ||
+        cfg->shard_index == 0 || cfg->shard_index > cfg->shard_count) {
+        fprintf(stderr, "weft: invalid configuration: iterations and "
+                        "max_steps must be positive, stack_size >= 16k, "
+                        "shard k/n with 1 <= k <= n\n");
+        return -EINVAL;
+    }
+    const char *want = cfg->replay_file ? "replay"
+                       : cfg->strategy  ? cfg->strategy
+                                        : "random";
+    for (size_t i = 0; i < sizeof strategies / sizeof *strategies; i++)
+        if (strcmp(want, strategies[i]->name) == 0) {
+            *out = strategies[i];
+            return 0;
+        }
+    fprintf(stderr, "weft: unknown strategy '%s' (random, pct, dfs, replay)\n",
+            want);
+    return -EINVAL;
+}
+
+static void summary(struct weft__search *s, weft_result_t *res)
+{
+    const weft_config_t *cfg = s->cfg;
+    res->executions = s->executions;
+    res->total_steps = s->total_steps;
+    res->exhausted = s->exhausted;
+    res->distinct = s->nset;
+    res->failures = s->nfound;
+    if (s->nfound > 0 || cfg->quiet)
+        return;
+    struct weft__run *r = s->r;
     res->seed = r->seed;
     res->steps = r->step;
     res->time = r->now;
     res->trace_hash = weft__mix(r->hash);
-    res->total_steps = total_steps;
-    snprintf(res->message, sizeof res->message, "%s",
-             r->failed ? r->finding.message : "");
+    fprintf(stderr,
+            "weft: %s%s%llu execution%s%s, no failure (strategy %s, %llu "
+            "distinct, %llu steps",
+            cfg->name ? cfg->name : "", cfg->name ? ": " : "",
+            (unsigned long long)s->executions, s->executions == 1 ? "" : "s",
+            s->exhausted ? " (the search is exhausted: that is all of them)"
+                         : "",
+            s->st->name, (unsigned long long)s->nset,
+            (unsigned long long)s->total_steps);
+    if (s->out_of_time)
+        fprintf(stderr, "; stopped by the %.1fs time budget",
+                cfg->time_budget);
+    if (s->stride > 1)
+        fprintf(stderr, "; shard %u/%u", cfg->shard_index,
+                cfg->shard_count);
+    if (s->executions == 1)
+        fprintf(stderr, "; trace hash %016llx)\n",
+                (unsigned long long)res->trace_hash);
+    else
+        fprintf(stderr, ")\n");
 }
 
 int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
                  weft_result_t *res)
 {
     weft_config_t cfg;
-    char err[512];
     weft_result_t dummy;
+    char err[512];
     if (res == NULL)
         res = &dummy;
     memset(res, 0, sizeof *res);
@@ -117,41 +544,14 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
         cfg = *cfg_in;
     else
         weft_config_init(&cfg);
-    bool replay_from_env = false;
-    if (cfg.use_env) {
-        const char *before = cfg.replay_file;
-        if (weft_config_from_env(&cfg, err, sizeof err) != 0) {
-            fprintf(stderr, "weft: %s\n", err);
-            exit(2);
-        }
-        replay_from_env = cfg.replay_file != before;
-    }
-    if (cfg.iterations == 0 || cfg.max_steps == 0 ||
-        cfg.stack_size < 16384) {
-        fprintf(stderr, "weft: invalid configuration: iterations and "
-                        "max_steps must be positive, stack_size >= 16k\n");
-        return -EINVAL;
-    }
 
-    static const struct weft__strategy *const strategies[] = {
-        &weft__strategy_random, &weft__strategy_pct, &weft__strategy_dfs,
-        &weft__strategy_replay,
-    };
     const struct weft__strategy *st = NULL;
-    const char *want = cfg.replay_file ? "replay"
-                       : cfg.strategy  ? cfg.strategy
-                                       : "random";
-    for (size_t i = 0; i < sizeof strategies / sizeof *strategies; i++)
-        if (strcmp(want, strategies[i]->name) == 0)
-            st = strategies[i];
-    if (st == NULL) {
-        fprintf(stderr, "weft: unknown strategy '%s' (random, pct, dfs, "
-                        "replay)\n",
-                want);
-        return -EINVAL;
-    }
+    bool replay_from_env;
+    int rc = resolve(&cfg, &st, &replay_from_env);
+    if (rc != 0)
+        return rc;
     void *state = NULL;
-    int rc = st->create(&state, &cfg, err, sizeof err);
+    rc = st->create(&state, &cfg, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "weft: %s\n", err);
         if (replay_from_env && rc == -EINVAL)
@@ -160,92 +560,66 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     }
     if (st == &weft__strategy_replay) {
         /* A schedule carries the configuration that shaped it. */
-        struct weft__schedule *s = state; /* first member of its state */
-        cfg.seed = s->seed;
-        cfg.max_steps = s->max_steps;
-        cfg.spurious = s->spurious;
+        const struct weft__schedule *sch = weft__replay_schedule(state);
+        cfg.seed = sch->seed;
+        cfg.max_steps = sch->max_steps;
+        cfg.spurious = sch->spurious;
         cfg.iterations = 1;
+        cfg.shard_index = cfg.shard_count = 1;
+        cfg.shrink = false;
+        cfg.failure_dir = NULL;
     }
 
-    struct weft__run *r = weft__alloc(sizeof *r);
-    if (r == NULL || weft__run_setup(r, &cfg) != 0) {
-        if (r)
-            weft__run_teardown(r);
-        weft__free(r);
-        st->destroy(state);
-        return -ENOMEM;
+    struct weft__search s;
+    memset(&s, 0, sizeof s);
+    s.cfg = &cfg;
+    s.st = st;
+    s.state = state;
+    s.body = body;
+    s.arg = arg;
+    s.first = cfg.shard_index - 1;
+    s.stride = cfg.shard_count;
+    s.t0 = s.last_draw = weft__wall();
+    s.tty = isatty(2);
+    s.progress_on = cfg.progress > 0 || (cfg.progress < 0 && s.tty);
+    s.r = weft__alloc(sizeof *s.r);
+    if (s.r == NULL || weft__run_setup(s.r, &cfg) != 0) {
+        rc = -ENOMEM;
+        goto out;
     }
-    r->strategy = st;
-    r->strategy_state = state;
+    s.r->strategy = st;
+    s.r->strategy_state = state;
     if (weft__signals_install() != 0) {
         rc = -ENOMEM;
         goto out;
     }
 
-    uint64_t total = 0, executions = 0;
-    bool exhausted = false;
-    rc = 0;
-    while (executions < cfg.iterations) {
-        r->seed = cfg.seed + executions++;
-        int e = weft__run_one(r, body, arg);
-        total += r->step;
-        if (e != 0) {
-            rc = e;
-            break;
-        }
-        if (r->failed) {
-            rc = 1;
-            break;
-        }
-        if (!st->next(state, r->step)) {
-            exhausted = st != &weft__strategy_replay;
-            break;
-        }
+    rc = replay_persisted(&s);
+    if (rc == 0 && (s.nfound == 0 || cfg.keep_going)) {
+        if (cfg.jobs > 1 && st->seed_replays)
+            rc = weft__search_parallel(&s);
+        else
+            rc = search_serial(&s);
     }
-    fill_result(res, r, executions, total);
-    res->exhausted = exhausted;
-    if (rc == 1) {
-        /* A seed cannot replay a systematic search's execution: then the
-         * schedule always goes to a file. */
-        char path[512];
-        const char *out = cfg.schedule_out, *wrote = NULL;
-        if (out == NULL && !st->seed_replays &&
-            st != &weft__strategy_replay) {
-            const char *tmp = getenv("TMPDIR");
-            snprintf(path, sizeof path, "%s/weft-%ld-%llu.schedule",
-                     tmp && *tmp ? tmp : "/tmp", (long)getpid(),
-                     (unsigned long long)executions);
-            out = path;
-        }
-        if (out != NULL) {
-            int w = weft__schedule_write(out, r);
-            if (w != 0)
-                fprintf(stderr, "weft: cannot write %s: %s\n", out,
-                        strerror(-w));
-            else
-                wrote = out;
-        }
-        struct weft__buf rep = { 0 };
-        weft__report(r, executions, &rep);
-        replay_line(r, &cfg, wrote, &rep);
-        if (!cfg.quiet && rep.s)
-            fputs(rep.s, stderr);
-        res->report = rep.s;
-    } else if (rc == 0 && !cfg.quiet) {
-        fprintf(stderr,
-                "weft: %s%s%llu executions%s, no failure (strategy %s, "
-                "%llu steps, seeds %llu..%llu)\n",
-                cfg.name ? cfg.name : "", cfg.name ? ": " : "",
-                (unsigned long long)executions,
-                exhausted ? " (all of them: the search is exhausted)" : "",
-                st->name, (unsigned long long)total,
-                (unsigned long long)cfg.seed,
-                (unsigned long long)(cfg.seed + executions - 1));
-    }
+    weft__progress(&s, true);
+    summary(&s, res);
+    for (unsigned k = 0; rc == 0 && k < s.nfound; k++)
+        rc = report_found(&s, k, res);
+    if (rc == 0 && s.nfound > 1 && !cfg.quiet)
+        fprintf(stderr, "weft: %s%s%u distinct failures (reported above)\n",
+                cfg.name ? cfg.name : "", cfg.name ? ": " : "", s.nfound);
+    if (cfg.json_out != NULL)
+        weft__export_json(cfg.json_out, &cfg, st->name, res, rc);
     weft__signals_restore();
+    if (rc == 0 && s.nfound > 0)
+        rc = 1;
 out:
-    weft__run_teardown(r);
-    weft__free(r);
+    for (unsigned k = 0; k < s.nfound; k++)
+        weft__schedule_free(&s.found[k].s);
+    weft__free(s.set);
+    if (s.r != NULL)
+        weft__run_teardown(s.r);
+    weft__free(s.r);
     st->destroy(state);
     weft__stack_trim(64);
     return rc;

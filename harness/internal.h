@@ -95,7 +95,10 @@ enum weft__op {
     WEFT__OP_ATOMIC,
     WEFT__OP_SLEEP,
     WEFT__OP_CHOOSE,
-    WEFT__OP_WAKE, /* a wait ended (timeout), traced only */
+    /* traced only, never a decision: */
+    WEFT__OP_BLOCK,   /* the task starts waiting */
+    WEFT__OP_WAKEUP,  /* another task's operation ended its wait */
+    WEFT__OP_TIMEOUT, /* its deadline ended its wait */
     WEFT__OP__COUNT
 };
 
@@ -167,9 +170,21 @@ struct weft__decision {
     uint64_t set_hash;
     uint32_t n;
     uint32_t chosen; /* task id (TASK) or value (VALUE) */
+    uint32_t cur;    /* the running task's id if it could go on, else
+                        WEFT__NO_TASK (not stored in schedule files) */
     uint8_t kind;
     uint8_t op;
 };
+
+#define WEFT__NO_TASK UINT32_MAX
+
+/* A decision that switched away from a task that could have gone on, other
+ * than at a yield: what a preemption bound counts. */
+static inline bool weft__is_preemption(const struct weft__decision *d)
+{
+    return d->kind == WEFT__CHOOSE_TASK && d->cur != WEFT__NO_TASK &&
+           d->chosen != d->cur && d->op != WEFT__OP_YIELD;
+}
 
 #define WEFT__DIVERGED UINT64_MAX
 
@@ -208,7 +223,8 @@ struct weft__event {
     int64_t time;
     uint32_t task;
     uint32_t obj;
-    int op;
+    uint16_t op;
+    uint16_t wait_op; /* for BLOCK and WAKEUP: what the wait was */
     int line;
     const char *file;
 };
@@ -378,6 +394,7 @@ WEFT__HIDDEN const char *weft__task_name(struct weft__task *t);
 WEFT__HIDDEN int weft__schedule_write(const char *path, struct weft__run *r);
 struct weft__schedule {
     uint64_t seed;
+    uint64_t steps; /* of the execution it records (0: unknown) */
     uint64_t max_steps;
     unsigned spurious;
     struct weft__decision *d;
@@ -386,6 +403,77 @@ struct weft__schedule {
 WEFT__HIDDEN int weft__schedule_read(const char *path,
                                      struct weft__schedule *s, char *err,
                                      size_t err_len);
+WEFT__HIDDEN int weft__schedule_write_s(const char *path,
+                                        const struct weft__schedule *s,
+                                        const char *strategy);
+/* Copy the decisions of the execution just run; -ENOMEM. */
+WEFT__HIDDEN int weft__schedule_snapshot(struct weft__schedule *s,
+                                         const struct weft__run *r);
+WEFT__HIDDEN void weft__schedule_free(struct weft__schedule *s);
+WEFT__HIDDEN unsigned weft__schedule_preemptions(const struct weft__schedule *s);
+
+/* A replay strategy state that follows s (borrowed: s outlives it). */
+WEFT__HIDDEN int weft__replay_create(void **state,
+                                     const struct weft__schedule *s);
+/* The schedule a replay state follows. */
+WEFT__HIDDEN const struct weft__schedule *weft__replay_schedule(void *state);
+
+/* ------------------------------------------------------------ the search */
+
+/* One distinct failure found by a search. */
+struct weft__found {
+    struct weft__finding f; /* without detail */
+    uint64_t index;         /* execution index, UINT64_MAX: persisted */
+    uint64_t seed;
+    struct weft__schedule s;
+    uint64_t orig_steps;
+    unsigned orig_pre;
+    char path[512]; /* the persisted file it came from, or "" */
+};
+
+struct weft__search {
+    const weft_config_t *cfg;
+    const struct weft__strategy *st;
+    void *state;
+    struct weft__run *r;
+    weft_body_fn *body;
+    void *arg;
+    uint64_t first, stride; /* this shard's execution indices */
+    uint64_t executions, total_steps, persisted;
+    bool exhausted, out_of_time;
+    struct weft__found found[16];
+    unsigned nfound;
+    uint64_t *set; /* distinct trace hashes, open addressing */
+    uint32_t set_cap;
+    uint64_t nset;
+    double t0, last_draw;
+    bool tty, progress_on, drawn;
+};
+
+WEFT__HIDDEN double weft__wall(void);
+WEFT__HIDDEN void weft__progress(struct weft__search *s, bool last);
+/* Record r's failure of execution `index` unless a like one is known:
+ * 1 new, 0 known, -ENOMEM. */
+WEFT__HIDDEN int weft__search_found(struct weft__search *s, uint64_t index);
+/* The search split over cfg->jobs forked workers (workers.c). */
+WEFT__HIDDEN int weft__search_parallel(struct weft__search *s);
+
+/* Exports (export.c) */
+WEFT__HIDDEN void weft__export_trace(const char *path, struct weft__run *r);
+WEFT__HIDDEN void weft__export_json(const char *path,
+                                    const weft_config_t *cfg,
+                                    const char *strategy,
+                                    const weft_result_t *res, int rc);
+
+/* Shrinking (shrink.c): minimise *s, a schedule failing like `like`,
+ * within `budget` executions. Replaces *s with the smaller schedule and
+ * returns how many executions it ran. */
+WEFT__HIDDEN uint64_t weft__shrink(struct weft__run *r, weft_body_fn *body,
+                                   void *arg, struct weft__schedule *s,
+                                   const struct weft__finding *like,
+                                   uint64_t budget);
+WEFT__HIDDEN bool weft__same_failure(const struct weft__finding *a,
+                                     const struct weft__finding *b);
 
 /* Hash helpers: deterministic, never fed an address. */
 static inline uint64_t weft__mix(uint64_t x)

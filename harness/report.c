@@ -228,7 +228,7 @@ static void trace_tail(struct weft__run *r, struct weft__buf *out)
         snprintf(tn, sizeof tn, "%u %s", e->task, t ? t->name : "?");
         if (e->obj)
             snprintf(op, sizeof op, "%s %c%u", weft__op_name(e->op),
-                     weft__op_letter(e->op), e->obj);
+                     weft__op_letter(e->wait_op ? e->wait_op : e->op), e->obj);
         else
             snprintf(op, sizeof op, "%s", weft__op_name(e->op));
         weft__buf_printf(out, "    %6llu %20s  %-20s %-18s %s\n",

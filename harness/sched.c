@@ -59,7 +59,9 @@ static const char *const op_names[WEFT__OP__COUNT] = {
     [WEFT__OP_ATOMIC] = "atomic",
     [WEFT__OP_SLEEP] = "sleep",
     [WEFT__OP_CHOOSE] = "choose",
-    [WEFT__OP_WAKE] = "timeout",
+    [WEFT__OP_BLOCK] = "blocks",
+    [WEFT__OP_WAKEUP] = "woken",
+    [WEFT__OP_TIMEOUT] = "timeout",
 };
 
 char weft__op_letter(int op)
@@ -159,15 +161,17 @@ static void ready_remove(struct weft__run *r, struct weft__task *t)
 
 /* ---------------------------------------------------------------- trace */
 
-static inline void trace(struct weft__run *r, int op, uint32_t obj,
-                         uint32_t task, const char *file, int line)
+static inline void trace(struct weft__run *r, int op, int wait_op,
+                         uint32_t obj, uint32_t task, const char *file,
+                         int line)
 {
     struct weft__event *e = &r->ring[r->nevents++ & (r->ring_cap - 1)];
     e->step = r->step;
     e->time = r->now;
     e->task = task;
     e->obj = obj;
-    e->op = op;
+    e->op = (uint16_t)op;
+    e->wait_op = (uint16_t)wait_op;
     e->file = file;
     e->line = line;
     /* FNV-style: one multiply per event; addresses never enter it. */
@@ -193,6 +197,9 @@ static void log_decision(struct weft__run *r, const struct weft__choice *c,
     d->set_hash = c->set_hash;
     d->n = c->n;
     d->chosen = chosen;
+    d->cur = c->kind == WEFT__CHOOSE_TASK && c->current < c->n
+                 ? c->ids[c->current]
+                 : WEFT__NO_TASK;
     d->kind = (uint8_t)c->kind;
     d->op = (uint8_t)c->op;
 }
@@ -315,7 +322,8 @@ static bool fire_timers(struct weft__run *r)
             continue;
         e.task->timed_out = true;
         weft__wake_task(r, e.task);
-        trace(r, WEFT__OP_WAKE, 0, e.task->id, e.task->file, e.task->line);
+        trace(r, WEFT__OP_TIMEOUT, e.task->wait_op, 0, e.task->id, e.task->file,
+              e.task->line);
     }
     return true;
 }
@@ -359,6 +367,7 @@ void weft__block(struct weft__run *r, int op, weft__obj_t *obj,
     t->wait_gen++;
     ready_remove(r, t);
     t->state = WEFT__BLOCKED;
+    trace(r, WEFT__OP_BLOCK, op, obj ? obj->id : 0, t->id, t->file, t->line);
     if (obj != NULL) {
         t->wait_next = NULL;
         t->wait_prev = obj->wait_tail;
@@ -399,6 +408,7 @@ unsigned weft__wake(struct weft__run *r, weft__obj_t *obj, bool all)
     while (obj->wait_head != NULL) {
         struct weft__task *t = obj->wait_head;
         t->signalled = true;
+        trace(r, WEFT__OP_WAKEUP, t->wait_op, obj->id, t->id, r->cur->file, r->cur->line);
         weft__wake_task(r, t);
         n++;
         if (!all)
@@ -416,7 +426,7 @@ void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
     t->file = file;
     t->line = line;
     ++r->step;
-    trace(r, op, obj ? obj->id : 0, t->id, file, line);
+    trace(r, op, 0, obj ? obj->id : 0, t->id, file, line);
     if (WEFT__UNLIKELY(r->step > r->max_steps))
         weft__finding(r, WEFT_FINDING_STEP_BOUND, file, line,
                       "step bound exceeded: %llu visible operations without "
@@ -553,8 +563,10 @@ void weft__task_exit(struct weft__run *r, void *ret)
     t->state = WEFT__DONE;
     r->live--;
     if (t->joiner != NULL && t->joiner->state == WEFT__BLOCKED &&
-        t->joiner->wait_task == t)
+        t->joiner->wait_task == t) {
+        trace(r, WEFT__OP_WAKEUP, WEFT__OP_JOIN, 0, t->joiner->id, t->file, t->line);
         weft__wake_task(r, t->joiner);
+    }
     t->dying = true;
     r->dead = t;
     dispatch(r, WEFT__OP_EXIT);

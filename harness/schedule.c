@@ -23,19 +23,65 @@
 #include <stdlib.h>
 #include <string.h>
 
+int weft__schedule_snapshot(struct weft__schedule *s,
+                            const struct weft__run *r)
+{
+    memset(s, 0, sizeof *s);
+    s->seed = r->seed;
+    s->steps = r->step;
+    s->max_steps = r->max_steps;
+    s->spurious = r->cfg->spurious;
+    if (r->ndecisions > 0) {
+        s->d = weft__alloc(r->ndecisions * sizeof *s->d);
+        if (s->d == NULL)
+            return -ENOMEM;
+        memcpy(s->d, r->decisions, r->ndecisions * sizeof *s->d);
+    }
+    s->n = r->ndecisions;
+    return 0;
+}
+
+void weft__schedule_free(struct weft__schedule *s)
+{
+    weft__free(s->d);
+    s->d = NULL;
+    s->n = 0;
+}
+
+unsigned weft__schedule_preemptions(const struct weft__schedule *s)
+{
+    unsigned n = 0;
+    for (uint32_t i = 0; i < s->n; i++)
+        n += weft__is_preemption(&s->d[i]);
+    return n;
+}
+
 int weft__schedule_write(const char *path, struct weft__run *r)
+{
+    struct weft__schedule s = {
+        .seed = r->seed,
+        .max_steps = r->max_steps,
+        .spurious = r->cfg->spurious,
+        .d = r->decisions,
+        .n = r->ndecisions,
+    };
+    return weft__schedule_write_s(path, &s, r->strategy->name);
+}
+
+int weft__schedule_write_s(const char *path, const struct weft__schedule *s,
+                           const char *strategy)
 {
     FILE *f = fopen(path, "w");
     if (f == NULL)
         return -errno;
     fprintf(f, "weft-schedule 1\n");
-    fprintf(f, "strategy %s\n", r->strategy->name);
-    fprintf(f, "seed %" PRIu64 "\n", r->seed);
-    fprintf(f, "max_steps %" PRIu64 "\n", r->max_steps);
-    fprintf(f, "spurious %u\n", r->cfg->spurious);
-    fprintf(f, "decisions %u\n", r->ndecisions);
-    for (uint32_t i = 0; i < r->ndecisions; i++) {
-        const struct weft__decision *d = &r->decisions[i];
+    fprintf(f, "strategy %s\n", strategy);
+    fprintf(f, "seed %" PRIu64 "\n", s->seed);
+    fprintf(f, "max_steps %" PRIu64 "\n", s->max_steps);
+    fprintf(f, "spurious %u\n", s->spurious);
+    fprintf(f, "decisions %u\n", s->n);
+    for (uint32_t i = 0; i < s->n; i++) {
+        const struct weft__decision *d = &s->d[i];
         fprintf(f, "%c %" PRIu64 " %u %u %016" PRIx64 " %u # %s\n",
                 d->kind == WEFT__CHOOSE_TASK ? 'T' : 'V', d->step, d->op,
                 d->n, d->set_hash, d->chosen, weft__op_name(d->op));
@@ -149,6 +195,7 @@ int weft__schedule_read(const char *path, struct weft__schedule *s, char *err,
             d->n = (uint32_t)v[2];
             d->set_hash = v[3];
             d->chosen = (uint32_t)v[4];
+            d->cur = WEFT__NO_TASK;
             continue;
         }
         if (nt != 2) {

@@ -15,10 +15,27 @@
 #include <string.h>
 
 struct replay_state {
-    struct weft__schedule sched;
+    struct weft__schedule own; /* loaded from a file, or empty */
+    const struct weft__schedule *s;
     uint32_t pos;
     char why[300];
 };
+
+int weft__replay_create(void **state, const struct weft__schedule *s)
+{
+    struct replay_state *st = weft__alloc(sizeof *st);
+    if (st == NULL)
+        return -ENOMEM;
+    memset(st, 0, sizeof *st);
+    st->s = s;
+    *state = st;
+    return 0;
+}
+
+const struct weft__schedule *weft__replay_schedule(void *state)
+{
+    return ((struct replay_state *)state)->s;
+}
 
 static int rp_create(void **state, const weft_config_t *cfg, char *err,
                      size_t err_len)
@@ -32,11 +49,12 @@ static int rp_create(void **state, const weft_config_t *cfg, char *err,
     if (st == NULL)
         return -ENOMEM;
     memset(st, 0, sizeof *st);
-    int rc = weft__schedule_read(cfg->replay_file, &st->sched, err, err_len);
+    int rc = weft__schedule_read(cfg->replay_file, &st->own, err, err_len);
     if (rc != 0) {
         weft__free(st);
         return rc;
     }
+    st->s = &st->own;
     *state = st;
     return 0;
 }
@@ -44,7 +62,7 @@ static int rp_create(void **state, const weft_config_t *cfg, char *err,
 static void rp_destroy(void *state)
 {
     struct replay_state *st = state;
-    weft__free(st->sched.d);
+    weft__schedule_free(&st->own);
     weft__free(st);
 }
 
@@ -59,14 +77,14 @@ static void rp_begin(void *state, uint64_t seed)
 static uint64_t rp_choose(void *state, const struct weft__choice *c)
 {
     struct replay_state *st = state;
-    if (st->pos >= st->sched.n) {
+    if (st->pos >= st->s->n) {
         snprintf(st->why, sizeof st->why,
                  "the recording ended after %u decisions but the execution "
                  "goes on (%s with %u options)",
-                 st->sched.n, weft__op_name(c->op), c->n);
+                 st->s->n, weft__op_name(c->op), c->n);
         return WEFT__DIVERGED;
     }
-    const struct weft__decision *d = &st->sched.d[st->pos];
+    const struct weft__decision *d = &st->s->d[st->pos];
     if (d->kind != c->kind || d->step != c->step || d->op != c->op ||
         d->n != c->n || d->set_hash != c->set_hash) {
         snprintf(st->why, sizeof st->why,
@@ -97,11 +115,11 @@ static uint64_t rp_choose(void *state, const struct weft__choice *c)
 static bool rp_finished(void *state, char *why, size_t len)
 {
     struct replay_state *st = state;
-    if (st->pos == st->sched.n)
+    if (st->pos == st->s->n)
         return true;
     snprintf(why, len,
              "the execution ended after %u of the %u recorded decisions",
-             st->pos, st->sched.n);
+             st->pos, st->s->n);
     return false;
 }
 

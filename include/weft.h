@@ -91,6 +91,25 @@ typedef struct weft_config {
                                  -1 for none (2) */
     const char *replay_file;  /* WEFT_REPLAY: schedule file to replay;
                                  setting it selects "replay" */
+    double time_budget;       /* WEFT_TIME_BUDGET: stop after this many
+                                 seconds of wall time (0: no limit). Only
+                                 how many executions run depends on it,
+                                 never what one execution does */
+    bool keep_going;          /* WEFT_KEEP_GOING: collect distinct
+                                 failures instead of stopping at the first */
+    unsigned jobs;            /* WEFT_JOBS: worker processes (1) */
+    unsigned shard_index;     /* WEFT_SHARD=k/n: run the executions i with */
+    unsigned shard_count;     /* i % n == k - 1 (1/1: all of them) */
+    bool shrink;              /* WEFT_SHRINK: minimise a failing schedule
+                                 before reporting it (true) */
+    const char *failure_dir;  /* WEFT_FAILURE_DIR: failing schedules are
+                                 persisted in failure_dir/<name>/ and
+                                 replayed first next time (NULL: off) */
+    const char *json_out;     /* WEFT_JSON: write the result as JSON */
+    const char *trace_out;    /* WEFT_PERFETTO: write the failing
+                                 execution as a Chrome/Perfetto trace */
+    int progress;             /* WEFT_PROGRESS: 0 off, 1 on, -1 auto: a
+                                 bar on a terminal, else a line every 10 s */
     const char *schedule_out; /* WEFT_SCHEDULE_OUT: where the schedule of
                                  a failing execution is written */
     const char *name;         /* test name shown in reports */
@@ -121,6 +140,13 @@ typedef struct weft_result {
     uint64_t total_steps;   /* steps over all executions */
     bool exhausted;         /* a systematic strategy explored every
                                execution (within its bound) */
+    uint64_t distinct;      /* distinct executions (by trace hash) */
+    unsigned failures;      /* distinct failures found (keep_going) */
+    uint64_t shrunk_steps;  /* steps of the failing execution before
+                               shrinking (steps holds the shrunk count) */
+    unsigned preemptions;   /* preemptions in the reported execution */
+    unsigned shrunk_preemptions; /* ... before shrinking */
+    char schedule_file[256]; /* where the failing schedule was written */
     char message[512];      /* one line: what was found */
     char *report;           /* the whole report text, or NULL */
 } weft_result_t;

@@ -1,0 +1,203 @@
+/*
+ * workers.c: a search split over forked worker processes.
+ *
+ * Worker w of n runs this shard's executions w, w + n, w + 2n, ... in its
+ * own copy of the process, so no state is shared but a small anonymous
+ * shared mapping: per-worker counters, the failing execution indices, the
+ * lowest failing index (workers stop past it unless collecting every
+ * failure) and a lock-free set of trace hashes. The parent then re-runs
+ * the failing executions from their seeds, in index order, so the result
+ * does not depend on which worker was faster. Only strategies whose
+ * executions replay from a seed run in parallel; their state is frozen at
+ * fork (pct stops learning its step estimate), so the parent's re-run is
+ * the worker's execution exactly.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FAILS_PER_WORKER 16
+#define HASH_SLOTS (1u << 20)
+
+struct slot {
+    uint64_t executions, steps;
+    uint32_t nfail;
+    uint64_t fail[FAILS_PER_WORKER];
+    bool out_of_time;
+};
+
+struct shared {
+    uint64_t best; /* lowest failing index so far */
+    uint64_t distinct;
+    uint64_t hashes[HASH_SLOTS];
+    struct slot w[];
+};
+
+static void hash_add(struct shared *sh, uint64_t h)
+{
+    h |= 1;
+    uint32_t j = (uint32_t)h & (HASH_SLOTS - 1);
+    for (uint32_t k = 0; k < HASH_SLOTS / 2; k++) {
+        uint64_t v = __atomic_load_n(&sh->hashes[j], __ATOMIC_RELAXED);
+        if (v == h)
+            return;
+        if (v == 0) {
+            uint64_t zero = 0;
+            if (__atomic_compare_exchange_n(&sh->hashes[j], &zero, h, false,
+                                            __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED)) {
+                __atomic_fetch_add(&sh->distinct, 1, __ATOMIC_RELAXED);
+                return;
+            }
+            if (zero == h)
+                return;
+        }
+        j = (j + 1) & (HASH_SLOTS - 1);
+    }
+}
+
+static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
+                                  unsigned w, unsigned jobs)
+{
+    const weft_config_t *cfg = s->cfg;
+    struct weft__run *r = s->r;
+    struct slot *me = &sh->w[w];
+    for (uint64_t m = w;; m += jobs) {
+        uint64_t i = s->first + m * s->stride;
+        if (i >= cfg->iterations)
+            break;
+        if (!cfg->keep_going &&
+            i > __atomic_load_n(&sh->best, __ATOMIC_RELAXED))
+            break;
+        if (cfg->time_budget > 0 && (me->executions & 63) == 0 &&
+            weft__wall() - s->t0 >= cfg->time_budget) {
+            me->out_of_time = true;
+            break;
+        }
+        r->seed = cfg->seed + i;
+        if (weft__run_one(r, s->body, s->arg) != 0)
+            _exit(3);
+        __atomic_store_n(&me->executions, me->executions + 1,
+                         __ATOMIC_RELAXED);
+        me->steps += r->step;
+        hash_add(sh, weft__mix(r->hash));
+        if (r->failed) {
+            if (me->nfail < FAILS_PER_WORKER)
+                me->fail[me->nfail++] = i;
+            uint64_t b = __atomic_load_n(&sh->best, __ATOMIC_RELAXED);
+            while (i < b && !__atomic_compare_exchange_n(
+                                &sh->best, &b, i, false, __ATOMIC_RELAXED,
+                                __ATOMIC_RELAXED))
+                ;
+            if (!cfg->keep_going || me->nfail == FAILS_PER_WORKER)
+                break;
+        }
+    }
+    fflush(NULL);
+    _exit(0);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int weft__search_parallel(struct weft__search *s)
+{
+    const weft_config_t *cfg = s->cfg;
+    unsigned jobs = cfg->jobs;
+    size_t size = sizeof(struct shared) + jobs * sizeof(struct slot);
+    struct shared *sh = weft__alloc_should_fail()
+                            ? MAP_FAILED
+                            : mmap(NULL, size, PROT_READ | PROT_WRITE,
+                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED)
+        return -ENOMEM;
+    sh->best = UINT64_MAX;
+    pid_t *pids = weft__alloc(jobs * sizeof *pids);
+    if (pids == NULL) {
+        munmap(sh, size);
+        return -ENOMEM;
+    }
+    fflush(NULL);
+    int rc = 0;
+    unsigned started = 0;
+    for (unsigned w = 0; w < jobs; w++) {
+        pid_t p = fork();
+        if (p == 0)
+            worker(s, sh, w, jobs);
+        if (p < 0) {
+            rc = -errno;
+            break;
+        }
+        pids[started++] = p;
+    }
+    unsigned left = started;
+    while (left > 0) {
+        int status;
+        pid_t p = waitpid(-1, &status, WNOHANG);
+        if (p == 0) {
+            uint64_t n = 0;
+            for (unsigned w = 0; w < jobs; w++)
+                n += __atomic_load_n(&sh->w[w].executions, __ATOMIC_RELAXED);
+            s->executions = n;
+            s->nset = __atomic_load_n(&sh->distinct, __ATOMIC_RELAXED);
+            weft__progress(s, false);
+            struct timespec ts = { 0, 20 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (p < 0 && errno == EINTR)
+            continue;
+        if (p < 0)
+            break;
+        left--;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr,
+                    "weft: worker process %ld died (%s %d) outside any "
+                    "task: its executions are lost\n",
+                    (long)p, WIFSIGNALED(status) ? "signal" : "status",
+                    WIFSIGNALED(status) ? WTERMSIG(status)
+                                        : WEXITSTATUS(status));
+            rc = -ECHILD;
+        }
+    }
+    weft__free(pids);
+
+    uint64_t fails[FAILS_PER_WORKER * 64];
+    unsigned nf = 0;
+    s->executions = s->total_steps = 0;
+    for (unsigned w = 0; w < jobs; w++) {
+        struct slot *sl = &sh->w[w];
+        s->executions += sl->executions;
+        s->total_steps += sl->steps;
+        s->out_of_time |= sl->out_of_time;
+        for (uint32_t k = 0; k < sl->nfail && nf < sizeof fails / 8; k++)
+            fails[nf++] = sl->fail[k];
+    }
+    s->nset = sh->distinct;
+    munmap(sh, size);
+    qsort(fails, nf, sizeof *fails, cmp_u64);
+    /* Re-run the failures here, lowest index first: the same executions,
+     * since each depends on its seed alone. */
+    for (unsigned k = 0; k < nf && rc == 0; k++) {
+        struct weft__run *r = s->r;
+        r->seed = cfg->seed + fails[k];
+        int e = weft__run_one(r, s->body, s->arg);
+        if (e != 0)
+            return e;
+        if (r->failed && weft__search_found(s, fails[k]) < 0)
+            return -ENOMEM;
+        if (!cfg->keep_going && s->nfound > 0)
+            break;
+    }
+    return rc;
+}
