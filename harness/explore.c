@@ -434,7 +434,8 @@ static int report_found(struct weft__search *s, unsigned k,
         res->shrunk_steps = f->orig_steps;
         res->preemptions = pre;
         res->shrunk_preemptions = f->orig_pre;
-        snprintf(res->message, sizeof res->message, "%s", f->f.message);
+        snprintf(res->message, sizeof res->message, "%s",
+                 r->failed ? r->finding.message : f->f.message);
         if (w == 0)
             snprintf(res->schedule_file, sizeof res->schedule_file, "%.*s",
                      (int)sizeof res->schedule_file - 1, path);
@@ -498,13 +499,15 @@ static void summary(struct weft__search *s, weft_result_t *res)
     res->exhausted = s->exhausted;
     res->distinct = s->nset;
     res->failures = s->nfound;
-    if (s->nfound > 0 || cfg->quiet)
+    if (s->nfound > 0)
         return;
     struct weft__run *r = s->r;
     res->seed = r->seed;
     res->steps = r->step;
     res->time = r->now;
     res->trace_hash = weft__mix(r->hash);
+    if (cfg->quiet)
+        return;
     fprintf(stderr,
             "weft: %s%s%llu execution%s%s, no failure (strategy %s, %llu "
             "distinct, %llu steps",

@@ -334,9 +334,15 @@ WEFT__HIDDEN void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
  */
 WEFT__HIDDEN void weft__block(struct weft__run *r, int op, weft__obj_t *obj,
                               int64_t deadline);
-/* Make waiters of obj ready: the oldest one, or all. Returns how many. */
+/* Which waiters a wake-up makes ready. */
+enum weft__wake_mode {
+    WEFT__WAKE_ALL,    /* every waiter (broadcast, barrier, once) */
+    WEFT__WAKE_OLDEST, /* the longest waiter (cond signal) */
+    WEFT__WAKE_ONE,    /* one waiter the strategy picks (unlock, post) */
+};
+/* Make waiters of obj ready; returns how many. */
 WEFT__HIDDEN unsigned weft__wake(struct weft__run *r, weft__obj_t *obj,
-                                 bool all);
+                                 int mode);
 /* Make one blocked task ready (it leaves any wait queue). */
 WEFT__HIDDEN void weft__wake_task(struct weft__run *r, struct weft__task *t);
 

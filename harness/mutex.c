@@ -2,9 +2,9 @@
  * mutex.c: mutexes (normal, recursive, error-checking) and condition
  * variables.
  *
- * Unlock wakes every waiter; they compete again and the strategy decides
- * who wins, which is how the schedules where a late waiter overtakes an
- * early one get explored. Each owner keeps a list of the mutexes it holds,
+ * Unlock wakes one waiter, the one the strategy picks, so the schedules
+ * where a late waiter overtakes an early one get explored; it then
+ * competes with any running task that locks first. Each owner keeps a list of the mutexes it holds,
  * so exiting with a lock held is caught and a deadlock report can say who
  * holds what. Misuse that POSIX leaves undefined for a normal mutex
  * (relock, foreign unlock) is a finding; the error-checking type returns
@@ -47,7 +47,7 @@ static void release(struct weft__run *r, weft_mutex_t *m)
         m->held_next->held_prev = m->held_prev;
     m->owner = NULL;
     m->count = 0;
-    weft__wake(r, &m->o, true);
+    weft__wake(r, &m->o, WEFT__WAKE_ONE);
 }
 
 int weft_mutex_init_at(weft_mutex_t *m, weft_mutex_type_t type,
@@ -224,6 +224,6 @@ int weft_cond_signal_at(weft_cond_t *c, bool all, const char *file, int line)
     weft__obj_touch(r, &c->o);
     weft__visible(r, all ? WEFT__OP_COND_BROADCAST : WEFT__OP_COND_SIGNAL,
                   &c->o, file, line);
-    weft__wake(r, &c->o, all);
+    weft__wake(r, &c->o, all ? WEFT__WAKE_ALL : WEFT__WAKE_OLDEST);
     return 0;
 }

@@ -91,6 +91,6 @@ int weft_rwlock_unlock_at(weft_rwlock_t *rw, const char *file, int line)
                       weft__task_name(r->cur), rw->o.id);
     }
     if (rw->writer == NULL && rw->readers == 0)
-        weft__wake(r, &rw->o, true);
+        weft__wake(r, &rw->o, WEFT__WAKE_ALL);
     return 0;
 }

@@ -402,17 +402,42 @@ void weft__wake_task(struct weft__run *r, struct weft__task *t)
     ready_add(r, t);
 }
 
-unsigned weft__wake(struct weft__run *r, weft__obj_t *obj, bool all)
+static void wake_one(struct weft__run *r, weft__obj_t *obj,
+                     struct weft__task *t)
 {
+    t->signalled = true;
+    trace(r, WEFT__OP_WAKEUP, t->wait_op, obj->id, t->id, r->cur->file,
+          r->cur->line);
+    weft__wake_task(r, t);
+}
+
+unsigned weft__wake(struct weft__run *r, weft__obj_t *obj, int mode)
+{
+    struct weft__task *t = obj->wait_head;
+    if (t == NULL)
+        return 0;
+    if (mode == WEFT__WAKE_OLDEST) {
+        wake_one(r, obj, t);
+        return 1;
+    }
+    if (mode == WEFT__WAKE_ONE) {
+        /* Which waiter gets the freed unit is the strategy's choice: no
+         * order among waiters is promised, so every one is explored.
+         * Waking one is enough: whoever takes the unit, the next release
+         * wakes the next waiter. */
+        uint64_t n = 0;
+        for (struct weft__task *w = t; w != NULL; w = w->wait_next)
+            n++;
+        for (uint64_t k = weft__choose_value(r, n, WEFT__OP_WAKEUP); k > 0;
+             k--)
+            t = t->wait_next;
+        wake_one(r, obj, t);
+        return 1;
+    }
     unsigned n = 0;
     while (obj->wait_head != NULL) {
-        struct weft__task *t = obj->wait_head;
-        t->signalled = true;
-        trace(r, WEFT__OP_WAKEUP, t->wait_op, obj->id, t->id, r->cur->file, r->cur->line);
-        weft__wake_task(r, t);
+        wake_one(r, obj, obj->wait_head);
         n++;
-        if (!all)
-            break;
     }
     return n;
 }
@@ -511,9 +536,11 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
         weft__grow(&r->tasks, &r->tasks_cap, r->ntasks + 1,
                    sizeof *r->tasks) != 0)
         return NULL;
-    if (weft__grow(&r->ready, &r->ready_cap, r->nready + 1,
+    /* Every task may be ready at once (a broadcast wakes them all), so
+     * the ready set holds as many entries as there are tasks. */
+    if (weft__grow(&r->ready, &r->ready_cap, r->ntasks + 1,
                    sizeof *r->ready) != 0 ||
-        weft__grow(&r->ready_ids, &r->ready_ids_cap, r->nready + 1,
+        weft__grow(&r->ready_ids, &r->ready_ids_cap, r->ntasks + 1,
                    sizeof *r->ready_ids) != 0)
         return NULL;
     struct weft__task *t;

@@ -3,7 +3,7 @@
  *
  * All three keep their initial configuration (value, count) beside their
  * state, so an object reused by a later execution restarts as initialised.
- * A post wakes every waiter and lets the strategy pick who takes the unit.
+ * A post wakes one waiter, which the strategy picks.
  */
 #include "internal.h"
 
@@ -50,7 +50,7 @@ int weft_sem_post_at(weft_sem_t *s, const char *file, int line)
     if (s->value == UINT32_MAX)
         return -EOVERFLOW;
     s->value++;
-    weft__wake(r, &s->o, true);
+    weft__wake(r, &s->o, WEFT__WAKE_ONE);
     return 0;
 }
 
@@ -130,7 +130,7 @@ int weft_barrier_wait_at(weft_barrier_t *b, const char *file, int line)
     if (++b->arrived == b->count) {
         b->arrived = 0;
         b->generation++;
-        weft__wake(r, &b->o, true);
+        weft__wake(r, &b->o, WEFT__WAKE_ALL);
         return WEFT_BARRIER_SERIAL;
     }
     uint64_t gen = b->generation;
@@ -151,7 +151,7 @@ int weft_once_at(weft_once_t *o, weft_once_fn *fn, const char *file, int line)
         o->state = 1;
         fn();
         o->state = 2;
-        weft__wake(r, &o->o, true);
+        weft__wake(r, &o->o, WEFT__WAKE_ALL);
         return 0;
     }
     while (o->state == 1)

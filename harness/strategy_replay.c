@@ -101,8 +101,14 @@ static uint64_t rp_choose(void *state, const struct weft__choice *c)
         return WEFT__DIVERGED;
     }
     st->pos++;
-    if (c->kind == WEFT__CHOOSE_VALUE)
-        return d->chosen < c->n ? d->chosen : WEFT__DIVERGED;
+    if (c->kind == WEFT__CHOOSE_VALUE) {
+        if (d->chosen < c->n)
+            return d->chosen;
+        snprintf(st->why, sizeof st->why,
+                 "decision %u: recorded value %u is not below %u", st->pos,
+                 d->chosen, c->n);
+        return WEFT__DIVERGED;
+    }
     for (uint32_t i = 0; i < c->n; i++)
         if (c->ids[i] == d->chosen)
             return i;
