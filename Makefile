@@ -32,7 +32,8 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 VALGRIND = valgrind --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite -q
-QEMU_AARCH64 = qemu-aarch64 -L /usr/aarch64-linux-gnu
+QEMU_AARCH64 = env LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu \
+	qemu-aarch64 -L /usr/aarch64-linux-gnu
 ASAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
@@ -311,12 +312,13 @@ clang:
 ucontext:
 	$(MAKE) BUILD=build-ucontext SWITCH=ucontext all test
 
-# No cmocka for arm64 here, so the cross build runs the examples only.
+# The cross build runs the tests (Debian's arm64 cmocka, multiarch) and
+# the examples under qemu.
 aarch64:
 	@sh scripts/deps.sh --check cross
 	$(MAKE) CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar \
 		NM=aarch64-linux-gnu-nm BUILD=build-aarch64 \
-		RUN='$(QEMU_AARCH64)' demo
+		RUN='$(QEMU_AARCH64)' test demo
 
 # ---------------------------------------------------------------- install
 
@@ -367,7 +369,7 @@ help:
 	@echo 'make valgrind     tests under valgrind in build-valgrind/'
 	@echo 'make clang        everything + tests with clang in build-clang/'
 	@echo 'make ucontext     everything + tests with SWITCH=ucontext'
-	@echo 'make aarch64      cross-build, run the examples under qemu'
+	@echo 'make aarch64      cross-build, run tests and examples under qemu'
 	@echo 'make check-exports  libweft.so exports only weft_*'
 	@echo 'make install      PREFIX=/usr/local, DESTDIR honoured'
 	@echo 'make format | check-format | clean | uninstall'

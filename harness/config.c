@@ -272,3 +272,85 @@ int weft_config_from_env(weft_config_t *cfg, char *err, size_t err_len)
     }
     return 0;
 }
+
+/* ------------------------------------------------------------ command line */
+
+static const struct var *find_option(const char *name, size_t n, char *env,
+                                     size_t len)
+{
+    if (n + 6 > len)
+        return NULL;
+    memcpy(env, "WEFT_", 5);
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        env[5 + i] = c == '-' ? '_' : (c >= 'a' && c <= 'z') ? c - 32 : c;
+    }
+    env[5 + n] = '\0';
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (strcmp(vars[i].name, env) == 0)
+            return &vars[i];
+    return NULL;
+}
+
+static void option_help(void)
+{
+    printf("weft options (each also an environment variable):\n");
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        char opt[40];
+        size_t k = 0;
+        for (const char *p = vars[i].name + 5; *p && k + 1 < sizeof opt; p++)
+            opt[k++] = *p == '_' ? '-' : (char)(*p | 0x20);
+        opt[k] = '\0';
+        printf("  --weft-%-14s %-18s %s\n", opt, vars[i].name, vars[i].form);
+    }
+}
+
+void weft_args(int *argc, char **argv)
+{
+    int out = 1;
+    int i;
+    for (i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0)
+            break;
+        if (strncmp(a, "--weft-", 7) != 0) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        const char *name = a + 7, *eq = strchr(name, '=');
+        size_t n = eq ? (size_t)(eq - name) : strlen(name);
+        if (n == 4 && strncmp(name, "help", 4) == 0) {
+            option_help();
+            exit(0);
+        }
+        char env[64], err[300];
+        const struct var *v = find_option(name, n, env, sizeof env);
+        if (v == NULL) {
+            fprintf(stderr, "weft: unknown option --weft-%.*s (try --weft-help)\n",
+                    (int)n, name);
+            exit(2);
+        }
+        const char *val = eq ? eq + 1 : NULL;
+        if (val == NULL && v->kind == BOOL)
+            val = "1";
+        if (val == NULL && i + 1 < *argc)
+            val = argv[++i];
+        if (val == NULL) {
+            fprintf(stderr, "weft: option --weft-%.*s needs a value: %s\n",
+                    (int)n, name, v->form);
+            exit(2);
+        }
+        weft_config_t scratch;
+        weft_config_init(&scratch);
+        if (set(&scratch, v, val, err, sizeof err) != 0) {
+            fprintf(stderr, "weft: option --weft-%.*s: %s\n", (int)n, name,
+                    err);
+            exit(2);
+        }
+        setenv(env, val, 1);
+    }
+    for (; i < *argc; i++) /* "--" and everything after it stay */
+        argv[out++] = argv[i];
+    argv[out] = NULL;
+    *argc = out;
+}

@@ -503,6 +503,32 @@ int64_t weft_now(void);
 #define weft_sleep_for(ns) weft_sleep_until_at(weft_now() + (ns), __FILE__, __LINE__)
 int weft_sleep_until_at(int64_t deadline, const char *file, int line);
 
+/* ---------------------------------------------------------- command line */
+
+/*
+ * Take the --weft-NAME=VALUE (or --weft-NAME VALUE) options out of argv
+ * before the program reads it: each sets the variable WEFT_NAME (NAME
+ * upper-cased, '-' read as '_'), which weft_explore then reads, so
+ * `./test --weft-seed=7 --weft-iterations=1` is `WEFT_SEED=7
+ * WEFT_ITERATIONS=1 ./test`. --weft-help lists the options and exits 0;
+ * an unknown option or a bad value prints a message and exits with
+ * status 2. argv[*argc] stays NULL.
+ */
+void weft_args(int *argc, char **argv);
+
+/* ----------------------------------------------------------------- fuzzing */
+
+/*
+ * Run body once with every choice taken from data, a fuzzer's input
+ * (strategy "fuzz"): coverage-guided fuzzers (libFuzzer, AFL++) then steer
+ * the interleavings. Input that runs out leaves the remaining choices to
+ * the running task. Returns like weft_explore (one execution; the report
+ * is printed unless cfg->quiet). include/weft/fuzz.h turns a body into a
+ * fuzz target that replays crash files in a plain build.
+ */
+int weft_fuzz_one(const weft_config_t *cfg, const uint8_t *data, size_t size,
+                  weft_body_fn *body, void *arg, weft_result_t *res);
+
 /* --------------------------------------------------- testing the harness */
 
 /* Make the n-th allocation weft makes from now on fail (n >= 1); 0 turns

@@ -19,7 +19,7 @@ group_packages()
 {
     case $1 in
     build) echo "gcc clang make libcmocka-dev pkg-config valgrind" ;;
-    cross) echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user" ;;
+    cross) echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libcmocka-dev:arm64" ;;
     coverage) echo "lcov" ;;
     format) echo "clang-format" ;;
     *)
@@ -48,6 +48,7 @@ present()
     gcc-aarch64-linux-gnu) have aarch64-linux-gnu-gcc ;;
     libc6-dev-arm64-cross) test -f /usr/aarch64-linux-gnu/include/stdio.h ;;
     qemu-user) have qemu-aarch64 ;;
+    libcmocka-dev:arm64) test -f /usr/lib/aarch64-linux-gnu/libcmocka.so ;;
     lcov) have lcov ;;
     clang-format) have clang-format ;;
     *)
@@ -103,12 +104,25 @@ if [ -z "$missing" ]; then
     exit 0
 fi
 
+# The aarch64 tests link Debian's arm64 cmocka: a multiarch package.
+add_arch=
+case " $missing " in
+*:arm64*)
+    dpkg --print-foreign-architectures 2>/dev/null | grep -qx arm64 ||
+        add_arch="dpkg --add-architecture arm64"
+    ;;
+esac
+
 install_cmd="apt-get install -y --no-install-recommends $missing"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "deps.sh: missing packages: $missing" >&2
     echo "deps.sh: install them with:" >&2
-    echo "    sudo apt-get update && sudo $install_cmd" >&2
+    if [ -n "$add_arch" ]; then
+        echo "    sudo $add_arch && sudo apt-get update && sudo $install_cmd" >&2
+    else
+        echo "    sudo apt-get update && sudo $install_cmd" >&2
+    fi
     exit 1
 fi
 
@@ -119,6 +133,9 @@ if ! have apt-get; then
 fi
 
 echo "deps.sh: installing: $missing"
+if [ -n "$add_arch" ]; then
+    $add_arch
+fi
 apt-get update
 # $missing is a list of words on purpose.
 # shellcheck disable=SC2086
