@@ -33,6 +33,8 @@ void weft_config_init(weft_config_t *cfg)
     cfg->shard_count = 1;
     cfg->shrink = true;
     cfg->progress = -1;
+    cfg->blocking = WEFT_BLOCKING_ERROR;
+    cfg->loop_workers = 4;
     cfg->use_env = true;
 }
 
@@ -42,7 +44,9 @@ static bool parse_uint(const char *s, uint64_t *out)
     if (*s == '\0' || *s == '-' || *s == '+' || *s == ' ')
         return false;
     errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
+    /* decimal, or hex with 0x: a leading zero is not octal */
+    bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    unsigned long long v = strtoull(s, &end, hex ? 16 : 10);
     if (errno != 0 || *end != '\0')
         return false;
     *out = v;
@@ -94,7 +98,7 @@ static bool parse_bool(const char *s, bool *out)
 }
 
 enum kind { U64, COUNT, SIZE, BOOL, STRATEGY, PATH, BOUND, SECONDS, SHARD,
-            TRISTATE };
+            TRISTATE, POLICY };
 
 static const struct var {
     const char *name;
@@ -146,6 +150,10 @@ static const struct var {
       "a path for the JSON result" },
     { "WEFT_PERFETTO", PATH, offsetof(weft_config_t, trace_out), 0, 0,
       "a path for the Chrome/Perfetto trace of a failure" },
+    { "WEFT_BLOCKING", POLICY, offsetof(weft_config_t, blocking), 0, 0,
+      "error, warn or allow (a blocking call made from a coroutine)" },
+    { "WEFT_LOOP_WORKERS", COUNT, offsetof(weft_config_t, loop_workers), 1,
+      1024, "an integer from 1 to 1024 (to_thread workers per loop)" },
     { "WEFT_PROGRESS", TRISTATE, offsetof(weft_config_t, progress), 0, 0,
       "0, 1 or auto (a bar on a terminal)" },
 };
@@ -210,6 +218,16 @@ static int set(weft_config_t *cfg, const struct var *v, const char *s,
         cfg->shard_count = n;
         return 0;
     }
+    case POLICY:
+        if (!strcmp(s, "error"))
+            *(int *)(void *)field = WEFT_BLOCKING_ERROR;
+        else if (!strcmp(s, "warn"))
+            *(int *)(void *)field = WEFT_BLOCKING_WARN;
+        else if (!strcmp(s, "allow"))
+            *(int *)(void *)field = WEFT_BLOCKING_ALLOW;
+        else
+            goto bad;
+        return 0;
     case TRISTATE: {
         bool b;
         if (!strcmp(s, "auto"))

@@ -95,6 +95,14 @@ enum weft__op {
     WEFT__OP_ATOMIC,
     WEFT__OP_SLEEP,
     WEFT__OP_CHOOSE,
+    WEFT__OP_AWAIT,       /* a coroutine suspends until woken */
+    WEFT__OP_COMPLETE,    /* a future completes */
+    WEFT__OP_LOOP,        /* a loop thread lends itself to a coroutine */
+    WEFT__OP_LOOP_IDLE,   /* a loop thread waits for work */
+    WEFT__OP_QUEUED,      /* a coroutine waits in its loop's queue */
+    WEFT__OP_CALL,        /* a callback is queued on a loop */
+    WEFT__OP_FUTURE_WAIT, /* a thread waits for a future */
+    WEFT__OP_CANCEL,      /* a task or scope is cancelled */
     /* traced only, never a decision: */
     WEFT__OP_BLOCK,   /* the task starts waiting */
     WEFT__OP_WAKEUP,  /* another task's operation ended its wait */
@@ -144,6 +152,24 @@ struct weft__task {
     int line;
     const char *spawn_file;
     int spawn_line;
+
+    /* loops and coroutines (loop.c, future.c) */
+    struct weft__loop *loop;      /* a coroutine's loop; NULL: a thread */
+    struct weft__loop *runs_loop; /* the loop this thread runs, or NULL */
+    struct weft__task *co_next;   /* in its loop's ready queue */
+    bool awaiting;                /* suspended in an await, not blocked */
+    bool in_callback;             /* a loop thread running callbacks */
+    bool cancel_pending;          /* weft_cancel not yet delivered */
+    bool cancel_requested;        /* weft_cancel was called */
+    bool warned;                  /* made a blocking call in a loop (warn) */
+    bool cancellable;             /* its current wait is a cancel point */
+    int cancel_hit;               /* -ECANCELED: last wait was cancelled */
+    weft_future_t *future;        /* its outcome, or NULL */
+    struct weft_scope *scope;     /* innermost cancel scope */
+    struct weft__locals *locals;  /* task-local values (copy on spawn) */
+    const char *block_file;       /* a blocking call inside a loop */
+    int block_line;
+
     char name[32];
 };
 
@@ -278,6 +304,8 @@ struct weft__run {
     struct weft__timer *timers; /* binary heap by (deadline, seq) */
     uint32_t ntimers, timers_cap;
     uint64_t timer_seq;
+    struct weft__timer *due; /* timers firing at one instant */
+    uint32_t due_cap;
 
     uint32_t next_obj_id;
 
@@ -293,8 +321,62 @@ struct weft__run {
     bool failed;
     bool oom;
     struct weft__finding finding;
+
+    /* memory that lives until the execution ends (weft__run_alloc) */
+    struct weft__chunk *arena;
+    /* every task future, for the unobserved-failure check */
+    weft_future_t **task_futures;
+    uint32_t ntask_futures, task_futures_cap;
+    uint64_t blocking_warnings; /* policy warn: calls seen */
+    const char *warn_file;
+    int warn_line;
     sigjmp_buf escape; /* crash handler jumps here, on the main stack */
 };
+
+/* Zeroed memory freed when the execution ends (futures, loop state,
+ * callbacks); NULL when out of memory. */
+WEFT__HIDDEN void *weft__run_alloc(struct weft__run *r, size_t size);
+
+/* Make a task ready as it is (no wait queue, no loop): for loops. */
+WEFT__HIDDEN void weft__ready(struct weft__run *r, struct weft__task *t);
+/* Block without the blocking-in-loop policy: awaits (the loop thread
+ * resumes) and the loop thread's own waits. Returns 0 or -ECANCELED. */
+WEFT__HIDDEN int weft__suspend(struct weft__run *r, int op, weft__obj_t *obj,
+                               int64_t deadline);
+/* Effective cancellation deadline of the current task's scopes, and
+ * whether it is already cancelled (loop.c). */
+WEFT__HIDDEN int64_t weft__scope_deadline(struct weft__task *t,
+                                          bool *cancelled);
+/* Called when a scope's deadline ended a wait. */
+WEFT__HIDDEN void weft__scope_expired(struct weft__task *t, int64_t now);
+/* Loops (loop.c): queue an awaiting coroutine on its loop; a coroutine
+ * ends (give the loop's thread back). */
+WEFT__HIDDEN void weft__loop_enqueue(struct weft__run *r, struct weft__task *t);
+WEFT__HIDDEN void weft__loop_release(struct weft__run *r, struct weft__task *t);
+/* Futures (future.c): a task ended with ret or error err. */
+WEFT__HIDDEN void weft__task_done(struct weft__run *r, struct weft__task *t,
+                                  void *ret, int err);
+/* Give t a future for its outcome, listed for the unobserved check. */
+WEFT__HIDDEN int weft__task_future(struct weft__run *r, struct weft__task *t,
+                                   weft_future_t **out);
+WEFT__HIDDEN void weft__cancel_task(struct weft__run *r, struct weft__task *t);
+/* Queue fn(f, arg) on a loop (done-callbacks). */
+WEFT__HIDDEN void weft__loop_callback(struct weft__run *r,
+                                      struct weft__loop *l,
+                                      weft_future_fn *fn, weft_future_t *f,
+                                      void *arg);
+/* A loop's name in reports: L<id>. */
+WEFT__HIDDEN uint32_t weft__loop_id(const struct weft__loop *l);
+/* The coroutine holding a loop's thread, and how many are queued. */
+WEFT__HIDDEN struct weft__task *weft__loop_running(const struct weft__loop *l,
+                                                   uint32_t *queued);
+/* Take a just-created task out of the ready set (it starts queued). */
+WEFT__HIDDEN void weft__unready(struct weft__run *r, struct weft__task *t);
+/* After an execution: a failed task nobody observed (future.c). */
+WEFT__HIDDEN bool weft__unobserved(struct weft__run *r);
+WEFT__HIDDEN void weft__locals_inherit(struct weft__run *r,
+                                       struct weft__task *child,
+                                       struct weft__task *parent);
 
 /* The current run of this OS thread, or NULL. */
 WEFT__HIDDEN extern _Thread_local struct weft__run *weft__current;
@@ -330,10 +412,18 @@ WEFT__HIDDEN void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
 /*
  * Block the current task on obj (may be NULL) until woken or until
  * deadline (WEFT_FOREVER: none). Returns when it runs again; then
- * cur->timed_out says whether the deadline ended the wait.
+ * cur->timed_out says whether the deadline ended the wait. Returns
+ * -ECANCELED when a cancel scope or task cancellation ended it (it is a
+ * cancellation point); the caller returns that, after any cleanup. Called
+ * by a coroutine, it applies the blocking-in-loop policy first.
  */
-WEFT__HIDDEN void weft__block(struct weft__run *r, int op, weft__obj_t *obj,
-                              int64_t deadline);
+WEFT__HIDDEN int weft__block(struct weft__run *r, int op, weft__obj_t *obj,
+                             int64_t deadline);
+/* The same, but not a cancellation point (a condition wait taking its
+ * mutex back). */
+WEFT__HIDDEN int weft__block_uncancellable(struct weft__run *r, int op,
+                                           weft__obj_t *obj,
+                                           int64_t deadline);
 /* Which waiters a wake-up makes ready. */
 enum weft__wake_mode {
     WEFT__WAKE_ALL,    /* every waiter (broadcast, barrier, once) */

@@ -97,10 +97,10 @@ int weft_mutex_timedlock_at(weft_mutex_t *m, int64_t deadline,
                 m->count++;
                 return 0;
             }
+            if (deadline == 0) /* trylock: busy, whatever the type */
+                return -EBUSY;
             if (m->type == WEFT_MUTEX_ERRORCHECK)
                 return -EDEADLK;
-            if (deadline == 0)
-                return -EBUSY;
             weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
                           "%s relocks mutex M%u it already holds (locked at "
                           "%s:%d): a normal mutex deadlocks here",
@@ -111,7 +111,8 @@ int weft_mutex_timedlock_at(weft_mutex_t *m, int64_t deadline,
             return -EBUSY;
         if (deadline != WEFT_FOREVER && deadline <= r->now)
             return -ETIMEDOUT;
-        weft__block(r, WEFT__OP_LOCK, &m->o, deadline);
+        if (weft__block(r, WEFT__OP_LOCK, &m->o, deadline) != 0)
+            return -ECANCELED;
         if (self->timed_out && m->owner != NULL)
             return -ETIMEDOUT;
     }
@@ -202,8 +203,8 @@ int weft_cond_timedwait_at(weft_cond_t *c, weft_mutex_t *m, int64_t deadline,
     } else if (deadline != WEFT_FOREVER && deadline <= r->now) {
         rc = -ETIMEDOUT;
     } else {
-        weft__block(r, WEFT__OP_COND_WAIT, &c->o, deadline);
-        if (self->timed_out)
+        rc = weft__block(r, WEFT__OP_COND_WAIT, &c->o, deadline);
+        if (rc == 0 && self->timed_out)
             rc = -ETIMEDOUT;
     }
     /* Take the mutex back, whatever ended the wait. After a spurious
@@ -211,7 +212,7 @@ int weft_cond_timedwait_at(weft_cond_t *c, weft_mutex_t *m, int64_t deadline,
     if (spurious)
         weft__visible(r, WEFT__OP_LOCK, &m->o, file, line);
     while (m->owner != NULL)
-        weft__block(r, WEFT__OP_LOCK, &m->o, WEFT_FOREVER);
+        weft__block_uncancellable(r, WEFT__OP_LOCK, &m->o, WEFT_FOREVER);
     acquire(m, self, count);
     m->lock_file = file;
     m->lock_line = line;

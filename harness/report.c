@@ -24,6 +24,9 @@ static const char *const finding_names[WEFT_FINDING__COUNT] = {
     [WEFT_FINDING_STACK_OVERFLOW] = "stack overflow",
     [WEFT_FINDING_STEP_BOUND] = "step bound exceeded",
     [WEFT_FINDING_NONDETERMINISM] = "nondeterminism",
+    [WEFT_FINDING_BLOCKING_IN_LOOP] = "blocking call inside a loop",
+    [WEFT_FINDING_UNOBSERVED] = "unobserved task failure",
+    [WEFT_FINDING_TASK_LEAK] = "task group left with live children",
 };
 
 const char *weft_finding_name(weft_finding_t kind)
@@ -58,6 +61,17 @@ static const char *site(const char *file, int line)
     return b;
 }
 
+/* Virtual time as seconds with nanosecond digits: 3600.000000100s. */
+static const char *vtime(int64_t t)
+{
+    static _Thread_local char buf[2][32];
+    static _Thread_local unsigned k;
+    char *b = buf[k++ % 2];
+    snprintf(b, sizeof buf[0], "%lld.%09llds", (long long)(t / WEFT_SEC),
+             (long long)(t % WEFT_SEC));
+    return b;
+}
+
 struct weft__task *weft__describe_wait(struct weft__run *r,
                                        struct weft__task *t,
                                        struct weft__buf *b)
@@ -84,7 +98,7 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
     case WEFT__OP_RDLOCK:
     case WEFT__OP_WRLOCK: {
         weft_rwlock_t *rw = CONTAINER(o, weft_rwlock_t, o);
-        weft__buf_printf(b, "waits to %s-lock rwlock L%u (%s)",
+        weft__buf_printf(b, "waits to %s-lock rwlock R%u (%s)",
                          t->wait_op == WEFT__OP_RDLOCK ? "read" : "write",
                          o->id, site(o->file, o->line));
         if (rw->writer != NULL)
@@ -116,7 +130,58 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
                          weft__task_name(t->wait_task));
         return t->wait_task;
     case WEFT__OP_SLEEP:
-        weft__buf_printf(b, "sleeps forever");
+        if (t->deadline == WEFT_FOREVER)
+            weft__buf_printf(b, "sleeps forever");
+        else
+            weft__buf_printf(b, "sleeps until %s", vtime(t->deadline));
+        return NULL;
+    case WEFT__OP_AWAIT:
+    case WEFT__OP_FUTURE_WAIT: {
+        bool blocking = t->wait_op == WEFT__OP_FUTURE_WAIT && t->loop;
+        weft__buf_printf(b, "%s %s%u (%s)",
+                         t->loop && !blocking ? "awaits" : "waits for",
+                         o ? "future F" : "a deadline", o ? o->id : 0,
+                         o ? site(o->file, o->line) : "-");
+        struct weft__task *by = NULL;
+        if (o != NULL) {
+            weft_future_t *f = CONTAINER(o, weft_future_t, o);
+            if (f->task != NULL && f->task->state != WEFT__DONE) {
+                by = f->task;
+                weft__buf_printf(b, ", the outcome of %s",
+                                 weft__task_name(by));
+            }
+        }
+        if (blocking)
+            weft__buf_printf(b,
+                             "\n      a blocking call inside coroutine %s: "
+                             "loop L%u's thread is blocked with it, so "
+                             "nothing queued on L%u can run",
+                             weft__task_name(t), weft__loop_id(t->loop),
+                             weft__loop_id(t->loop));
+        return by;
+    }
+    case WEFT__OP_QUEUED: {
+        uint32_t q;
+        struct weft__task *holder = weft__loop_running(t->loop, &q);
+        weft__buf_printf(b, "is ready, queued on loop L%u", weft__loop_id(t->loop));
+        if (holder != NULL)
+            weft__buf_printf(b, ", whose thread %s holds, blocked",
+                             weft__task_name(holder));
+        return holder;
+    }
+    case WEFT__OP_LOOP: {
+        uint32_t q;
+        struct weft__task *holder = weft__loop_running(t->runs_loop, &q);
+        weft__buf_printf(b, "runs loop L%u, its thread lent to %s (%u "
+                            "coroutine%s queued behind it)",
+                         weft__loop_id(t->runs_loop), weft__task_name(holder),
+                         q, q == 1 ? "" : "s");
+        return holder;
+    }
+    case WEFT__OP_LOOP_IDLE:
+        weft__buf_printf(b, "runs loop L%u, which waits for work (nothing "
+                            "queued, no callback due)",
+                         weft__loop_id(t->runs_loop));
         return NULL;
     default:
         weft__buf_printf(b, "waits in %s", weft__op_name(t->wait_op));
@@ -137,8 +202,8 @@ void weft__deadlock_report(struct weft__run *r)
         if (t->state != WEFT__BLOCKED)
             continue;
         blocked++;
-        weft__buf_printf(b, "    %s at %s\n      ", weft__task_name(t),
-                         site(t->file, t->line));
+        weft__buf_printf(b, "    %s%s at %s\n      ", t->loop ? "coroutine " : "",
+                         weft__task_name(t), site(t->file, t->line));
         weft__describe_wait(r, t, b);
         weft__buf_printf(b, "\n");
     }
@@ -185,6 +250,16 @@ void weft__deadlock_report(struct weft__run *r)
         weft__buf_printf(b, "%s\n", weft__task_name(lo));
         weft__free(scratch.s);
     }
+    for (uint32_t i = 0; i < r->ntasks; i++) {
+        struct weft__task *t = r->tasks[i];
+        if (t->warned && t->state == WEFT__BLOCKED && t->loop != NULL)
+            weft__buf_printf(b,
+                             "  cause:     coroutine %s made a blocking call "
+                             "inside loop L%u at %s (WEFT_BLOCKING=warn); "
+                             "await instead\n",
+                             weft__task_name(t), weft__loop_id(t->loop),
+                             site(t->block_file, t->block_line));
+    }
     f->kind = WEFT_FINDING_DEADLOCK;
     f->task = r->cur->id;
     f->step = r->step;
@@ -196,17 +271,6 @@ void weft__deadlock_report(struct weft__run *r)
              "pending%s",
              blocked, blocked == 1 ? "" : "s",
              cycle_from ? " (wait-for cycle below)" : "");
-}
-
-/* Virtual time as seconds with nanosecond digits: 3600.000000100s. */
-static const char *vtime(int64_t t)
-{
-    static _Thread_local char buf[2][32];
-    static _Thread_local unsigned k;
-    char *b = buf[k++ % 2];
-    snprintf(b, sizeof buf[0], "%lld.%09llds", (long long)(t / WEFT_SEC),
-             (long long)(t % WEFT_SEC));
-    return b;
 }
 
 static void trace_tail(struct weft__run *r, struct weft__buf *out)

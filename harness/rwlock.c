@@ -36,7 +36,7 @@ int weft_rwlock_destroy_at(weft_rwlock_t *rw, const char *file, int line)
     touch(r, rw);
     if (rw->writer != NULL || rw->readers > 0)
         weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
-                      "%s destroys rwlock L%u while it is held",
+                      "%s destroys rwlock R%u while it is held",
                       weft__task_name(r->cur), rw->o.id);
     rw->o.epoch = 0;
     return 0;
@@ -64,7 +64,8 @@ int weft_rwlock_lock_at(weft_rwlock_t *rw, bool write, int64_t deadline,
             return -EBUSY;
         if (deadline != WEFT_FOREVER && deadline <= r->now)
             return -ETIMEDOUT;
-        weft__block(r, op, &rw->o, deadline);
+        if (weft__block(r, op, &rw->o, deadline) != 0)
+            return -ECANCELED;
         if (self->timed_out &&
             !(rw->writer == NULL && (!write || rw->readers == 0)))
             return -ETIMEDOUT;
@@ -79,7 +80,7 @@ int weft_rwlock_unlock_at(weft_rwlock_t *rw, const char *file, int line)
     if (rw->writer != NULL) {
         if (rw->writer != r->cur)
             weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
-                          "%s unlocks rwlock L%u write-locked by %s",
+                          "%s unlocks rwlock R%u write-locked by %s",
                           weft__task_name(r->cur), rw->o.id,
                           weft__task_name(rw->writer));
         rw->writer = NULL;
@@ -87,7 +88,7 @@ int weft_rwlock_unlock_at(weft_rwlock_t *rw, const char *file, int line)
         rw->readers--;
     } else {
         weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
-                      "%s unlocks rwlock L%u, which is not locked",
+                      "%s unlocks rwlock R%u, which is not locked",
                       weft__task_name(r->cur), rw->o.id);
     }
     if (rw->writer == NULL && rw->readers == 0)

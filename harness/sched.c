@@ -59,6 +59,14 @@ static const char *const op_names[WEFT__OP__COUNT] = {
     [WEFT__OP_ATOMIC] = "atomic",
     [WEFT__OP_SLEEP] = "sleep",
     [WEFT__OP_CHOOSE] = "choose",
+    [WEFT__OP_AWAIT] = "await",
+    [WEFT__OP_COMPLETE] = "complete",
+    [WEFT__OP_LOOP] = "run coroutine",
+    [WEFT__OP_LOOP_IDLE] = "loop idle",
+    [WEFT__OP_QUEUED] = "queued",
+    [WEFT__OP_CALL] = "call soon",
+    [WEFT__OP_FUTURE_WAIT] = "future wait",
+    [WEFT__OP_CANCEL] = "cancel",
     [WEFT__OP_BLOCK] = "blocks",
     [WEFT__OP_WAKEUP] = "woken",
     [WEFT__OP_TIMEOUT] = "timeout",
@@ -78,7 +86,7 @@ char weft__op_letter(int op)
     case WEFT__OP_RDLOCK:
     case WEFT__OP_WRLOCK:
     case WEFT__OP_RWUNLOCK:
-        return 'L';
+        return 'R';
     case WEFT__OP_SEM_WAIT:
     case WEFT__OP_SEM_POST:
         return 'S';
@@ -86,6 +94,15 @@ char weft__op_letter(int op)
         return 'B';
     case WEFT__OP_ONCE:
         return 'O';
+    case WEFT__OP_AWAIT:
+    case WEFT__OP_COMPLETE:
+    case WEFT__OP_FUTURE_WAIT:
+    case WEFT__OP_CANCEL:
+        return 'F';
+    case WEFT__OP_LOOP:
+    case WEFT__OP_LOOP_IDLE:
+    case WEFT__OP_CALL:
+        return 'L';
     default:
         return '#';
     }
@@ -96,6 +113,52 @@ const char *weft__op_name(int op)
     if (op < 0 || op >= WEFT__OP__COUNT)
         return "?";
     return op_names[op];
+}
+
+/* ---------------------------------------------------------------- arena */
+
+struct weft__chunk {
+    struct weft__chunk *next;
+    size_t used, size;
+    _Alignas(16) char data[];
+};
+
+void *weft__run_alloc(struct weft__run *r, size_t size)
+{
+    size = (size + 15) & ~(size_t)15;
+    struct weft__chunk **pc = &r->arena;
+    while (*pc != NULL && (*pc)->used + size > (*pc)->size)
+        pc = &(*pc)->next;
+    if (*pc == NULL) {
+        size_t n = size > 4096 ? size : 4096;
+        struct weft__chunk *c = weft__alloc(sizeof *c + n);
+        if (c == NULL)
+            return NULL;
+        c->next = NULL;
+        c->used = 0;
+        c->size = n;
+        *pc = c;
+    }
+    void *p = (*pc)->data + (*pc)->used;
+    (*pc)->used += size;
+    memset(p, 0, size);
+    return p;
+}
+
+/* Chunks are kept for the next execution, emptied. */
+static void arena_reset(struct weft__run *r)
+{
+    for (struct weft__chunk *c = r->arena; c != NULL; c = c->next)
+        c->used = 0;
+}
+
+static void arena_free(struct weft__run *r)
+{
+    while (r->arena != NULL) {
+        struct weft__chunk *c = r->arena;
+        r->arena = c->next;
+        weft__free(c);
+    }
 }
 
 /* ------------------------------------------------------------ switching */
@@ -145,6 +208,19 @@ static void ready_add(struct weft__run *r, struct weft__task *t)
     r->ready_hash ^= id_hash(t->id);
     t->ready_pos = i;
     t->state = WEFT__READY;
+}
+
+void weft__ready(struct weft__run *r, struct weft__task *t)
+{
+    ready_add(r, t);
+}
+
+static void ready_remove(struct weft__run *r, struct weft__task *t);
+
+void weft__unready(struct weft__run *r, struct weft__task *t)
+{
+    ready_remove(r, t);
+    t->state = WEFT__BLOCKED;
 }
 
 static void ready_remove(struct weft__run *r, struct weft__task *t)
@@ -315,15 +391,32 @@ static bool fire_timers(struct weft__run *r)
     int64_t t = r->timers[0].deadline;
     if (t > r->now)
         r->now = t;
+    /* Collect every task due now, then wake them in an order the
+     * strategy picks: same-instant timers have no order of their own. */
+    uint32_t n = 0;
     while (r->ntimers > 0 && r->timers[0].deadline <= t) {
         struct weft__timer e = r->timers[0];
         timer_pop(r);
         if (timer_stale(&e))
             continue;
+        if (weft__grow(&r->due, &r->due_cap, n + 1, sizeof *r->due) != 0) {
+            r->oom = true;
+            weft__finding(r, WEFT_FINDING_NONE, e.task->file, e.task->line,
+                          "out of memory firing timers");
+        }
+        r->due[n++] = e;
+    }
+    struct weft__timer *due = r->due;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t k = i + (uint32_t)weft__choose_value(r, n - i,
+                                                       WEFT__OP_TIMEOUT);
+        struct weft__timer e = due[k];
+        due[k] = due[i];
+        due[i] = e;
         e.task->timed_out = true;
+        trace(r, WEFT__OP_TIMEOUT, e.task->wait_op, 0, e.task->id,
+              e.task->file, e.task->line);
         weft__wake_task(r, e.task);
-        trace(r, WEFT__OP_TIMEOUT, e.task->wait_op, 0, e.task->id, e.task->file,
-              e.task->line);
     }
     return true;
 }
@@ -355,15 +448,37 @@ static void dispatch(struct weft__run *r, int op)
     }
 }
 
-void weft__block(struct weft__run *r, int op, weft__obj_t *obj,
-                 int64_t deadline)
+/* Block the current task; cancellable waits consult its cancel scopes
+ * and pending task cancellation. */
+static int block_raw(struct weft__run *r, int op, weft__obj_t *obj,
+                     int64_t deadline, bool cancellable, bool release)
 {
     struct weft__task *t = r->cur;
+    bool by_scope = false;
+    if (cancellable) {
+        bool cancelled = false;
+        int64_t sd = weft__scope_deadline(t, &cancelled);
+        if (t->cancel_pending) {
+            t->cancel_pending = false;
+            return -ECANCELED;
+        }
+        if (cancelled)
+            return -ECANCELED;
+        if (sd != WEFT_FOREVER && (deadline == WEFT_FOREVER || sd < deadline)) {
+            if (sd <= r->now) {
+                weft__scope_expired(t, r->now);
+                return -ECANCELED;
+            }
+            deadline = sd;
+            by_scope = true;
+        }
+    }
     t->wait_op = op;
     t->wait_obj = obj;
     t->deadline = deadline;
     t->timed_out = false;
     t->signalled = false;
+    t->cancellable = cancellable;
     t->wait_gen++;
     ready_remove(r, t);
     t->state = WEFT__BLOCKED;
@@ -382,7 +497,89 @@ void weft__block(struct weft__run *r, int op, weft__obj_t *obj,
         weft__finding(r, WEFT_FINDING_NONE, t->file, t->line,
                       "out of memory arming a timer");
     }
+    if (release) /* an await: the loop's thread goes on */
+        weft__loop_release(r, t);
+    if (op == WEFT__OP_QUEUED) /* a coroutine yielding: back of its loop */
+        weft__loop_enqueue(r, t);
     dispatch(r, op);
+    t->cancellable = false;
+    if (!cancellable)
+        return 0;
+    bool scope_cancelled = false;
+    weft__scope_deadline(t, &scope_cancelled);
+    if (scope_cancelled) {
+        t->timed_out = false;
+        return -ECANCELED;
+    }
+    if (t->cancel_pending) {
+        t->cancel_pending = false;
+        t->timed_out = false;
+        return -ECANCELED;
+    }
+    if (by_scope && t->timed_out) {
+        weft__scope_expired(t, r->now);
+        t->timed_out = false;
+        return -ECANCELED;
+    }
+    return 0;
+}
+
+int weft__suspend(struct weft__run *r, int op, weft__obj_t *obj,
+                  int64_t deadline)
+{
+    struct weft__task *t = r->cur;
+    bool coroutine = t->loop != NULL;
+    /* Only the coroutine suspends: its loop's thread goes on. */
+    t->awaiting = coroutine;
+    int rc = block_raw(r, op, obj, deadline,
+                       op != WEFT__OP_LOOP && op != WEFT__OP_LOOP_IDLE,
+                       coroutine);
+    t->awaiting = false;
+    return rc;
+}
+
+/* The blocking-in-loop policy: a coroutine (or a loop thread running a
+ * callback) that blocks holds its loop's thread. */
+static void blocking_in_loop(struct weft__run *r, struct weft__task *t,
+                             int op)
+{
+    int policy = r->cfg->blocking;
+    if (policy == WEFT_BLOCKING_ALLOW)
+        return;
+    if (policy == WEFT_BLOCKING_ERROR)
+        weft__finding(r, WEFT_FINDING_BLOCKING_IN_LOOP, t->file, t->line,
+                      "blocking call inside a loop: %s %s of loop L%u %s %s "
+                      "at %s:%d, which blocks the loop's whole thread "
+                      "(await instead)",
+                      t->loop ? "coroutine" : "the thread", weft__task_name(t),
+                      weft__loop_id(t->loop ? t->loop : t->runs_loop),
+                      t->loop ? "calls" : "runs a callback that calls",
+                      weft__op_name(op), t->file ? t->file : "?", t->line);
+    if (r->blocking_warnings++ == 0) {
+        r->warn_file = t->file;
+        r->warn_line = t->line;
+    }
+    t->warned = true;
+    t->block_file = t->file;
+    t->block_line = t->line;
+}
+
+int weft__block(struct weft__run *r, int op, weft__obj_t *obj,
+                int64_t deadline)
+{
+    struct weft__task *t = r->cur;
+    if (WEFT__UNLIKELY(t->loop != NULL || t->in_callback))
+        blocking_in_loop(r, t, op);
+    return block_raw(r, op, obj, deadline, true, false);
+}
+
+int weft__block_uncancellable(struct weft__run *r, int op, weft__obj_t *obj,
+                              int64_t deadline)
+{
+    struct weft__task *t = r->cur;
+    if (WEFT__UNLIKELY(t->loop != NULL || t->in_callback))
+        blocking_in_loop(r, t, op);
+    return block_raw(r, op, obj, deadline, false, false);
 }
 
 void weft__wake_task(struct weft__run *r, struct weft__task *t)
@@ -399,7 +596,10 @@ void weft__wake_task(struct weft__run *r, struct weft__task *t)
             o->wait_tail = t->wait_prev;
         t->wait_obj = NULL;
     }
-    ready_add(r, t);
+    if (t->awaiting && t->loop != NULL)
+        weft__loop_enqueue(r, t);
+    else
+        ready_add(r, t);
 }
 
 static void wake_one(struct weft__run *r, weft__obj_t *obj,
@@ -573,31 +773,50 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
         for (; i + 1 < sizeof t->name && name[i] != '\0'; i++)
             t->name[i] = name[i];
     t->name[i] = '\0';
+    if (r->cur != NULL && r->cur != &r->sched && r->cur->locals != NULL)
+        weft__locals_inherit(r, t, r->cur);
     weft__ctx_make(&t->ctx, s->lo, s->size, task_entry, t);
     ready_add(r, t);
     r->live++;
     return t;
 }
 
-void weft__task_exit(struct weft__run *r, void *ret)
+static WEFT__NORETURN void task_end(struct weft__run *r, void *ret, int err)
 {
     struct weft__task *t = r->cur;
     weft__visible(r, WEFT__OP_EXIT, NULL, t->file, t->line);
     if (t->held != NULL)
         weft__mutex_exit_check(r, t);
     t->ret = ret;
+    weft__task_done(r, t, ret, err);
     ready_remove(r, t);
     t->state = WEFT__DONE;
     r->live--;
     if (t->joiner != NULL && t->joiner->state == WEFT__BLOCKED &&
         t->joiner->wait_task == t) {
-        trace(r, WEFT__OP_WAKEUP, WEFT__OP_JOIN, 0, t->joiner->id, t->file, t->line);
+        trace(r, WEFT__OP_WAKEUP, WEFT__OP_JOIN, 0, t->joiner->id, t->file,
+              t->line);
         weft__wake_task(r, t->joiner);
     }
+    if (t->loop != NULL)
+        weft__loop_release(r, t); /* the loop's thread goes on */
     t->dying = true;
     r->dead = t;
     dispatch(r, WEFT__OP_EXIT);
     abort(); /* a finished task is never resumed */
+}
+
+void weft__task_exit(struct weft__run *r, void *ret)
+{
+    task_end(r, ret, 0);
+}
+
+void weft_task_fail_at(int err, const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_task_fail");
+    r->cur->file = file;
+    r->cur->line = line;
+    task_end(r, NULL, err < 0 ? err : err > 0 ? -err : -ECANCELED);
 }
 
 /* ------------------------------------------------------------ executions */
@@ -640,6 +859,9 @@ void weft__run_teardown(struct weft__run *r)
     weft__free(r->ring);
     weft__free(r->decisions);
     weft__free(r->finding.detail.s);
+    weft__free(r->task_futures);
+    weft__free(r->due);
+    arena_free(r);
     memset(r, 0, sizeof *r);
 }
 
@@ -689,6 +911,8 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     r->dead = NULL;
     r->finding.kind = WEFT_FINDING_NONE;
     r->finding.message[0] = '\0';
+    arena_reset(r);
+    r->ntask_futures = 0;
     r->finding.detail.len = 0;
     if (r->finding.detail.s)
         r->finding.detail.s[0] = '\0';
@@ -719,6 +943,8 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     release_dead(r);
     if (r->oom)
         return -ENOMEM;
+    if (!r->failed && weft__unobserved(r))
+        r->failed = true;
     if (!r->failed && !r->decisions_full) {
         char why[400];
         if (!r->strategy->finished(r->strategy_state, why, sizeof why)) {
@@ -776,6 +1002,6 @@ int weft_sleep_until_at(int64_t deadline, const char *file, int line)
     struct weft__run *r = weft__run_get("weft_sleep_until");
     weft__visible(r, WEFT__OP_SLEEP, NULL, file, line);
     if (deadline == WEFT_FOREVER || deadline > r->now)
-        weft__block(r, WEFT__OP_SLEEP, NULL, deadline);
+        return weft__block(r, WEFT__OP_SLEEP, NULL, deadline);
     return 0;
 }

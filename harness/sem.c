@@ -70,7 +70,8 @@ int weft_sem_timedwait_at(weft_sem_t *s, int64_t deadline, const char *file,
             return -EAGAIN;
         if (deadline != WEFT_FOREVER && deadline <= r->now)
             return -ETIMEDOUT;
-        weft__block(r, WEFT__OP_SEM_WAIT, &s->o, deadline);
+        if (weft__block(r, WEFT__OP_SEM_WAIT, &s->o, deadline) != 0)
+            return -ECANCELED;
         if (self->timed_out && s->value == 0)
             return -ETIMEDOUT;
     }
@@ -135,7 +136,7 @@ int weft_barrier_wait_at(weft_barrier_t *b, const char *file, int line)
     }
     uint64_t gen = b->generation;
     while (b->generation == gen)
-        weft__block(r, WEFT__OP_BARRIER, &b->o, WEFT_FOREVER);
+        weft__block_uncancellable(r, WEFT__OP_BARRIER, &b->o, WEFT_FOREVER);
     return 0;
 }
 
@@ -155,6 +156,6 @@ int weft_once_at(weft_once_t *o, weft_once_fn *fn, const char *file, int line)
         return 0;
     }
     while (o->state == 1)
-        weft__block(r, WEFT__OP_ONCE, &o->o, WEFT_FOREVER);
+        weft__block_uncancellable(r, WEFT__OP_ONCE, &o->o, WEFT_FOREVER);
     return 0;
 }

@@ -52,8 +52,12 @@ int weft_thread_timedjoin_at(weft_thread_t t, void **ret, int64_t deadline,
             return -ETIMEDOUT;
         x->joiner = self;
         self->wait_task = x;
-        weft__block(r, WEFT__OP_JOIN, NULL, deadline);
+        int rc = weft__block(r, WEFT__OP_JOIN, NULL, deadline);
         self->wait_task = NULL;
+        if (rc != 0) {
+            x->joiner = NULL;
+            return rc;
+        }
         if (self->timed_out && x->state != WEFT__DONE) {
             x->joiner = NULL;
             return -ETIMEDOUT;

@@ -21,6 +21,7 @@
 #ifndef WEFT_H
 #define WEFT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +56,11 @@ typedef enum weft_finding {
     WEFT_FINDING_STACK_OVERFLOW, /* a task hit its stack's guard page */
     WEFT_FINDING_STEP_BOUND,     /* livelock or non-termination */
     WEFT_FINDING_NONDETERMINISM, /* a replay stopped matching its record */
+    WEFT_FINDING_BLOCKING_IN_LOOP, /* a coroutine made a thread-blocking
+                                      call (policy "error") */
+    WEFT_FINDING_UNOBSERVED,     /* a task failed and nobody awaited it */
+    WEFT_FINDING_TASK_LEAK,      /* a task group was left with live
+                                    children */
     WEFT_FINDING__COUNT
 } weft_finding_t;
 
@@ -110,6 +116,13 @@ typedef struct weft_config {
                                  execution as a Chrome/Perfetto trace */
     int progress;             /* WEFT_PROGRESS: 0 off, 1 on, -1 auto: a
                                  bar on a terminal, else a line every 10 s */
+    int blocking;             /* WEFT_BLOCKING: what a thread-blocking call
+                                 made from a coroutine does: one of
+                                 WEFT_BLOCKING_ERROR (default: a finding
+                                 at the call), _WARN (block the loop's
+                                 thread for real and say so), _ALLOW */
+    unsigned loop_workers;    /* WEFT_LOOP_WORKERS: worker threads of each
+                                 loop's to_thread pool (4) */
     const char *schedule_out; /* WEFT_SCHEDULE_OUT: where the schedule of
                                  a failing execution is written */
     const char *name;         /* test name shown in reports */
@@ -502,6 +515,186 @@ int64_t weft_now(void);
     weft_sleep_until_at((deadline), __FILE__, __LINE__)
 #define weft_sleep_for(ns) weft_sleep_until_at(weft_now() + (ns), __FILE__, __LINE__)
 int weft_sleep_until_at(int64_t deadline, const char *file, int line);
+
+/* ------------------------------------------- futures, loops, coroutines */
+
+/*
+ * A loop runs coroutines on the thread that runs it. A coroutine is a task
+ * with its own stack that switches only where it awaits: while it runs,
+ * other threads may preempt it, other coroutines of its loop may not.
+ * The current loop and task are ambient: code deep in a call tree spawns
+ * and awaits with no loop argument. ONE future type serves everyone: a
+ * coroutine awaits it (only that coroutine suspends), a thread waits on it
+ * (the thread blocks), anyone completes it. A thread-blocking call from a
+ * coroutine (a lock that must wait, a condition wait, weft_future_wait,
+ * join, sleep) would block the whole loop: by default it is a finding at
+ * the call site (see weft_config_t.blocking).
+ */
+#define WEFT_BLOCKING_ERROR 0
+#define WEFT_BLOCKING_WARN 1
+#define WEFT_BLOCKING_ALLOW 2
+
+struct weft__callback;
+
+typedef struct weft_future {
+    weft__obj_t o;
+    int state; /* private: pending, done, failed, cancelled */
+    int err;
+    void *value;
+    struct weft__task *task; /* whose result it is, or NULL */
+    struct weft__callback *callbacks;
+    bool observed; /* someone took its outcome */
+} weft_future_t;
+
+#define WEFT_FUTURE_INITIALIZER { WEFT__OBJ_INIT, 0, 0, NULL, NULL, NULL, false }
+
+typedef void weft_fn(void *arg);
+typedef void weft_future_fn(weft_future_t *f, void *arg);
+
+#define weft_future_init(f) weft_future_init_at((f), __FILE__, __LINE__)
+int weft_future_init_at(weft_future_t *f, const char *file, int line);
+/* A future that lives until the execution ends; NULL if out of memory. */
+#define weft_future_new() weft_future_new_at(__FILE__, __LINE__)
+weft_future_t *weft_future_new_at(const char *file, int line);
+
+/* Complete f, from any thread, coroutine or callback: with a value, with
+ * an error (err < 0), or cancelled. Waiters wake; awaiting coroutines are
+ * queued on their loops; done-callbacks are queued on the loops that
+ * registered them. Returns 0, or -EINVAL if f was already complete.
+ * Cancelling a task's future cancels the task (see weft_cancel). */
+#define weft_future_set_result(f, v)                                               weft_future_complete_at((f), 1, 0, (v), __FILE__, __LINE__)
+#define weft_future_set_error(f, err)                                              weft_future_complete_at((f), 2, (err), NULL, __FILE__, __LINE__)
+#define weft_future_cancel(f)                                                      weft_future_complete_at((f), 3, -ECANCELED, NULL, __FILE__, __LINE__)
+int weft_future_complete_at(weft_future_t *f, int state, int err, void *v,
+                            const char *file, int line);
+
+bool weft_future_done(const weft_future_t *f);
+/* Its outcome without waiting: 0 and *value, its error, -ECANCELED, or
+ * -EAGAIN while pending. value may be NULL. */
+int weft_future_result(weft_future_t *f, void **value);
+
+/* Await f from a coroutine: only the coroutine suspends. Returns as
+ * weft_future_result, or -ECANCELED when this task or an enclosing cancel
+ * scope is cancelled. From a thread it waits like weft_future_wait. */
+#define weft_await(f, value) weft_await_at((f), (value), __FILE__, __LINE__)
+int weft_await_at(weft_future_t *f, void **value, const char *file, int line);
+
+/* Wait for f from a thread until deadline: -ETIMEDOUT at the deadline.
+ * From a coroutine this is a blocking call inside the loop. */
+#define weft_future_wait(f, value, deadline)                                       weft_future_wait_at((f), (value), (deadline), __FILE__, __LINE__)
+int weft_future_wait_at(weft_future_t *f, void **value, int64_t deadline,
+                        const char *file, int line);
+
+/* fn(f, arg) runs once f is complete: on the loop of the coroutine or
+ * loop thread that registered it, else in the completing task. */
+int weft_future_on_done(weft_future_t *f, weft_future_fn *fn, void *arg);
+
+/* Wait (in a thread) or await (in a coroutine) until all of fs are done,
+ * or the first one is: 0, or -ETIMEDOUT at the deadline, -ECANCELED. */
+#define weft_wait_all(fs, n, deadline)                                             weft_wait_many_at((fs), (n), true, (deadline), NULL, __FILE__, __LINE__)
+#define weft_wait_any(fs, n, deadline, index)                                      weft_wait_many_at((fs), (n), false, (deadline), (index), __FILE__,                              __LINE__)
+int weft_wait_many_at(weft_future_t *const *fs, size_t n, bool all,
+                      int64_t deadline, size_t *index, const char *file,
+                      int line);
+
+/* loops */
+struct weft__loop;
+typedef struct weft_loop {
+    weft__obj_t o;
+    unsigned flags;
+    struct weft__loop *impl;
+} weft_loop_t;
+
+/* Ready coroutines resume in an order the strategy chooses (trio-like)
+ * instead of first-in first-out (asyncio's promise). */
+#define WEFT_LOOP_SHUFFLE 1u
+
+#define WEFT_LOOP_INITIALIZER(flags) { WEFT__OBJ_INIT, (flags), NULL }
+#define weft_loop_init(l, flags) weft_loop_init_at((l), (flags), __FILE__, __LINE__)
+int weft_loop_init_at(weft_loop_t *l, unsigned flags, const char *file,
+                      int line);
+
+/* Run main(arg) as a coroutine on l, in the calling thread, until it
+ * returns (asyncio.run): its return value goes to *ret. Then the loop's
+ * worker threads are stopped and joined. Returns 0, the main coroutine's
+ * error, -ECANCELED, or -EBUSY if l already runs. */
+#define weft_loop_run(l, main, arg, ret)                                           weft_loop_run_at((l), (main), (arg), (ret), __FILE__, __LINE__)
+int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
+                     void **ret, const char *file, int line);
+/* The same on a fresh loop. */
+#define weft_run(main, arg, ret)                                                   weft_loop_run_at(NULL, (main), (arg), (ret), __FILE__, __LINE__)
+
+/* The loop of the running coroutine, or the loop this thread runs. */
+weft_loop_t *weft_loop_current(void);
+bool weft_in_coroutine(void);
+
+/* Start a coroutine on the current loop; its future completes with its
+ * return value (or its weft_task_fail error). NULL outside a loop or out
+ * of memory. */
+#define weft_spawn(name, fn, arg)                                                  weft_spawn_on_at(NULL, (name), (fn), (arg), __FILE__, __LINE__)
+/* Start a coroutine on loop l from anywhere (run_coroutine_threadsafe). */
+#define weft_spawn_on(l, name, fn, arg)                                            weft_spawn_on_at((l), (name), (fn), (arg), __FILE__, __LINE__)
+weft_future_t *weft_spawn_on_at(weft_loop_t *l, const char *name,
+                                weft_thread_fn *fn, void *arg,
+                                const char *file, int line);
+
+/* End the calling coroutine or thread with an error: its future fails
+ * with err (< 0). */
+#define weft_task_fail(err) weft_task_fail_at((err), __FILE__, __LINE__)
+WEFT__NORETURN void weft_task_fail_at(int err, const char *file, int line);
+
+/* Cancel the task whose future is f: its current or next await (or
+ * cancellation point) returns -ECANCELED; f ends cancelled. */
+#define weft_cancel(f) weft_future_cancel(f)
+
+/* Await in a coroutine: sleep until a virtual deadline, or let the other
+ * ready coroutines of the loop run first. Return 0 or -ECANCELED. */
+#define weft_await_sleep_until(deadline)                                           weft_await_sleep_until_at((deadline), __FILE__, __LINE__)
+#define weft_await_sleep_for(ns)                                                   weft_await_sleep_until_at(weft_now() + (ns), __FILE__, __LINE__)
+#define weft_await_yield() weft_await_sleep_until_at(0, __FILE__, __LINE__)
+int weft_await_sleep_until_at(int64_t deadline, const char *file, int line);
+
+/* bridges: callbacks on a loop, from anywhere (thread-safe) */
+#define weft_call_soon(l, fn, arg)                                                 weft_call_at_at((l), -1, (fn), (arg), __FILE__, __LINE__)
+#define weft_call_at(l, when, fn, arg)                                             weft_call_at_at((l), (when), (fn), (arg), __FILE__, __LINE__)
+#define weft_call_later(l, delay, fn, arg)                                         weft_call_at_at((l), weft_now() + (delay), (fn), (arg), __FILE__, __LINE__)
+int weft_call_at_at(weft_loop_t *l, int64_t when, weft_fn *fn, void *arg,
+                    const char *file, int line);
+
+/* From a coroutine: run fn(arg) on a worker thread of the loop's bounded
+ * pool and return its future to await. With every worker busy the job
+ * waits, as with a real executor. NULL outside a loop or out of memory. */
+#define weft_to_thread(fn, arg) weft_to_thread_at((fn), (arg), __FILE__, __LINE__)
+weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
+                                 const char *file, int line);
+
+/* cancel scopes (trio's): a deadline and/or an explicit cancel for a
+ * stretch of code in one task. Awaits and blocking calls inside return
+ * -ECANCELED once the scope is cancelled. */
+typedef struct weft_scope {
+    int64_t deadline;
+    unsigned flags;
+    bool cancelled;       /* cancelled, by its deadline or weft_scope_cancel */
+    bool hit;             /* a cancellation point inside returned -ECANCELED */
+    struct weft_scope *parent;
+    struct weft__task *owner;
+} weft_scope_t;
+
+#define WEFT_SCOPE_SHIELD 1u /* cancellation from outside does not reach in */
+#define WEFT_SCOPE_FAIL 2u   /* fail-after: exit returns -ETIMEDOUT when the
+                                deadline cancelled it (else move-on-after) */
+void weft_scope_enter(weft_scope_t *s, int64_t deadline, unsigned flags);
+int weft_scope_exit(weft_scope_t *s);
+void weft_scope_cancel(weft_scope_t *s);
+
+/* task-local storage with context-variable semantics: a child task starts
+ * with a copy of its parent's values. */
+typedef struct weft_local {
+    const char *name;
+} weft_local_t;
+#define WEFT_LOCAL_INIT(name) { (name) }
+void *weft_local_get(weft_local_t *key);
+int weft_local_set(weft_local_t *key, void *value);
 
 /* ---------------------------------------------------------- command line */
 

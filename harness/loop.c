@@ -1,0 +1,630 @@
+/*
+ * loop.c: event loops, coroutines, callbacks, the to_thread pool, cancel
+ * scopes and task-local storage.
+ *
+ * A coroutine is a task bound to a loop. The loop's thread and its
+ * coroutines take turns: at most one of them is in the scheduler's ready
+ * set at any moment, so other threads may preempt a running coroutine but
+ * another coroutine of its loop may not. The loop thread hands its thread
+ * to the coroutine it picks (it blocks in WEFT__OP_LOOP, the coroutine
+ * becomes ready); the coroutine gives it back when it suspends in an await
+ * or ends (weft__loop_release). A woken coroutine is not made ready: it is
+ * queued on its loop (weft__loop_enqueue), which resumes queued coroutines
+ * first-in first-out, or in the strategy's order with WEFT_LOOP_SHUFFLE.
+ * Blocking calls made while holding the loop's thread are checked in the
+ * core (sched.c, weft__block). Loop state lives in the execution's arena.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+struct weft__cb {
+    struct weft__cb *next;
+    int64_t when;
+    uint64_t seq;
+    weft_fn *fn;
+    weft_future_fn *ffn;
+    weft_future_t *f;
+    void *arg;
+    const char *file;
+    int line;
+};
+
+struct weft__job {
+    struct weft__job *next;
+    weft_thread_fn *fn;
+    void *arg;
+    weft_future_t *f;
+};
+
+struct weft__loop {
+    weft_loop_t *pub;
+    struct weft__task *thread;  /* running it, or NULL */
+    struct weft__task *running; /* the coroutine holding its thread */
+    struct weft__task *qhead, *qtail;
+    uint32_t nq;
+    struct weft__cb *soon_head, *soon_tail;
+    struct weft__cb **timers; /* heap by (when, seq) */
+    uint32_t ntimers, timers_cap;
+    uint64_t seq;
+    /* the to_thread pool */
+    weft__obj_t pool;
+    struct weft__job *jobs_head, *jobs_tail;
+    struct weft__task **workers;
+    unsigned nworkers, idle;
+    bool shutdown;
+};
+
+static struct weft__loop *impl(struct weft__run *r, weft_loop_t *l)
+{
+    if (weft__obj_touch(r, &l->o) || l->impl == NULL) {
+        l->impl = weft__run_alloc(r, sizeof *l->impl);
+        if (l->impl == NULL)
+            return NULL;
+        l->impl->pub = l;
+        weft__obj_init(r, &l->impl->pool, l->o.file, l->o.line);
+    }
+    return l->impl;
+}
+
+int weft_loop_init_at(weft_loop_t *l, unsigned flags, const char *file,
+                      int line)
+{
+    if (l == NULL || (flags & ~WEFT_LOOP_SHUFFLE) != 0)
+        return -EINVAL;
+    l->flags = flags;
+    l->impl = NULL;
+    weft__obj_init(weft__current, &l->o, file, line);
+    if (weft__current != NULL && weft__current->cur != &weft__current->sched)
+        return impl(weft__current, l) ? 0 : -ENOMEM;
+    return 0;
+}
+
+uint32_t weft__loop_id(const struct weft__loop *l)
+{
+    return l ? l->pub->o.id : 0;
+}
+
+struct weft__task *weft__loop_running(const struct weft__loop *l,
+                                      uint32_t *queued)
+{
+    *queued = l->nq;
+    return l->running;
+}
+
+weft_loop_t *weft_loop_current(void)
+{
+    struct weft__run *r = weft__run_get("weft_loop_current");
+    struct weft__loop *L = r->cur->loop ? r->cur->loop : r->cur->runs_loop;
+    return L ? L->pub : NULL;
+}
+
+bool weft_in_coroutine(void)
+{
+    return weft__run_get("weft_in_coroutine")->cur->loop != NULL;
+}
+
+/* ------------------------------------------------- the loop's two queues */
+
+static void wake_idle_thread(struct weft__run *r, struct weft__loop *L)
+{
+    struct weft__task *t = L->thread;
+    if (t != NULL && t->state == WEFT__BLOCKED &&
+        t->wait_op == WEFT__OP_LOOP_IDLE)
+        weft__wake_task(r, t);
+}
+
+void weft__loop_enqueue(struct weft__run *r, struct weft__task *t)
+{
+    struct weft__loop *L = t->loop;
+    t->wait_op = WEFT__OP_QUEUED;
+    t->co_next = NULL;
+    if (L->qtail)
+        L->qtail->co_next = t;
+    else
+        L->qhead = t;
+    L->qtail = t;
+    L->nq++;
+    wake_idle_thread(r, L);
+}
+
+void weft__loop_release(struct weft__run *r, struct weft__task *t)
+{
+    struct weft__loop *L = t->loop;
+    struct weft__task *th = L->thread;
+    if (L->running == t)
+        L->running = NULL;
+    if (th != NULL && th->state == WEFT__BLOCKED &&
+        th->wait_op == WEFT__OP_LOOP)
+        weft__ready(r, th);
+}
+
+static struct weft__task *dequeue(struct weft__run *r, struct weft__loop *L)
+{
+    uint64_t k = 0;
+    if ((L->pub->flags & WEFT_LOOP_SHUFFLE) && L->nq > 1)
+        k = weft__choose_value(r, L->nq, WEFT__OP_QUEUED);
+    struct weft__task **p = &L->qhead, *prev = NULL;
+    for (; k > 0; k--) {
+        prev = *p;
+        p = &(*p)->co_next;
+    }
+    struct weft__task *t = *p;
+    *p = t->co_next;
+    if (L->qtail == t)
+        L->qtail = prev;
+    L->nq--;
+    t->co_next = NULL;
+    return t;
+}
+
+static bool cb_before(const struct weft__cb *a, const struct weft__cb *b)
+{
+    return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+}
+
+static int timer_add(struct weft__run *r, struct weft__loop *L,
+                     struct weft__cb *cb)
+{
+    if (L->ntimers == L->timers_cap) {
+        uint32_t cap = L->timers_cap ? 2 * L->timers_cap : 8;
+        struct weft__cb **t = weft__run_alloc(r, cap * sizeof *t);
+        if (t == NULL)
+            return -ENOMEM;
+        if (L->ntimers)
+            memcpy(t, L->timers, L->ntimers * sizeof *t);
+        L->timers = t;
+        L->timers_cap = cap;
+    }
+    uint32_t i = L->ntimers++;
+    while (i > 0 && cb_before(cb, L->timers[(i - 1) / 2])) {
+        L->timers[i] = L->timers[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    L->timers[i] = cb;
+    return 0;
+}
+
+static struct weft__cb *timer_take(struct weft__loop *L)
+{
+    struct weft__cb *top = L->timers[0], *last = L->timers[--L->ntimers];
+    uint32_t i = 0, n = L->ntimers;
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && cb_before(L->timers[c + 1], L->timers[c]))
+            c++;
+        if (!cb_before(L->timers[c], last))
+            break;
+        L->timers[i] = L->timers[c];
+        i = c;
+    }
+    if (n > 0)
+        L->timers[i] = last;
+    return top;
+}
+
+static void soon_push(struct weft__loop *L, struct weft__cb *cb)
+{
+    cb->next = NULL;
+    if (L->soon_tail)
+        L->soon_tail->next = cb;
+    else
+        L->soon_head = cb;
+    L->soon_tail = cb;
+}
+
+int weft_call_at_at(weft_loop_t *l, int64_t when, weft_fn *fn, void *arg,
+                    const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_call_soon");
+    if (l == NULL || fn == NULL)
+        return -EINVAL;
+    struct weft__loop *L = impl(r, l);
+    struct weft__cb *cb = L ? weft__run_alloc(r, sizeof *cb) : NULL;
+    if (cb == NULL)
+        return -ENOMEM;
+    weft__visible(r, WEFT__OP_CALL, &l->o, file, line);
+    cb->fn = fn;
+    cb->arg = arg;
+    cb->when = when;
+    cb->seq = L->seq++;
+    cb->file = file;
+    cb->line = line;
+    if (when < 0 || when <= r->now)
+        soon_push(L, cb);
+    else if (timer_add(r, L, cb) != 0)
+        return -ENOMEM;
+    wake_idle_thread(r, L);
+    return 0;
+}
+
+void weft__loop_callback(struct weft__run *r, struct weft__loop *L,
+                         weft_future_fn *fn, weft_future_t *f, void *arg)
+{
+    struct weft__cb *cb = weft__run_alloc(r, sizeof *cb);
+    if (cb == NULL) {
+        r->oom = true;
+        return;
+    }
+    cb->ffn = fn;
+    cb->f = f;
+    cb->arg = arg;
+    cb->seq = L->seq++;
+    soon_push(L, cb);
+    wake_idle_thread(r, L);
+}
+
+/* -------------------------------------------------------------- coroutines */
+
+weft_future_t *weft_spawn_on_at(weft_loop_t *l, const char *name,
+                                weft_thread_fn *fn, void *arg,
+                                const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_spawn");
+    struct weft__task *self = r->cur;
+    struct weft__loop *L;
+    if (fn == NULL)
+        return NULL;
+    if (l != NULL)
+        L = impl(r, l);
+    else
+        L = self->loop ? self->loop : self->runs_loop;
+    if (L == NULL)
+        return NULL;
+    weft__visible(r, WEFT__OP_SPAWN, &L->pub->o, file, line);
+    struct weft__task *t = weft__task_new(r, name, fn, arg);
+    weft_future_t *f;
+    if (t == NULL)
+        return NULL;
+    if (weft__task_future(r, t, &f) != 0) {
+        r->oom = true;
+        weft__finding(r, WEFT_FINDING_NONE, file, line, "out of memory");
+    }
+    /* It starts queued on its loop, not ready. */
+    weft__unready(r, t);
+    t->loop = L;
+    t->awaiting = true;
+    weft__loop_enqueue(r, t);
+    return f;
+}
+
+/* Run one callback on the loop's thread: blocking in it blocks the loop. */
+static void run_callback(struct weft__run *r, struct weft__task *self,
+                         struct weft__cb *cb)
+{
+    self->in_callback = true;
+    if (cb->ffn != NULL)
+        cb->ffn(cb->f, cb->arg);
+    else
+        cb->fn(cb->arg);
+    self->in_callback = false;
+    (void)r;
+}
+
+/* One turn of the loop: a due callback, else a queued coroutine, else
+ * wait for work. Returns false when there is nothing at all to wait for
+ * (no coroutine, callback or timer: only another thread could bring work,
+ * and the loop waits for that too). */
+static void turn(struct weft__run *r, struct weft__loop *L,
+                 struct weft__task *self)
+{
+    while (L->ntimers > 0 && L->timers[0]->when <= r->now)
+        soon_push(L, timer_take(L));
+    if (L->soon_head != NULL) {
+        struct weft__cb *cb = L->soon_head;
+        L->soon_head = cb->next;
+        if (L->soon_head == NULL)
+            L->soon_tail = NULL;
+        run_callback(r, self, cb);
+        return;
+    }
+    if (L->qhead != NULL) {
+        struct weft__task *c = dequeue(r, L);
+        c->awaiting = false;
+        c->wait_op = 0;
+        L->running = c;
+        weft__ready(r, c);
+        weft__suspend(r, WEFT__OP_LOOP, NULL, WEFT_FOREVER);
+        return;
+    }
+    int64_t next = L->ntimers > 0 ? L->timers[0]->when : WEFT_FOREVER;
+    weft__suspend(r, WEFT__OP_LOOP_IDLE, &L->pub->o, next);
+}
+
+/* ------------------------------------------------------ the to_thread pool */
+
+static void *worker(void *arg)
+{
+    struct weft__loop *L = arg;
+    struct weft__run *r = weft__current;
+    struct weft__task *self = r->cur;
+    for (;;) {
+        if (L->jobs_head != NULL) {
+            struct weft__job *j = L->jobs_head;
+            L->jobs_head = j->next;
+            if (L->jobs_head == NULL)
+                L->jobs_tail = NULL;
+            /* While it runs the job, the job's future is the worker's
+             * own: cancelling it cancels the worker's waits, and
+             * weft_task_fail fails it. */
+            self->future = j->f;
+            j->f->task = self;
+            self->cancel_requested = self->cancel_pending = false;
+            void *ret = j->fn(j->arg);
+            weft__task_done(r, self, ret, 0);
+            self->future = NULL;
+            continue;
+        }
+        if (L->shutdown)
+            break;
+        L->idle++;
+        weft__block_uncancellable(r, WEFT__OP_LOOP_IDLE, &L->pool,
+                                  WEFT_FOREVER);
+        L->idle--;
+    }
+    return NULL;
+}
+
+weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
+                                 const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_to_thread");
+    struct weft__task *self = r->cur;
+    struct weft__loop *L = self->loop ? self->loop : self->runs_loop;
+    if (L == NULL || fn == NULL)
+        return NULL;
+    weft__visible(r, WEFT__OP_CALL, &L->pool, file, line);
+    struct weft__job *j = weft__run_alloc(r, sizeof *j);
+    weft_future_t *f = weft__run_alloc(r, sizeof *f);
+    if (j == NULL || f == NULL)
+        return NULL;
+    weft__obj_init(r, &f->o, file, line);
+    if (weft__grow(&r->task_futures, &r->task_futures_cap,
+                   r->ntask_futures + 1, sizeof *r->task_futures) != 0)
+        return NULL;
+    r->task_futures[r->ntask_futures++] = f;
+    j->fn = fn;
+    j->arg = arg;
+    j->f = f;
+    if (L->jobs_tail)
+        L->jobs_tail->next = j;
+    else
+        L->jobs_head = j;
+    L->jobs_tail = j;
+    unsigned max = r->cfg->loop_workers ? r->cfg->loop_workers : 1;
+    if (L->idle > 0) {
+        weft__wake(r, &L->pool, WEFT__WAKE_OLDEST);
+    } else if (L->nworkers < max) {
+        if (L->workers == NULL)
+            L->workers = weft__run_alloc(r, max * sizeof *L->workers);
+        struct weft__task *w =
+            L->workers ? weft__task_new(r, "to_thread worker", worker, L)
+                       : NULL;
+        if (w == NULL)
+            return NULL;
+        w->spawn_file = file;
+        w->spawn_line = line;
+        L->workers[L->nworkers++] = w;
+    }
+    return f;
+}
+
+/* Stop the pool and wait for its workers to end. */
+static void pool_shutdown(struct weft__run *r, struct weft__loop *L,
+                          struct weft__task *self)
+{
+    L->shutdown = true;
+    weft__wake(r, &L->pool, WEFT__WAKE_ALL);
+    for (unsigned i = 0; i < L->nworkers; i++) {
+        struct weft__task *w = L->workers[i];
+        while (w->state != WEFT__DONE) {
+            w->joiner = self;
+            self->wait_task = w;
+            weft__block_uncancellable(r, WEFT__OP_JOIN, NULL, WEFT_FOREVER);
+            self->wait_task = NULL;
+        }
+        w->joined = true;
+    }
+}
+
+/* ------------------------------------------------------------------- run */
+
+int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
+                     void **ret, const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_loop_run");
+    struct weft__task *self = r->cur;
+    if (main == NULL)
+        return -EINVAL;
+    if (self->loop != NULL || self->runs_loop != NULL)
+        return -EBUSY; /* no loop inside a loop, as asyncio.run */
+    if (l == NULL) {
+        l = weft__run_alloc(r, sizeof *l);
+        if (l == NULL)
+            return -ENOMEM;
+        weft__obj_init(r, &l->o, file, line);
+    }
+    struct weft__loop *L = impl(r, l);
+    if (L == NULL)
+        return -ENOMEM;
+    if (L->thread != NULL)
+        return -EBUSY;
+    L->thread = self;
+    self->runs_loop = L;
+    weft_future_t *mf = weft_spawn_on_at(l, "main coroutine", main, arg, file,
+                                         line);
+    if (mf == NULL) {
+        L->thread = NULL;
+        self->runs_loop = NULL;
+        return -ENOMEM;
+    }
+    while (mf->state == 0)
+        turn(r, L, self);
+    /* asyncio.run's epilogue: cancel what is left, let it finish. */
+    for (uint32_t i = 0; i < r->ntasks; i++) {
+        struct weft__task *t = r->tasks[i];
+        if (t->loop == L && t->state != WEFT__DONE)
+            weft__cancel_task(r, t);
+    }
+    for (;;) {
+        bool left = false;
+        for (uint32_t i = 0; i < r->ntasks && !left; i++)
+            left = r->tasks[i]->loop == L &&
+                   r->tasks[i]->state != WEFT__DONE;
+        if (!left && L->soon_head == NULL)
+            break;
+        turn(r, L, self);
+    }
+    pool_shutdown(r, L, self);
+    L->thread = NULL;
+    self->runs_loop = NULL;
+    return weft_future_result(mf, ret);
+}
+
+int weft_await_sleep_until_at(int64_t deadline, const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_await_sleep");
+    struct weft__task *t = r->cur;
+    if (t->loop == NULL)
+        return weft_sleep_until_at(deadline, file, line);
+    weft__visible(r, WEFT__OP_AWAIT, NULL, file, line);
+    if (deadline == WEFT_FOREVER || deadline > r->now)
+        return weft__suspend(r, WEFT__OP_AWAIT, NULL, deadline);
+    /* A deadline already passed: yield to the loop's other coroutines. */
+    return weft__suspend(r, WEFT__OP_QUEUED, NULL, WEFT_FOREVER);
+}
+
+/* ---------------------------------------------------------- cancel scopes */
+
+void weft_scope_enter(weft_scope_t *s, int64_t deadline, unsigned flags)
+{
+    struct weft__run *r = weft__run_get("weft_scope_enter");
+    struct weft__task *t = r->cur;
+    s->deadline = deadline;
+    s->flags = flags;
+    s->cancelled = false;
+    s->hit = false;
+    s->parent = t->scope;
+    s->owner = t;
+    t->scope = s;
+}
+
+int weft_scope_exit(weft_scope_t *s)
+{
+    struct weft__run *r = weft__run_get("weft_scope_exit");
+    struct weft__task *t = r->cur;
+    if (t->scope != s)
+        weft__misuse("weft_scope_exit",
+                     "not the innermost scope of the calling task");
+    t->scope = s->parent;
+    if ((s->flags & WEFT_SCOPE_FAIL) && s->cancelled &&
+        s->deadline != WEFT_FOREVER && s->deadline <= r->now)
+        return -ETIMEDOUT;
+    return 0;
+}
+
+void weft_scope_cancel(weft_scope_t *s)
+{
+    struct weft__run *r = weft__run_get("weft_scope_cancel");
+    weft__visible(r, WEFT__OP_CANCEL, NULL, r->cur->file, r->cur->line);
+    s->cancelled = true;
+    struct weft__task *t = s->owner;
+    if (t != NULL && t != r->cur && t->state == WEFT__BLOCKED &&
+        t->cancellable)
+        weft__wake_task(r, t);
+}
+
+int64_t weft__scope_deadline(struct weft__task *t, bool *cancelled)
+{
+    int64_t d = WEFT_FOREVER;
+    for (weft_scope_t *s = t->scope; s != NULL; s = s->parent) {
+        if (s->cancelled)
+            *cancelled = true;
+        if (s->deadline != WEFT_FOREVER && (d == WEFT_FOREVER || s->deadline < d))
+            d = s->deadline;
+        if (s->flags & WEFT_SCOPE_SHIELD)
+            break;
+    }
+    return d;
+}
+
+void weft__scope_expired(struct weft__task *t, int64_t now)
+{
+    for (weft_scope_t *s = t->scope; s != NULL; s = s->parent) {
+        if (s->deadline != WEFT_FOREVER && s->deadline <= now) {
+            s->cancelled = true;
+            s->hit = true;
+        }
+        if (s->flags & WEFT_SCOPE_SHIELD)
+            break;
+    }
+}
+
+/* ------------------------------------------------------------ task-locals */
+
+struct weft__locals {
+    uint32_t n, cap;
+    struct {
+        weft_local_t *key;
+        void *value;
+    } e[];
+};
+
+void *weft_local_get(weft_local_t *key)
+{
+    struct weft__run *r = weft__run_get("weft_local_get");
+    struct weft__locals *ls = r->cur->locals;
+    for (uint32_t i = 0; ls != NULL && i < ls->n; i++)
+        if (ls->e[i].key == key)
+            return ls->e[i].value;
+    return NULL;
+}
+
+static struct weft__locals *locals_copy(struct weft__run *r,
+                                        const struct weft__locals *from,
+                                        uint32_t cap)
+{
+    struct weft__locals *ls =
+        weft__run_alloc(r, sizeof *ls + cap * sizeof ls->e[0]);
+    if (ls == NULL)
+        return NULL;
+    ls->cap = cap;
+    if (from != NULL) {
+        ls->n = from->n;
+        memcpy(ls->e, from->e, from->n * sizeof ls->e[0]);
+    }
+    return ls;
+}
+
+int weft_local_set(weft_local_t *key, void *value)
+{
+    struct weft__run *r = weft__run_get("weft_local_set");
+    struct weft__task *t = r->cur;
+    struct weft__locals *ls = t->locals;
+    for (uint32_t i = 0; ls != NULL && i < ls->n; i++)
+        if (ls->e[i].key == key) {
+            ls->e[i].value = value;
+            return 0;
+        }
+    if (ls == NULL || ls->n == ls->cap) {
+        ls = locals_copy(r, ls, ls ? 2 * ls->cap : 4);
+        if (ls == NULL)
+            return -ENOMEM;
+        t->locals = ls;
+    }
+    ls->e[ls->n].key = key;
+    ls->e[ls->n].value = value;
+    ls->n++;
+    return 0;
+}
+
+void weft__locals_inherit(struct weft__run *r, struct weft__task *child,
+                          struct weft__task *parent)
+{
+    /* A copy: the child's later sets are its own, and so are the
+     * parent's. */
+    child->locals = locals_copy(r, parent->locals, parent->locals->cap);
+}

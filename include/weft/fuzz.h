@@ -1,0 +1,184 @@
+/*
+ * weft/fuzz.h: turn a weft test body into a fuzz target.
+ *
+ * NAME
+ *     WEFT_FUZZ_TARGET, WEFT_FUZZ_TARGET_ARG, WEFT_FUZZ_TARGET_CONFIG,
+ *     weft_fuzz_main - schedule fuzzing of concurrent code with libFuzzer
+ *     or AFL++
+ *
+ * SYNOPSIS
+ *     #include <weft.h>
+ *     #include <weft/fuzz.h>
+ *
+ *     static void body(void *arg) { ... threads, locks, weft_assert ... }
+ *     WEFT_FUZZ_TARGET(body)
+ *
+ *     WEFT_FUZZ_TARGET_ARG(body, arg)
+ *     WEFT_FUZZ_TARGET_CONFIG(body, arg, configure)
+ *         void configure(weft_config_t *cfg);
+ *
+ *     int weft_fuzz_main(int argc, char **argv, const weft_config_t *cfg,
+ *                        weft_body_fn *body, void *arg, unsigned flags);
+ *
+ * DESCRIPTION
+ *     A weft fuzz input is the schedule of one execution of the body: every
+ *     choice weft makes (which ready thread runs next, a weft_choose()
+ *     value) reads the next byte of the input (two or four bytes when there
+ *     are more than 256 options), and the byte counts, modulo the number
+ *     of options, from the default: the running thread. A zero byte lets
+ *     the running thread go on, any other byte switches to another ready
+ *     thread, and once the input runs out every thread runs until it
+ *     blocks or ends: an empty input is the non-preemptive schedule. A
+ *     coverage-guided fuzzer mutating inputs thereby searches
+ *     interleavings, and keeps the ones that reach new code.
+ *
+ *     WEFT_FUZZ_TARGET(body) defines LLVMFuzzerTestOneInput(), the entry
+ *     point of libFuzzer (and of AFL++'s and honggfuzz's libFuzzer
+ *     drivers). It runs body(NULL) once under weft_fuzz_one() with the
+ *     input as schedule. A finding (an assertion, deadlock, lock misuse,
+ *     crash in a thread, ...) prints weft's report on stderr and calls
+ *     abort(), so the fuzzer saves the input as a crash file. The WEFT_*
+ *     environment applies as in weft_explore (WEFT_MAX_STEPS,
+ *     WEFT_SCHEDULE_OUT, WEFT_PERFETTO, WEFT_QUIET, ...); the strategy,
+ *     seed and iteration settings have no effect: the input is all of it.
+ *     WEFT_FUZZ_TARGET_ARG(body, arg) passes arg, an expression evaluated
+ *     at each input, to the body. WEFT_FUZZ_TARGET_CONFIG(body, arg,
+ *     configure) also calls configure (a function, or NULL) once on the
+ *     defaults before the first input; the test name defaults to the
+ *     body's name. Use one of them once per program.
+ *
+ *     Unless WEFT_FUZZ_LIBFUZZER or WEFT_FUZZ_NO_MAIN is defined, the macro
+ *     also defines main() (weak, so a fuzzer's own main, linked in whole
+ *     by -fsanitize=fuzzer, takes precedence). It calls weft_fuzz_main(),
+ *     which runs each file named on the command line once, standard input
+ *     when there is none (or for "-"): a crash file replays with a plain
+ *     build that needs no fuzzer, and prints the same report. --weft-NAME=
+ *     VALUE options set WEFT_* variables (weft_args); other options are
+ *     ignored with a warning. It returns 0 if every input passed, 1 if one
+ *     had a finding, 2 if one could not be read or run. With flags
+ *     WEFT_FUZZ_ABORT it calls abort() at the first finding instead: the
+ *     macro passes it when compiled by AFL++ (__AFL_COMPILER), whose
+ *     afl-fuzz counts a signal, not an exit status, as a crash.
+ *
+ * BUILDING AND RUNNING
+ *     libFuzzer (clang; Debian's libclang-rt-14-dev provides it):
+ *
+ *         clang -g -O1 -fsanitize=fuzzer -DWEFT_FUZZ_LIBFUZZER \
+ *             target.c -lweft -pthread -o target-fuzz
+ *         mkdir -p corpus && ./target-fuzz -max_total_time=60 corpus
+ *         # a finding: weft's report, then "Test unit written to crash-<sha1>"
+ *         ./target-fuzz crash-<sha1>          # replays it, same report
+ *
+ *     Add -fsanitize=address to catch memory errors as well. The crash
+ *     file replays with a plain build of the same target, no fuzzer:
+ *
+ *         cc -g target.c -lweft -pthread -o target
+ *         ./target crash-<sha1>               # report, exit status 1
+ *
+ *     AFL++ (Debian's afl++ package; file or standard-input mode):
+ *
+ *         afl-clang-fast -g -O1 target.c -lweft -pthread -o target-afl
+ *         mkdir -p in && printf '\0' > in/empty
+ *         afl-fuzz -i in -o out -- ./target-afl @@   # or without @@: stdin
+ *         ./target out/default/crashes/id:000000*    # plain build as well
+ *
+ *     Inputs longer than the choices of an execution are fine (the rest
+ *     is unread) and so is any byte string: every input is a valid
+ *     schedule. libFuzzer's -minimize_crash=1 and afl-tmin shrink a crash
+ *     file; it stays a replay. With WEFT_SCHEDULE_OUT=path the failing
+ *     execution's schedule is also written, and WEFT_REPLAY=path replays
+ *     it in a weft_explore test of the same body.
+ *
+ * NOTES
+ *     The body must be deterministic apart from weft's choices, as for
+ *     weft_explore: the same input then is the same execution, bit for
+ *     bit (same trace hash). Each input is one execution, a few
+ *     microseconds for a small body; weft keeps its run structures between
+ *     inputs.
+ */
+#ifndef WEFT_FUZZ_H
+#define WEFT_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <weft.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* weft_fuzz_main flags: abort() at the first finding (AFL++). */
+#define WEFT_FUZZ_ABORT 1u
+
+int weft_fuzz_main(int argc, char **argv, const weft_config_t *cfg,
+                   weft_body_fn *body, void *arg, unsigned flags);
+
+/* The fuzzer's entry point, defined by WEFT_FUZZ_TARGET. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#ifdef __AFL_COMPILER
+#define WEFT__FUZZ_FLAGS WEFT_FUZZ_ABORT
+#else
+#define WEFT__FUZZ_FLAGS 0u
+#endif
+
+#if defined(__GNUC__)
+#define WEFT__FUZZ_WEAK __attribute__((weak))
+#else
+#define WEFT__FUZZ_WEAK
+#endif
+
+#if defined(WEFT_FUZZ_LIBFUZZER) || defined(WEFT_FUZZ_NO_MAIN)
+#define WEFT__FUZZ_MAIN(body, arg)
+#else
+#define WEFT__FUZZ_MAIN(body, arg)                                             \
+    WEFT__FUZZ_WEAK int main(int argc, char **argv)                            \
+    {                                                                          \
+        return weft_fuzz_main(argc, argv, weft__fuzz_config(), (body),         \
+                              (arg), WEFT__FUZZ_FLAGS);                        \
+    }
+#endif
+
+#define WEFT_FUZZ_TARGET(body) WEFT_FUZZ_TARGET_CONFIG(body, NULL, NULL)
+#define WEFT_FUZZ_TARGET_ARG(body, arg) WEFT_FUZZ_TARGET_CONFIG(body, arg, NULL)
+
+#define WEFT_FUZZ_TARGET_CONFIG(body, arg, configure)                          \
+    static const weft_config_t *weft__fuzz_config(void)                        \
+    {                                                                          \
+        static weft_config_t cfg;                                              \
+        static int done;                                                       \
+        if (!done) {                                                           \
+            void (*fn)(weft_config_t *) = (configure);                         \
+            weft_config_init(&cfg);                                            \
+            cfg.name = #body;                                                  \
+            if (fn != NULL)                                                    \
+                fn(&cfg);                                                      \
+            done = 1;                                                          \
+        }                                                                      \
+        return &cfg;                                                           \
+    }                                                                          \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)               \
+    {                                                                          \
+        weft_result_t res;                                                     \
+        int rc = weft_fuzz_one(weft__fuzz_config(), data, size, (body),        \
+                               (arg), &res);                                   \
+        weft_result_destroy(&res);                                             \
+        if (rc != 0) {                                                         \
+            if (rc < 0)                                                        \
+                fprintf(stderr, "weft: weft_fuzz_one: %s\n",                   \
+                        weft_strerror(rc));                                    \
+            fflush(stderr);                                                    \
+            abort();                                                           \
+        }                                                                      \
+        return 0;                                                              \
+    }                                                                          \
+    WEFT__FUZZ_MAIN(body, arg)
+
+#endif /* WEFT_FUZZ_H */
