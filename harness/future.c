@@ -249,6 +249,16 @@ static int add_callback(struct weft__run *r, weft_future_t *f,
     return 0;
 }
 
+int weft__future_on_done_inline(struct weft__run *r, weft_future_t *f,
+                                weft_future_fn *fn, void *arg)
+{
+    if (f->state != PENDING) {
+        fn(f, arg);
+        return 0;
+    }
+    return add_callback(r, f, fn, arg, NULL);
+}
+
 int weft_future_on_done(weft_future_t *f, weft_future_fn *fn, void *arg)
 {
     struct weft__run *r = weft__run_get("weft_future_on_done");

@@ -103,6 +103,10 @@ enum weft__op {
     WEFT__OP_CALL,        /* a callback is queued on a loop */
     WEFT__OP_FUTURE_WAIT, /* a thread waits for a future */
     WEFT__OP_CANCEL,      /* a task or scope is cancelled */
+    WEFT__OP_GROUP,       /* a task group: spawn into, wait for */
+    WEFT__OP_CHAN_PUT,
+    WEFT__OP_CHAN_GET,
+    WEFT__OP_CHAN_CLOSE,
     /* traced only, never a decision: */
     WEFT__OP_BLOCK,   /* the task starts waiting */
     WEFT__OP_WAKEUP,  /* another task's operation ended its wait */
@@ -327,6 +331,8 @@ struct weft__run {
     /* every task future, for the unobserved-failure check */
     weft_future_t **task_futures;
     uint32_t ntask_futures, task_futures_cap;
+    weft_group_t **groups; /* touched this execution, for the leak check */
+    uint32_t ngroups, groups_cap;
     uint64_t blocking_warnings; /* policy warn: calls seen */
     const char *warn_file;
     int warn_line;
@@ -360,6 +366,10 @@ WEFT__HIDDEN void weft__task_done(struct weft__run *r, struct weft__task *t,
 WEFT__HIDDEN int weft__task_future(struct weft__run *r, struct weft__task *t,
                                    weft_future_t **out);
 WEFT__HIDDEN void weft__cancel_task(struct weft__run *r, struct weft__task *t);
+/* fn(f, arg) runs in the task that completes f (internal bookkeeping). */
+WEFT__HIDDEN int weft__future_on_done_inline(struct weft__run *r,
+                                             weft_future_t *f,
+                                             weft_future_fn *fn, void *arg);
 /* Queue fn(f, arg) on a loop (done-callbacks). */
 WEFT__HIDDEN void weft__loop_callback(struct weft__run *r,
                                       struct weft__loop *l,
@@ -372,6 +382,8 @@ WEFT__HIDDEN struct weft__task *weft__loop_running(const struct weft__loop *l,
                                                    uint32_t *queued);
 /* Take a just-created task out of the ready set (it starts queued). */
 WEFT__HIDDEN void weft__unready(struct weft__run *r, struct weft__task *t);
+/* After an execution: a group left with live children (group.c). */
+WEFT__HIDDEN bool weft__group_leaks(struct weft__run *r);
 /* After an execution: a failed task nobody observed (future.c). */
 WEFT__HIDDEN bool weft__unobserved(struct weft__run *r);
 WEFT__HIDDEN void weft__locals_inherit(struct weft__run *r,
@@ -595,4 +607,15 @@ static inline uint64_t weft__rng_below(uint64_t *s, uint64_t n)
     return (uint64_t)(((unsigned __int128)weft__rng_next(s) * n) >> 64);
 }
 
+/* As weft__wait, but not a cancellation point. */
+WEFT__HIDDEN int weft__wait_uncancellable(struct weft__run *r, int op,
+                                          weft__obj_t *obj, int64_t deadline);
+/* Wait for obj as the current task can: a coroutine awaits (only it
+ * suspends), a thread blocks. 0 or -ECANCELED. */
+static inline int weft__wait(struct weft__run *r, int op, weft__obj_t *obj,
+                             int64_t deadline)
+{
+    return r->cur->loop != NULL ? weft__suspend(r, op, obj, deadline)
+                                : weft__block(r, op, obj, deadline);
+}
 #endif /* WEFT_INTERNAL_H */

@@ -67,6 +67,10 @@ static const char *const op_names[WEFT__OP__COUNT] = {
     [WEFT__OP_CALL] = "call soon",
     [WEFT__OP_FUTURE_WAIT] = "future wait",
     [WEFT__OP_CANCEL] = "cancel",
+    [WEFT__OP_GROUP] = "group",
+    [WEFT__OP_CHAN_PUT] = "chan put",
+    [WEFT__OP_CHAN_GET] = "chan get",
+    [WEFT__OP_CHAN_CLOSE] = "chan close",
     [WEFT__OP_BLOCK] = "blocks",
     [WEFT__OP_WAKEUP] = "woken",
     [WEFT__OP_TIMEOUT] = "timeout",
@@ -103,6 +107,12 @@ char weft__op_letter(int op)
     case WEFT__OP_LOOP_IDLE:
     case WEFT__OP_CALL:
         return 'L';
+    case WEFT__OP_GROUP:
+        return 'G';
+    case WEFT__OP_CHAN_PUT:
+    case WEFT__OP_CHAN_GET:
+    case WEFT__OP_CHAN_CLOSE:
+        return 'Q';
     default:
         return '#';
     }
@@ -573,6 +583,18 @@ int weft__block(struct weft__run *r, int op, weft__obj_t *obj,
     return block_raw(r, op, obj, deadline, true, false);
 }
 
+int weft__wait_uncancellable(struct weft__run *r, int op, weft__obj_t *obj,
+                             int64_t deadline)
+{
+    struct weft__task *t = r->cur;
+    if (t->loop == NULL)
+        return weft__block_uncancellable(r, op, obj, deadline);
+    t->awaiting = true;
+    block_raw(r, op, obj, deadline, false, true);
+    t->awaiting = false;
+    return 0;
+}
+
 int weft__block_uncancellable(struct weft__run *r, int op, weft__obj_t *obj,
                               int64_t deadline)
 {
@@ -861,6 +883,7 @@ void weft__run_teardown(struct weft__run *r)
     weft__free(r->finding.detail.s);
     weft__free(r->task_futures);
     weft__free(r->due);
+    weft__free(r->groups);
     arena_free(r);
     memset(r, 0, sizeof *r);
 }
@@ -913,6 +936,7 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     r->finding.message[0] = '\0';
     arena_reset(r);
     r->ntask_futures = 0;
+    r->ngroups = 0;
     r->finding.detail.len = 0;
     if (r->finding.detail.s)
         r->finding.detail.s[0] = '\0';
@@ -943,7 +967,7 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     release_dead(r);
     if (r->oom)
         return -ENOMEM;
-    if (!r->failed && weft__unobserved(r))
+    if (!r->failed && (weft__group_leaks(r) || weft__unobserved(r)))
         r->failed = true;
     if (!r->failed && !r->decisions_full) {
         char why[400];

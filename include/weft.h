@@ -696,6 +696,73 @@ typedef struct weft_local {
 void *weft_local_get(weft_local_t *key);
 int weft_local_set(weft_local_t *key, void *value);
 
+/* task groups (structured concurrency): children are coroutines when
+ * spawned from a coroutine, threads otherwise. The first child that fails
+ * cancels its siblings; wait collects them all. Leaving a group with live
+ * children (destroying it, or the execution ending, before wait) is a
+ * finding. */
+#define WEFT_GROUP_MAX_ERRORS 8
+typedef struct weft_group {
+    weft__obj_t o;
+    struct weft__task *owner;
+    unsigned live;             /* children not yet ended */
+    unsigned spawned;
+    int first_error;           /* 0, or the first child's error */
+    unsigned nerrors;          /* errors collected (all children) */
+    int errors[WEFT_GROUP_MAX_ERRORS];
+    struct weft__gchild *children;
+    bool waited;
+} weft_group_t;
+
+#define weft_group_init(g) weft_group_init_at((g), __FILE__, __LINE__)
+int weft_group_init_at(weft_group_t *g, const char *file, int line);
+/* Start fn(arg) in g. Returns 0, -ENOMEM, -EINVAL (g already waited). */
+#define weft_group_spawn(g, name, fn, arg)                                     \
+    weft_group_spawn_at((g), (name), (fn), (arg), __FILE__, __LINE__)
+int weft_group_spawn_at(weft_group_t *g, const char *name, weft_thread_fn *fn,
+                        void *arg, const char *file, int line);
+/* Wait (await, in a coroutine) for every child. Returns 0 or the first
+ * child error; -ECANCELED if the waiting task itself was cancelled (the
+ * children are cancelled too and still waited for). */
+#define weft_group_wait(g) weft_group_wait_at((g), __FILE__, __LINE__)
+int weft_group_wait_at(weft_group_t *g, const char *file, int line);
+/* Cancel every live child. */
+#define weft_group_cancel(g) weft_group_cancel_at((g), __FILE__, __LINE__)
+int weft_group_cancel_at(weft_group_t *g, const char *file, int line);
+/* A group left with live children is a finding (WEFT_FINDING_TASK_LEAK). */
+#define weft_group_destroy(g) weft_group_destroy_at((g), __FILE__, __LINE__)
+int weft_group_destroy_at(weft_group_t *g, const char *file, int line);
+
+/* channels: a bounded queue of pointers; put and get await in a coroutine
+ * and block in a thread, until a deadline. */
+typedef struct weft_chan {
+    weft__obj_t o; /* getters wait here */
+    weft__obj_t space; /* putters wait here */
+    void **buf;
+    size_t cap, head, len;
+    bool closed;
+} weft_chan_t;
+
+/* capacity >= 1; the buffer lives until the execution ends. */
+#define weft_chan_init(c, capacity)                                            \
+    weft_chan_init_at((c), (capacity), __FILE__, __LINE__)
+int weft_chan_init_at(weft_chan_t *c, size_t capacity, const char *file,
+                      int line);
+/* Returns 0, -EPIPE (closed), -ETIMEDOUT, -EAGAIN (deadline 0, full),
+ * -ECANCELED. */
+#define weft_chan_put(c, v, deadline)                                          \
+    weft_chan_put_at((c), (v), (deadline), __FILE__, __LINE__)
+int weft_chan_put_at(weft_chan_t *c, void *v, int64_t deadline,
+                     const char *file, int line);
+/* Returns 0, -EPIPE (closed and empty), -ETIMEDOUT, -EAGAIN, -ECANCELED. */
+#define weft_chan_get(c, v, deadline)                                          \
+    weft_chan_get_at((c), (v), (deadline), __FILE__, __LINE__)
+int weft_chan_get_at(weft_chan_t *c, void **v, int64_t deadline,
+                     const char *file, int line);
+/* After close, puts fail with -EPIPE and gets drain what is left. */
+#define weft_chan_close(c) weft_chan_close_at((c), __FILE__, __LINE__)
+int weft_chan_close_at(weft_chan_t *c, const char *file, int line);
+
 /* ---------------------------------------------------------- command line */
 
 /*

@@ -1,0 +1,281 @@
+/*
+ * group.c: task groups (structured concurrency) and channels.
+ *
+ * A group's children are coroutines when spawned from a coroutine and
+ * threads otherwise; each has a future, and a done-callback run in the
+ * ending child does the bookkeeping: count it, collect its error, and on
+ * the first failure cancel every sibling. Waiting for a group cannot be
+ * abandoned half-way: a cancelled waiter cancels the children and still
+ * waits for them all. A group spawned into and never waited for is a
+ * finding when the execution ends. Channels are bounded queues whose put
+ * and get await in a coroutine and block in a thread (weft__wait).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+struct weft__gchild {
+    struct weft__gchild *next;
+    weft_future_t *f;
+};
+
+static bool group_touch(struct weft__run *r, weft_group_t *g)
+{
+    if (!weft__obj_touch(r, &g->o))
+        return true;
+    g->owner = NULL;
+    g->live = g->spawned = 0;
+    g->first_error = 0;
+    g->nerrors = 0;
+    g->children = NULL;
+    g->waited = false;
+    if (weft__grow(&r->groups, &r->groups_cap, r->ngroups + 1,
+                   sizeof *r->groups) != 0)
+        return false;
+    r->groups[r->ngroups++] = g;
+    return true;
+}
+
+int weft_group_init_at(weft_group_t *g, const char *file, int line)
+{
+    if (g == NULL)
+        return -EINVAL;
+    memset(g, 0, sizeof *g);
+    weft__obj_init(NULL, &g->o, file, line);
+    return 0;
+}
+
+static void cancel_children(struct weft__run *r, weft_group_t *g)
+{
+    for (struct weft__gchild *c = g->children; c != NULL; c = c->next)
+        if (c->f->task != NULL && c->f->state == 0)
+            weft__cancel_task(r, c->f->task);
+}
+
+/* Runs in the ending child, from its future's completion. */
+static void child_done(weft_future_t *f, void *arg)
+{
+    struct weft__run *r = weft__current;
+    weft_group_t *g = arg;
+    g->live--;
+    if (f->state == 2 /* failed */) {
+        if (g->nerrors < WEFT_GROUP_MAX_ERRORS)
+            g->errors[g->nerrors] = f->err;
+        g->nerrors++;
+        if (g->first_error == 0) {
+            g->first_error = f->err;
+            cancel_children(r, g);
+        }
+    }
+    weft__wake(r, &g->o, WEFT__WAKE_ALL);
+}
+
+int weft_group_spawn_at(weft_group_t *g, const char *name, weft_thread_fn *fn,
+                        void *arg, const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_group_spawn");
+    struct weft__task *self = r->cur;
+    if (!group_touch(r, g))
+        return -ENOMEM;
+    if (fn == NULL || g->waited)
+        return -EINVAL;
+    weft__visible(r, WEFT__OP_GROUP, &g->o, file, line);
+    struct weft__gchild *c = weft__run_alloc(r, sizeof *c);
+    if (c == NULL)
+        return -ENOMEM;
+    weft_future_t *f = NULL;
+    if (self->loop != NULL) {
+        f = weft_spawn_on_at(NULL, name, fn, arg, file, line);
+        if (f == NULL)
+            return -ENOMEM;
+    } else {
+        struct weft__task *t = weft__task_new(r, name, fn, arg);
+        if (t == NULL || weft__task_future(r, t, &f) != 0)
+            return -ENOMEM;
+        t->detached = true; /* the group, not a join, collects it */
+    }
+    if (g->owner == NULL)
+        g->owner = self;
+    f->observed = true; /* the group takes every child's outcome */
+    c->f = f;
+    c->next = g->children;
+    g->children = c;
+    g->live++;
+    g->spawned++;
+    /* The bookkeeping runs as the child ends, not later on a loop. */
+    return weft__future_on_done_inline(r, f, child_done, g);
+}
+
+int weft_group_wait_at(weft_group_t *g, const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_group_wait");
+    if (!group_touch(r, g))
+        return -ENOMEM;
+    weft__visible(r, WEFT__OP_GROUP, &g->o, file, line);
+    g->waited = true;
+    bool cancelled = false;
+    while (g->live > 0) {
+        int rc = cancelled ? weft__wait_uncancellable(r, WEFT__OP_GROUP,
+                                                      &g->o, WEFT_FOREVER)
+                           : weft__wait(r, WEFT__OP_GROUP, &g->o,
+                                        WEFT_FOREVER);
+        if (rc == -ECANCELED) {
+            cancelled = true;
+            cancel_children(r, g);
+        }
+    }
+    return cancelled ? -ECANCELED : g->first_error;
+}
+
+int weft_group_cancel_at(weft_group_t *g, const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_group_cancel");
+    if (!group_touch(r, g))
+        return -ENOMEM;
+    weft__visible(r, WEFT__OP_CANCEL, &g->o, file, line);
+    cancel_children(r, g);
+    return 0;
+}
+
+int weft_group_destroy_at(weft_group_t *g, const char *file, int line)
+{
+    struct weft__run *r = weft__current;
+    if (r == NULL || r->cur == &r->sched)
+        return 0;
+    if (!group_touch(r, g))
+        return -ENOMEM;
+    if (g->live > 0)
+        weft__finding(r, WEFT_FINDING_TASK_LEAK, file, line,
+                      "task group G%u is left with %u live child%s "
+                      "(structured concurrency: wait for the group first)",
+                      g->o.id, g->live, g->live == 1 ? "" : "ren");
+    g->waited = true; /* reported here, not again at the end */
+    return 0;
+}
+
+bool weft__group_leaks(struct weft__run *r)
+{
+    for (uint32_t i = 0; i < r->ngroups; i++) {
+        weft_group_t *g = r->groups[i];
+        if (g->spawned == 0 || g->waited)
+            continue;
+        struct weft__finding *f = &r->finding;
+        f->kind = WEFT_FINDING_TASK_LEAK;
+        f->task = g->owner ? g->owner->id : 0;
+        f->step = r->step;
+        f->time = r->now;
+        f->file = g->o.file;
+        f->line = g->o.line;
+        snprintf(f->message, sizeof f->message,
+                 "task group G%u (%s:%d) got %u child%s and was never "
+                 "waited for (structured concurrency: wait for the group)",
+                 g->o.id, g->o.file ? g->o.file : "?", g->o.line,
+                 g->spawned, g->spawned == 1 ? "" : "ren");
+        return true;
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------- channels */
+
+static bool chan_touch(struct weft__run *r, weft_chan_t *c)
+{
+    if (!weft__obj_touch(r, &c->o))
+        return true;
+    weft__obj_touch(r, &c->space);
+    c->head = c->len = 0;
+    c->closed = false;
+    c->buf = weft__run_alloc(r, c->cap * sizeof *c->buf);
+    return c->buf != NULL;
+}
+
+int weft_chan_init_at(weft_chan_t *c, size_t capacity, const char *file,
+                      int line)
+{
+    if (c == NULL || capacity == 0 || capacity > (SIZE_MAX >> 4))
+        return -EINVAL;
+    memset(c, 0, sizeof *c);
+    c->cap = capacity;
+    weft__obj_init(NULL, &c->o, file, line);
+    weft__obj_init(NULL, &c->space, file, line);
+    struct weft__run *r = weft__current;
+    if (r != NULL && r->cur != &r->sched && !chan_touch(r, c))
+        return -ENOMEM;
+    return 0;
+}
+
+int weft_chan_put_at(weft_chan_t *c, void *v, int64_t deadline,
+                     const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_chan_put");
+    struct weft__task *self = r->cur;
+    if (!chan_touch(r, c))
+        return -ENOMEM;
+    weft__visible(r, WEFT__OP_CHAN_PUT, &c->o, file, line);
+    for (;;) {
+        if (c->closed)
+            return -EPIPE;
+        if (c->len < c->cap) {
+            c->buf[(c->head + c->len) % c->cap] = v;
+            c->len++;
+            weft__wake(r, &c->o, WEFT__WAKE_ONE);
+            return 0;
+        }
+        if (deadline == 0)
+            return -EAGAIN;
+        if (deadline != WEFT_FOREVER && deadline <= r->now)
+            return -ETIMEDOUT;
+        int rc = weft__wait(r, WEFT__OP_CHAN_PUT, &c->space, deadline);
+        if (rc != 0)
+            return rc;
+        if (self->timed_out && c->len == c->cap && !c->closed)
+            return -ETIMEDOUT;
+    }
+}
+
+int weft_chan_get_at(weft_chan_t *c, void **v, int64_t deadline,
+                     const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_chan_get");
+    struct weft__task *self = r->cur;
+    if (!chan_touch(r, c))
+        return -ENOMEM;
+    weft__visible(r, WEFT__OP_CHAN_GET, &c->o, file, line);
+    for (;;) {
+        if (c->len > 0) {
+            void *x = c->buf[c->head];
+            c->head = (c->head + 1) % c->cap;
+            c->len--;
+            if (v != NULL)
+                *v = x;
+            weft__wake(r, &c->space, WEFT__WAKE_ONE);
+            return 0;
+        }
+        if (c->closed)
+            return -EPIPE;
+        if (deadline == 0)
+            return -EAGAIN;
+        if (deadline != WEFT_FOREVER && deadline <= r->now)
+            return -ETIMEDOUT;
+        int rc = weft__wait(r, WEFT__OP_CHAN_GET, &c->o, deadline);
+        if (rc != 0)
+            return rc;
+        if (self->timed_out && c->len == 0 && !c->closed)
+            return -ETIMEDOUT;
+    }
+}
+
+int weft_chan_close_at(weft_chan_t *c, const char *file, int line)
+{
+    struct weft__run *r = weft__run_get("weft_chan_close");
+    if (!chan_touch(r, c))
+        return -ENOMEM;
+    weft__visible(r, WEFT__OP_CHAN_CLOSE, &c->o, file, line);
+    if (c->closed)
+        return -EPIPE;
+    c->closed = true;
+    weft__wake(r, &c->o, WEFT__WAKE_ALL);
+    weft__wake(r, &c->space, WEFT__WAKE_ALL);
+    return 0;
+}
