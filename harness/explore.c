@@ -554,6 +554,8 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     if (rc != 0)
         return rc;
     void *state = NULL;
+    snprintf(err, sizeof err, "cannot start the %s strategy: %s", st->name,
+             "out of memory");
     rc = st->create(&state, &cfg, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "weft: %s\n", err);

@@ -1,0 +1,685 @@
+/*
+ * test_thread.c: the thread API: spawn, join (plain and timed), detach,
+ * exit, self/equal, yield, and how threads appear in reports.
+ *
+ * Every body runs under a pinned seed and the random strategy. cmocka's
+ * assert_* never run inside a weft task (they would longjmp across task
+ * stacks): tasks record what they saw into a state struct, or use
+ * weft_assert, and the checks happen after weft_explore returns.
+ */
+#include "weft.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* A pinned configuration: no environment, no output, random strategy. */
+static void config(weft_config_t *c, uint64_t seed, uint64_t iterations)
+{
+    weft_config_init(c);
+    c->use_env = false;
+    c->quiet = true;
+    c->strategy = "random";
+    c->seed = seed;
+    c->iterations = iterations;
+}
+
+static int explore(weft_body_fn *body, void *arg, uint64_t seed,
+                   uint64_t iterations, weft_result_t *res)
+{
+    weft_config_t c;
+    config(&c, seed, iterations);
+    return weft_explore(&c, body, arg, res);
+}
+
+/* Fail with weft's own report when an exploration that should pass did
+ * not. */
+#define assert_no_finding(rc, res)                                             \
+    do {                                                                       \
+        if ((rc) != 0)                                                         \
+            fail_msg("weft_explore returned %d: %s\n%s", (rc), (res)->message, \
+                     (res)->report ? (res)->report : "(no report)");           \
+    } while (0)
+
+#define assert_contains(haystack, needle)                                      \
+    do {                                                                       \
+        const char *h_ = (haystack);                                           \
+        if (h_ == NULL || strstr(h_, (needle)) == NULL)                        \
+            fail_msg("expected \"%s\" in:\n%s", (needle), h_ ? h_ : "(null)"); \
+    } while (0)
+
+static void *return_arg_plus_one(void *arg)
+{
+    return (void *)((uintptr_t)arg + 1);
+}
+
+/* ------------------------------------------------------- spawn and join */
+
+struct join_values {
+    int spawn_rc[2], join_rc[2];
+    uintptr_t ret[2];
+    int bad; /* executions where a value was wrong */
+};
+
+static void join_values_body(void *arg)
+{
+    struct join_values *s = arg;
+    weft_thread_t t[2];
+    for (int i = 0; i < 2; i++)
+        s->spawn_rc[i] = weft_thread_spawn(&t[i], "adder", return_arg_plus_one,
+                                           (void *)(uintptr_t)(10 * (i + 1)));
+    for (int i = 0; i < 2; i++) {
+        void *ret = NULL;
+        s->join_rc[i] = weft_thread_join(t[i], &ret);
+        s->ret[i] = (uintptr_t)ret;
+    }
+    if (s->ret[0] != 11 || s->ret[1] != 21 || s->spawn_rc[0] != 0 ||
+        s->spawn_rc[1] != 0 || s->join_rc[0] != 0 || s->join_rc[1] != 0)
+        s->bad++;
+}
+
+static void join_returns_the_value_the_thread_returned(void **state)
+{
+    (void)state;
+    struct join_values s = { 0 };
+    weft_result_t r;
+    int rc = explore(join_values_body, &s, 1, 50, &r);
+    assert_no_finding(rc, &r);
+    assert_int_equal(r.executions, 50);
+    assert_int_equal(s.bad, 0);
+    assert_int_equal(s.spawn_rc[0], 0);
+    assert_int_equal(s.join_rc[1], 0);
+    assert_int_equal(s.ret[0], 11);
+    assert_int_equal(s.ret[1], 21);
+    weft_result_destroy(&r);
+}
+
+/* ------------------------------------------------------ join errors */
+
+struct join_self {
+    int main_rc, thread_rc;
+};
+
+static void *join_self_thread(void *arg)
+{
+    struct join_self *s = arg;
+    s->thread_rc = weft_thread_join(weft_thread_self(), NULL);
+    return NULL;
+}
+
+static void join_self_body(void *arg)
+{
+    struct join_self *s = arg;
+    weft_thread_t t;
+    s->main_rc = weft_thread_join(weft_thread_self(), NULL);
+    weft_thread_spawn(&t, "self-joiner", join_self_thread, s);
+    weft_thread_join(t, NULL);
+}
+
+static void join_of_self_is_edeadlk(void **state)
+{
+    (void)state;
+    struct join_self s = { 1, 1 };
+    weft_result_t r;
+    int rc = explore(join_self_body, &s, 7, 20, &r);
+    assert_no_finding(rc, &r);
+    assert_int_equal(s.main_rc, -EDEADLK);
+    assert_int_equal(s.thread_rc, -EDEADLK);
+    weft_result_destroy(&r);
+}
+
+struct double_join {
+    int first, second;
+    uintptr_t ret;
+};
+
+static void double_join_body(void *arg)
+{
+    struct double_join *s = arg;
+    weft_thread_t t;
+    void *ret = NULL;
+    weft_thread_spawn(&t, "once", return_arg_plus_one, (void *)41);
+    s->first = weft_thread_join(t, &ret);
+    s->ret = (uintptr_t)ret;
+    ret = (void *)7;
+    s->second = weft_thread_join(t, &ret);
+    /* A failed join leaves *ret alone. */
+    weft_assert(ret == (void *)7, "second join wrote %p", ret);
+}
+
+static void second_join_of_a_thread_is_einval(void **state)
+{
+    (void)state;
+    struct double_join s = { 1, 1, 0 };
+    weft_result_t r;
+    int rc = explore(double_join_body, &s, 3, 20, &r);
+    assert_no_finding(rc, &r);
+    assert_int_equal(s.first, 0);
+    assert_int_equal(s.ret, 42);
+    assert_int_equal(s.second, -EINVAL);
+    weft_result_destroy(&r);
+}
+
+struct detach_join {
+    int detach_rc, join_rc, detach_again_rc;
+};
+
+static void detach_join_body(void *arg)
+{
+    struct detach_join *s = arg;
+    weft_thread_t t;
+    weft_thread_spawn(&t, "detached", return_arg_plus_one, NULL);
+    s->detach_rc = weft_thread_detach(t);
+    s->join_rc = weft_thread_join(t, NULL);
+    s->detach_again_rc = weft_thread_detach(t);
+}
+
+static void join_after_detach_is_einval(void **state)
+{
+    (void)state;
+    struct detach_join s = { 1, 1, 1 };
+    weft_result_t r;
+    int rc = explore(detach_join_body, &s, 5, 20, &r);
+    assert_no_finding(rc, &r);
+    assert_int_equal(s.detach_rc, 0);
+    assert_int_equal(s.join_rc, -EINVAL);
+    assert_int_equal(s.detach_again_rc, -EINVAL);
+    weft_result_destroy(&r);
+}
+
+struct stale {
+    bool have_old;
+    weft_thread_t old; /* a handle kept from the previous execution */
+    int join_rc, detach_rc, unknown_rc;
+    unsigned checked;
+};
+
+static void stale_body(void *arg)
+{
+    struct stale *s = arg;
+    weft_thread_t t;
+    weft_thread_spawn(&t, "worker", return_arg_plus_one, NULL);
+    if (s->have_old) {
+        /* Same id as t, earlier epoch: must not reach t. */
+        s->join_rc = weft_thread_join(s->old, NULL);
+        s->detach_rc = weft_thread_detach(s->old);
+        s->checked++;
+    }
+    weft_thread_t unknown = t;
+    unknown.id = 99;
+    s->unknown_rc = weft_thread_join(unknown, NULL);
+    weft_assert(weft_thread_join(t, NULL) == 0, "join of the fresh handle");
+    s->old = t;
+    s->have_old = true;
+}
+
+static void stale_handle_from_an_earlier_execution_is_esrch(void **state)
+{
+    (void)state;
+    struct stale s = { 0 };
+    s.join_rc = s.detach_rc = s.unknown_rc = 1;
+    weft_result_t r;
+    int rc = explore(stale_body, &s, 11, 3, &r);
+    assert_no_finding(rc, &r);
+    assert_int_equal(s.checked, 2);
+    assert_int_equal(s.join_rc, -ESRCH);
+    assert_int_equal(s.detach_rc, -ESRCH);
+    assert_int_equal(s.unknown_rc, -ESRCH);
+    weft_result_destroy(&r);
+}
+
+/* ------------------------------------------------------- self and equal */
+
+struct self {
+    weft_thread_t main_self, spawned, seen_by_thread;
+    bool main_equal_self, thread_equal_handle, main_equal_thread;
+};
+
+static void *record_self(void *arg)
+{
+    struct self *s = arg;
+    s->seen_by_thread = weft_thread_self();
+    return NULL;
+}
+
+static void self_body(void *arg)
+{
+    struct self *s = arg;
+    s->main_self = weft_thread_self();
+    s->main_equal_self = weft_thread_equal(s->main_self, weft_thread_self());
+    weft_thread_spawn(&s->spawned, "me", record_self, s);
+    weft_thread_join(s->spawned, NULL);
+    s->thread_equal_handle = weft_thread_equal(s->spawned, s->seen_by_thread);
+    s->main_equal_thread = weft_thread_equal(s->main_self, s->spawned);
+}
+
+static void self_names_the_caller_and_equal_compares_handles(void **state)
+{
+    (void)state;
+    struct self s;
+    memset(&s, 0, sizeof s);
+    weft_result_t r;
+    int rc = explore(self_body, &s, 2, 10, &r);
+    assert_no_finding(rc, &r);
+    assert_int_equal(s.main_self.id, 0);
+    assert_int_equal(s.spawned.id, 1);
+    assert_int_equal(s.seen_by_thread.id, 1);
+    assert_int_equal(s.seen_by_thread.epoch, s.spawned.epoch);
+    assert_true(s.main_equal_self);
+    assert_true(s.thread_equal_handle);
+    assert_false(s.main_equal_thread);
+    weft_result_destroy(&r);
+}
+
+/* ---------------------------------------------------- names in reports */
+
+static weft_mutex_t lock_a = WEFT_MUTEX_INITIALIZER;
+static weft_mutex_t lock_b = WEFT_MUTEX_INITIALIZER;
+
+/* Lock one mutex, sleep so the other thread takes its first lock too,
+ * then lock the other: a certain deadlock in every schedule. */
+static void *lock_then_lock(void *arg)
+{
+    weft_mutex_t **pair = arg;
+    weft_mutex_lock(pair[0]);
+    weft_sleep_for(WEFT_SEC);
+    weft_mutex_lock(pair[1]);
+    weft_mutex_unlock(pair[1]);
+    weft_mutex_unlock(pair[0]);
+    return NULL;
+}
+
+static void named_deadlock_body(void *arg)
+{
+    (void)arg;
+    static weft_mutex_t *ab[2] = { &lock_a, &lock_b };
+    static weft_mutex_t *ba[2] = { &lock_b, &lock_a };
+    weft_thread_t alice, bob;
+    weft_thread_spawn(&alice, "alice", lock_then_lock, ab);
+    weft_thread_spawn(&bob, "bob", lock_then_lock, ba);
+    weft_thread_join(alice, NULL);
+    weft_thread_join(bob, NULL);
+}
+
+static void thread_names_appear_in_a_deadlock_report(void **state)
+{
+    (void)state;
+    weft_result_t r;
+    int rc = explore(named_deadlock_body, NULL, 17, 10, &r);
+    assert_int_equal(rc, 1);
+    assert_int_equal(r.finding, WEFT_FINDING_DEADLOCK);
+    assert_int_equal(r.executions, 1);
+    assert_int_equal(r.time, WEFT_SEC);
+    assert_contains(r.report, "\"alice\"");
+    assert_contains(r.report, "\"bob\"");
+    assert_contains(r.report, "\"main\"");
+    assert_contains(r.report, "wait-for cycle");
+    weft_result_destroy(&r);
+}
+
+/* ------------------------------------------------------------ exit */
+
+struct exit_state {
+    bool after_exit; /* set if code after weft_thread_exit ran */
+    int join_rc;
+    uintptr_t ret;
+};
+
+static void exit_from_deep_down(struct exit_state *s)
+{
+    weft_thread_exit((void *)42);
+    s->after_exit = true; /* never reached */
+}
+
+static void *exits_early(void *arg)
+{
+    struct exit_state *s = arg;
+    exit_from_deep_down(s);
+    s->after_exit = true;
+    return (void *)1;
+}
+
+static void exit_body(void *arg)
+{
+    struct exit_state *s = arg;
+    weft_thread_t t;
+    void *ret = NULL;
+    weft_thread_spawn(&t, "exiter", exits_early, s);
+    s->join_rc = weft_thread_join(t, &ret);
+    s->ret = (uintptr_t)ret;
+}
+
+static void thread_exit_value_reaches_join(void **state)
+{
+    (void)state;
+    struct exit_state s = { false, 1, 0 };
+    weft_result_t r;
+    int rc = explore(exit_body, &s, 4, 20, &r);
+    assert_no_finding(rc, &r);
+    assert_int_equal(s.join_rc, 0);
+    assert_int_equal(s.ret, 42);
+    assert_false(s.after_exit);
+    weft_result_destroy(&r);
+}
+
+/* --------------------------------------------------------- timed join */
+
+struct timed_join {
+    int timed_rc, join_rc;
+    int64_t timed_at, joined_at;
+    uintptr_t ret;
+};
+
+static void *sleep_ten_seconds(void *arg)
+{
+    (void)arg;
+    weft_sleep_for(10 * WEFT_SEC);
+    return (void *)99;
+}
+
+static void timed_join_body(void *arg)
+{
+    struct timed_join *s = arg;
+    weft_thread_t t;
+    void *ret = NULL;
+    weft_thread_spawn(&t, "sleeper", sleep_ten_seconds, NULL);
+    s->timed_rc = weft_thread_timedjoin(t, &ret, 3 * WEFT_SEC);
+    s->timed_at = weft_now();
+    s->join_rc = weft_thread_join(t, &ret);
+    s->joined_at = weft_now();
+    s->ret = (uintptr_t)ret;
+}
+
+static void timedjoin_times_out_at_exactly_its_deadline(void **state)
+{
+    (void)state;
+    struct timed_join s = { 1, 1, -1, -1, 0 };
+    weft_result_t r;
+    int rc = explore(timed_join_body, &s, 9, 20, &r);
+    assert_no_finding(rc, &r);
+    assert_int_equal(s.timed_rc, -ETIMEDOUT);
+    assert_int_equal(s.timed_at, 3 * WEFT_SEC);
+    /* The thread stays joinable after a timed-out join. */
+    assert_int_equal(s.join_rc, 0);
+    assert_int_equal(s.joined_at, 10 * WEFT_SEC);
+    assert_int_equal(s.ret, 99);
+    weft_result_destroy(&r);
+}
+
+/* ------------------------------------------------------- many threads */
+
+#define MANY 200
+
+struct many {
+    int spawn_failures, join_failures, wrong_values;
+    uint64_t sum;
+};
+
+static void *add_to_sum(void *arg)
+{
+    uintptr_t i = (uintptr_t)arg;
+    weft_yield();
+    return (void *)(i * 2);
+}
+
+static void many_body(void *arg)
+{
+    struct many *s = arg;
+    static weft_thread_t t[MANY];
+    s->sum = 0;
+    for (uintptr_t i = 0; i < MANY; i++)
+        if (weft_thread_spawn(&t[i], "many", add_to_sum, (void *)i) != 0)
+            s->spawn_failures++;
+    for (uintptr_t i = 0; i < MANY; i++) {
+        void *ret = NULL;
+        if (weft_thread_join(t[i], &ret) != 0)
+            s->join_failures++;
+        else if ((uintptr_t)ret != i * 2)
+            s->wrong_values++;
+        s->sum += (uintptr_t)ret;
+    }
+}
+
+static void two_hundred_threads_spawn_and_join_in_one_execution(void **state)
+{
+    (void)state;
+    struct many s = { 0 };
+    weft_result_t r;
+    int rc = explore(many_body, &s, 21, 3, &r);
+    assert_no_finding(rc, &r);
+    assert_int_equal(s.spawn_failures, 0);
+    assert_int_equal(s.join_failures, 0);
+    assert_int_equal(s.wrong_values, 0);
+    assert_int_equal(s.sum, (uint64_t)MANY * (MANY - 1));
+    weft_result_destroy(&r);
+}
+
+/* ---------------------------------------------------- detached threads */
+
+struct detached {
+    int done[3];
+    int64_t done_at[3];
+    int detach_rc[3];
+};
+
+struct detached_arg {
+    struct detached *s;
+    int i;
+};
+
+static void *sleep_then_mark(void *arg)
+{
+    struct detached_arg *a = arg;
+    weft_sleep_for((a->i + 1) * WEFT_SEC);
+    a->s->done[a->i]++;
+    a->s->done_at[a->i] = weft_now();
+    return NULL;
+}
+
+static void detached_body(void *arg)
+{
+    struct detached *s = arg;
+    static struct detached_arg args[3];
+    for (int i = 0; i < 3; i++) {
+        weft_thread_t t;
+        args[i].s = s;
+        args[i].i = i;
+        weft_thread_spawn(&t, "detached", sleep_then_mark, &args[i]);
+        s->detach_rc[i] = weft_thread_detach(t);
+    }
+    /* The body returns while all three still sleep. */
+}
+
+static void detached_threads_finish_after_the_body_returns(void **state)
+{
+    (void)state;
+    struct detached s;
+    memset(&s, 0, sizeof s);
+    weft_result_t r;
+    int rc = explore(detached_body, &s, 13, 5, &r);
+    assert_no_finding(rc, &r);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(s.detach_rc[i], 0);
+        assert_int_equal(s.done[i], 5); /* once per execution */
+        assert_int_equal(s.done_at[i], (i + 1) * WEFT_SEC);
+    }
+    /* The execution ended when the last detached thread did. */
+    assert_int_equal(r.time, 3 * WEFT_SEC);
+    weft_result_destroy(&r);
+}
+
+/* ---------------------------------------------------------------- yield */
+
+struct yield_log {
+    int log[4];
+    int n;
+};
+
+struct yield_arg {
+    struct yield_log *s;
+    int id;
+};
+
+static void *append_yield_append(void *arg)
+{
+    struct yield_arg *a = arg;
+    a->s->log[a->s->n++] = a->id;
+    weft_yield();
+    a->s->log[a->s->n++] = a->id;
+    return NULL;
+}
+
+static void yield_body(void *arg)
+{
+    struct yield_log *s = arg;
+    static struct yield_arg args[2];
+    weft_thread_t t[2];
+    s->n = 0;
+    for (int i = 0; i < 2; i++) {
+        args[i].s = s;
+        args[i].id = i + 1;
+        weft_thread_spawn(&t[i], "appender", append_yield_append, &args[i]);
+    }
+    weft_thread_join(t[0], NULL);
+    weft_thread_join(t[1], NULL);
+}
+
+static void yield_lets_both_threads_go_first_across_seeds(void **state)
+{
+    (void)state;
+    unsigned first[3] = { 0 }, interleaved = 0, seeds = 0;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        struct yield_log s = { { 0 }, 0 };
+        weft_result_t r;
+        int rc = explore(yield_body, &s, seed, 1, &r);
+        assert_no_finding(rc, &r);
+        assert_int_equal(s.n, 4);
+        first[s.log[0]]++;
+        /* "1212", "1221", "2112", "2121": the yield let the other in. */
+        if (s.log[1] != s.log[0])
+            interleaved++;
+        seeds++;
+        weft_result_destroy(&r);
+    }
+    assert_int_equal(seeds, 200);
+    assert_true(first[1] > 0);
+    assert_true(first[2] > 0);
+    assert_int_equal(first[1] + first[2], 200);
+    assert_true(interleaved > 0);
+}
+
+/* ------------------------------------------------------- join cycles */
+
+static weft_thread_t main_handle;
+
+static void *join_main(void *arg)
+{
+    (void)arg;
+    weft_thread_join(main_handle, NULL);
+    return NULL;
+}
+
+static void join_cycle_body(void *arg)
+{
+    (void)arg;
+    weft_thread_t t;
+    main_handle = weft_thread_self();
+    weft_thread_spawn(&t, "joiner", join_main, NULL);
+    weft_thread_join(t, NULL);
+}
+
+static void threads_joining_each_other_are_a_deadlock_cycle(void **state)
+{
+    (void)state;
+    weft_result_t r;
+    int rc = explore(join_cycle_body, NULL, 23, 10, &r);
+    assert_int_equal(rc, 1);
+    assert_int_equal(r.finding, WEFT_FINDING_DEADLOCK);
+    assert_contains(r.report, "waits to join");
+    assert_contains(r.report, "wait-for cycle");
+    assert_contains(r.report, "\"joiner\"");
+    assert_contains(r.report, "(join)");
+    weft_result_destroy(&r);
+}
+
+/* ------------------------------------------------------ out of memory */
+
+#define OOM_THREADS 8
+
+struct oom {
+    int enomem; /* spawns that failed with -ENOMEM */
+    int other;  /* spawns or joins that failed otherwise */
+};
+
+static void oom_body(void *arg)
+{
+    struct oom *s = arg;
+    weft_thread_t t[OOM_THREADS];
+    bool ok[OOM_THREADS];
+    for (int i = 0; i < OOM_THREADS; i++) {
+        int rc = weft_thread_spawn(&t[i], "worker", return_arg_plus_one, NULL);
+        ok[i] = rc == 0;
+        if (rc == -ENOMEM)
+            s->enomem++;
+        else if (rc != 0)
+            s->other++;
+    }
+    for (int i = 0; i < OOM_THREADS; i++)
+        if (ok[i] && weft_thread_join(t[i], NULL) != 0)
+            s->other++;
+}
+
+/* Fail the n-th allocation for every n until one run allocates less:
+ * each spawn then fails cleanly with -ENOMEM or succeeds, and the
+ * exploration ends with 0 or -ENOMEM, never a crash or a finding. */
+static void spawn_fails_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    unsigned n, saw_enomem = 0;
+    for (n = 1; n <= 300; n++) {
+        struct oom s = { 0, 0 };
+        weft_result_t r;
+        weft_fail_alloc_after(n);
+        int rc = explore(oom_body, &s, 3, 2, &r);
+        weft_fail_alloc_after(0);
+        if (rc != 0 && rc != -ENOMEM)
+            fail_msg("fail allocation %u: weft_explore returned %d: %s", n, rc,
+                     r.message);
+        assert_int_equal(s.other, 0);
+        weft_result_destroy(&r);
+        if (rc == -ENOMEM || s.enomem > 0) {
+            saw_enomem++;
+            continue;
+        }
+        break; /* nothing failed: n is past the last allocation */
+    }
+    assert_true(n <= 300);
+    assert_true(saw_enomem > 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(join_returns_the_value_the_thread_returned),
+        cmocka_unit_test(join_of_self_is_edeadlk),
+        cmocka_unit_test(second_join_of_a_thread_is_einval),
+        cmocka_unit_test(join_after_detach_is_einval),
+        cmocka_unit_test(stale_handle_from_an_earlier_execution_is_esrch),
+        cmocka_unit_test(self_names_the_caller_and_equal_compares_handles),
+        cmocka_unit_test(thread_names_appear_in_a_deadlock_report),
+        cmocka_unit_test(thread_exit_value_reaches_join),
+        cmocka_unit_test(timedjoin_times_out_at_exactly_its_deadline),
+        cmocka_unit_test(two_hundred_threads_spawn_and_join_in_one_execution),
+        cmocka_unit_test(detached_threads_finish_after_the_body_returns),
+        cmocka_unit_test(yield_lets_both_threads_go_first_across_seeds),
+        cmocka_unit_test(threads_joining_each_other_are_a_deadlock_cycle),
+        cmocka_unit_test(spawn_fails_cleanly_at_every_allocation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
