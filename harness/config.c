@@ -98,7 +98,7 @@ static bool parse_bool(const char *s, bool *out)
 }
 
 enum kind { U64, COUNT, SIZE, BOOL, STRATEGY, PATH, BOUND, SECONDS, SHARD,
-            TRISTATE, POLICY };
+            TRISTATE, POLICY, MEASURE };
 
 static const struct var {
     const char *name;
@@ -154,6 +154,10 @@ static const struct var {
       "error, warn or allow (a blocking call made from a coroutine)" },
     { "WEFT_LOOP_WORKERS", COUNT, offsetof(weft_config_t, loop_workers), 1,
       1024, "an integer from 1 to 1024 (to_thread workers per loop)" },
+    { "WEFT_SYNC_COVERAGE", PATH, offsetof(weft_config_t, sync_coverage), 0,
+      0, "a path for the synchronization coverage lcov tracefile" },
+    { "WEFT_SYNC_MEASURE", MEASURE, offsetof(weft_config_t, sync_measure), 0,
+      0, "reached, contended, blocked, preempted or woke" },
     { "WEFT_PROGRESS", TRISTATE, offsetof(weft_config_t, progress), 0, 0,
       "0, 1 or auto (a bar on a terminal)" },
 };
@@ -218,6 +222,11 @@ static int set(weft_config_t *cfg, const struct var *v, const char *s,
         cfg->shard_count = n;
         return 0;
     }
+    case MEASURE:
+        if (weft__cov_measure(s) < 0)
+            goto bad;
+        *(const char **)(void *)field = s;
+        return 0;
     case POLICY:
         if (!strcmp(s, "error"))
             *(int *)(void *)field = WEFT_BLOCKING_ERROR;

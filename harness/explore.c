@@ -594,6 +594,16 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     }
     s.r->strategy = st;
     s.r->strategy_state = state;
+    if (cfg.sync_coverage != NULL) {
+        if (weft__cov_measure(cfg.sync_measure ? cfg.sync_measure
+                                               : "contended") < 0) {
+            fprintf(stderr, "weft: unknown sync coverage measure '%s'\n",
+                    cfg.sync_measure);
+            rc = -EINVAL;
+            goto out;
+        }
+        s.r->cov = weft__cov_get();
+    }
     if (weft__signals_install() != 0) {
         rc = -ENOMEM;
         goto out;
@@ -615,6 +625,10 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
                 cfg.name ? cfg.name : "", cfg.name ? ": " : "", s.nfound);
     if (cfg.json_out != NULL)
         weft__export_json(cfg.json_out, &cfg, st->name, res, rc);
+    if (s.r->cov != NULL) {
+        weft__cov_schedules(s.nset);
+        weft__cov_write(&cfg, false);
+    }
     weft__signals_restore();
     if (rc == 0 && s.nfound > 0)
         rc = 1;

@@ -325,6 +325,7 @@ struct weft__run {
     bool failed;
     bool oom;
     struct weft__finding finding;
+    struct weft__cov *cov; /* synchronization coverage, when asked for */
 
     /* memory that lives until the execution ends (weft__run_alloc) */
     struct weft__chunk *arena;
@@ -582,6 +583,28 @@ WEFT__HIDDEN uint64_t weft__shrink(struct weft__run *r, weft_body_fn *body,
                                    uint64_t budget);
 WEFT__HIDDEN bool weft__same_failure(const struct weft__finding *a,
                                      const struct weft__finding *b);
+
+/* Synchronization coverage (coverage.c) */
+enum {
+    WEFT__COV_REACHED,
+    WEFT__COV_CONTENDED,
+    WEFT__COV_BLOCKED,
+    WEFT__COV_PREEMPTED,
+    WEFT__COV_WOKE,
+    WEFT__COV__COUNT
+};
+struct weft__cov;
+WEFT__HIDDEN struct weft__cov *weft__cov_get(void);
+WEFT__HIDDEN int weft__cov_measure(const char *name);
+WEFT__HIDDEN void weft__cov_count(struct weft__cov *c, int measure,
+                                  const char *file, int line);
+WEFT__HIDDEN void weft__cov_pair(struct weft__cov *c, const char *f1, int l1,
+                                 const char *f2, int l2);
+WEFT__HIDDEN void weft__cov_schedules(uint64_t n);
+WEFT__HIDDEN void weft__cov_write(const weft_config_t *cfg, bool worker);
+WEFT__HIDDEN void weft__gcov_flush(void);
+WEFT__HIDDEN void weft__cov_stats(uint64_t *sites, uint64_t *pairs,
+                                  uint64_t *never);
 
 /* Hash helpers: deterministic, never fed an address. */
 static inline uint64_t weft__mix(uint64_t x)

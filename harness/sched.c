@@ -493,6 +493,10 @@ static int block_raw(struct weft__run *r, int op, weft__obj_t *obj,
     ready_remove(r, t);
     t->state = WEFT__BLOCKED;
     trace(r, WEFT__OP_BLOCK, op, obj ? obj->id : 0, t->id, t->file, t->line);
+    if (WEFT__UNLIKELY(r->cov != NULL) && obj != NULL) {
+        weft__cov_count(r->cov, WEFT__COV_BLOCKED, t->file, t->line);
+        weft__cov_count(r->cov, WEFT__COV_CONTENDED, t->file, t->line);
+    }
     if (obj != NULL) {
         t->wait_next = NULL;
         t->wait_prev = obj->wait_tail;
@@ -627,6 +631,11 @@ void weft__wake_task(struct weft__run *r, struct weft__task *t)
 static void wake_one(struct weft__run *r, weft__obj_t *obj,
                      struct weft__task *t)
 {
+    if (WEFT__UNLIKELY(r->cov != NULL) && r->cur != &r->sched) {
+        weft__cov_count(r->cov, WEFT__COV_WOKE, r->cur->file, r->cur->line);
+        weft__cov_count(r->cov, WEFT__COV_CONTENDED, r->cur->file,
+                        r->cur->line);
+    }
     t->signalled = true;
     trace(r, WEFT__OP_WAKEUP, t->wait_op, obj->id, t->id, r->cur->file,
           r->cur->line);
@@ -679,9 +688,16 @@ void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
                       "step bound exceeded: %llu visible operations without "
                       "the execution ending (livelock or non-termination?)",
                       (unsigned long long)r->max_steps);
+    if (WEFT__UNLIKELY(r->cov != NULL))
+        weft__cov_count(r->cov, WEFT__COV_REACHED, file, line);
     if (r->nready > 1 && t->atomic_depth == 0) {
         uint32_t i = decide_task(r, op, t->ready_pos);
-        switch_to(r, r->ready[i]);
+        struct weft__task *next = r->ready[i];
+        if (WEFT__UNLIKELY(r->cov != NULL) && next != t) {
+            weft__cov_count(r->cov, WEFT__COV_PREEMPTED, file, line);
+            weft__cov_pair(r->cov, file, line, next->file, next->line);
+        }
+        switch_to(r, next);
     }
 }
 

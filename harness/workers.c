@@ -69,6 +69,10 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
     const weft_config_t *cfg = s->cfg;
     struct weft__run *r = s->r;
     struct slot *me = &sh->w[w];
+    if (r->cov != NULL) { /* count this worker's executions only */
+        weft_sync_reset();
+        r->cov = weft__cov_get();
+    }
     for (uint64_t m = w;; m += jobs) {
         uint64_t i = s->first + m * s->stride;
         if (i >= cfg->iterations)
@@ -82,8 +86,10 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
             break;
         }
         r->seed = cfg->seed + i;
-        if (weft__run_one(r, s->body, s->arg) != 0)
+        if (weft__run_one(r, s->body, s->arg) != 0) {
+            weft__gcov_flush();
             _exit(3);
+        }
         __atomic_store_n(&me->executions, me->executions + 1,
                          __ATOMIC_RELAXED);
         me->steps += r->step;
@@ -100,8 +106,21 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
                 break;
         }
     }
+    if (r->cov != NULL)
+        weft__cov_write(cfg, true);
+    weft__gcov_flush();
     fflush(NULL);
     _exit(0);
+}
+
+/* A worker leaves with _exit: in a build with --coverage, its line
+ * counts must be written first or they are lost. */
+extern void __gcov_dump(void) __attribute__((weak));
+
+void weft__gcov_flush(void)
+{
+    if (__gcov_dump != NULL)
+        __gcov_dump();
 }
 
 static int cmp_u64(const void *a, const void *b)

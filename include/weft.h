@@ -123,6 +123,12 @@ typedef struct weft_config {
                                  thread for real and say so), _ALLOW */
     unsigned loop_workers;    /* WEFT_LOOP_WORKERS: worker threads of each
                                  loop's to_thread pool (4) */
+    const char *sync_coverage; /* WEFT_SYNC_COVERAGE: write
+                                  synchronization coverage to this lcov
+                                  tracefile (NULL: not counted) */
+    const char *sync_measure; /* WEFT_SYNC_MEASURE: the line count in it:
+                                 reached, contended (default), blocked,
+                                 preempted or woke */
     const char *schedule_out; /* WEFT_SCHEDULE_OUT: where the schedule of
                                  a failing execution is written */
     const char *name;         /* test name shown in reports */
@@ -788,6 +794,16 @@ void weft_args(int *argc, char **argv);
  */
 int weft_fuzz_one(const weft_config_t *cfg, const uint8_t *data, size_t size,
                   weft_body_fn *body, void *arg, weft_result_t *res);
+
+/* --------------------------------------------------- coverage */
+
+/* Synchronization coverage counted so far in this process (explorations
+ * with sync_coverage set), for the visible operations at file:line:
+ * measure is "reached", "contended", "blocked", "preempted" or "woke".
+ * file is compared as written in __FILE__. */
+uint64_t weft_sync_count(const char *file, int line, const char *measure);
+/* Forget the counts. */
+void weft_sync_reset(void);
 
 /* --------------------------------------------------- testing the harness */
 

@@ -39,9 +39,9 @@
  *     what cmocka would, with the macro, its arguments and the location:
  *
  *         assertion failed: assert_int_equal(x, 2): 1 != 2 at t.c:42
- *         assertion failed: assert_string_equal(s, "ab"): "ax" != "ab" at t.c:43
+ *         assertion failed: assert_string_equal(s, "a"): "b" != "a" at t.c:43
  *         failure: fail() at t.c:44
- *         failure: queue full (3 items) at t.c:45     (fail_msg)
+ *         failure: queue full (3 items) at t.c:45          (fail_msg)
  *
  *     Integers print in decimal (assert_int_*: signed, assert_*range and
  *     assert_*set: unsigned, as cmocka compares them), pointers with %p.
@@ -51,10 +51,9 @@
  *     assert_string_equal is a failure rather than cmocka's crash. skip()
  *     inside a task is a finding too ("skip() inside a weft task"): a skip
  *     decides for the whole cmocka test, so call it before exploring.
- *     Include this header after any other include of <cmocka.h> would
- *     be harmless but not needed: it includes <cmocka.h> itself (with the
- *     headers cmocka 1.1 needs first) and must come before the first use
- *     of the macros.
+ *     The header includes <cmocka.h> itself, with the headers cmocka 1.1
+ *     needs first; include it before the first use of the macros (an
+ *     earlier #include <cmocka.h> is harmless).
  *
  *     weft_cmocka_explore(cfg, body, arg) runs weft_explore(cfg, body, arg)
  *     from a cmocka test function (on the main stack, never from a task).
@@ -62,24 +61,32 @@
  *     function's name (__func__), which then titles the report. The WEFT_*
  *     environment applies as in weft_explore (when cfg->use_env is set, as
  *     it is by default); a bad value prints a message and exits with
- *     status 2. When the exploration passes the macro returns (and, unless
- *     quiet, prints weft's one-line summary on stderr). When an execution
- *     fails, the cmocka test fails through cmocka's own error path, so the
- *     failure shows in every output format (CMOCKA_MESSAGE_OUTPUT=stdout,
- *     subunit, tap or xml, the JUnit file of CMOCKA_XML_FILE included),
- *     and the group goes on with its next test. The failure text is
+ *     status 2. When the exploration passes the macro returns (and,
+ *     unless quiet, prints weft's one-line summary on stderr). When an
+ *     execution fails, the cmocka test fails through cmocka's own error
+ *     path, so the failure shows in every output format
+ *     (CMOCKA_MESSAGE_OUTPUT=stdout, subunit, tap or xml, the JUnit file
+ *     of CMOCKA_XML_FILE included), and the group goes on with its next
+ *     test. The failure's text is
  *
  *         weft: <the finding's one-line message>
  *           seed:      <seed of the failing execution>
  *           replay:    WEFT_SEED=<seed> WEFT_ITERATIONS=1 <command line>
- *         <weft's whole report, unless cfg->quiet or WEFT_QUIET=1>
  *
- *     (the replay line is the report's; with a non-replayable strategy it
- *     names the schedule file, WEFT_REPLAY=<file>). weft_cmocka_explore
- *     routes the report through cmocka instead of printing it itself, so
- *     it is shown once. If weft_explore cannot run (it returns a negative
- *     errno: out of memory, a bad configuration, an unreadable schedule
- *     file) the test fails with that error.
+ *     (the report's replay line; with a strategy that does not replay by
+ *     seed it names the schedule file, WEFT_REPLAY=<file>), followed by
+ *     weft's whole report unless cfg->quiet or WEFT_QUIET=1. The report
+ *     is shown once: weft runs quiet and this macro hands the report on.
+ *     With CMOCKA_MESSAGE_OUTPUT=tap or xml it is part of the failure's
+ *     text (TAP "# " lines, the CDATA of the JUnit <failure>); in the
+ *     stdout and subunit formats, which cmocka 1.1.5 prints through a
+ *     1024-byte buffer, the failure's text is the three lines above and
+ *     the report goes to stderr, before cmocka's failure lines. "]]>" and
+ *     control characters in the text are broken up or replaced ('?') so
+ *     that the XML stays well formed. If weft_explore cannot run (it
+ *     returns a negative errno: out of memory, a bad configuration, an
+ *     unreadable schedule file, even one named by WEFT_REPLAY) the test
+ *     fails with that error.
  *
  * EXAMPLE
  *     #include <weft/cmocka.h>
@@ -154,21 +161,20 @@
 #ifndef WEFT_CMOCKA_H
 #define WEFT_CMOCKA_H
 
-/* cmocka 1.1 needs these before <cmocka.h>. */
+#include "../weft.h"
+
+/* cmocka 1.1 needs setjmp.h, stdarg.h, stddef.h and stdint.h first. */
+#include <float.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <float.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
-
-#include "../weft.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -181,7 +187,8 @@ extern "C" {
  * writes straight to stderr.
  */
 #ifndef WEFT_CMOCKA_PRINT_ERROR
-void cm_print_error(const char *const format, ...) CMOCKA_PRINTF_ATTRIBUTE(1, 2);
+void cm_print_error(const char *const format, ...)
+    CMOCKA_PRINTF_ATTRIBUTE(1, 2);
 #define WEFT_CMOCKA_PRINT_ERROR cm_print_error
 #endif
 
@@ -218,8 +225,8 @@ static inline void weft__cm_int(LargestIntegralType a, LargestIntegralType b,
 {
     if ((a == b) != want_equal)
         weft__assert_fail(file, line, expr, "%lld %s %lld at %s:%d",
-                          (long long)a, want_equal ? "!=" : "==",
-                          (long long)b, file, line);
+                          (long long)a, want_equal ? "!=" : "==", (long long)b,
+                          file, line);
 }
 
 static inline void weft__cm_ptr(LargestIntegralType a, LargestIntegralType b,
@@ -227,9 +234,9 @@ static inline void weft__cm_ptr(LargestIntegralType a, LargestIntegralType b,
                                 const char *file, int line)
 {
     if ((a == b) != want_equal)
-        weft__assert_fail(file, line, expr, "%p %s %p at %s:%d",
-                          (void *)(uintptr_t)a, want_equal ? "!=" : "==",
-                          (void *)(uintptr_t)b, file, line);
+        weft__assert_fail(
+            file, line, expr, "%p %s %p at %s:%d", (void *)(uintptr_t)a,
+            want_equal ? "!=" : "==", (void *)(uintptr_t)b, file, line);
 }
 
 /* cmocka 1.1.5's float_compare(): equal within epsilon, or within the
@@ -274,10 +281,9 @@ static inline void weft__cm_string(const char *a, const char *b,
     if (equal == want_equal)
         return;
     char qa[128], qb[128];
-    weft__assert_fail(file, line, expr, "%s %s %s at %s:%d",
-                      weft__cm_quote(a, qa, sizeof qa),
-                      want_equal ? "!=" : "==",
-                      weft__cm_quote(b, qb, sizeof qb), file, line);
+    weft__assert_fail(
+        file, line, expr, "%s %s %s at %s:%d", weft__cm_quote(a, qa, sizeof qa),
+        want_equal ? "!=" : "==", weft__cm_quote(b, qb, sizeof qb), file, line);
 }
 
 static inline void weft__cm_memory(const void *a, const void *b, size_t size,
@@ -303,17 +309,15 @@ static inline void weft__cm_memory(const void *a, const void *b, size_t size,
 }
 
 /* Ranges and sets compare unsigned, as cmocka does, and print so. */
-static inline void weft__cm_range(LargestIntegralType v,
-                                  LargestIntegralType lo,
+static inline void weft__cm_range(LargestIntegralType v, LargestIntegralType lo,
                                   LargestIntegralType hi, bool want_in,
                                   const char *expr, const char *file, int line)
 {
     if ((v >= lo && v <= hi) != want_in)
-        weft__assert_fail(file, line, expr,
-                          "%llu is %swithin the range %llu-%llu at %s:%d",
-                          (unsigned long long)v, want_in ? "not " : "",
-                          (unsigned long long)lo, (unsigned long long)hi,
-                          file, line);
+        weft__assert_fail(
+            file, line, expr, "%llu is %swithin the range %llu-%llu at %s:%d",
+            (unsigned long long)v, want_in ? "not " : "",
+            (unsigned long long)lo, (unsigned long long)hi, file, line);
 }
 
 static inline void weft__cm_set(LargestIntegralType v,
@@ -343,8 +347,8 @@ static inline void weft__cm_set(LargestIntegralType v,
 
 /* cmocka 1.1.5's _assert_return_code(): negative for the size of rc means
  * "result > valmax - 1", quirks included (one byte: valmax 255). */
-static inline void weft__cm_return_code(LargestIntegralType result,
-                                        size_t rlen, LargestIntegralType error,
+static inline void weft__cm_return_code(LargestIntegralType result, size_t rlen,
+                                        LargestIntegralType error,
                                         const char *expr, const char *file,
                                         int line)
 {
@@ -366,7 +370,8 @@ static inline void weft__cm_return_code(LargestIntegralType result,
     if (result <= valmax - 1)
         return;
     if (error > 0)
-        weft__assert_fail(file, line, expr, "%lld < 0, errno(%llu): %s at %s:%d",
+        weft__assert_fail(file, line, expr,
+                          "%lld < 0, errno(%llu): %s at %s:%d",
                           (long long)result, (unsigned long long)error,
                           strerror((int)error), file, line);
     weft__assert_fail(file, line, expr, "%lld < 0 at %s:%d", (long long)result,
@@ -378,12 +383,11 @@ WEFT__NORETURN static inline void weft__cm_fail(const char *file, int line)
     weft__assert_fail(file, line, NULL, "fail() at %s:%d", file, line);
 }
 
-WEFT__NORETURN static inline void weft__cm_fail_msg(const char *file,
-                                                    int line, const char *fmt,
-                                                    ...) WEFT__PRINTF(3, 4);
-WEFT__NORETURN static inline void weft__cm_fail_msg(const char *file,
-                                                    int line, const char *fmt,
-                                                    ...)
+WEFT__NORETURN static inline void weft__cm_fail_msg(const char *file, int line,
+                                                    const char *fmt, ...)
+    WEFT__PRINTF(3, 4);
+WEFT__NORETURN static inline void weft__cm_fail_msg(const char *file, int line,
+                                                    const char *fmt, ...)
 {
     char msg[320];
     va_list ap;
@@ -408,8 +412,7 @@ WEFT__NORETURN static inline void weft__cm_skip(const char *file, int line)
 }
 
 WEFT__NORETURN static inline void weft__cm_no_assert(const char *expr,
-                                                     const char *file,
-                                                     int line)
+                                                     const char *file, int line)
 {
     weft__assert_fail(file, line, expr, "no assertion failed at %s:%d", file,
                       line);
@@ -421,19 +424,19 @@ WEFT__NORETURN static inline void weft__cm_no_assert(const char *expr,
  * verbatim. The arguments are evaluated once, in whichever branch runs. */
 
 #undef assert_true
-#define assert_true(c)                                                         \
-    (weft_running()                                                            \
-         ? weft__cm_true(cast_to_largest_integral_type(c),                     \
-                         "assert_true(" #c ")", "false", __FILE__, __LINE__)   \
-         : _assert_true(cast_to_largest_integral_type(c), #c, __FILE__,        \
+#define assert_true(c)                                                       \
+    (weft_running()                                                          \
+         ? weft__cm_true(cast_to_largest_integral_type(c),                   \
+                         "assert_true(" #c ")", "false", __FILE__, __LINE__) \
+         : _assert_true(cast_to_largest_integral_type(c), #c, __FILE__,      \
                         __LINE__))
 
 #undef assert_false
-#define assert_false(c)                                                        \
-    (weft_running()                                                            \
-         ? weft__cm_true(!(cast_to_largest_integral_type(c)),                  \
-                         "assert_false(" #c ")", "true", __FILE__, __LINE__)   \
-         : _assert_true(!(cast_to_largest_integral_type(c)), #c, __FILE__,     \
+#define assert_false(c)                                                      \
+    (weft_running()                                                          \
+         ? weft__cm_true(!(cast_to_largest_integral_type(c)),                \
+                         "assert_false(" #c ")", "true", __FILE__, __LINE__) \
+         : _assert_true(!(cast_to_largest_integral_type(c)), #c, __FILE__,   \
                         __LINE__))
 
 #undef assert_return_code
@@ -448,215 +451,208 @@ WEFT__NORETURN static inline void weft__cm_no_assert(const char *expr,
                                __FILE__, __LINE__))
 
 #undef assert_non_null
-#define assert_non_null(c)                                                     \
-    (weft_running()                                                            \
-         ? weft__cm_true(cast_ptr_to_largest_integral_type(c),                 \
-                         "assert_non_null(" #c ")", "NULL", __FILE__,          \
-                         __LINE__)                                             \
-         : _assert_true(cast_ptr_to_largest_integral_type(c), #c, __FILE__,    \
-                        __LINE__))
+#define assert_non_null(c)                                                   \
+    (weft_running() ? weft__cm_true(cast_ptr_to_largest_integral_type(c),    \
+                                    "assert_non_null(" #c ")", "NULL",       \
+                                    __FILE__, __LINE__)                      \
+                    : _assert_true(cast_ptr_to_largest_integral_type(c), #c, \
+                                   __FILE__, __LINE__))
 
 #undef assert_null
 #define assert_null(c)                                                         \
-    (weft_running()                                                            \
-         ? weft__cm_null(cast_ptr_to_largest_integral_type(c),                 \
-                         "assert_null(" #c ")", __FILE__, __LINE__)            \
-         : _assert_true(!(cast_ptr_to_largest_integral_type(c)), #c, __FILE__, \
-                        __LINE__))
+    (weft_running() ? weft__cm_null(cast_ptr_to_largest_integral_type(c),      \
+                                    "assert_null(" #c ")", __FILE__, __LINE__) \
+                    : _assert_true(!(cast_ptr_to_largest_integral_type(c)),    \
+                                   #c, __FILE__, __LINE__))
 
 #undef assert_ptr_equal
 #define assert_ptr_equal(a, b)                                                 \
-    (weft_running()                                                            \
-         ? weft__cm_ptr(cast_ptr_to_largest_integral_type(a),                  \
-                        cast_ptr_to_largest_integral_type(b), true,            \
-                        "assert_ptr_equal(" #a ", " #b ")", __FILE__,          \
-                        __LINE__)                                              \
-         : _assert_int_equal(cast_ptr_to_largest_integral_type(a),             \
-                             cast_ptr_to_largest_integral_type(b), __FILE__,   \
-                             __LINE__))
+    (weft_running() ? weft__cm_ptr(cast_ptr_to_largest_integral_type(a),       \
+                                   cast_ptr_to_largest_integral_type(b), true, \
+                                   "assert_ptr_equal(" #a ", " #b ")",         \
+                                   __FILE__, __LINE__)                         \
+                    : _assert_int_equal(cast_ptr_to_largest_integral_type(a),  \
+                                        cast_ptr_to_largest_integral_type(b),  \
+                                        __FILE__, __LINE__))
 
 #undef assert_ptr_not_equal
-#define assert_ptr_not_equal(a, b)                                             \
-    (weft_running()                                                            \
-         ? weft__cm_ptr(cast_ptr_to_largest_integral_type(a),                  \
-                        cast_ptr_to_largest_integral_type(b), false,           \
-                        "assert_ptr_not_equal(" #a ", " #b ")", __FILE__,      \
-                        __LINE__)                                              \
-         : _assert_int_not_equal(cast_ptr_to_largest_integral_type(a),         \
-                                 cast_ptr_to_largest_integral_type(b),         \
+#define assert_ptr_not_equal(a, b)                                        \
+    (weft_running()                                                       \
+         ? weft__cm_ptr(cast_ptr_to_largest_integral_type(a),             \
+                        cast_ptr_to_largest_integral_type(b), false,      \
+                        "assert_ptr_not_equal(" #a ", " #b ")", __FILE__, \
+                        __LINE__)                                         \
+         : _assert_int_not_equal(cast_ptr_to_largest_integral_type(a),    \
+                                 cast_ptr_to_largest_integral_type(b),    \
                                  __FILE__, __LINE__))
 
 #undef assert_int_equal
-#define assert_int_equal(a, b)                                                 \
-    (weft_running()                                                            \
-         ? weft__cm_int(cast_to_largest_integral_type(a),                      \
-                        cast_to_largest_integral_type(b), true,                \
-                        "assert_int_equal(" #a ", " #b ")", __FILE__,          \
-                        __LINE__)                                              \
-         : _assert_int_equal(cast_to_largest_integral_type(a),                 \
-                             cast_to_largest_integral_type(b), __FILE__,       \
-                             __LINE__))
+#define assert_int_equal(a, b)                                             \
+    (weft_running() ? weft__cm_int(cast_to_largest_integral_type(a),       \
+                                   cast_to_largest_integral_type(b), true, \
+                                   "assert_int_equal(" #a ", " #b ")",     \
+                                   __FILE__, __LINE__)                     \
+                    : _assert_int_equal(cast_to_largest_integral_type(a),  \
+                                        cast_to_largest_integral_type(b),  \
+                                        __FILE__, __LINE__))
 
 #undef assert_int_not_equal
-#define assert_int_not_equal(a, b)                                             \
-    (weft_running()                                                            \
-         ? weft__cm_int(cast_to_largest_integral_type(a),                      \
-                        cast_to_largest_integral_type(b), false,               \
-                        "assert_int_not_equal(" #a ", " #b ")", __FILE__,      \
-                        __LINE__)                                              \
-         : _assert_int_not_equal(cast_to_largest_integral_type(a),             \
-                                 cast_to_largest_integral_type(b), __FILE__,   \
-                                 __LINE__))
+#define assert_int_not_equal(a, b)                                            \
+    (weft_running() ? weft__cm_int(cast_to_largest_integral_type(a),          \
+                                   cast_to_largest_integral_type(b), false,   \
+                                   "assert_int_not_equal(" #a ", " #b ")",    \
+                                   __FILE__, __LINE__)                        \
+                    : _assert_int_not_equal(cast_to_largest_integral_type(a), \
+                                            cast_to_largest_integral_type(b), \
+                                            __FILE__, __LINE__))
 
 /* cmocka casts a, b and epsilon without parentheses; so does the weft
  * branch, so that both compare the same values. */
 #undef assert_float_equal
-#define assert_float_equal(a, b, epsilon)                                      \
-    (weft_running()                                                            \
-         ? weft__cm_float((float)a, (float)b, (float)epsilon, true,            \
-                          "assert_float_equal(" #a ", " #b ", " #epsilon ")",  \
-                          __FILE__, __LINE__)                                  \
-         : _assert_float_equal((float)a, (float)b, (float)epsilon, __FILE__,   \
+#define assert_float_equal(a, b, epsilon)                                     \
+    (weft_running()                                                           \
+         ? weft__cm_float((float)a, (float)b, (float)epsilon, true,           \
+                          "assert_float_equal(" #a ", " #b ", " #epsilon ")", \
+                          __FILE__, __LINE__)                                 \
+         : _assert_float_equal((float)a, (float)b, (float)epsilon, __FILE__,  \
                                __LINE__))
 
 #undef assert_float_not_equal
-#define assert_float_not_equal(a, b, epsilon)                                  \
-    (weft_running()                                                            \
-         ? weft__cm_float((float)a, (float)b, (float)epsilon, false,           \
-                          "assert_float_not_equal(" #a ", " #b ", " #epsilon   \
-                          ")",                                                 \
-                          __FILE__, __LINE__)                                  \
-         : _assert_float_not_equal((float)a, (float)b, (float)epsilon,         \
+#define assert_float_not_equal(a, b, epsilon)                                \
+    (weft_running()                                                          \
+         ? weft__cm_float((float)a, (float)b, (float)epsilon, false,         \
+                          "assert_float_not_equal(" #a ", " #b ", " #epsilon \
+                          ")",                                               \
+                          __FILE__, __LINE__)                                \
+         : _assert_float_not_equal((float)a, (float)b, (float)epsilon,       \
                                    __FILE__, __LINE__))
 
 #undef assert_string_equal
-#define assert_string_equal(a, b)                                              \
-    (weft_running()                                                            \
-         ? weft__cm_string((const char *)(a), (const char *)(b), true,         \
-                           "assert_string_equal(" #a ", " #b ")", __FILE__,    \
-                           __LINE__)                                           \
-         : _assert_string_equal((const char *)(a), (const char *)(b),          \
+#define assert_string_equal(a, b)                                           \
+    (weft_running()                                                         \
+         ? weft__cm_string((const char *)(a), (const char *)(b), true,      \
+                           "assert_string_equal(" #a ", " #b ")", __FILE__, \
+                           __LINE__)                                        \
+         : _assert_string_equal((const char *)(a), (const char *)(b),       \
                                 __FILE__, __LINE__))
 
 #undef assert_string_not_equal
-#define assert_string_not_equal(a, b)                                          \
-    (weft_running()                                                            \
-         ? weft__cm_string((const char *)(a), (const char *)(b), false,        \
-                           "assert_string_not_equal(" #a ", " #b ")",          \
-                           __FILE__, __LINE__)                                 \
-         : _assert_string_not_equal((const char *)(a), (const char *)(b),      \
+#define assert_string_not_equal(a, b)                                     \
+    (weft_running()                                                       \
+         ? weft__cm_string((const char *)(a), (const char *)(b), false,   \
+                           "assert_string_not_equal(" #a ", " #b ")",     \
+                           __FILE__, __LINE__)                            \
+         : _assert_string_not_equal((const char *)(a), (const char *)(b), \
                                     __FILE__, __LINE__))
 
 #undef assert_memory_equal
-#define assert_memory_equal(a, b, size)                                        \
-    (weft_running()                                                            \
-         ? weft__cm_memory((const void *)(a), (const void *)(b), size, true,   \
-                           "assert_memory_equal(" #a ", " #b ", " #size ")",   \
-                           __FILE__, __LINE__)                                 \
-         : _assert_memory_equal((const void *)(a), (const void *)(b), size,    \
+#define assert_memory_equal(a, b, size)                                      \
+    (weft_running()                                                          \
+         ? weft__cm_memory((const void *)(a), (const void *)(b), size, true, \
+                           "assert_memory_equal(" #a ", " #b ", " #size ")", \
+                           __FILE__, __LINE__)                               \
+         : _assert_memory_equal((const void *)(a), (const void *)(b), size,  \
                                 __FILE__, __LINE__))
 
 #undef assert_memory_not_equal
-#define assert_memory_not_equal(a, b, size)                                    \
-    (weft_running()                                                            \
-         ? weft__cm_memory((const void *)(a), (const void *)(b), size, false,  \
-                           "assert_memory_not_equal(" #a ", " #b ", " #size    \
-                           ")",                                                \
-                           __FILE__, __LINE__)                                 \
-         : _assert_memory_not_equal((const void *)(a), (const void *)(b),      \
+#define assert_memory_not_equal(a, b, size)                                   \
+    (weft_running()                                                           \
+         ? weft__cm_memory((const void *)(a), (const void *)(b), size, false, \
+                           "assert_memory_not_equal(" #a ", " #b ", " #size   \
+                           ")",                                               \
+                           __FILE__, __LINE__)                                \
+         : _assert_memory_not_equal((const void *)(a), (const void *)(b),     \
                                     size, __FILE__, __LINE__))
 
 #undef assert_in_range
-#define assert_in_range(value, minimum, maximum)                               \
-    (weft_running()                                                            \
-         ? weft__cm_range(cast_to_largest_integral_type(value),                \
-                          cast_to_largest_integral_type(minimum),              \
-                          cast_to_largest_integral_type(maximum), true,        \
-                          "assert_in_range(" #value ", " #minimum ", " #maximum \
-                          ")",                                                 \
-                          __FILE__, __LINE__)                                  \
-         : _assert_in_range(cast_to_largest_integral_type(value),              \
-                            cast_to_largest_integral_type(minimum),            \
-                            cast_to_largest_integral_type(maximum), __FILE__,  \
+#define assert_in_range(value, minimum, maximum)                              \
+    (weft_running()                                                           \
+         ? weft__cm_range(cast_to_largest_integral_type(value),               \
+                          cast_to_largest_integral_type(minimum),             \
+                          cast_to_largest_integral_type(maximum), true,       \
+                          "assert_in_range(" #value ", " #minimum             \
+                          ", " #maximum ")",                                  \
+                          __FILE__, __LINE__)                                 \
+         : _assert_in_range(cast_to_largest_integral_type(value),             \
+                            cast_to_largest_integral_type(minimum),           \
+                            cast_to_largest_integral_type(maximum), __FILE__, \
                             __LINE__))
 
 #undef assert_not_in_range
-#define assert_not_in_range(value, minimum, maximum)                           \
-    (weft_running()                                                            \
-         ? weft__cm_range(cast_to_largest_integral_type(value),                \
-                          cast_to_largest_integral_type(minimum),              \
-                          cast_to_largest_integral_type(maximum), false,       \
-                          "assert_not_in_range(" #value ", " #minimum          \
-                          ", " #maximum ")",                                   \
-                          __FILE__, __LINE__)                                  \
-         : _assert_not_in_range(cast_to_largest_integral_type(value),          \
-                                cast_to_largest_integral_type(minimum),        \
-                                cast_to_largest_integral_type(maximum),        \
+#define assert_not_in_range(value, minimum, maximum)                     \
+    (weft_running()                                                      \
+         ? weft__cm_range(cast_to_largest_integral_type(value),          \
+                          cast_to_largest_integral_type(minimum),        \
+                          cast_to_largest_integral_type(maximum), false, \
+                          "assert_not_in_range(" #value ", " #minimum    \
+                          ", " #maximum ")",                             \
+                          __FILE__, __LINE__)                            \
+         : _assert_not_in_range(cast_to_largest_integral_type(value),    \
+                                cast_to_largest_integral_type(minimum),  \
+                                cast_to_largest_integral_type(maximum),  \
                                 __FILE__, __LINE__))
 
 #undef assert_in_set
-#define assert_in_set(value, values, number_of_values)                         \
-    (weft_running()                                                            \
-         ? weft__cm_set(value, values, number_of_values, true,                 \
-                        "assert_in_set(" #value ", " #values                   \
-                        ", " #number_of_values ")",                            \
-                        __FILE__, __LINE__)                                    \
-         : _assert_in_set(value, values, number_of_values, __FILE__,           \
-                          __LINE__))
+#define assert_in_set(value, values, number_of_values)                    \
+    (weft_running() ? weft__cm_set(value, values, number_of_values, true, \
+                                   "assert_in_set(" #value ", " #values   \
+                                   ", " #number_of_values ")",            \
+                                   __FILE__, __LINE__)                    \
+                    : _assert_in_set(value, values, number_of_values,     \
+                                     __FILE__, __LINE__))
 
 #undef assert_not_in_set
-#define assert_not_in_set(value, values, number_of_values)                     \
-    (weft_running()                                                            \
-         ? weft__cm_set(value, values, number_of_values, false,                \
-                        "assert_not_in_set(" #value ", " #values               \
-                        ", " #number_of_values ")",                            \
-                        __FILE__, __LINE__)                                    \
-         : _assert_not_in_set(value, values, number_of_values, __FILE__,       \
-                              __LINE__))
+#define assert_not_in_set(value, values, number_of_values)                  \
+    (weft_running() ? weft__cm_set(value, values, number_of_values, false,  \
+                                   "assert_not_in_set(" #value ", " #values \
+                                   ", " #number_of_values ")",              \
+                                   __FILE__, __LINE__)                      \
+                    : _assert_not_in_set(value, values, number_of_values,   \
+                                         __FILE__, __LINE__))
 
 #undef fail
-#define fail()                                                                 \
-    (weft_running() ? weft__cm_fail(__FILE__, __LINE__)                        \
+#define fail()                                          \
+    (weft_running() ? weft__cm_fail(__FILE__, __LINE__) \
                     : _fail(__FILE__, __LINE__))
 
 #undef skip
-#define skip()                                                                 \
-    (weft_running() ? weft__cm_skip(__FILE__, __LINE__)                        \
+#define skip()                                          \
+    (weft_running() ? weft__cm_skip(__FILE__, __LINE__) \
                     : _skip(__FILE__, __LINE__))
 
 /* cmocka's is do { print_error("ERROR: " msg "\n", ...); fail(); }: msg
  * is a string literal, as there. */
 #undef fail_msg
-#define fail_msg(msg, ...)                                                     \
-    do {                                                                       \
-        if (weft_running())                                                    \
-            weft__cm_fail_msg(__FILE__, __LINE__, msg "\n", ##__VA_ARGS__);    \
-        print_error("ERROR: " msg "\n", ##__VA_ARGS__);                        \
-        _fail(__FILE__, __LINE__);                                             \
+#define fail_msg(msg, ...)                                                  \
+    do {                                                                    \
+        if (weft_running())                                                 \
+            weft__cm_fail_msg(__FILE__, __LINE__, msg "\n", ##__VA_ARGS__); \
+        print_error("ERROR: " msg "\n", ##__VA_ARGS__);                     \
+        _fail(__FILE__, __LINE__);                                          \
     } while (0)
 
 /* cmocka's, but for the failure when no assertion came (which calls
  * _fail). mock_assert()'s longjmp back to the setjmp here stays on the
  * task's stack, so the rest is safe in a task (see LIMITS). */
 #undef expect_assert_failure
-#define expect_assert_failure(function_call)                                   \
-    {                                                                          \
-        const int result = setjmp(global_expect_assert_env);                   \
-        global_expecting_assert = 1;                                           \
-        if (result) {                                                          \
-            print_message("Expected assertion %s occurred\n",                  \
-                          global_last_failed_assert);                          \
-            global_expecting_assert = 0;                                       \
-        } else {                                                               \
-            function_call;                                                     \
-            global_expecting_assert = 0;                                       \
-            if (weft_running())                                                \
-                weft__cm_no_assert(                                            \
-                    "expect_assert_failure(" #function_call ")", __FILE__,     \
-                    __LINE__);                                                 \
-            print_error("Expected assert in %s\n", #function_call);            \
-            _fail(__FILE__, __LINE__);                                         \
-        }                                                                      \
+#define expect_assert_failure(function_call)                               \
+    {                                                                      \
+        const int result = setjmp(global_expect_assert_env);               \
+        global_expecting_assert = 1;                                       \
+        if (result) {                                                      \
+            print_message("Expected assertion %s occurred\n",              \
+                          global_last_failed_assert);                      \
+            global_expecting_assert = 0;                                   \
+        } else {                                                           \
+            function_call;                                                 \
+            global_expecting_assert = 0;                                   \
+            if (weft_running())                                            \
+                weft__cm_no_assert("expect_assert_failure(" #function_call \
+                                   ")",                                    \
+                                   __FILE__, __LINE__);                    \
+            print_error("Expected assert in %s\n", #function_call);        \
+            _fail(__FILE__, __LINE__);                                     \
+        }                                                                  \
     }
 
 /* --------------------------------------------- explorations as tests */
@@ -694,6 +690,28 @@ static inline void weft__cm_emit(const char *text)
     }
 }
 
+/*
+ * Whether cmocka shows a failure's text whole. cmocka 1.1.5 prints it
+ * through a 1024-byte buffer in the stdout and subunit formats (a longer
+ * text is cut, and subunit's closing bracket with it); TAP prints it line
+ * by line and XML with fprintf, whole. CMOCKA_MESSAGE_OUTPUT overrides
+ * cmocka_set_message_output() there, so it tells the format; without it
+ * the format may be any, and the text is kept short.
+ */
+static inline bool weft__cm_whole_text(void)
+{
+    const char *o = getenv("CMOCKA_MESSAGE_OUTPUT");
+    if (o == NULL)
+        return false;
+    char lower[8];
+    size_t n = 0;
+    for (; o[n] != '\0' && n < sizeof lower - 1; n++)
+        lower[n] = (char)(o[n] >= 'A' && o[n] <= 'Z' ? o[n] + 32 : o[n]);
+    lower[n] = '\0';
+    return o[n] == '\0' &&
+           (strcmp(lower, "tap") == 0 || strcmp(lower, "xml") == 0);
+}
+
 /* The report's line that starts with "  replay:", newline included, into
  * buf; a note if there is none. */
 static inline const char *weft__cm_replay_line(const char *report, char *buf,
@@ -705,8 +723,9 @@ static inline const char *weft__cm_replay_line(const char *report, char *buf,
         p = p != NULL ? p + 1 : NULL;
     }
     if (p == NULL || *p == '\0') {
-        snprintf(buf, len, "  replay:    (none: no seed or schedule file "
-                           "replays it)\n");
+        snprintf(buf, len,
+                 "  replay:    (none: no seed or schedule file "
+                 "replays it)\n");
         return buf;
     }
     size_t n = strcspn(p, "\n");
@@ -765,24 +784,32 @@ static inline void weft__cm_explore(const weft_config_t *cfg,
         _fail(file, line);
         return;
     }
-    char replay[1024];
-    snprintf(text, sizeof text, "weft: %s\n  seed:      %llu\n%s", res.message,
-             (unsigned long long)res.seed,
-             weft__cm_replay_line(res.report, replay, sizeof replay));
-    weft__cm_emit(text);
-    if (res.failures > 1) {
-        snprintf(text, sizeof text,
+    /* The summary: cmocka's prefixes and failure line must fit beside it
+     * in 1024 bytes (see weft__cm_whole_text). */
+    size_t flen = strlen(file);
+    size_t budget = flen < 1024 - 100 - 256 ? 1024 - 100 - flen : 256;
+    char replay[320];
+    int n = snprintf(text, budget, "weft: %.300s\n  seed:      %llu\n%s",
+                     res.message, (unsigned long long)res.seed,
+                     weft__cm_replay_line(res.report, replay, sizeof replay));
+    if (n > 0 && (size_t)n >= budget)
+        text[budget - 2] = '\n';
+    if (res.failures > 1 && strlen(text) + 64 < budget)
+        snprintf(text + strlen(text), budget - strlen(text),
                  "  note:      %u distinct failures; the first is shown\n",
                  res.failures);
-        weft__cm_emit(text);
+    weft__cm_emit(text);
+    if (report && res.report != NULL) {
+        if (weft__cm_whole_text())
+            weft__cm_emit(res.report);
+        else
+            fputs(res.report, stderr);
     }
-    if (report && res.report != NULL)
-        weft__cm_emit(res.report);
     weft_result_destroy(&res);
     _fail(file, line);
 }
 
-#define weft_cmocka_explore(cfg, body, arg)                                    \
+#define weft_cmocka_explore(cfg, body, arg) \
     weft__cm_explore((cfg), (body), (arg), __func__, __FILE__, __LINE__)
 
 #ifdef __cplusplus
