@@ -8,12 +8,18 @@
  */
 #include "internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 extern char **environ;
+
+/* argv as weft_args left it: the replay line repeats these arguments,
+ * without the --weft-* options (they would override its variables). */
+char **weft__args_argv;
+int weft__args_argc;
 
 void weft_config_init(weft_config_t *cfg)
 {
@@ -41,7 +47,7 @@ void weft_config_init(weft_config_t *cfg)
 static bool parse_uint(const char *s, uint64_t *out)
 {
     char *end;
-    if (*s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+    if (*s == '\0' || *s == '-' || *s == '+' || isspace((unsigned char)*s))
         return false;
     errno = 0;
     /* decimal, or hex with 0x: a leading zero is not octal */
@@ -380,4 +386,6 @@ void weft_args(int *argc, char **argv)
         argv[out++] = argv[i];
     argv[out] = NULL;
     *argc = out;
+    weft__args_argv = argv;
+    weft__args_argc = out;
 }

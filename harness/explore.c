@@ -6,7 +6,8 @@
  * turns each distinct failure into a report: shrink its schedule, replay
  * the result once more with the whole trace kept, write the schedule to a
  * file before anything is printed, then print. Execution i of a search
- * uses seed cfg->seed + i, whoever runs it, so shards and workers split
+ * uses seed weft__exec_seed(cfg->seed, i), whoever runs it, so shards and
+ * workers split
  * the same sequence and their union is the unsharded run.
  */
 #include "internal.h"
@@ -39,9 +40,17 @@ double weft__wall(void)
 
 /* ------------------------------------------------------ distinct hashes */
 
+/* Counting stops at this many (8 MiB of table): the figure is then "at
+ * least", and a long exploration's memory stays bounded. */
+#define SET_MAX (1u << 20)
+
 static void set_add(struct weft__search *s, uint64_t h)
 {
     h |= 1; /* 0 marks an empty slot */
+    if (s->nset >= SET_MAX) {
+        s->set_full = true;
+        return;
+    }
     if ((s->nset + 1) * 2 > s->set_cap) {
         uint32_t cap = s->set_cap ? s->set_cap * 2 : 1024;
         uint64_t *t = weft__alloc(cap * sizeof *t);
@@ -119,6 +128,13 @@ int weft__search_found(struct weft__search *s, uint64_t index)
         return -ENOMEM;
     f->orig_steps = r->step;
     f->orig_pre = weft__schedule_preemptions(&f->s);
+    if (r->finding.kind == WEFT_FINDING_NONDETERMINISM) {
+        struct weft__buf b = { 0 };
+        weft__report(r, index == UINT64_MAX ? 0 : index + 1, &b);
+        f->report = b.s;
+        f->time = r->now;
+        f->hash = weft__mix(r->hash);
+    }
     s->nfound++;
     return 1;
 }
@@ -137,7 +153,7 @@ static int search_serial(struct weft__search *s)
             }
             weft__progress(s, false);
         }
-        r->seed = cfg->seed + i;
+        r->seed = weft__exec_seed(cfg->seed, i);
         int e = weft__run_one(r, s->body, s->arg);
         s->executions++;
         s->total_steps += r->step;
@@ -266,9 +282,24 @@ static int replay_persisted(struct weft__search *s)
 
 /* ---------------------------------------------------------------- reports */
 
+static void quoted(struct weft__buf *b, const char *arg, bool first)
+{
+    size_t n = strlen(arg);
+    bool plain = n > 0 && strspn(arg, "abcdefghijklmnopqrstuvwxyz"
+                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789_-+=./:,@%") == n;
+    weft__buf_printf(b, first ? "%s%s%s" : " %s%s%s", plain ? "" : "'", arg,
+                     plain ? "" : "'");
+}
+
 /* This program's command line, shell-quoted, for the replay line. */
 static void command_line(struct weft__buf *b)
 {
+    if (weft__args_argv != NULL) {
+        for (int i = 0; i < weft__args_argc; i++)
+            quoted(b, weft__args_argv[i], i == 0);
+        return;
+    }
     FILE *f = fopen("/proc/self/cmdline", "r");
     if (f == NULL) {
         weft__buf_printf(b, "<this program>");
@@ -286,11 +317,7 @@ static void command_line(struct weft__buf *b)
         if (c != '\0')
             continue;
         arg[n] = '\0';
-        bool plain = n > 0 && strspn(arg, "abcdefghijklmnopqrstuvwxyz"
-                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                          "0123456789_-+=./:,@%") == n;
-        weft__buf_printf(b, first ? "%s%s%s" : " %s%s%s", plain ? "" : "'",
-                         arg, plain ? "" : "'");
+        quoted(b, arg, first);
         first = false;
         n = 0;
     }
@@ -354,6 +381,21 @@ static int report_found(struct weft__search *s, unsigned k,
     struct weft__run *r = s->r;
     struct weft__found *f = &s->found[k];
     uint64_t shrink_runs = 0;
+    if (f->report != NULL) {
+        if (!cfg->quiet)
+            fputs(f->report, stderr);
+        if (k == 0) {
+            res->finding = f->f.kind;
+            res->seed = f->seed;
+            res->steps = res->shrunk_steps = f->orig_steps;
+            res->time = f->time;
+            res->trace_hash = f->hash;
+            snprintf(res->message, sizeof res->message, "%s", f->f.message);
+            res->report = f->report;
+            f->report = NULL;
+        }
+        return 0;
+    }
     if (cfg->shrink && f->path[0] == '\0')
         shrink_runs = weft__shrink(r, s->body, s->arg, &f->s, &f->f,
                                    SHRINK_BUDGET);
@@ -509,13 +551,14 @@ static void summary(struct weft__search *s, weft_result_t *res)
     if (cfg->quiet)
         return;
     fprintf(stderr,
-            "weft: %s%s%llu execution%s%s, no failure (strategy %s, %llu "
+            "weft: %s%s%llu execution%s%s, no failure (strategy %s, %s%llu "
             "distinct, %llu steps",
             cfg->name ? cfg->name : "", cfg->name ? ": " : "",
             (unsigned long long)s->executions, s->executions == 1 ? "" : "s",
             s->exhausted ? " (the search is exhausted: that is all of them)"
                          : "",
-            s->st->name, (unsigned long long)s->nset,
+            s->st->name, s->set_full ? "at least " : "",
+            (unsigned long long)s->nset,
             (unsigned long long)s->total_steps);
     if (s->out_of_time)
         fprintf(stderr, "; stopped by the %.1fs time budget",
@@ -633,13 +676,17 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     if (rc == 0 && s.nfound > 0)
         rc = 1;
 out:
-    for (unsigned k = 0; k < s.nfound; k++)
+    for (unsigned k = 0; k < s.nfound; k++) {
         weft__schedule_free(&s.found[k].s);
+        weft__free(s.found[k].report);
+    }
     weft__free(s.set);
     if (s.r != NULL)
         weft__run_teardown(s.r);
     weft__free(s.r);
     st->destroy(state);
     weft__stack_trim(64);
+    if (res == &dummy)
+        weft_result_destroy(res);
     return rc;
 }

@@ -49,6 +49,14 @@ struct fuzz_cache {
 };
 
 static _Thread_local struct fuzz_cache *cache;
+static _Thread_local uint8_t *features; /* weft_fuzz_counters */
+static _Thread_local size_t nfeatures;
+
+void weft_fuzz_counters(uint8_t *counters, size_t n)
+{
+    features = n > 0 ? counters : NULL;
+    nfeatures = counters != NULL ? n : 0;
+}
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t key;
 static bool key_ok;
@@ -290,6 +298,7 @@ int weft_fuzz_one(const weft_config_t *cfg_in, const uint8_t *data,
     r->max_steps = cfg.max_steps;
     r->seed = cfg.seed;
     weft__fuzz_input(c->state, data, size);
+    weft__fuzz_counters(c->state, features, nfeatures);
 
     if (signals_on(c) != 0) {
         cache_drop();

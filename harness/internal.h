@@ -538,6 +538,10 @@ struct weft__found {
     uint64_t orig_steps;
     unsigned orig_pre;
     char path[512]; /* the persisted file it came from, or "" */
+    char *report;   /* rendered at once (a replay that diverged: running
+                       it again would not show the same thing) */
+    int64_t time;
+    uint64_t hash;
 };
 
 struct weft__search {
@@ -555,6 +559,7 @@ struct weft__search {
     uint64_t *set; /* distinct trace hashes, open addressing */
     uint32_t set_cap;
     uint64_t nset;
+    bool set_full; /* stopped counting: nset is a lower bound */
     double t0, last_draw;
     bool tty, progress_on, drawn;
 };
@@ -605,6 +610,18 @@ WEFT__HIDDEN void weft__cov_write(const weft_config_t *cfg, bool worker);
 WEFT__HIDDEN void weft__gcov_flush(void);
 WEFT__HIDDEN void weft__cov_stats(uint64_t *sites, uint64_t *pairs,
                                   uint64_t *never);
+
+/* The seed of execution i of an exploration started at `seed`: seed
+ * itself for the first, then steps of the golden ratio, so explorations
+ * from neighbouring seeds run unrelated executions, and the seed of any
+ * execution, alone, replays it. */
+static inline uint64_t weft__exec_seed(uint64_t seed, uint64_t i)
+{
+    return seed + i * 0x9e3779b97f4a7c15ULL;
+}
+
+WEFT__HIDDEN extern char **weft__args_argv;
+WEFT__HIDDEN extern int weft__args_argc;
 
 /* Hash helpers: deterministic, never fed an address. */
 static inline uint64_t weft__mix(uint64_t x)

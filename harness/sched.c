@@ -274,7 +274,10 @@ static void log_decision(struct weft__run *r, const struct weft__choice *c,
     if (WEFT__UNLIKELY(r->ndecisions == r->decisions_cap)) {
         if (weft__grow(&r->decisions, &r->decisions_cap, r->ndecisions + 1,
                        sizeof *r->decisions) != 0) {
+            /* Without its log the execution cannot be replayed, shrunk
+             * or checked: the exploration ends with -ENOMEM. */
             r->decisions_full = true;
+            r->oom = true;
             return;
         }
     }
@@ -822,7 +825,12 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
 static WEFT__NORETURN void task_end(struct weft__run *r, void *ret, int err)
 {
     struct weft__task *t = r->cur;
+    /* Traced, but no choice: whether others run just before a task's
+     * exit or just after it cannot be told apart (it only makes a joiner
+     * ready), so a systematic search would repeat itself. */
+    t->atomic_depth++;
     weft__visible(r, WEFT__OP_EXIT, NULL, t->file, t->line);
+    t->atomic_depth--;
     if (t->held != NULL)
         weft__mutex_exit_check(r, t);
     t->ret = ret;
@@ -866,6 +874,24 @@ static void *main_fn(void *arg)
     return NULL;
 }
 
+/* The main thread's stack, for AddressSanitizer's fiber bookkeeping. */
+static void main_stack(struct weft__run *r)
+{
+#ifdef WEFT_ASAN
+    pthread_attr_t a;
+    void *lo = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &a) == 0) {
+        pthread_attr_getstack(&a, &lo, &size);
+        pthread_attr_destroy(&a);
+    }
+    r->main_lo = lo;
+    r->main_size = size;
+#else
+    (void)r;
+#endif
+}
+
 int weft__run_setup(struct weft__run *r, const weft_config_t *cfg)
 {
     memset(r, 0, sizeof *r);
@@ -880,6 +906,7 @@ int weft__run_setup(struct weft__run *r, const weft_config_t *cfg)
         return -ENOMEM;
     strcpy(r->sched.name, "scheduler");
     r->sched.id = UINT32_MAX;
+    main_stack(r);
     return 0;
 }
 
@@ -902,24 +929,6 @@ void weft__run_teardown(struct weft__run *r)
     weft__free(r->groups);
     arena_free(r);
     memset(r, 0, sizeof *r);
-}
-
-/* The main thread's stack, for AddressSanitizer's fiber bookkeeping. */
-static void main_stack(struct weft__run *r)
-{
-#ifdef WEFT_ASAN
-    pthread_attr_t a;
-    void *lo = NULL;
-    size_t size = 0;
-    if (pthread_getattr_np(pthread_self(), &a) == 0) {
-        pthread_attr_getstack(&a, &lo, &size);
-        pthread_attr_destroy(&a);
-    }
-    r->main_lo = lo;
-    r->main_size = size;
-#else
-    (void)r;
-#endif
 }
 
 int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
@@ -965,7 +974,6 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     if (m == NULL)
         return -ENOMEM;
     m->file = m->spawn_file = "(body)";
-    main_stack(r);
     weft__current = r;
     /* No signal mask saved: that would be a system call per execution.
      * The handler runs with SA_NODEFER, so nothing is left blocked. */

@@ -48,6 +48,11 @@ size_t weft__page_size(void)
 
 static void unmap(struct weft__stack *s)
 {
+#ifdef WEFT_ASAN
+    /* A later mapping at this address must not inherit the redzones of
+     * frames abandoned here. */
+    ASAN_UNPOISON_MEMORY_REGION(s->lo, s->size);
+#endif
     VALGRIND_STACK_DEREGISTER(s->valgrind_id);
     munmap(s->map, s->map_size);
     weft__free(s);

@@ -28,7 +28,44 @@ struct fuzz_state {
     const uint8_t *data;
     size_t size;
     size_t pos;
+    uint8_t *counters; /* interleaving features, or NULL */
+    size_t ncounters;
 };
+
+void weft__fuzz_counters(void *state, uint8_t *counters, size_t n)
+{
+    struct fuzz_state *st = state;
+    st->counters = n > 0 ? counters : NULL;
+    st->ncounters = counters != NULL ? n : 0;
+}
+
+/*
+ * Mark the feature of a decision: which source line the running task is
+ * at, which line the chosen one resumes from, and whether that is a
+ * switch (for a value choice: the line and the value). A fuzzer that
+ * counts these as coverage keeps an input that makes two sites meet in a
+ * new way, a stepping stone towards the interleaving that fails, even
+ * when the code's own coverage does not change. Lines, not addresses;
+ * the features never influence a choice.
+ */
+static void feature(struct fuzz_state *st, const struct weft__choice *c,
+                    uint64_t chosen)
+{
+    struct weft__run *r = weft__current;
+    if (r == NULL || r->cur == NULL)
+        return;
+    uint64_t h = (uint64_t)(uint32_t)r->cur->line << 8 | (uint8_t)c->op;
+    if (c->kind == WEFT__CHOOSE_TASK) {
+        const struct weft__task *t = r->ready[chosen];
+        h = h << 24 ^ (uint64_t)(uint32_t)t->line << 1 ^
+            (t != r->cur ? 1u : 0u);
+    } else {
+        h = h << 24 ^ (chosen < 64 ? chosen : 64 + chosen % 64) << 1;
+    }
+    uint8_t *p = &st->counters[weft__mix(h) % st->ncounters];
+    if (*p != UINT8_MAX)
+        (*p)++;
+}
 
 void weft__fuzz_input(void *state, const uint8_t *data, size_t size)
 {
@@ -76,18 +113,22 @@ static uint64_t fz_choose(void *state, const struct weft__choice *c)
     if (c->kind == WEFT__CHOOSE_TASK && c->current < n)
         dflt = c->op == WEFT__OP_YIELD ? (c->current + 1) % n : c->current;
     size_t k = n <= 256 ? 1 : n <= 65536 ? 2 : 4;
-    if (st->size - st->pos < k) {
-        st->pos = st->size;
-        return dflt;
+    uint64_t i = dflt;
+    if (st->size - st->pos >= k) {
+        const uint8_t *p = st->data + st->pos;
+        uint32_t v = p[0];
+        if (k > 1)
+            v |= (uint32_t)p[1] << 8;
+        if (k > 2)
+            v |= (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        st->pos += k;
+        i = ((uint64_t)dflt + v % n) % n;
+    } else {
+        st->pos = st->size; /* a partial choice ends the input */
     }
-    const uint8_t *p = st->data + st->pos;
-    uint32_t v = p[0];
-    if (k > 1)
-        v |= (uint32_t)p[1] << 8;
-    if (k > 2)
-        v |= (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    st->pos += k;
-    return ((uint64_t)dflt + v % n) % n;
+    if (st->counters != NULL)
+        feature(st, c, i);
+    return i;
 }
 
 static bool fz_finished(void *state, char *why, size_t len)

@@ -10,9 +10,9 @@
  * depth d with probability at least 1 / (n * k^(d-1)): a bound that random
  * scheduling cannot give for deep bugs.
  *
- * k is WEFT_PCT_STEPS when set; otherwise it is learnt (the longest
- * execution so far, 64 at first) and printed in the replay line, so a
- * seed plus that line replays any execution.
+ * k is WEFT_PCT_STEPS when set; otherwise it is learnt (64 for the first
+ * execution, then the longest execution so far) and printed in the
+ * replay line, so a seed plus that line replays any execution.
  */
 #include "internal.h"
 
@@ -24,6 +24,7 @@ struct pct_state {
     unsigned depth;
     uint64_t k;     /* steps the change points are spread over */
     bool learn;     /* k follows the longest execution seen */
+    bool seen;      /* an execution has ended */
     uint64_t k_run; /* the k this execution used */
     uint64_t *change; /* depth-1 change points, by step */
     uint64_t *prio;   /* by task id; 0 = not yet assigned */
@@ -133,8 +134,11 @@ static void pct_explain(void *state, char *why, size_t len)
 static bool pct_next(void *state, uint64_t steps)
 {
     struct pct_state *st = state;
-    if (st->learn && steps > st->k)
-        st->k = steps;
+    /* The first execution replaces the initial guess; later ones can
+     * only raise it. */
+    if (st->learn && (!st->seen || steps > st->k))
+        st->k = steps > 0 ? steps : 1;
+    st->seen = true;
     return true;
 }
 

@@ -27,7 +27,7 @@
 #define HASH_SLOTS (1u << 20)
 
 struct slot {
-    uint64_t executions, steps;
+    uint64_t executions, steps, last;
     uint32_t nfail;
     uint64_t fail[FAILS_PER_WORKER];
     bool out_of_time;
@@ -85,7 +85,7 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
             me->out_of_time = true;
             break;
         }
-        r->seed = cfg->seed + i;
+        r->seed = weft__exec_seed(cfg->seed, i);
         if (weft__run_one(r, s->body, s->arg) != 0) {
             weft__gcov_flush();
             _exit(3);
@@ -93,6 +93,7 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
         __atomic_store_n(&me->executions, me->executions + 1,
                          __ATOMIC_RELAXED);
         me->steps += r->step;
+        me->last = i;
         hash_add(sh, weft__mix(r->hash));
         if (r->failed) {
             if (me->nfail < FAILS_PER_WORKER)
@@ -193,6 +194,10 @@ int weft__search_parallel(struct weft__search *s)
 
     uint64_t fails[FAILS_PER_WORKER * 64];
     unsigned nf = 0;
+    uint64_t last = 0;
+    for (unsigned w = 0; w < jobs; w++)
+        if (sh->w[w].executions > 0 && sh->w[w].last > last)
+            last = sh->w[w].last;
     s->executions = s->total_steps = 0;
     for (unsigned w = 0; w < jobs; w++) {
         struct slot *sl = &sh->w[w];
@@ -205,11 +210,18 @@ int weft__search_parallel(struct weft__search *s)
     s->nset = sh->distinct;
     munmap(sh, size);
     qsort(fails, nf, sizeof *fails, cmp_u64);
+    if (nf == 0 && rc == 0 && s->executions > 0) {
+        /* The result describes the last execution: run it here. */
+        s->r->seed = weft__exec_seed(cfg->seed, last);
+        int e = weft__run_one(s->r, s->body, s->arg);
+        if (e != 0)
+            rc = e;
+    }
     /* Re-run the failures here, lowest index first: the same executions,
      * since each depends on its seed alone. */
     for (unsigned k = 0; k < nf && rc == 0; k++) {
         struct weft__run *r = s->r;
-        r->seed = cfg->seed + fails[k];
+        r->seed = weft__exec_seed(cfg->seed, fails[k]);
         int e = weft__run_one(r, s->body, s->arg);
         if (e != 0)
             return e;

@@ -77,7 +77,8 @@ const char *weft_finding_name(weft_finding_t kind);
  */
 typedef struct weft_config {
     uint64_t seed;       /* WEFT_SEED: seed of the first execution; the
-                            k-th execution uses seed + k */
+                            others' seeds are derived from it (each
+                            reported seed replays its execution alone) */
     uint64_t iterations; /* WEFT_ITERATIONS: executions to run (1000) */
     uint64_t max_steps;  /* WEFT_MAX_STEPS: step bound per execution
                             (100000); exceeding it is a finding */

@@ -116,6 +116,10 @@ extern "C" {
 int weft_fuzz_main(int argc, char **argv, const weft_config_t *cfg,
                    weft_body_fn *body, void *arg, unsigned flags);
 
+/* Count the interleaving features of each execution in counters[0..n)
+ * (this thread's weft_fuzz_one calls; NULL turns it off). */
+void weft_fuzz_counters(uint8_t *counters, size_t n);
+
 /* The fuzzer's entry point, defined by WEFT_FUZZ_TARGET. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -133,6 +137,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define WEFT__FUZZ_WEAK __attribute__((weak))
 #else
 #define WEFT__FUZZ_WEAK
+#endif
+
+/* libFuzzer reads the counters of this section as extra coverage. */
+#ifndef WEFT_FUZZ_FEATURES
+#define WEFT_FUZZ_FEATURES 4096
+#endif
+#if defined(__linux__) && defined(__GNUC__) && WEFT_FUZZ_FEATURES > 0
+#define WEFT__FUZZ_COUNTERS()                                                  \
+    do {                                                                       \
+        static uint8_t counters[WEFT_FUZZ_FEATURES]                            \
+            __attribute__((section("__libfuzzer_extra_counters"), used));      \
+        weft_fuzz_counters(counters, sizeof counters);                         \
+    } while (0)
+#else
+#define WEFT__FUZZ_COUNTERS() ((void)0)
 #endif
 
 #if defined(WEFT_FUZZ_LIBFUZZER) || defined(WEFT_FUZZ_NO_MAIN)
@@ -166,7 +185,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
     }                                                                          \
     int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)               \
     {                                                                          \
+        static int counting;                                                   \
         weft_result_t res;                                                     \
+        if (!counting) {                                                       \
+            WEFT__FUZZ_COUNTERS();                                             \
+            counting = 1;                                                      \
+        }                                                                      \
         int rc = weft_fuzz_one(weft__fuzz_config(), data, size, (body),        \
                                (arg), &res);                                   \
         weft_result_destroy(&res);                                             \
