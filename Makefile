@@ -32,8 +32,10 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 VALGRIND = valgrind --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite -q
-QEMU_AARCH64 = env LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu \
-	qemu-aarch64 -L /usr/aarch64-linux-gnu
+# The loader is named explicitly instead of `qemu-aarch64 -L sysroot`:
+# with -L, fork() in a dynamically linked guest hangs in qemu 7.2.
+QEMU_AARCH64 = qemu-aarch64 /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 \
+	--library-path /usr/aarch64-linux-gnu/lib:/usr/lib/aarch64-linux-gnu
 ASAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
@@ -375,3 +377,126 @@ help:
 	@echo 'make format | check-format | clean | uninstall'
 
 FORCE:
+
+# ---- fuzzing (strategy_fuzz.c)
+#
+# Schedule fuzzing of the targets in examples/fuzz/ (not examples/: `make
+# demo` runs each of those). Each target is a body wrapped by
+# WEFT_FUZZ_TARGET (include/weft/fuzz.h) with a bug that its fuzzer must
+# find within FUZZ_TIME seconds:
+#   make fuzz      clang -fsanitize=fuzzer build in $(BUILD)/fuzz/NAME, run
+#                  by libFuzzer; the crash file it writes must replay with
+#                  a plain build ($(BUILD)/fuzz/NAME-replay): exit status
+#                  1, weft's report, and the same trace hash as the run
+#                  that found it. Work files: $(BUILD)/fuzz/NAME.libfuzzer/
+#   make fuzz-afl  the same with AFL++ (afl-clang-fast, afl-fuzz in file
+#                  mode, @@), in $(BUILD)/fuzz/NAME.afl/
+# Knobs: FUZZ_TIME (20), FUZZ_CC (clang), AFL_CC (afl-clang-fast),
+# LIBFUZZER_OPTS (extra libFuzzer flags). Packages: deps.sh group fuzz.
+
+FUZZ_TIME ?= 20
+FUZZ_CC ?= clang
+AFL_CC ?= afl-clang-fast
+LIBFUZZER_OPTS ?=
+FUZZ_DIR = $(BUILD)/fuzz
+FUZZ_SRCS := $(sort $(wildcard examples/fuzz/*.c))
+FUZZ_NAMES = $(FUZZ_SRCS:examples/fuzz/%.c=%)
+FUZZ_LF_BINS = $(FUZZ_NAMES:%=$(FUZZ_DIR)/%)
+FUZZ_AFL_BINS = $(FUZZ_NAMES:%=$(FUZZ_DIR)/%-afl)
+FUZZ_REPLAY_BINS = $(FUZZ_NAMES:%=$(FUZZ_DIR)/%-replay)
+FUZZ_HDRS = include/weft.h include/weft/fuzz.h
+FUZZ_CFLAGS = -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude $(WARNINGS)
+# libFuzzer grows inputs from 4 bytes by default, and a weft input is a
+# schedule whose late choices need long inputs: start at full length.
+LIBFUZZER_FLAGS = -len_control=0 -max_len=256 -print_final_stats=1 \
+	$(LIBFUZZER_OPTS)
+AFL_ENV = AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 \
+	AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_BENCH_UNTIL_CRASH=1 \
+	AFL_SKIP_BIN_CHECK=0 AFL_QUIET=1
+
+.PHONY: fuzz fuzz-afl fuzz-deps
+
+fuzz-deps:
+	@sh scripts/deps.sh --check fuzz
+
+$(FUZZ_LF_BINS): $(FUZZ_DIR)/%: examples/fuzz/%.c $(FUZZ_HDRS) $(LIBA) \
+		| fuzz-deps
+	@mkdir -p $(@D)
+	$(quiet) FUZZCC $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -DWEFT_FUZZ_LIBFUZZER \
+		-o $@ $< $(LIBA) -pthread
+
+$(FUZZ_AFL_BINS): $(FUZZ_DIR)/%-afl: examples/fuzz/%.c $(FUZZ_HDRS) $(LIBA) \
+		| fuzz-deps
+	@mkdir -p $(@D)
+	$(quiet) AFLCC $@
+	$(Q)AFL_QUIET=1 $(AFL_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIBA) -pthread
+
+$(FUZZ_REPLAY_BINS): $(FUZZ_DIR)/%-replay: examples/fuzz/%.c $(FUZZ_HDRS) \
+		$(LIBA)
+	@mkdir -p $(@D)
+	$(quiet) LD $@
+	$(Q)$(CC) $(FUZZ_CFLAGS) -o $@ $< $(LIBA) -pthread
+
+# $(call fuzz_check,NAME,DIR,CRASH,FOUND-LOG): replay CRASH with the plain
+# build; 1 with weft's report and FOUND-LOG's trace hash, else a message.
+define fuzz_check
+rrc=0; $(FUZZ_DIR)/$(1)-replay "$(3)" > $(2)/replay.log 2>&1 || rrc=$$?; \
+cat $(2)/replay.log; \
+want=$$(grep -m 1 '^  trace hash:' $(4) | awk '{print $$3}'); \
+got=$$(grep -m 1 '^  trace hash:' $(2)/replay.log | awk '{print $$3}'); \
+if [ "$$rrc" -ne 1 ] || ! grep -q '^weft: FAILED: ' $(2)/replay.log || \
+	! grep -q '^  replay: ' $(2)/replay.log || [ -z "$$got" ] || \
+	[ "$$got" != "$$want" ]; then \
+	echo "==> $(1): the plain replay of $(3) did not report the finding (status $$rrc, trace hash '$$got', the fuzzer's '$$want')"; \
+	bad=$$((bad + 1)); \
+else \
+	echo "==> $(1): the plain build replays $(3): status 1, same report, trace hash $$got"; \
+fi
+endef
+
+fuzz: $(FUZZ_LF_BINS) $(FUZZ_REPLAY_BINS)
+	@unset WEFT_QUIET; n=0; bad=0; \
+	for name in $(FUZZ_NAMES); do \
+		n=$$((n + 1)); dir=$(FUZZ_DIR)/$$name.libfuzzer; \
+		rm -rf $$dir; mkdir -p $$dir/corpus $$dir/crashes; \
+		printf '\n================ fuzz (libFuzzer, %ss): %s ================\n' \
+			'$(FUZZ_TIME)' "$$name"; \
+		rc=0; timeout -k 10 $$(($(FUZZ_TIME) + 60)) $(FUZZ_DIR)/$$name \
+			-max_total_time=$(FUZZ_TIME) $(LIBFUZZER_FLAGS) \
+			-artifact_prefix=$$dir/crashes/ $$dir/corpus \
+			> $$dir/fuzz.log 2>&1 || rc=$$?; \
+		crash=$$(ls $$dir/crashes/crash-* 2>/dev/null | head -n 1); \
+		if [ "$$rc" -eq 0 ] || [ -z "$$crash" ]; then \
+			tail -n 20 $$dir/fuzz.log; \
+			echo "==> $$name: libFuzzer found no bug in $(FUZZ_TIME)s (status $$rc; log $$dir/fuzz.log)"; \
+			bad=$$((bad + 1)); continue; \
+		fi; \
+		echo "==> $$name: libFuzzer found it after $$(grep -o 'number_of_executed_units: [0-9]*' $$dir/fuzz.log | awk '{print $$2}') inputs: $$crash"; \
+		$(call fuzz_check,$$name,$$dir,$$crash,$$dir/fuzz.log); \
+	done; \
+	echo; echo "fuzz: $$((n - bad)) passed, $$bad failed"; \
+	[ "$$bad" -eq 0 ]
+
+fuzz-afl: $(FUZZ_AFL_BINS) $(FUZZ_REPLAY_BINS)
+	@unset WEFT_QUIET; n=0; bad=0; \
+	for name in $(FUZZ_NAMES); do \
+		n=$$((n + 1)); dir=$(FUZZ_DIR)/$$name.afl; \
+		rm -rf $$dir; mkdir -p $$dir/in; printf '\000' > $$dir/in/zero; \
+		printf '\n================ fuzz (AFL++, %ss): %s ================\n' \
+			'$(FUZZ_TIME)' "$$name"; \
+		rc=0; $(AFL_ENV) timeout -k 10 $$(($(FUZZ_TIME) + 60)) \
+			afl-fuzz -i $$dir/in -o $$dir/out -V $(FUZZ_TIME) \
+			-- $(FUZZ_DIR)/$$name-afl @@ > $$dir/afl.log 2>&1 || rc=$$?; \
+		crash=$$(ls $$dir/out/default/crashes/id:* 2>/dev/null | head -n 1); \
+		if [ -z "$$crash" ]; then \
+			tail -n 20 $$dir/afl.log; \
+			echo "==> $$name: AFL++ found no bug in $(FUZZ_TIME)s (status $$rc; log $$dir/afl.log)"; \
+			bad=$$((bad + 1)); continue; \
+		fi; \
+		echo "==> $$name: AFL++ found it after $$(awk '/^execs_done/ {print $$3}' $$dir/out/default/fuzzer_stats) inputs: $$crash"; \
+		$(FUZZ_DIR)/$$name-afl "$$crash" > $$dir/found.log 2>&1 || true; \
+		$(call fuzz_check,$$name,$$dir,$$crash,$$dir/found.log); \
+	done; \
+	echo; echo "fuzz-afl: $$((n - bad)) passed, $$bad failed"; \
+	[ "$$bad" -eq 0 ]
