@@ -340,6 +340,8 @@ static void option_help(void)
 
 void weft_args(int *argc, char **argv)
 {
+    if (argc == NULL || argv == NULL || *argc < 1)
+        return;
     int out = 1;
     int i;
     for (i = 1; i < *argc; i++) {

@@ -34,7 +34,9 @@ void weft_result_destroy(weft_result_t *res)
 double weft__wall(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* The coarse clock costs a few ns, so budgets and progress can be
+     * checked after every execution; a millisecond resolution is plenty. */
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -145,7 +147,7 @@ static int search_serial(struct weft__search *s)
     const weft_config_t *cfg = s->cfg;
     struct weft__run *r = s->r;
     for (uint64_t i = s->first; i < cfg->iterations; i += s->stride) {
-        if ((s->executions & 63) == 0 && s->executions > 0) {
+        if (s->executions > 0 && (cfg->time_budget > 0 || s->progress_on)) {
             if (cfg->time_budget > 0 &&
                 weft__wall() - s->t0 >= cfg->time_budget) {
                 s->out_of_time = true;
@@ -476,8 +478,11 @@ static int report_found(struct weft__search *s, unsigned k,
         res->shrunk_steps = f->orig_steps;
         res->preemptions = pre;
         res->shrunk_preemptions = f->orig_pre;
+        /* The message of the execution shown, if it failed the same way;
+         * else the original's (the program is not deterministic). */
+        bool same = r->failed && weft__same_failure(&r->finding, &f->f);
         snprintf(res->message, sizeof res->message, "%s",
-                 r->failed ? r->finding.message : f->f.message);
+                 same ? r->finding.message : f->f.message);
         if (w == 0)
             snprintf(res->schedule_file, sizeof res->schedule_file, "%.*s",
                      (int)sizeof res->schedule_file - 1, path);
@@ -653,6 +658,24 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     }
 
     rc = replay_persisted(&s);
+    if (st == &weft__strategy_dfs && cfg.shard_count > 1) {
+        /* A systematic search is one sequence: it is not split. */
+        if (!cfg.quiet)
+            fprintf(stderr, "weft: dfs is not sharded: shard 1/%u runs the "
+                            "whole search, the others nothing\n",
+                    cfg.shard_count);
+        s.first = cfg.shard_index == 1 ? 0 : cfg.iterations;
+        s.stride = 1;
+    }
+    if (rc == 0 && st == &weft__strategy_pct && cfg.pct_steps == 0 &&
+        (s.first != 0 || cfg.jobs > 1)) {
+        /* pct learns its k from execution 0: run it first, uncounted,
+         * where this process will not run it in order. */
+        s.r->seed = weft__exec_seed(cfg.seed, 0);
+        rc = weft__run_one(s.r, body, arg);
+        if (rc == 0)
+            st->next(state, s.r->step);
+    }
     if (rc == 0 && (s.nfound == 0 || cfg.keep_going)) {
         if (cfg.jobs > 1 && st->seed_replays)
             rc = weft__search_parallel(&s);

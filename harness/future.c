@@ -94,7 +94,7 @@ static void cancel_task(struct weft__run *r, struct weft__task *t)
         return;
     t->cancel_requested = true;
     t->cancel_pending = true;
-    if (t->state == WEFT__BLOCKED && t->cancellable)
+    if (t->state == WEFT__BLOCKED && t->cancellable && !weft__shielded(t))
         weft__wake_task(r, t);
 }
 
@@ -173,6 +173,24 @@ int weft__task_future(struct weft__run *r, struct weft__task *t,
 
 bool weft__unobserved(struct weft__run *r)
 {
+    /* a plain thread ended by weft_task_fail that nobody joined */
+    for (uint32_t i = 0; i < r->ntasks; i++) {
+        struct weft__task *t = r->tasks[i];
+        if (t->fail_err == 0 || t->future != NULL || t->joined ||
+            t->pool_of != NULL)
+            continue;
+        struct weft__finding *fd = &r->finding;
+        fd->kind = WEFT_FINDING_UNOBSERVED;
+        fd->task = t->id;
+        fd->step = r->step;
+        fd->time = r->now;
+        fd->file = t->file;
+        fd->line = t->line;
+        snprintf(fd->message, sizeof fd->message,
+                 "%s failed with %d (%s) and nobody joined it",
+                 weft__task_name(t), t->fail_err, weft_strerror(t->fail_err));
+        return true;
+    }
     for (uint32_t i = 0; i < r->ntask_futures; i++) {
         weft_future_t *f = r->task_futures[i];
         if (f->state != FAILED || f->observed)
@@ -206,6 +224,12 @@ int weft_await_at(weft_future_t *f, void **value, const char *file, int line)
     weft__visible(r, WEFT__OP_AWAIT, &f->o, file, line);
     while (f->state == PENDING) {
         int rc = weft__suspend(r, WEFT__OP_AWAIT, &f->o, WEFT_FOREVER);
+        if (rc == -ECANCELED && t->deadline_cancel && f->state != PENDING) {
+            /* The reply and the deadline came at the same instant and the
+             * reply ran first: it wins, and the scope did not fire. */
+            weft__scope_unhit(t);
+            break;
+        }
         if (rc != 0)
             return rc;
     }
@@ -313,10 +337,8 @@ int weft_wait_many_at(weft_future_t *const *fs, size_t n, bool all,
     struct weft__task *t = r->cur;
     if (fs == NULL || n == 0)
         return -EINVAL;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         touch(r, fs[i]);
-        fs[i]->observed = true;
-    }
     struct waitset *ws = weft__run_alloc(r, sizeof *ws);
     if (ws == NULL)
         return -ENOMEM;
@@ -337,6 +359,10 @@ int weft_wait_many_at(weft_future_t *const *fs, size_t n, bool all,
         if (t->timed_out && !ready(fs, n, all, index))
             return -ETIMEDOUT;
     }
+    /* whose outcome was delivered: the done ones */
+    for (size_t i = 0; i < n; i++)
+        if (fs[i]->state != PENDING)
+            fs[i]->observed = true;
     return 0;
 }
 

@@ -7,8 +7,8 @@
  * and decision log, all with their capacity) and one fuzz strategy state,
  * made on the first call and freed at exit (atexit for the main thread,
  * a thread-specific destructor for the others). Task stacks come from the
- * process's stack pool, so a warm call makes no system call and no
- * allocation but the signal handlers' (see KEEP_SIGNALS below).
+ * process's stack pool, so a warm call under a fuzzer makes no system
+ * call and no allocation (see the crash handlers below).
  *
  * A finding is not shrunk: the input is the replay, and the fuzzers have
  * their own minimisers (libFuzzer -minimize_crash=1, afl-tmin), which keep
@@ -18,6 +18,7 @@
  * trace kept and writes it; WEFT_JSON writes the result of every call.
  */
 #include "fuzz.h"
+
 #include "weft/fuzz.h"
 
 #include <errno.h>
@@ -26,22 +27,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+extern char **environ;
+
 /*
  * Crash capture (signal.c) installs five handlers and an alternate stack
- * per weft_explore: seven system calls and a 64 KiB allocation, a sizable
- * share of a short execution. So the handlers stay installed from the
- * first call to exit, and each call only checks, with one sigaction
- * query, that they are still ours: a test framework (cmocka) or anything
- * else may have replaced them since, and then they are installed again.
- * Outside a task they hand a signal back to the previous handler (the
- * fuzzer's), so the fuzzer still sees its own crashes.
+ * per weft_explore: seven system calls and a 64 KiB allocation, more than
+ * a short execution costs. So the handlers stay installed from the first
+ * call to exit. Between two calls of a test, anything (cmocka does, per
+ * test) may replace them: each call checks, with one sigaction query,
+ * that they are still weft's, and installs them again if not. Under a
+ * fuzzer (weft_fuzz_driven) only the fuzzer runs between calls, and it
+ * leaves handlers alone once started: no check, no system call at all.
+ * Outside a task the handlers hand a signal back to the previous handler
+ * (the fuzzer's), so the fuzzer still sees its own crashes.
  */
 #ifndef WEFT_FUZZ_KEEP_SIGNALS
 #define WEFT_FUZZ_KEEP_SIGNALS 1
 #endif
 
 struct fuzz_cache {
-    weft_config_t cfg; /* the run reads its configuration here */
+    weft_config_t cfg;   /* the run reads its configuration here */
+    weft_config_t given; /* the caller's, that cfg was resolved from */
+    uint64_t env_sig;    /* and the WEFT_* environment's signature */
+    bool resolved;
     struct weft__run r;
     void *state;
     bool signals; /* our handlers are installed and kept */
@@ -49,11 +57,13 @@ struct fuzz_cache {
 };
 
 static _Thread_local struct fuzz_cache *cache;
-static _Thread_local uint8_t *features; /* weft_fuzz_counters */
+static _Thread_local bool driven; /* weft_fuzz_driven */
+static _Thread_local uint8_t *features;
 static _Thread_local size_t nfeatures;
 
-void weft_fuzz_counters(uint8_t *counters, size_t n)
+void weft_fuzz_driven(uint8_t *counters, size_t n)
 {
+    driven = true;
     features = n > 0 ? counters : NULL;
     nfeatures = counters != NULL ? n : 0;
 }
@@ -112,8 +122,7 @@ static struct fuzz_cache *cache_get(const weft_config_t *cfg)
     c->cfg = *cfg;
     char err[1];
     if (weft__run_setup(&c->r, &c->cfg) != 0 ||
-        weft__strategy_fuzz.create(&c->state, &c->cfg, err, sizeof err) !=
-            0) {
+        weft__strategy_fuzz.create(&c->state, &c->cfg, err, sizeof err) != 0) {
         weft__run_teardown(&c->r);
         weft__free(c);
         return NULL;
@@ -136,10 +145,29 @@ static void cache_drop(void)
     cache_free(c);
 }
 
+/* A hash of every WEFT_* variable: the environment part of a
+ * configuration, checked with one pass over environ where applying it
+ * takes a getenv per variable. */
+static uint64_t env_signature(void)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (char **e = environ; e != NULL && *e != NULL; e++) {
+        const char *v = *e;
+        if (v[0] != 'W' || strncmp(v, "WEFT_", 5) != 0)
+            continue;
+        for (; *v; v++)
+            h = (h ^ (uint8_t)*v) * 0x100000001b3ULL;
+        h = (h ^ 0xff) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
 /* Make sure weft's crash handlers are installed: 0, or -1. */
 static int signals_on(struct fuzz_cache *c)
 {
     struct sigaction now;
+    if (c->signals && driven)
+        return 0; /* only the fuzzer runs between calls */
     if (c->signals) {
         if (sigaction(SIGSEGV, NULL, &now) == 0 &&
             (now.sa_flags & SA_SIGINFO) && now.sa_sigaction == c->handler)
@@ -209,8 +237,7 @@ static void fill_result(weft_result_t *res, const struct weft__run *r)
     res->preemptions = preemptions(r);
     res->shrunk_preemptions = res->preemptions;
     if (r->failed)
-        snprintf(res->message, sizeof res->message, "%s",
-                 r->finding.message);
+        snprintf(res->message, sizeof res->message, "%s", r->finding.message);
 }
 
 /* The report of a failed execution, with its replay lines. */
@@ -222,8 +249,8 @@ static void report(struct fuzz_cache *c, size_t size, weft_result_t *res)
     if (cfg->schedule_out != NULL) {
         w = weft__schedule_write(cfg->schedule_out, r);
         if (w != 0 && !cfg->quiet)
-            fprintf(stderr, "weft: cannot write %s: %s\n",
-                    cfg->schedule_out, strerror(-w));
+            fprintf(stderr, "weft: cannot write %s: %s\n", cfg->schedule_out,
+                    strerror(-w));
     }
     struct weft__buf rep = { 0 };
     weft__report(r, 1, &rep);
@@ -239,9 +266,8 @@ static void report(struct fuzz_cache *c, size_t size, weft_result_t *res)
     } else {
         weft__buf_printf(&rep, "  replay:    ");
         program_name(&rep);
-        weft__buf_printf(&rep,
-                         " <crash-file>  (the input the fuzzer saved; a "
-                         "build without a fuzzer replays it too)\n");
+        weft__buf_printf(&rep, " <crash-file>  (the input the fuzzer saved; a "
+                               "build without a fuzzer replays it too)\n");
     }
     if (w == 0) {
         weft__buf_printf(&rep,
@@ -258,9 +284,8 @@ static void report(struct fuzz_cache *c, size_t size, weft_result_t *res)
     res->report = rep.s;
 }
 
-int weft_fuzz_one(const weft_config_t *cfg_in, const uint8_t *data,
-                  size_t size, weft_body_fn *body, void *arg,
-                  weft_result_t *res)
+int weft_fuzz_one(const weft_config_t *cfg_in, const uint8_t *data, size_t size,
+                  weft_body_fn *body, void *arg, weft_result_t *res)
 {
     weft_result_t dummy;
     weft_config_t cfg;
@@ -275,22 +300,36 @@ int weft_fuzz_one(const weft_config_t *cfg_in, const uint8_t *data,
         cfg = *cfg_in;
     else
         weft_config_init(&cfg);
-    if (cfg.use_env) {
-        char err[512];
-        if (weft_config_from_env(&cfg, err, sizeof err) != 0) {
-            fprintf(stderr, "weft: %s\n", err);
-            exit(2);
+    /* Resolving the environment costs more than a short execution: reuse
+     * the last resolution while the configuration and the WEFT_*
+     * variables are the same. */
+    struct fuzz_cache *c = cache;
+    uint64_t sig = cfg.use_env ? env_signature() : 0;
+    if (c != NULL && c->resolved && c->env_sig == sig &&
+        memcmp(&c->given, &cfg, sizeof cfg) == 0) {
+        cfg = c->cfg;
+    } else {
+        weft_config_t given = cfg;
+        if (cfg.use_env) {
+            char err[512];
+            if (weft_config_from_env(&cfg, err, sizeof err) != 0) {
+                fprintf(stderr, "weft: %s\n", err);
+                exit(2);
+            }
         }
-    }
-    if (cfg.max_steps == 0 || cfg.stack_size < 16384) {
-        fprintf(stderr, "weft: invalid configuration: max_steps must be "
-                        "positive, stack_size >= 16k\n");
-        return -EINVAL;
+        if (cfg.max_steps == 0 || cfg.stack_size < 16384) {
+            fprintf(stderr, "weft: invalid configuration: max_steps must "
+                            "be positive, stack_size >= 16k\n");
+            return -EINVAL;
+        }
+        c = cache_get(&cfg);
+        if (c == NULL)
+            return -ENOMEM;
+        c->given = given;
+        c->env_sig = sig;
+        c->resolved = true;
     }
 
-    struct fuzz_cache *c = cache_get(&cfg);
-    if (c == NULL)
-        return -ENOMEM;
     struct weft__run *r = &c->r;
     c->cfg = cfg;
     if (r->ring_cap < cfg.trace_tail)
@@ -441,10 +480,15 @@ int weft_fuzz_main(int argc, char **argv, const weft_config_t *cfg_in,
         nfiles = 1;
     }
 
+    /* Nothing runs between the inputs: no per-call handler check. */
+    bool was_driven = driven;
+    driven = true;
     int status = 0;
     for (int i = 0; i < nfiles; i++) {
         const char *name = list[i];
         bool in = strcmp(name, "-") == 0;
+        if (in)
+            clearerr(stdin); /* AFL++'s persistent mode rewinds it */
         FILE *f = in ? stdin : fopen(name, "rb");
         int err = 0;
         size_t len = 0;
@@ -493,5 +537,6 @@ int weft_fuzz_main(int argc, char **argv, const weft_config_t *cfg_in,
         else if (rc < 0)
             status = 2;
     }
+    driven = was_driven;
     return status;
 }

@@ -27,8 +27,7 @@ WEFT__HIDDEN void weft__fuzz_input(void *state, const uint8_t *data,
                                    size_t size);
 /* Count each decision's interleaving feature (strategy_fuzz.c) in
  * counters[0..n), saturating; NULL turns it off. */
-WEFT__HIDDEN void weft__fuzz_counters(void *state, uint8_t *counters,
-                                      size_t n);
+WEFT__HIDDEN void weft__fuzz_counters(void *state, uint8_t *counters, size_t n);
 /* Bytes the execution just run consumed (<= size). */
 WEFT__HIDDEN size_t weft__fuzz_used(const void *state);
 

@@ -20,6 +20,15 @@ struct weft__gchild {
     weft_future_t *f;
 };
 
+/* What the end-of-execution leak check needs, kept in the arena. */
+struct weft__grec {
+    uint32_t id, owner;
+    unsigned spawned;
+    bool waited;
+    const char *file;
+    int line;
+};
+
 static bool group_touch(struct weft__run *r, weft_group_t *g)
 {
     if (!weft__obj_touch(r, &g->o))
@@ -30,10 +39,15 @@ static bool group_touch(struct weft__run *r, weft_group_t *g)
     g->nerrors = 0;
     g->children = NULL;
     g->waited = false;
-    if (weft__grow(&r->groups, &r->groups_cap, r->ngroups + 1,
+    g->rec = weft__run_alloc(r, sizeof *g->rec);
+    if (g->rec == NULL ||
+        weft__grow(&r->groups, &r->groups_cap, r->ngroups + 1,
                    sizeof *r->groups) != 0)
         return false;
-    r->groups[r->ngroups++] = g;
+    g->rec->id = g->o.id;
+    g->rec->file = g->o.file;
+    g->rec->line = g->o.line;
+    r->groups[r->ngroups++] = g->rec;
     return true;
 }
 
@@ -95,8 +109,11 @@ int weft_group_spawn_at(weft_group_t *g, const char *name, weft_thread_fn *fn,
             return -ENOMEM;
         t->detached = true; /* the group, not a join, collects it */
     }
-    if (g->owner == NULL)
+    if (g->owner == NULL) {
         g->owner = self;
+        g->rec->owner = self->id;
+    }
+    g->rec->spawned++;
     f->observed = true; /* the group takes every child's outcome */
     c->f = f;
     c->next = g->children;
@@ -113,7 +130,7 @@ int weft_group_wait_at(weft_group_t *g, const char *file, int line)
     if (!group_touch(r, g))
         return -ENOMEM;
     weft__visible(r, WEFT__OP_GROUP, &g->o, file, line);
-    g->waited = true;
+    g->waited = g->rec->waited = true;
     bool cancelled = false;
     while (g->live > 0) {
         int rc = cancelled ? weft__wait_uncancellable(r, WEFT__OP_GROUP,
@@ -150,28 +167,28 @@ int weft_group_destroy_at(weft_group_t *g, const char *file, int line)
                       "task group G%u is left with %u live child%s "
                       "(structured concurrency: wait for the group first)",
                       g->o.id, g->live, g->live == 1 ? "" : "ren");
-    g->waited = true; /* reported here, not again at the end */
+    g->waited = g->rec->waited = true; /* reported here, not at the end */
     return 0;
 }
 
 bool weft__group_leaks(struct weft__run *r)
 {
     for (uint32_t i = 0; i < r->ngroups; i++) {
-        weft_group_t *g = r->groups[i];
+        struct weft__grec *g = r->groups[i];
         if (g->spawned == 0 || g->waited)
             continue;
         struct weft__finding *f = &r->finding;
         f->kind = WEFT_FINDING_TASK_LEAK;
-        f->task = g->owner ? g->owner->id : 0;
+        f->task = g->owner;
         f->step = r->step;
         f->time = r->now;
-        f->file = g->o.file;
-        f->line = g->o.line;
+        f->file = g->file;
+        f->line = g->line;
         snprintf(f->message, sizeof f->message,
                  "task group G%u (%s:%d) got %u child%s and was never "
                  "waited for (structured concurrency: wait for the group)",
-                 g->o.id, g->o.file ? g->o.file : "?", g->o.line,
-                 g->spawned, g->spawned == 1 ? "" : "ren");
+                 g->id, g->file ? g->file : "?", g->line, g->spawned,
+                 g->spawned == 1 ? "" : "ren");
         return true;
     }
     return false;

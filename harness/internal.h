@@ -167,6 +167,9 @@ struct weft__task {
     bool cancel_requested;        /* weft_cancel was called */
     bool warned;                  /* made a blocking call in a loop (warn) */
     bool cancellable;             /* its current wait is a cancel point */
+    bool deadline_cancel;         /* its last wait ended by a scope deadline */
+    struct weft__loop *pool_of;   /* a to_thread worker of this loop */
+    int fail_err;                 /* weft_task_fail's error, or 0 */
     int cancel_hit;               /* -ECANCELED: last wait was cancelled */
     weft_future_t *future;        /* its outcome, or NULL */
     struct weft_scope *scope;     /* innermost cancel scope */
@@ -332,7 +335,9 @@ struct weft__run {
     /* every task future, for the unobserved-failure check */
     weft_future_t **task_futures;
     uint32_t ntask_futures, task_futures_cap;
-    weft_group_t **groups; /* touched this execution, for the leak check */
+    struct weft__grec **groups; /* records of the groups touched this
+                                   execution (the groups themselves may
+                                   be gone: they live in tasks' frames) */
     uint32_t ngroups, groups_cap;
     uint64_t blocking_warnings; /* policy warn: calls seen */
     const char *warn_file;
@@ -354,6 +359,14 @@ WEFT__HIDDEN int weft__suspend(struct weft__run *r, int op, weft__obj_t *obj,
  * whether it is already cancelled (loop.c). */
 WEFT__HIDDEN int64_t weft__scope_deadline(struct weft__task *t,
                                           bool *cancelled);
+WEFT__HIDDEN void weft__pool_worker_died(struct weft__run *r,
+                                         struct weft__task *t);
+/* Is a shield scope active in t (outer cancellation kept out)? */
+WEFT__HIDDEN bool weft__shielded(struct weft__task *t);
+/* Mark the cancelled scopes of t as having ended a wait. */
+WEFT__HIDDEN void weft__scope_hit(struct weft__task *t);
+/* An await that ended by a deadline returned its outcome after all. */
+WEFT__HIDDEN void weft__scope_unhit(struct weft__task *t);
 /* Called when a scope's deadline ended a wait. */
 WEFT__HIDDEN void weft__scope_expired(struct weft__task *t, int64_t now);
 /* Loops (loop.c): queue an awaiting coroutine on its loop; a coroutine

@@ -36,6 +36,7 @@ struct weft__job {
     weft_thread_fn *fn;
     void *arg;
     weft_future_t *f;
+    struct weft__locals *locals; /* a copy of the submitter's */
 };
 
 struct weft__loop {
@@ -55,6 +56,18 @@ struct weft__loop {
     unsigned nworkers, idle;
     bool shutdown;
 };
+
+struct weft__locals {
+    uint32_t n, cap;
+    struct {
+        weft_local_t *key;
+        void *value;
+    } e[];
+};
+
+static struct weft__locals *locals_copy(struct weft__run *r,
+                                        const struct weft__locals *from,
+                                        uint32_t cap);
 
 static struct weft__loop *impl(struct weft__run *r, weft_loop_t *l)
 {
@@ -118,7 +131,10 @@ static void wake_idle_thread(struct weft__run *r, struct weft__loop *L)
 void weft__loop_enqueue(struct weft__run *r, struct weft__task *t)
 {
     struct weft__loop *L = t->loop;
+    /* Queued means woken: its timer and cancellation wake are spent. */
     t->wait_op = WEFT__OP_QUEUED;
+    t->wait_gen++;
+    t->cancellable = false;
     t->co_next = NULL;
     if (L->qtail)
         L->qtail->co_next = t;
@@ -336,6 +352,24 @@ static void turn(struct weft__run *r, struct weft__loop *L,
 
 /* ------------------------------------------------------ the to_thread pool */
 
+static struct weft__task *spawn_worker(struct weft__run *r,
+                                       struct weft__loop *L);
+
+/* A worker ended by weft_task_fail in a job: the job's future failed with
+ * it (its own future, then); the pool forgets it and, if jobs wait,
+ * starts a replacement. */
+void weft__pool_worker_died(struct weft__run *r, struct weft__task *t)
+{
+    struct weft__loop *L = t->pool_of;
+    for (unsigned i = 0; i < L->nworkers; i++)
+        if (L->workers[i] == t) {
+            L->workers[i] = L->workers[--L->nworkers];
+            break;
+        }
+    if (L->jobs_head != NULL && !L->shutdown)
+        spawn_worker(r, L);
+}
+
 static void *worker(void *arg)
 {
     struct weft__loop *L = arg;
@@ -347,6 +381,9 @@ static void *worker(void *arg)
             L->jobs_head = j->next;
             if (L->jobs_head == NULL)
                 L->jobs_tail = NULL;
+            if (j->f->state != 0)
+                continue; /* cancelled before it started: never runs */
+            self->locals = j->locals;
             /* While it runs the job, the job's future is the worker's
              * own: cancelling it cancels the worker's waits, and
              * weft_task_fail fails it. */
@@ -389,6 +426,8 @@ weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
     j->fn = fn;
     j->arg = arg;
     j->f = f;
+    if (self->locals != NULL)
+        j->locals = locals_copy(r, self->locals, self->locals->cap);
     if (L->jobs_tail)
         L->jobs_tail->next = j;
     else
@@ -397,19 +436,25 @@ weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
     unsigned max = r->cfg->loop_workers ? r->cfg->loop_workers : 1;
     if (L->idle > 0) {
         weft__wake(r, &L->pool, WEFT__WAKE_OLDEST);
-    } else if (L->nworkers < max) {
-        if (L->workers == NULL)
-            L->workers = weft__run_alloc(r, max * sizeof *L->workers);
-        struct weft__task *w =
-            L->workers ? weft__task_new(r, "to_thread worker", worker, L)
-                       : NULL;
-        if (w == NULL)
-            return NULL;
-        w->spawn_file = file;
-        w->spawn_line = line;
-        L->workers[L->nworkers++] = w;
+    } else if (L->nworkers < max && spawn_worker(r, L) == NULL) {
+        return NULL;
     }
     return f;
+}
+
+static struct weft__task *spawn_worker(struct weft__run *r,
+                                       struct weft__loop *L)
+{
+    unsigned max = r->cfg->loop_workers ? r->cfg->loop_workers : 1;
+    if (L->workers == NULL)
+        L->workers = weft__run_alloc(r, max * sizeof *L->workers);
+    struct weft__task *w =
+        L->workers ? weft__task_new(r, "to_thread worker", worker, L) : NULL;
+    if (w == NULL)
+        return NULL;
+    w->pool_of = L;
+    L->workers[L->nworkers++] = w;
+    return w;
 }
 
 /* Stop the pool and wait for its workers to end. */
@@ -452,6 +497,11 @@ int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
         return -ENOMEM;
     if (L->thread != NULL)
         return -EBUSY;
+    /* A loop may run again: its pool starts afresh (the old workers were
+     * joined when the last run ended). */
+    L->shutdown = false;
+    L->nworkers = 0;
+    L->idle = 0;
     L->thread = self;
     self->runs_loop = L;
     weft_future_t *mf = weft_spawn_on_at(l, "main coroutine", main, arg, file,
@@ -520,10 +570,23 @@ int weft_scope_exit(weft_scope_t *s)
         weft__misuse("weft_scope_exit",
                      "not the innermost scope of the calling task");
     t->scope = s->parent;
-    if ((s->flags & WEFT_SCOPE_FAIL) && s->cancelled &&
+    /* fail-after: only when its deadline really ended a wait inside */
+    if ((s->flags & WEFT_SCOPE_FAIL) && s->hit &&
         s->deadline != WEFT_FOREVER && s->deadline <= r->now)
         return -ETIMEDOUT;
     return 0;
+}
+
+/* Does the scope chain of t, up to the nearest shield, contain s? */
+static bool covers(struct weft__task *t, const weft_scope_t *s)
+{
+    for (weft_scope_t *x = t->scope; x != NULL; x = x->parent) {
+        if (x == s)
+            return true;
+        if (x->flags & WEFT_SCOPE_SHIELD)
+            return false;
+    }
+    return false;
 }
 
 void weft_scope_cancel(weft_scope_t *s)
@@ -533,7 +596,7 @@ void weft_scope_cancel(weft_scope_t *s)
     s->cancelled = true;
     struct weft__task *t = s->owner;
     if (t != NULL && t != r->cur && t->state == WEFT__BLOCKED &&
-        t->cancellable)
+        t->cancellable && covers(t, s))
         weft__wake_task(r, t);
 }
 
@@ -551,6 +614,33 @@ int64_t weft__scope_deadline(struct weft__task *t, bool *cancelled)
     return d;
 }
 
+bool weft__shielded(struct weft__task *t)
+{
+    for (weft_scope_t *s = t->scope; s != NULL; s = s->parent)
+        if (s->flags & WEFT_SCOPE_SHIELD)
+            return true;
+    return false;
+}
+
+void weft__scope_hit(struct weft__task *t)
+{
+    for (weft_scope_t *s = t->scope; s != NULL; s = s->parent) {
+        if (s->cancelled)
+            s->hit = true;
+        if (s->flags & WEFT_SCOPE_SHIELD)
+            break;
+    }
+}
+
+void weft__scope_unhit(struct weft__task *t)
+{
+    for (weft_scope_t *s = t->scope; s != NULL; s = s->parent) {
+        s->hit = false;
+        if (s->flags & WEFT_SCOPE_SHIELD)
+            break;
+    }
+}
+
 void weft__scope_expired(struct weft__task *t, int64_t now)
 {
     for (weft_scope_t *s = t->scope; s != NULL; s = s->parent) {
@@ -565,13 +655,6 @@ void weft__scope_expired(struct weft__task *t, int64_t now)
 
 /* ------------------------------------------------------------ task-locals */
 
-struct weft__locals {
-    uint32_t n, cap;
-    struct {
-        weft_local_t *key;
-        void *value;
-    } e[];
-};
 
 void *weft_local_get(weft_local_t *key)
 {

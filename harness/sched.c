@@ -338,6 +338,7 @@ uint64_t weft__choose_value(struct weft__run *r, uint64_t n, int op)
     if (WEFT__UNLIKELY(v >= c.n))
         diverged(r);
     log_decision(r, &c, (uint32_t)v);
+    r->hash = (r->hash ^ (v + 0x51)) * 0x100000001b3ULL; /* values matter */
     return v;
 }
 
@@ -468,18 +469,22 @@ static int block_raw(struct weft__run *r, int op, weft__obj_t *obj,
 {
     struct weft__task *t = r->cur;
     bool by_scope = false;
+    t->deadline_cancel = false;
     if (cancellable) {
         bool cancelled = false;
         int64_t sd = weft__scope_deadline(t, &cancelled);
-        if (t->cancel_pending) {
+        if (t->cancel_pending && !weft__shielded(t)) {
             t->cancel_pending = false;
             return -ECANCELED;
         }
-        if (cancelled)
+        if (cancelled) {
+            weft__scope_hit(t);
             return -ECANCELED;
+        }
         if (sd != WEFT_FOREVER && (deadline == WEFT_FOREVER || sd < deadline)) {
             if (sd <= r->now) {
                 weft__scope_expired(t, r->now);
+                t->deadline_cancel = true;
                 return -ECANCELED;
             }
             deadline = sd;
@@ -522,23 +527,27 @@ static int block_raw(struct weft__run *r, int op, weft__obj_t *obj,
     t->cancellable = false;
     if (!cancellable)
         return 0;
+    int rc = 0;
     bool scope_cancelled = false;
     weft__scope_deadline(t, &scope_cancelled);
-    if (scope_cancelled) {
-        t->timed_out = false;
-        return -ECANCELED;
-    }
-    if (t->cancel_pending) {
-        t->cancel_pending = false;
-        t->timed_out = false;
-        return -ECANCELED;
-    }
     if (by_scope && t->timed_out) {
         weft__scope_expired(t, r->now);
-        t->timed_out = false;
-        return -ECANCELED;
+        t->deadline_cancel = true;
+        rc = -ECANCELED;
+    } else if (scope_cancelled) {
+        weft__scope_hit(t);
+        rc = -ECANCELED;
+    } else if (t->cancel_pending && !weft__shielded(t)) {
+        t->cancel_pending = false;
+        rc = -ECANCELED;
     }
-    return 0;
+    if (rc != 0) {
+        t->timed_out = false;
+        /* A wake-up meant for one waiter must not be lost with us. */
+        if (t->signalled && obj != NULL)
+            weft__wake(r, obj, WEFT__WAKE_ONE);
+    }
+    return rc;
 }
 
 int weft__suspend(struct weft__run *r, int op, weft__obj_t *obj,
@@ -834,7 +843,10 @@ static WEFT__NORETURN void task_end(struct weft__run *r, void *ret, int err)
     if (t->held != NULL)
         weft__mutex_exit_check(r, t);
     t->ret = ret;
+    t->fail_err = err;
     weft__task_done(r, t, ret, err);
+    if (err != 0 && t->pool_of != NULL)
+        weft__pool_worker_died(r, t);
     ready_remove(r, t);
     t->state = WEFT__DONE;
     r->live--;

@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int weft__schedule_snapshot(struct weft__schedule *s,
                             const struct weft__run *r)
@@ -71,7 +72,12 @@ int weft__schedule_write(const char *path, struct weft__run *r)
 int weft__schedule_write_s(const char *path, const struct weft__schedule *s,
                            const char *strategy)
 {
-    FILE *f = fopen(path, "w");
+    /* Written aside and renamed: a reader never sees half a schedule, and
+     * no file is truncated in place (slow to flush on some file
+     * systems). */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
     if (f == NULL)
         return -errno;
     fprintf(f, "weft-schedule 1\n");
@@ -89,6 +95,10 @@ int weft__schedule_write_s(const char *path, const struct weft__schedule *s,
     int rc = ferror(f) ? -EIO : 0;
     if (fclose(f) != 0 && rc == 0)
         rc = -errno;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc != 0)
+        unlink(tmp);
     return rc;
 }
 

@@ -146,7 +146,8 @@ static int try(struct weft__run *r, weft_body_fn *body, void *arg,
     struct weft__schedule now = { .d = r->decisions, .n = r->ndecisions };
     unsigned pn = weft__schedule_preemptions(&now),
              ps = weft__schedule_preemptions(s);
-    if (pn > ps || (pn == ps && r->step >= s->steps))
+    /* never longer, never more preemptions, and better in one of them */
+    if (pn > ps || r->step > s->steps || (pn == ps && r->step == s->steps))
         return 0;
     return adopt(r, s);
 }
@@ -176,8 +177,9 @@ static int fewer_preemptions(struct weft__run *r, weft_body_fn *body,
             (*runs)++;
             if (rc != 0)
                 found = rc;
-            else if (r->failed && weft__same_failure(&r->finding, goal))
-                found = adopt(r, s);
+            else if (r->failed && weft__same_failure(&r->finding, goal) &&
+                     (s->steps == 0 || r->step <= s->steps))
+                found = adopt(r, s); /* fewer preemptions, never longer */
             else if (!weft__strategy_dfs.next(st, r->step))
                 break;
         }

@@ -10,9 +10,9 @@
  * depth d with probability at least 1 / (n * k^(d-1)): a bound that random
  * scheduling cannot give for deep bugs.
  *
- * k is WEFT_PCT_STEPS when set; otherwise it is learnt (64 for the first
- * execution, then the longest execution so far) and printed in the
- * replay line, so a seed plus that line replays any execution.
+ * k is WEFT_PCT_STEPS when set; otherwise it is learnt: 64 for the first
+ * execution, then that execution's length. It is printed in the replay
+ * line, so a seed plus that line replays any execution.
  */
 #include "internal.h"
 
@@ -134,9 +134,11 @@ static void pct_explain(void *state, char *why, size_t len)
 static bool pct_next(void *state, uint64_t steps)
 {
     struct pct_state *st = state;
-    /* The first execution replaces the initial guess; later ones can
-     * only raise it. */
-    if (st->learn && (!st->seen || steps > st->k))
+    /* k is learnt from the first execution of the exploration alone
+     * (index 0: the explorer runs it first in every shard and before
+     * forking workers), so every execution's k is the same however the
+     * exploration is split. */
+    if (st->learn && !st->seen)
         st->k = steps > 0 ? steps : 1;
     st->seen = true;
     return true;

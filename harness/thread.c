@@ -66,7 +66,7 @@ int weft_thread_timedjoin_at(weft_thread_t t, void **ret, int64_t deadline,
     x->joined = true;
     if (ret != NULL)
         *ret = x->ret;
-    return 0;
+    return x->fail_err; /* 0, or what it passed to weft_task_fail */
 }
 
 int weft_thread_detach_at(weft_thread_t t, const char *file, int line)

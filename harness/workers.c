@@ -80,7 +80,7 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
         if (!cfg->keep_going &&
             i > __atomic_load_n(&sh->best, __ATOMIC_RELAXED))
             break;
-        if (cfg->time_budget > 0 && (me->executions & 63) == 0 &&
+        if (cfg->time_budget > 0 &&
             weft__wall() - s->t0 >= cfg->time_budget) {
             me->out_of_time = true;
             break;
@@ -152,8 +152,10 @@ int weft__search_parallel(struct weft__search *s)
     unsigned started = 0;
     for (unsigned w = 0; w < jobs; w++) {
         pid_t p = fork();
-        if (p == 0)
+        if (p == 0) {
+            weft__free(pids); /* the parent's; the worker never returns */
             worker(s, sh, w, jobs);
+        }
         if (p < 0) {
             rc = -errno;
             break;

@@ -229,8 +229,9 @@ int weft_thread_spawn_at(weft_thread_t *t, const char *name,
                          int line);
 
 /* Wait for t to end; its return value goes to *ret (ret may be NULL).
- * Returns 0, -ESRCH (no such thread), -EINVAL (detached or already
- * joined), -EDEADLK (joining yourself), -ETIMEDOUT. */
+ * Returns 0, the error it ended with (weft_task_fail), -ESRCH (no such
+ * thread), -EINVAL (detached or already joined), -EDEADLK (joining
+ * yourself), -ETIMEDOUT. */
 #define weft_thread_join(t, ret)                                               \
     weft_thread_timedjoin_at((t), (ret), WEFT_FOREVER, __FILE__, __LINE__)
 #define weft_thread_timedjoin(t, ret, deadline)                                \
@@ -718,6 +719,7 @@ typedef struct weft_group {
     unsigned nerrors;          /* errors collected (all children) */
     int errors[WEFT_GROUP_MAX_ERRORS];
     struct weft__gchild *children;
+    struct weft__grec *rec; /* the execution's record of it */
     bool waited;
 } weft_group_t;
 

@@ -58,7 +58,10 @@
  *     had a finding, 2 if one could not be read or run. With flags
  *     WEFT_FUZZ_ABORT it calls abort() at the first finding instead: the
  *     macro passes it when compiled by AFL++ (__AFL_COMPILER), whose
- *     afl-fuzz counts a signal, not an exit status, as a crash.
+ *     afl-fuzz counts a signal, not an exit status, as a crash. Compiled
+ *     by afl-clang-fast, main() runs in AFL++'s persistent mode: one
+ *     process reads and runs up to 10000 inputs in turn (a plain run of
+ *     that binary still runs its files once).
  *
  * BUILDING AND RUNNING
  *     libFuzzer (clang; Debian's libclang-rt-14-dev provides it):
@@ -103,7 +106,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-
 #include <weft.h>
 
 #ifdef __cplusplus
@@ -116,9 +118,18 @@ extern "C" {
 int weft_fuzz_main(int argc, char **argv, const weft_config_t *cfg,
                    weft_body_fn *body, void *arg, unsigned flags);
 
-/* Count the interleaving features of each execution in counters[0..n)
- * (this thread's weft_fuzz_one calls; NULL turns it off). */
-void weft_fuzz_counters(uint8_t *counters, size_t n);
+/*
+ * Declare this thread's weft_fuzz_one calls driven by a fuzzer: nothing
+ * else runs between them, so weft keeps its crash handlers installed
+ * without checking per call that they are still its own (one system call
+ * saved per input). Each execution also counts its interleaving features
+ * in counters[0..n) (may be NULL): at every decision, the source line the
+ * running thread is at, the line the chosen thread resumes from, and
+ * whether that is a switch. WEFT_FUZZ_TARGET passes libFuzzer's extra
+ * counters, so libFuzzer keeps an input that makes two code sites meet in
+ * a new way even if the code's own coverage stays the same.
+ */
+void weft_fuzz_driven(uint8_t *counters, size_t n);
 
 /* The fuzzer's entry point, defined by WEFT_FUZZ_TARGET. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -144,28 +155,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define WEFT_FUZZ_FEATURES 4096
 #endif
 #if defined(__linux__) && defined(__GNUC__) && WEFT_FUZZ_FEATURES > 0
-#define WEFT__FUZZ_COUNTERS()                                                  \
-    do {                                                                       \
-        static uint8_t counters[WEFT_FUZZ_FEATURES]                            \
-            __attribute__((section("__libfuzzer_extra_counters"), used));      \
-        weft_fuzz_counters(counters, sizeof counters);                         \
+#define WEFT__FUZZ_COUNTERS()                                             \
+    do {                                                                  \
+        static uint8_t counters[WEFT_FUZZ_FEATURES]                       \
+            __attribute__((section("__libfuzzer_extra_counters"), used)); \
+        weft_fuzz_driven(counters, sizeof counters);                      \
     } while (0)
 #else
-#define WEFT__FUZZ_COUNTERS() ((void)0)
+#define WEFT__FUZZ_COUNTERS() weft_fuzz_driven(NULL, 0)
 #endif
 
 #if defined(WEFT_FUZZ_LIBFUZZER) || defined(WEFT_FUZZ_NO_MAIN)
 #define WEFT__FUZZ_MAIN(body, arg)
+#elif defined(__AFL_HAVE_MANUAL_CONTROL)
+/* AFL++'s persistent mode: one process runs many inputs (read from the
+ * file or standard input afresh each time), weft's structures warm. */
+#define WEFT__FUZZ_MAIN(body, arg)                                           \
+    WEFT__FUZZ_WEAK int main(int argc, char **argv)                          \
+    {                                                                        \
+        int status = 0;                                                      \
+        while (__AFL_LOOP(10000))                                            \
+            status = weft_fuzz_main(argc, argv, weft__fuzz_config(), (body), \
+                                    (arg), WEFT__FUZZ_FLAGS);                \
+        return status;                                                       \
+    }
 #else
-#define WEFT__FUZZ_MAIN(body, arg)                                             \
-    WEFT__FUZZ_WEAK int main(int argc, char **argv)                            \
-    {                                                                          \
-        return weft_fuzz_main(argc, argv, weft__fuzz_config(), (body),         \
-                              (arg), WEFT__FUZZ_FLAGS);                        \
+#define WEFT__FUZZ_MAIN(body, arg)                                            \
+    WEFT__FUZZ_WEAK int main(int argc, char **argv)                           \
+    {                                                                         \
+        return weft_fuzz_main(argc, argv, weft__fuzz_config(), (body), (arg), \
+                              WEFT__FUZZ_FLAGS);                              \
     }
 #endif
 
-#define WEFT_FUZZ_TARGET(body) WEFT_FUZZ_TARGET_CONFIG(body, NULL, NULL)
+#define WEFT_FUZZ_TARGET(body)          WEFT_FUZZ_TARGET_CONFIG(body, NULL, NULL)
 #define WEFT_FUZZ_TARGET_ARG(body, arg) WEFT_FUZZ_TARGET_CONFIG(body, arg, NULL)
 
 #define WEFT_FUZZ_TARGET_CONFIG(body, arg, configure)                          \
@@ -191,8 +214,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
             WEFT__FUZZ_COUNTERS();                                             \
             counting = 1;                                                      \
         }                                                                      \
-        int rc = weft_fuzz_one(weft__fuzz_config(), data, size, (body),        \
-                               (arg), &res);                                   \
+        int rc = weft_fuzz_one(weft__fuzz_config(), data, size, (body), (arg), \
+                               &res);                                          \
         weft_result_destroy(&res);                                             \
         if (rc != 0) {                                                         \
             if (rc < 0)                                                        \
