@@ -372,6 +372,8 @@ help:
 	@echo 'make clang        everything + tests with clang in build-clang/'
 	@echo 'make ucontext     everything + tests with SWITCH=ucontext'
 	@echo 'make aarch64      cross-build, run tests and examples under qemu'
+	@echo 'make fuzz         libFuzzer on examples/fuzz/*.c, then replay the crash'
+	@echo 'make fuzz-afl     the same with AFL++'
 	@echo 'make check-exports  libweft.so exports only weft_*'
 	@echo 'make install      PREFIX=/usr/local, DESTDIR honoured'
 	@echo 'make format | check-format | clean | uninstall'
@@ -412,7 +414,7 @@ LIBFUZZER_FLAGS = -len_control=0 -max_len=256 -print_final_stats=1 \
 	$(LIBFUZZER_OPTS)
 AFL_ENV = AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 \
 	AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_BENCH_UNTIL_CRASH=1 \
-	AFL_SKIP_BIN_CHECK=0 AFL_QUIET=1
+	AFL_QUIET=1
 
 .PHONY: fuzz fuzz-afl fuzz-deps
 

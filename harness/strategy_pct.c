@@ -104,9 +104,14 @@ static uint64_t pct_choose(void *state, const struct weft__choice *c)
                     *p = i + 1;
                 st->change[i] = 0;
             }
-    uint32_t best = 0;
+    /* A yield gives way: the best of the others runs, or a task spinning
+     * on a flag with the top priority would starve its setter. */
+    uint32_t skip = c->op == WEFT__OP_YIELD ? c->current : c->n;
+    uint32_t best = skip == 0 && c->n > 1 ? 1 : 0;
     uint64_t bp = 0;
     for (uint32_t i = 0; i < c->n; i++) {
+        if (i == skip)
+            continue;
         uint64_t *p = prio_of(st, c->ids[i]);
         uint64_t v = p ? *p : 0;
         if (v > bp) {

@@ -6,14 +6,14 @@
 #   sh scripts/deps.sh --list [GROUP...]   print the packages of GROUPs
 #
 # Groups: build (compile and test), cross (aarch64 under qemu), coverage,
-# format (clang-format for `make format`). A check looks for a file or a
-# command each package provides, so it costs no apt call when all is
-# present. If something is missing: as root it runs apt-get update and
+# format (clang-format for `make format`), fuzz (afl++, libFuzzer). A
+# check looks for a file or a command each package provides, so it costs
+# no apt call when all is present. If something is missing: as root it runs apt-get update and
 # installs the missing packages; otherwise it prints the exact command to
 # run and exits 1. `make test` runs `--check`; CI runs `--all`.
 set -eu
 
-GROUPS_ALL="build cross coverage format"
+GROUPS_ALL="build cross coverage format fuzz"
 
 group_packages()
 {
@@ -22,6 +22,7 @@ group_packages()
     cross) echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libcmocka-dev:arm64" ;;
     coverage) echo "lcov" ;;
     format) echo "clang-format" ;;
+    fuzz) echo "afl++ libclang-rt-14-dev" ;;
     *)
         echo "deps.sh: unknown group '$1' (groups: $GROUPS_ALL)" >&2
         exit 2
@@ -51,6 +52,11 @@ present()
     libcmocka-dev:arm64) test -f /usr/lib/aarch64-linux-gnu/libcmocka.so ;;
     lcov) have lcov ;;
     clang-format) have clang-format ;;
+    afl++) have afl-clang-fast && have afl-fuzz ;;
+    libclang-rt-14-dev)
+        ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a \
+            >/dev/null 2>&1
+        ;;
     *)
         dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null |
             grep -q ' installed$'
