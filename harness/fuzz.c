@@ -508,8 +508,12 @@ int weft_fuzz_main(int argc, char **argv, const weft_config_t *cfg_in,
         }
         struct weft__buf hint = { 0 };
         quoted(&hint, prog);
-        weft__buf_printf(&hint, in ? " < " : " ");
-        quoted(&hint, in ? "<input-file>" : name);
+        if (in)
+            weft__buf_printf(&hint, " < <input-file>");
+        else {
+            weft__buf_printf(&hint, " ");
+            quoted(&hint, name);
+        }
         weft_config_t c = cfg;
         if (c.replay_hint == NULL)
             c.replay_hint = hint.s;

@@ -293,13 +293,15 @@ static void log_decision(struct weft__run *r, const struct weft__choice *c,
     d->op = (uint8_t)c->op;
 }
 
-static WEFT__NORETURN void diverged(struct weft__run *r)
+/* A task choice comes before its operation (step + 1); a value choice
+ * belongs to the operation under way (step). */
+static WEFT__NORETURN void diverged(struct weft__run *r, unsigned ahead)
 {
     char why[400];
     r->strategy->explain(r->strategy_state, why, sizeof why);
     weft__finding(r, WEFT_FINDING_NONDETERMINISM, r->cur->file, r->cur->line,
                   "replay diverged at step %llu: %s",
-                  (unsigned long long)r->step, why);
+                  (unsigned long long)r->step + ahead, why);
 }
 
 /* The one place where a strategy answers: which ready task runs next. */
@@ -316,7 +318,7 @@ static uint32_t decide_task(struct weft__run *r, int op, uint32_t current)
     };
     uint64_t i = r->strategy->choose(r->strategy_state, &c);
     if (WEFT__UNLIKELY(i >= c.n))
-        diverged(r);
+        diverged(r, 1);
     log_decision(r, &c, r->ready_ids[i]);
     return (uint32_t)i;
 }
@@ -336,7 +338,7 @@ uint64_t weft__choose_value(struct weft__run *r, uint64_t n, int op)
     };
     uint64_t v = r->strategy->choose(r->strategy_state, &c);
     if (WEFT__UNLIKELY(v >= c.n))
-        diverged(r);
+        diverged(r, 0);
     log_decision(r, &c, (uint32_t)v);
     r->hash = (r->hash ^ (v + 0x51)) * 0x100000001b3ULL; /* values matter */
     return v;
@@ -693,15 +695,11 @@ void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
     struct weft__task *t = r->cur;
     t->file = file;
     t->line = line;
-    ++r->step;
-    trace(r, op, 0, obj ? obj->id : 0, t->id, file, line);
-    if (WEFT__UNLIKELY(r->step > r->max_steps))
+    if (WEFT__UNLIKELY(r->step >= r->max_steps))
         weft__finding(r, WEFT_FINDING_STEP_BOUND, file, line,
                       "step bound exceeded: %llu visible operations without "
                       "the execution ending (livelock or non-termination?)",
                       (unsigned long long)r->max_steps);
-    if (WEFT__UNLIKELY(r->cov != NULL))
-        weft__cov_count(r->cov, WEFT__COV_REACHED, file, line);
     if (r->nready > 1 && t->atomic_depth == 0) {
         uint32_t i = decide_task(r, op, t->ready_pos);
         struct weft__task *next = r->ready[i];
@@ -711,6 +709,12 @@ void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
         }
         switch_to(r, next);
     }
+    /* Traced now, when it takes effect, not when it was reached: the
+     * trace then reads in the order things happened. */
+    ++r->step;
+    trace(r, op, 0, obj ? obj->id : 0, t->id, file, line);
+    if (WEFT__UNLIKELY(r->cov != NULL))
+        weft__cov_count(r->cov, WEFT__COV_REACHED, file, line);
 }
 
 void weft__obj_init(struct weft__run *r, weft__obj_t *o, const char *file,

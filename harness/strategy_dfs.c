@@ -79,8 +79,8 @@ static uint64_t dfs_choose(void *state, const struct weft__choice *c)
                      "choice %u differs from the earlier execution with "
                      "the same prefix (%u options at step %llu, now %u at "
                      "step %llu)",
-                     st->pos + 1, f->n, (unsigned long long)f->step, c->n,
-                     (unsigned long long)c->step);
+                     st->pos + 1, f->n, (unsigned long long)f->step + 1, c->n,
+                     (unsigned long long)c->step + 1);
             return WEFT__DIVERGED;
         }
     } else {
