@@ -322,6 +322,114 @@ aarch64:
 		NM=aarch64-linux-gnu-nm BUILD=build-aarch64 \
 		RUN='$(QEMU_AARCH64)' test demo
 
+# ---- coverage ---------------------------------------------------------
+#
+# `make coverage`: line, function and branch coverage (gcov, lcov,
+# genhtml) of libweft and of the examples (the demo's code under test)
+# over `make test` and `make demo`, in a gcc --coverage -O0 -g build in
+# build-coverage/. Then the synchronization coverage of the examples: each
+# runs again with WEFT_SYNC_COVERAGE=build-coverage/sync/<example>.info;
+# the tracefiles are merged and rendered as a report of their own, never
+# merged into line coverage (their counts are not line hits). One example
+# runs once more with WEFT_JOBS=2, and the target checks that the forked
+# workers' counts were kept (workers.c's worker() has calls).
+#
+# lcov and genhtml run through scripts/weft-coverage.sh, the recipe users
+# follow for their own code; every lcov and genhtml call gets
+# --rc lcov_branch_coverage=1, without which branch data is silently
+# dropped. System headers (/usr/*) and tests/ are removed from the line
+# report. Failing tests or examples still leave a report; the target fails
+# at the end. Results in build-coverage/:
+#   coverage.info, html/index.html        line, function, branch coverage
+#   sync/<example>.info[.worker<pid>], sync.info, sync-html/index.html
+#   sync/<example>.log, jobs-check.log    what those runs printed
+# Knobs: SYNC_MEASURE (contended; reached, blocked, preempted, woke),
+# COV_JOBS_EXAMPLE (task_group), COV_CC (gcc: lcov reads gcc's gcov).
+
+COV_BUILD = build-coverage
+COV_CC ?= gcc
+SYNC_MEASURE ?= contended
+COV_JOBS_EXAMPLE ?= task_group
+COV_LCOV = lcov --rc lcov_branch_coverage=1 --quiet
+COV_SCRIPT = sh scripts/weft-coverage.sh
+# -u: a weak reference does not pull a member out of a static archive, so
+# without these libgcov's __gcov_dump (and __gcov_reset) stay NULL in
+# workers.c and the forked workers' counts are lost.
+COV_FLAGS = --coverage -Wl,-u,__gcov_dump -Wl,-u,__gcov_reset
+COV_MAKE = $(MAKE) --no-print-directory CC=$(COV_CC) BUILD=$(COV_BUILD) \
+	OPT='-O0 -g' SANITIZE='$(COV_FLAGS)'
+COV_EXAMPLES = $(EXAMPLE_SRCS:examples/%.c=$(COV_BUILD)/examples/%)
+
+.PHONY: coverage
+coverage:
+	@sh scripts/deps.sh --check coverage
+	@rm -rf $(COV_BUILD)/html $(COV_BUILD)/sync $(COV_BUILD)/sync-html \
+		$(COV_BUILD)/*.info $(COV_BUILD)/jobs-check.log
+	@if [ -d $(COV_BUILD) ]; then \
+		find $(COV_BUILD) -name '*.gcda' -exec rm -f {} +; fi
+	$(COV_MAKE) lib tests examples
+	@unset WEFT_QUIET; status=0; \
+	$(COV_MAKE) test || status=1; \
+	$(COV_MAKE) demo || status=1; \
+	printf '\n================ synchronization coverage (%s) ================\n' \
+		'$(SYNC_MEASURE)'; \
+	mkdir -p $(COV_BUILD)/sync; \
+	for e in $(COV_EXAMPLES); do \
+		n=$${e##*/}; \
+		WEFT_SYNC_COVERAGE=$(COV_BUILD)/sync/$$n.info \
+		WEFT_SYNC_MEASURE='$(SYNC_MEASURE)' \
+			$(TIMEOUT_CMD) $(RUN) $$e > $(COV_BUILD)/sync/$$n.log 2>&1; \
+		rc=$$?; \
+		printf '  %-20s ' "$$n"; \
+		grep '^weft: sync coverage' $(COV_BUILD)/sync/$$n.log | tail -n 1 | \
+			sed 's/^weft: sync coverage ([a-z]*) in [^ ]*: //'; \
+		if [ "$$rc" -ne 0 ]; then \
+			echo "==> $$n exited with status $$rc (see $(COV_BUILD)/sync/$$n.log)"; \
+			status=1; \
+		fi; \
+	done; \
+	je=$(COV_BUILD)/examples/$(COV_JOBS_EXAMPLE); \
+	[ -x "$$je" ] || je=$(firstword $(COV_EXAMPLES)); \
+	printf '\n==> %s with WEFT_JOBS=2 (forked workers)\n' "$${je##*/}"; \
+	WEFT_JOBS=2 $(TIMEOUT_CMD) $(RUN) $$je > $(COV_BUILD)/jobs-check.log 2>&1 || { \
+		echo "==> $${je##*/} with WEFT_JOBS=2 failed (see $(COV_BUILD)/jobs-check.log)"; \
+		status=1; }; \
+	echo; \
+	$(COV_SCRIPT) capture $(COV_BUILD)/obj $(COV_BUILD)/coverage.info \
+		'$(CURDIR)/tests/*' || exit 1; \
+	$(COV_SCRIPT) html $(COV_BUILD)/coverage.info $(COV_BUILD)/html \
+		'weft line coverage (make test, make demo)' >/dev/null || exit 1; \
+	$(COV_SCRIPT) sync $(COV_BUILD)/sync.info $(COV_BUILD)/sync/*.info \
+		|| exit 1; \
+	$(COV_SCRIPT) html $(COV_BUILD)/sync.info $(COV_BUILD)/sync-html \
+		'weft synchronization coverage ($(SYNC_MEASURE))' >/dev/null \
+		|| exit 1; \
+	calls=$$(awk -v f='$(CURDIR)/harness/workers.c' \
+		'/^SF:/ { in_f = (substr($$0, 4) == f) } \
+		in_f && /^FNDA:[0-9]+,worker$$/ { split($$0, a, /[:,]/); print a[2] }' \
+		$(COV_BUILD)/coverage.info); \
+	if [ "$${calls:-0}" -gt 0 ]; then \
+		echo "workers: worker() ran $$calls times in forked processes: their counts are kept"; \
+	else \
+		echo "==> harness/workers.c worker() shows no calls: the forked workers' gcov counts were lost"; \
+		status=1; \
+	fi; \
+	$(COV_LCOV) -e $(COV_BUILD)/coverage.info '$(CURDIR)/harness/*' \
+		-o $(COV_BUILD)/harness.info || exit 1; \
+	echo; echo 'line coverage, harness/ and examples/:'; \
+	$(COV_SCRIPT) summary $(COV_BUILD)/coverage.info; \
+	echo 'line coverage, harness/ only:'; \
+	$(COV_SCRIPT) summary $(COV_BUILD)/harness.info; \
+	echo; \
+	echo 'line coverage: $(CURDIR)/$(COV_BUILD)/html/index.html'; \
+	echo 'sync coverage: $(CURDIR)/$(COV_BUILD)/sync-html/index.html'; \
+	if [ "$$status" -ne 0 ]; then \
+		echo '==> coverage written, but tests, examples or checks failed (above)'; \
+	fi; \
+	exit $$status
+
+# ---- end of coverage --------------------------------------------------
+
 # ---------------------------------------------------------------- install
 
 VERSION = $(shell sed -n 's/^\#define WEFT_VERSION "\(.*\)"$$/\1/p' \
@@ -372,6 +480,7 @@ help:
 	@echo 'make clang        everything + tests with clang in build-clang/'
 	@echo 'make ucontext     everything + tests with SWITCH=ucontext'
 	@echo 'make aarch64      cross-build, run tests and examples under qemu'
+	@echo 'make coverage     gcov line/branch + sync coverage HTML in build-coverage/'
 	@echo 'make fuzz         libFuzzer on examples/fuzz/*.c, then replay the crash'
 	@echo 'make fuzz-afl     the same with AFL++'
 	@echo 'make check-exports  libweft.so exports only weft_*'
@@ -496,7 +605,7 @@ fuzz-afl: $(FUZZ_AFL_BINS) $(FUZZ_REPLAY_BINS)
 			echo "==> $$name: AFL++ found no bug in $(FUZZ_TIME)s (status $$rc; log $$dir/afl.log)"; \
 			bad=$$((bad + 1)); continue; \
 		fi; \
-		echo "==> $$name: AFL++ found it after $$(awk '/^execs_done/ {print $$3}' $$dir/out/default/fuzzer_stats) inputs: $$crash"; \
+		echo "==> $$name: AFL++ found it after $$(echo "$$crash" | sed -n 's/.*,execs:\([0-9]*\),.*/\1/p') inputs: $$crash"; \
 		$(FUZZ_DIR)/$$name-afl "$$crash" > $$dir/found.log 2>&1 || true; \
 		$(call fuzz_check,$$name,$$dir,$$crash,$$dir/found.log); \
 	done; \

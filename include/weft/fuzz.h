@@ -25,13 +25,18 @@
  *     choice weft makes (which ready thread runs next, a weft_choose()
  *     value) reads the next byte of the input (two or four bytes when there
  *     are more than 256 options), and the byte counts, modulo the number
- *     of options, from the default: the running thread. A zero byte lets
- *     the running thread go on, any other byte switches to another ready
- *     thread, and once the input runs out every thread runs until it
- *     blocks or ends: an empty input is the non-preemptive schedule. A
- *     coverage-guided fuzzer mutating inputs thereby searches
- *     interleavings, and keeps the ones that reach new code.
- *
+ *     of options, from the default option: the running thread (at a
+ *     weft_yield, the next ready one; after a block or an exit, the first
+ *     ready one; 0 for a value). A zero byte lets the running thread go
+ *     on, another byte switches to another ready thread, and once the
+ *     input runs out every choice takes its default: an empty or all-zero
+ *     input is the non-preemptive schedule. A coverage-guided fuzzer
+ *     mutating inputs thereby searches interleavings. Under libFuzzer,
+ *     weft also reports each execution's interleaving features (which
+ *     source lines met at each context switch) as extra coverage, so an
+ *     input that makes threads meet in a new way is kept even when the
+ *     code's own coverage does not change (see weft_fuzz_driven).
+
  *     WEFT_FUZZ_TARGET(body) defines LLVMFuzzerTestOneInput(), the entry
  *     point of libFuzzer (and of AFL++'s and honggfuzz's libFuzzer
  *     drivers). It runs body(NULL) once under weft_fuzz_one() with the
@@ -68,9 +73,18 @@
  *
  *         clang -g -O1 -fsanitize=fuzzer -DWEFT_FUZZ_LIBFUZZER \
  *             target.c -lweft -pthread -o target-fuzz
- *         mkdir -p corpus && ./target-fuzz -max_total_time=60 corpus
+ *         mkdir -p corpus
+ *         ./target-fuzz -len_control=0 -max_len=256 -max_total_time=60 corpus
  *         # a finding: weft's report, then "Test unit written to crash-<sha1>"
  *         ./target-fuzz crash-<sha1>          # replays it, same report
+ *
+ *     -len_control=0 -max_len=N: by default libFuzzer starts from 4-byte
+ *     inputs and lengthens them slowly, while a choice past the end of an
+ *     input takes its default, so a bug needing a switch at the 30th
+ *     choice waits for inputs of 30 bytes. Give N above the number of
+ *     choices of an execution (a report's "input:" line counts them). On
+ *     examples/fuzz/lost_update_fuzz.c this takes libFuzzer from about
+ *     5600 inputs to the bug to about 600.
  *
  *     Add -fsanitize=address to catch memory errors as well. The crash
  *     file replays with a plain build of the same target, no fuzzer:
@@ -78,7 +92,9 @@
  *         cc -g target.c -lweft -pthread -o target
  *         ./target crash-<sha1>               # report, exit status 1
  *
- *     AFL++ (Debian's afl++ package; file or standard-input mode):
+ *     AFL++ (Debian's afl++ package; file or standard-input mode, run in
+ *     persistent mode; AFL++ sees the code's coverage, not weft's
+ *     interleaving features):
  *
  *         afl-clang-fast -g -O1 target.c -lweft -pthread -o target-afl
  *         mkdir -p in && printf '\0' > in/empty
@@ -95,9 +111,11 @@
  * NOTES
  *     The body must be deterministic apart from weft's choices, as for
  *     weft_explore: the same input then is the same execution, bit for
- *     bit (same trace hash). Each input is one execution, a few
- *     microseconds for a small body; weft keeps its run structures between
- *     inputs.
+ *     bit (same trace hash). Each input is one execution, about a
+ *     microsecond for a small body (40 steps): weft keeps its run
+ *     structures and crash handlers between inputs. The interleaving
+ *     features need the counters in the program itself: they work with
+ *     libweft.a and libweft.so alike, on Linux with GCC or clang.
  */
 #ifndef WEFT_FUZZ_H
 #define WEFT_FUZZ_H
