@@ -8,9 +8,9 @@
 # Groups: build (compile and test), cross (aarch64 under qemu), coverage,
 # format (clang-format for `make format`), fuzz (afl++, libFuzzer). A
 # check looks for a file or a command each package provides, so it costs
-# no apt call when all is present. If something is missing: as root it runs apt-get update and
-# installs the missing packages; otherwise it prints the exact command to
-# run and exits 1. `make test` runs `--check`; CI runs `--all`.
+# no apt call when all is present. If something is missing: as root it
+# runs apt-get update and installs the missing packages; otherwise it
+# prints the exact command to run and exits 1. `make test` runs --check.
 set -eu
 
 GROUPS_ALL="build cross coverage format fuzz"
@@ -19,7 +19,10 @@ group_packages()
 {
     case $1 in
     build) echo "gcc clang make libcmocka-dev pkg-config valgrind" ;;
-    cross) echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libcmocka-dev:arm64" ;;
+    cross)
+        echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user" \
+            "libcmocka-dev:arm64"
+        ;;
     coverage) echo "lcov" ;;
     format) echo "clang-format" ;;
     fuzz) echo "afl++ libclang-rt-14-dev" ;;
@@ -125,7 +128,8 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "deps.sh: missing packages: $missing" >&2
     echo "deps.sh: install them with:" >&2
     if [ -n "$add_arch" ]; then
-        echo "    sudo $add_arch && sudo apt-get update && sudo $install_cmd" >&2
+        echo "    sudo $add_arch && sudo apt-get update &&" \
+            "sudo $install_cmd" >&2
     else
         echo "    sudo apt-get update && sudo $install_cmd" >&2
     fi
