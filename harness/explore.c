@@ -426,11 +426,21 @@ static int report_found(struct weft__search *s, unsigned k,
     if (e != 0)
         return e;
 
+    /* A file only where it is asked for, or where the seed cannot
+     * replay the execution (a systematic search): the seed replays the
+     * same report, shrinking included, and leaves no files behind. */
     char path[700];
-    schedule_path(s, f, k, path, sizeof path);
-    int w = weft__schedule_write_s(path, &f->s, s->st->name);
-    if (w != 0 && !cfg->quiet)
-        fprintf(stderr, "weft: cannot write %s: %s\n", path, strerror(-w));
+    int w = -ENOENT;
+    bool want_file = f->path[0] != '\0' || cfg->schedule_out != NULL ||
+                     (cfg->failure_dir != NULL && cfg->name != NULL) ||
+                     !s->st->seed_replays || f->index == UINT64_MAX;
+    if (want_file) {
+        schedule_path(s, f, k, path, sizeof path);
+        w = weft__schedule_write_s(path, &f->s, s->st->name);
+        if (w != 0 && !cfg->quiet)
+            fprintf(stderr, "weft: cannot write %s: %s\n", path,
+                    strerror(-w));
+    }
 
     struct weft__buf rep = { 0 };
     uint64_t exec_no = f->index == UINT64_MAX ? 0 : f->index + 1;

@@ -417,6 +417,10 @@ static const struct failing failing[] = {
 };
 #define NFAILING (sizeof failing / sizeof *failing)
 
+/* Where explore_failing writes the failing schedule (NULL: nowhere, the
+ * seed replays it). */
+static const char *schedule_out;
+
 static int explore_failing(const struct failing *f, bool shrink,
                            weft_result_t *r)
 {
@@ -424,6 +428,7 @@ static int explore_failing(const struct failing *f, bool shrink,
     pinned(&c, f->strategy, f->seed, 100000);
     c.pct_depth = 2;
     c.shrink = shrink;
+    c.schedule_out = schedule_out;
     racy_st.fixed = false;
     return weft_explore(&c, f->body, f->arg, r);
 }
@@ -514,6 +519,10 @@ static void without_shrinking_the_counts_stay_as_found(void **s)
 static void shrunk_schedule_file_replays_the_same_finding(void **s)
 {
     (void)s;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/weft-test-shrunk-%ld.schedule",
+             (long)getpid());
+    schedule_out = path;
     for (size_t i = 0; i < NFAILING; i++) {
         const struct failing *f = &failing[i];
         weft_result_t r, again;
@@ -534,6 +543,7 @@ static void shrunk_schedule_file_replays_the_same_finding(void **s)
         weft_result_destroy(&again); /* its schedule_file is r's */
         done(&r);
     }
+    schedule_out = NULL;
 }
 
 /* -------------------------------------------------- persisted failures */
