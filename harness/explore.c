@@ -311,6 +311,10 @@ static void command_line(struct weft__buf *b)
     size_t n = 0;
     int c;
     bool first = true;
+    /* Started through the dynamic loader (ld.so prog args), the command
+     * line begins with the loader's own arguments: start at the program,
+     * which glibc names in program_invocation_name. */
+    bool started = program_invocation_name == NULL;
     while ((c = fgetc(f)) != EOF) {
         if (c != '\0' && n + 1 < sizeof arg) {
             arg[n++] = (char)c;
@@ -319,10 +323,17 @@ static void command_line(struct weft__buf *b)
         if (c != '\0')
             continue;
         arg[n] = '\0';
+        n = 0;
+        if (!started && strcmp(arg, program_invocation_name) != 0)
+            continue;
+        started = true;
         quoted(b, arg, first);
         first = false;
-        n = 0;
     }
+    if (first) /* the program's name was not found: fall back */
+        quoted(b, program_invocation_name ? program_invocation_name
+                                          : "<this program>",
+               true);
     fclose(f);
 }
 

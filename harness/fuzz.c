@@ -200,18 +200,12 @@ static void ring_reserve(struct weft__run *r, uint64_t events)
     r->ring_cap = cap;
 }
 
-/* argv[0] of this program, for the replay line. */
+/* argv[0] of this program, for the replay line (glibc's copy: right
+ * even when the program was started through the dynamic loader). */
 static void program_name(struct weft__buf *b)
 {
-    char arg[512];
-    size_t n = 0;
-    FILE *f = fopen("/proc/self/cmdline", "r");
-    if (f != NULL) {
-        n = fread(arg, 1, sizeof arg - 1, f);
-        fclose(f);
-    }
-    arg[n] = '\0';
-    weft__buf_printf(b, "%s", n > 0 && arg[0] ? arg : "<this program>");
+    const char *p = program_invocation_name;
+    weft__buf_printf(b, "%s", p != NULL && p[0] ? p : "<this program>");
 }
 
 static unsigned preemptions(const struct weft__run *r)
