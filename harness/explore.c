@@ -40,6 +40,22 @@ double weft__wall(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double wall_precise(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The coarse clock lags by up to a tick: it only says when to look at
+ * the precise one, so a budget never ends early. */
+bool weft__out_of_time(struct weft__search *s)
+{
+    double b = s->cfg->time_budget;
+    return b > 0 && weft__wall() - s->t0 >= b - 0.02 &&
+           wall_precise() - s->t0p >= b;
+}
+
 /* ------------------------------------------------------ distinct hashes */
 
 /* Counting stops at this many (8 MiB of table): the figure is then "at
@@ -148,8 +164,7 @@ static int search_serial(struct weft__search *s)
     struct weft__run *r = s->r;
     for (uint64_t i = s->first; i < cfg->iterations; i += s->stride) {
         if (s->executions > 0 && (cfg->time_budget > 0 || s->progress_on)) {
-            if (cfg->time_budget > 0 &&
-                weft__wall() - s->t0 >= cfg->time_budget) {
+            if (weft__out_of_time(s)) {
                 s->out_of_time = true;
                 break;
             }
@@ -654,6 +669,7 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     s.first = cfg.shard_index - 1;
     s.stride = cfg.shard_count;
     s.t0 = s.last_draw = weft__wall();
+    s.t0p = wall_precise();
     s.tty = isatty(2);
     s.progress_on = cfg.progress > 0 || (cfg.progress < 0 && s.tty);
     s.r = weft__alloc(sizeof *s.r);

@@ -573,11 +573,12 @@ struct weft__search {
     uint32_t set_cap;
     uint64_t nset;
     bool set_full; /* stopped counting: nset is a lower bound */
-    double t0, last_draw;
+    double t0, t0p, last_draw; /* coarse and precise start times */
     bool tty, progress_on, drawn;
 };
 
 WEFT__HIDDEN double weft__wall(void);
+WEFT__HIDDEN bool weft__out_of_time(struct weft__search *s);
 WEFT__HIDDEN void weft__progress(struct weft__search *s, bool last);
 /* Record r's failure of execution `index` unless a like one is known:
  * 1 new, 0 known, -ENOMEM. */

@@ -80,8 +80,7 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
         if (!cfg->keep_going &&
             i > __atomic_load_n(&sh->best, __ATOMIC_RELAXED))
             break;
-        if (cfg->time_budget > 0 &&
-            weft__wall() - s->t0 >= cfg->time_budget) {
+        if (weft__out_of_time(s)) {
             me->out_of_time = true;
             break;
         }
