@@ -90,6 +90,10 @@ int main(void)
     c.seed = 1;
     c.iterations = 1000;
     c.name = "bank_deadlock (source first)";
+    /* The deadlock itself: the lock-order detector would report the
+     * potential deadlock at the first execution that takes both orders,
+     * before any deadlocks (examples/lock_order.c shows that). */
+    c.lock_order = 0;
     int rc = weft_explore(&c, body, &by_id, &bug);
     if (rc != 1 || bug.finding != WEFT_FINDING_DEADLOCK) {
         printf("  UNEXPECTED: weft did not report the deadlock (rc %d)\n", rc);

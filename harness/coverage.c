@@ -130,8 +130,9 @@ void weft__cov_pair(struct weft__cov *c, const char *f1, int l1,
         for (uint32_t i = 0; i < c->pcap; i++) {
             if (c->pairs[i].f1 == NULL)
                 continue;
-            uint32_t j = slot(c->pairs[i].f1, c->pairs[i].l1 * 65599 +
-                                                  c->pairs[i].l2, cap);
+            uint32_t j = slot(c->pairs[i].f1, (int)((uint32_t)c->pairs[i].l1 * 65599u +
+                                                        (uint32_t)c->pairs[i].l2),
+                     cap);
             while (p[j].f1 != NULL)
                 j = (j + 1) & (cap - 1);
             p[j] = c->pairs[i];
@@ -140,7 +141,7 @@ void weft__cov_pair(struct weft__cov *c, const char *f1, int l1,
         c->pairs = p;
         c->pcap = cap;
     }
-    uint32_t j = slot(f1, l1 * 65599 + l2, c->pcap);
+    uint32_t j = slot(f1, (int)((uint32_t)l1 * 65599u + (uint32_t)l2), c->pcap);
     while (c->pairs[j].f1 != NULL) {
         struct pair *q = &c->pairs[j];
         if (q->f1 == f1 && q->l1 == l1 && q->f2 == f2 && q->l2 == l2)

@@ -58,46 +58,6 @@ bool weft__out_of_time(struct weft__search *s)
 
 /* ------------------------------------------------------ distinct hashes */
 
-/* Counting stops at this many (8 MiB of table): the figure is then "at
- * least", and a long exploration's memory stays bounded. */
-#define SET_MAX (1u << 20)
-
-static void set_add(struct weft__search *s, uint64_t h)
-{
-    h |= 1; /* 0 marks an empty slot */
-    if (s->nset >= SET_MAX) {
-        s->set_full = true;
-        return;
-    }
-    if ((s->nset + 1) * 2 > s->set_cap) {
-        uint32_t cap = s->set_cap ? s->set_cap * 2 : 1024;
-        uint64_t *t = weft__alloc(cap * sizeof *t);
-        if (t == NULL)
-            return; /* the count is informative: stop counting */
-        memset(t, 0, cap * sizeof *t);
-        for (uint32_t i = 0; i < s->set_cap; i++) {
-            uint64_t v = s->set[i];
-            if (v == 0)
-                continue;
-            uint32_t j = (uint32_t)v & (cap - 1);
-            while (t[j] != 0)
-                j = (j + 1) & (cap - 1);
-            t[j] = v;
-        }
-        weft__free(s->set);
-        s->set = t;
-        s->set_cap = cap;
-    }
-    uint32_t j = (uint32_t)h & (s->set_cap - 1);
-    while (s->set[j] != 0) {
-        if (s->set[j] == h)
-            return;
-        j = (j + 1) & (s->set_cap - 1);
-    }
-    s->set[j] = h;
-    s->nset++;
-}
-
 /* ------------------------------------------------------------- progress */
 
 void weft__progress(struct weft__search *s, bool last)
@@ -113,6 +73,8 @@ void weft__progress(struct weft__search *s, bool last)
         return;
     s->last_draw = now;
     s->drawn = true;
+    if (s->distinct != NULL && s->st != NULL && !s->parallel)
+        s->nset = weft__distinct_count(s->distinct, &s->set_full);
     double el = now - s->t0;
     fprintf(stderr,
             "%sweft: %s%s%llu executions, %.0f/s, %llu distinct, %u "
@@ -174,7 +136,7 @@ static int search_serial(struct weft__search *s)
         int e = weft__run_one(r, s->body, s->arg);
         s->executions++;
         s->total_steps += r->step;
-        set_add(s, weft__mix(r->hash));
+        weft__distinct_add(s->distinct, r->hash, false);
         if (e != 0)
             return e;
         if (r->failed) {
@@ -409,7 +371,12 @@ static int report_found(struct weft__search *s, unsigned k,
     struct weft__run *r = s->r;
     struct weft__found *f = &s->found[k];
     uint64_t shrink_runs = 0;
+    /* Shrinking and the replay re-run executions already counted:
+     * synchronization coverage counts each execution of the search once. */
+    struct weft__cov *cov = r->cov;
+    r->cov = NULL;
     if (f->report != NULL) {
+        r->cov = cov;
         if (!cfg->quiet)
             fputs(f->report, stderr);
         if (k == 0) {
@@ -440,8 +407,10 @@ static int report_found(struct weft__search *s, unsigned k,
         }
     }
     void *st = NULL;
-    if (weft__replay_create(&st, &f->s) != 0)
+    if (weft__replay_create(&st, &f->s) != 0) {
+        r->cov = cov;
         return -ENOMEM;
+    }
     r->strategy = &weft__strategy_replay;
     r->strategy_state = st;
     r->seed = f->seed;
@@ -449,6 +418,7 @@ static int report_found(struct weft__search *s, unsigned k,
     r->strategy = s->st;
     r->strategy_state = s->state;
     weft__free(st);
+    r->cov = cov;
     if (e != 0)
         return e;
 
@@ -577,6 +547,8 @@ static int resolve(weft_config_t *cfg, const struct weft__strategy **out,
 static void summary(struct weft__search *s, weft_result_t *res)
 {
     const weft_config_t *cfg = s->cfg;
+    if (!s->parallel)
+        s->nset = weft__distinct_count(s->distinct, &s->set_full);
     res->executions = s->executions;
     res->total_steps = s->total_steps;
     res->exhausted = s->exhausted;
@@ -598,7 +570,7 @@ static void summary(struct weft__search *s, weft_result_t *res)
             (unsigned long long)s->executions, s->executions == 1 ? "" : "s",
             s->exhausted ? " (the search is exhausted: that is all of them)"
                          : "",
-            s->st->name, s->set_full ? "at least " : "",
+            s->st->name, s->set_full ? "about " : "",
             (unsigned long long)s->nset,
             (unsigned long long)s->total_steps);
     if (s->out_of_time)
@@ -673,7 +645,10 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     s.tty = isatty(2);
     s.progress_on = cfg.progress > 0 || (cfg.progress < 0 && s.tty);
     s.r = weft__alloc(sizeof *s.r);
-    if (s.r == NULL || weft__run_setup(s.r, &cfg) != 0) {
+    s.distinct = weft__alloc(weft__distinct_size());
+    if (s.distinct != NULL)
+        memset(s.distinct, 0, weft__distinct_size());
+    if (s.r == NULL || s.distinct == NULL || weft__run_setup(s.r, &cfg) != 0) {
         rc = -ENOMEM;
         goto out;
     }
@@ -708,8 +683,11 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
         (s.first != 0 || cfg.jobs > 1)) {
         /* pct learns its k from execution 0: run it first, uncounted,
          * where this process will not run it in order. */
+        struct weft__cov *cov = s.r->cov;
+        s.r->cov = NULL; /* not an execution of this shard */
         s.r->seed = weft__exec_seed(cfg.seed, 0);
         rc = weft__run_one(s.r, body, arg);
+        s.r->cov = cov;
         if (rc == 0)
             st->next(state, s.r->step);
     }
@@ -728,7 +706,13 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
                 cfg.name ? cfg.name : "", cfg.name ? ": " : "", s.nfound);
     if (cfg.json_out != NULL)
         weft__export_json(cfg.json_out, &cfg, st->name, res, rc);
-    if (s.r->cov != NULL) {
+    if (cfg.sync_coverage != NULL && s.parallel) {
+        if (!cfg.quiet)
+            fprintf(stderr,
+                    "weft: sync coverage: each worker wrote %s.worker<pid>; "
+                    "merge them with scripts/weft-coverage.sh sync\n",
+                    cfg.sync_coverage);
+    } else if (s.r->cov != NULL) {
         weft__cov_schedules(s.nset);
         weft__cov_write(&cfg, false);
     }
@@ -740,7 +724,7 @@ out:
         weft__schedule_free(&s.found[k].s);
         weft__free(s.found[k].report);
     }
-    weft__free(s.set);
+    weft__free(s.distinct);
     if (s.r != NULL)
         weft__run_teardown(s.r);
     weft__free(s.r);

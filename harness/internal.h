@@ -342,6 +342,12 @@ struct weft__run {
     uint64_t blocking_warnings; /* policy warn: calls seen */
     const char *warn_file;
     int warn_line;
+    /* lock-order detector (lockorder.c): its state, attached by the first
+     * lock it sees and so reset with the run at each weft_explore; and the
+     * rwlock holds it tracks over all tasks (a mutex lock looks further
+     * only when its task holds a mutex or this is not 0) */
+    struct weft__lockorder *lockorder;
+    uint32_t lockorder_rw;
     sigjmp_buf escape; /* crash handler jumps here, on the main stack */
 };
 
@@ -488,6 +494,42 @@ WEFT__HIDDEN WEFT__NORETURN void weft__task_exit(struct weft__run *r,
 WEFT__HIDDEN void weft__mutex_exit_check(struct weft__run *r,
                                          struct weft__task *t);
 
+/*
+ * Lock-order detector (lockorder.c). Every lock acquisition passes through
+ * weft__lockorder_lock(): a test when the task holds nothing else (and no
+ * rwlock is held); lockorder.c does nothing more when cfg->lock_order is 0.
+ * A cycle ends the execution with WEFT_FINDING_LOCK_ORDER from inside the
+ * call.
+ */
+#define WEFT__LO_RWLOCK 1u /* the object is an rwlock (else a mutex) */
+#define WEFT__LO_READ   2u /* a shared (read) acquisition */
+#define WEFT__LO_TRY    4u /* a trylock: it never waits, so no edge into it */
+WEFT__HIDDEN void weft__lockorder_acquire(struct weft__run *r,
+                                          struct weft__task *t, weft__obj_t *o,
+                                          unsigned flags);
+WEFT__HIDDEN void weft__lockorder_rw_release(struct weft__run *r,
+                                             struct weft__task *t,
+                                             weft__obj_t *o);
+
+/* t takes lock o (file:line in t->file, t->line), before it is recorded as
+ * held. Rwlock acquisitions always go in: their holders are tracked there. */
+static inline void weft__lockorder_lock(struct weft__task *t, weft__obj_t *o,
+                                        unsigned flags)
+{
+    struct weft__run *r = t->run;
+    if (WEFT__UNLIKELY(t->held != NULL || r->lockorder_rw != 0 ||
+                       (flags & WEFT__LO_RWLOCK) != 0))
+        weft__lockorder_acquire(r, t, o, flags);
+}
+
+/* The current task releases rwlock o. */
+static inline void weft__lockorder_unlock_rw(struct weft__run *r,
+                                             weft__obj_t *o)
+{
+    if (WEFT__UNLIKELY(r->lockorder_rw != 0))
+        weft__lockorder_rw_release(r, r->cur, o);
+}
+
 /* Describe what a blocked task waits for; returns the task it waits on
  * (for the wait-for graph), or NULL. */
 WEFT__HIDDEN struct weft__task *weft__describe_wait(struct weft__run *r,
@@ -569,14 +611,21 @@ struct weft__search {
     bool exhausted, out_of_time;
     struct weft__found found[16];
     unsigned nfound;
-    uint64_t *set; /* distinct trace hashes, open addressing */
-    uint32_t set_cap;
+    struct weft__distinct *distinct; /* distinct trace hashes */
     uint64_t nset;
-    bool set_full; /* stopped counting: nset is a lower bound */
+    bool set_full; /* nset is an estimate */
+    bool parallel; /* workers count distinct executions in shared memory */
     double t0, t0p, last_draw; /* coarse and precise start times */
     bool tty, progress_on, drawn;
 };
 
+/* Distinct executions (distinct.c): exact up to 2048, then estimated. */
+struct weft__distinct;
+WEFT__HIDDEN size_t weft__distinct_size(void);
+WEFT__HIDDEN void weft__distinct_add(struct weft__distinct *d, uint64_t h,
+                                     bool atomic);
+WEFT__HIDDEN uint64_t weft__distinct_count(const struct weft__distinct *d,
+                                           bool *estimate);
 WEFT__HIDDEN double weft__wall(void);
 WEFT__HIDDEN bool weft__out_of_time(struct weft__search *s);
 WEFT__HIDDEN void weft__progress(struct weft__search *s, bool last);

@@ -23,8 +23,11 @@ static inline void touch(struct weft__run *r, weft_mutex_t *m)
     }
 }
 
-static void acquire(struct weft_mutex *m, struct weft__task *t, unsigned n)
+/* lo: WEFT__LO_TRY for a trylock, else 0 (for the lock-order detector) */
+static void acquire(struct weft_mutex *m, struct weft__task *t, unsigned n,
+                    unsigned lo)
 {
+    weft__lockorder_lock(t, &m->o, lo);
     m->owner = t;
     m->count = n;
     m->lock_file = t->file;
@@ -89,7 +92,7 @@ int weft_mutex_timedlock_at(weft_mutex_t *m, int64_t deadline,
     weft__visible(r, WEFT__OP_LOCK, &m->o, file, line);
     for (;;) {
         if (m->owner == NULL) {
-            acquire(m, self, 1);
+            acquire(m, self, 1, deadline == 0 ? WEFT__LO_TRY : 0);
             return 0;
         }
         if (m->owner == self) {
@@ -213,7 +216,7 @@ int weft_cond_timedwait_at(weft_cond_t *c, weft_mutex_t *m, int64_t deadline,
         weft__visible(r, WEFT__OP_LOCK, &m->o, file, line);
     while (m->owner != NULL)
         weft__block_uncancellable(r, WEFT__OP_LOCK, &m->o, WEFT_FOREVER);
-    acquire(m, self, count);
+    acquire(m, self, count, 0);
     m->lock_file = file;
     m->lock_line = line;
     return rc;

@@ -27,6 +27,7 @@ static const char *const finding_names[WEFT_FINDING__COUNT] = {
     [WEFT_FINDING_BLOCKING_IN_LOOP] = "blocking call inside a loop",
     [WEFT_FINDING_UNOBSERVED] = "unobserved task failure",
     [WEFT_FINDING_TASK_LEAK] = "task group left with live children",
+    [WEFT_FINDING_LOCK_ORDER] = "lock-order inversion",
 };
 
 const char *weft_finding_name(weft_finding_t kind)

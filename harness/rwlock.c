@@ -54,6 +54,9 @@ int weft_rwlock_lock_at(weft_rwlock_t *rw, bool write, int64_t deadline,
         if (rw->writer == self)
             return -EDEADLK;
         if (rw->writer == NULL && (!write || rw->readers == 0)) {
+            unsigned lo = WEFT__LO_RWLOCK | (write ? 0 : WEFT__LO_READ) |
+                          (deadline == 0 ? WEFT__LO_TRY : 0);
+            weft__lockorder_lock(self, &rw->o, lo);
             if (write)
                 rw->writer = self;
             else
@@ -77,6 +80,7 @@ int weft_rwlock_unlock_at(weft_rwlock_t *rw, const char *file, int line)
     struct weft__run *r = weft__run_get("weft_rwlock_unlock");
     touch(r, rw);
     weft__visible(r, WEFT__OP_RWUNLOCK, &rw->o, file, line);
+    weft__lockorder_unlock_rw(r, &rw->o);
     if (rw->writer != NULL) {
         if (rw->writer != r->cur)
             weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,

@@ -713,7 +713,7 @@ void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
      * trace then reads in the order things happened. */
     ++r->step;
     trace(r, op, 0, obj ? obj->id : 0, t->id, file, line);
-    if (WEFT__UNLIKELY(r->cov != NULL))
+    if (WEFT__UNLIKELY(r->cov != NULL) && op != WEFT__OP_EXIT)
         weft__cov_count(r->cov, WEFT__COV_REACHED, file, line);
 }
 

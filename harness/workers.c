@@ -5,7 +5,7 @@
  * own copy of the process, so no state is shared but a small anonymous
  * shared mapping: per-worker counters, the failing execution indices, the
  * lowest failing index (workers stop past it unless collecting every
- * failure) and a lock-free set of trace hashes. The parent then re-runs
+ * failure) and the distinct-execution counter (distinct.c). The parent then re-runs
  * the failing executions from their seeds, in index order, so the result
  * does not depend on which worker was faster. Only strategies whose
  * executions replay from a seed run in parallel; their state is frozen at
@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #define FAILS_PER_WORKER 16
-#define HASH_SLOTS (1u << 20)
 
 struct slot {
     uint64_t executions, steps, last;
@@ -35,33 +34,9 @@ struct slot {
 
 struct shared {
     uint64_t best; /* lowest failing index so far */
-    uint64_t distinct;
-    uint64_t hashes[HASH_SLOTS];
-    struct slot w[];
+    struct slot *w; /* jobs slots, then the distinct counter */
+    struct weft__distinct *distinct;
 };
-
-static void hash_add(struct shared *sh, uint64_t h)
-{
-    h |= 1;
-    uint32_t j = (uint32_t)h & (HASH_SLOTS - 1);
-    for (uint32_t k = 0; k < HASH_SLOTS / 2; k++) {
-        uint64_t v = __atomic_load_n(&sh->hashes[j], __ATOMIC_RELAXED);
-        if (v == h)
-            return;
-        if (v == 0) {
-            uint64_t zero = 0;
-            if (__atomic_compare_exchange_n(&sh->hashes[j], &zero, h, false,
-                                            __ATOMIC_RELAXED,
-                                            __ATOMIC_RELAXED)) {
-                __atomic_fetch_add(&sh->distinct, 1, __ATOMIC_RELAXED);
-                return;
-            }
-            if (zero == h)
-                return;
-        }
-        j = (j + 1) & (HASH_SLOTS - 1);
-    }
-}
 
 static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
                                   unsigned w, unsigned jobs)
@@ -93,7 +68,7 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
                          __ATOMIC_RELAXED);
         me->steps += r->step;
         me->last = i;
-        hash_add(sh, weft__mix(r->hash));
+        weft__distinct_add(sh->distinct, r->hash, true);
         if (r->failed) {
             if (me->nfail < FAILS_PER_WORKER)
                 me->fail[me->nfail++] = i;
@@ -133,7 +108,8 @@ int weft__search_parallel(struct weft__search *s)
 {
     const weft_config_t *cfg = s->cfg;
     unsigned jobs = cfg->jobs;
-    size_t size = sizeof(struct shared) + jobs * sizeof(struct slot);
+    size_t size = sizeof(struct shared) + jobs * sizeof(struct slot) +
+                  weft__distinct_size() + 64;
     struct shared *sh = weft__alloc_should_fail()
                             ? MAP_FAILED
                             : mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -141,6 +117,10 @@ int weft__search_parallel(struct weft__search *s)
     if (sh == MAP_FAILED)
         return -ENOMEM;
     sh->best = UINT64_MAX;
+    s->parallel = true;
+    sh->w = (struct slot *)(sh + 1);
+    sh->distinct = (struct weft__distinct *)(void *)((char *)(sh->w + jobs) +
+                                                     (64 - ((uintptr_t)(sh->w + jobs) & 63)));
     pid_t *pids = weft__alloc(jobs * sizeof *pids);
     if (pids == NULL) {
         munmap(sh, size);
@@ -170,7 +150,7 @@ int weft__search_parallel(struct weft__search *s)
             for (unsigned w = 0; w < jobs; w++)
                 n += __atomic_load_n(&sh->w[w].executions, __ATOMIC_RELAXED);
             s->executions = n;
-            s->nset = __atomic_load_n(&sh->distinct, __ATOMIC_RELAXED);
+            s->nset = weft__distinct_count(sh->distinct, &s->set_full);
             weft__progress(s, false);
             struct timespec ts = { 0, 20 * 1000 * 1000 };
             nanosleep(&ts, NULL);
@@ -208,7 +188,7 @@ int weft__search_parallel(struct weft__search *s)
         for (uint32_t k = 0; k < sl->nfail && nf < sizeof fails / 8; k++)
             fails[nf++] = sl->fail[k];
     }
-    s->nset = sh->distinct;
+    s->nset = weft__distinct_count(sh->distinct, &s->set_full);
     munmap(sh, size);
     qsort(fails, nf, sizeof *fails, cmp_u64);
     if (nf == 0 && rc == 0 && s->executions > 0) {
@@ -219,7 +199,9 @@ int weft__search_parallel(struct weft__search *s)
             rc = e;
     }
     /* Re-run the failures here, lowest index first: the same executions,
-     * since each depends on its seed alone. */
+     * since each depends on its seed alone. The workers counted them for
+     * synchronization coverage already. */
+    s->r->cov = NULL;
     for (unsigned k = 0; k < nf && rc == 0; k++) {
         struct weft__run *r = s->r;
         r->seed = weft__exec_seed(cfg->seed, fails[k]);

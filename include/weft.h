@@ -61,6 +61,9 @@ typedef enum weft_finding {
     WEFT_FINDING_UNOBSERVED,     /* a task failed and nobody awaited it */
     WEFT_FINDING_TASK_LEAK,      /* a task group was left with live
                                     children */
+    WEFT_FINDING_LOCK_ORDER,     /* locks taken in orders that form a
+                                    cycle: a potential deadlock, seen in
+                                    executions that did not deadlock */
     WEFT_FINDING__COUNT
 } weft_finding_t;
 
@@ -124,6 +127,12 @@ typedef struct weft_config {
                                  thread for real and say so), _ALLOW */
     unsigned loop_workers;    /* WEFT_LOOP_WORKERS: worker threads of each
                                  loop's to_thread pool (4) */
+    int lock_order;           /* WEFT_LOCK_ORDER: the lock-order detector:
+                                 0 off, 1 (default) a cycle in the order
+                                 locks are taken (A then B here, B then A
+                                 there, within one execution or across the
+                                 executions of one exploration) is a
+                                 finding, WEFT_FINDING_LOCK_ORDER */
     const char *sync_coverage; /* WEFT_SYNC_COVERAGE: write
                                   synchronization coverage to this lcov
                                   tracefile (NULL: not counted) */

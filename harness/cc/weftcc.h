@@ -1,0 +1,50 @@
+/*
+ * weftcc.h: what the two objects weft-cc links into a user's program
+ * (interpose.o and main.o) share. Not installed, not part of libweft.
+ */
+#ifndef WEFTCC_H
+#define WEFTCC_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Virtual clocks: CLOCK_REALTIME starts at this epoch (2023-11-14), the
+ * monotonic clocks at WEFTCC_MONO_BASE, both plus weft_now(). */
+#define WEFTCC_REALTIME_BASE ((int64_t)1700000000 * 1000000000)
+#define WEFTCC_MONO_BASE ((int64_t)1000 * 1000000000)
+
+/* What an isolated child tells the parent, in a shared page. */
+enum weftcc_state {
+    WEFTCC_NONE = 0, /* the child died before saying anything */
+    WEFTCC_PASS,     /* main returned 0 or exit(0) */
+    WEFTCC_FINDING,  /* weft made a finding; the child printed the report */
+};
+
+struct weftcc_shared {
+    volatile int state;
+    int finding; /* weft_finding_t */
+    char message[512];
+};
+
+/* main.c: set in an isolated child, NULL otherwise. */
+extern struct weftcc_shared *weftcc_child;
+
+/* interpose.c: glibc's own functions, bypassing the interposers. libweft's
+ * references to the interposed names are renamed to these (see the
+ * weft-cc section of the Makefile), so weft never calls its own
+ * interposers. */
+void *weftcc_real(const char *name);
+int weftcc_real_clock_gettime(clockid_t clk, struct timespec *ts);
+int weftcc_real_nanosleep(const struct timespec *req, struct timespec *rem);
+int weftcc_real_pthread_once(pthread_once_t *o, void (*fn)(void));
+int weftcc_real_pthread_key_create(pthread_key_t *k, void (*d)(void *));
+int weftcc_real_pthread_setspecific(pthread_key_t k, const void *v);
+void *weftcc_real_pthread_getspecific(pthread_key_t k);
+pthread_t weftcc_real_pthread_self(void);
+int weftcc_real_sched_yield(void);
+_Noreturn void weftcc_real_exit(int status);
+time_t weftcc_real_time(time_t *t);
+
+#endif /* WEFTCC_H */
