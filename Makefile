@@ -112,7 +112,8 @@ BENCH_BINS := $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
-FORMAT_SRCS := $(sort $(wildcard harness/*.c harness/*.h include/*.h \
+FORMAT_SRCS := $(sort $(wildcard harness/*.c harness/*.h harness/cc/*.[ch] \
+	include/*.h examples/fuzz/*.c \
 	include/weft/*.h tests/*.c tests/*.h examples/*.c examples/*.h))
 PUBLIC_SUB_HDRS := $(sort $(wildcard include/weft/*.h))
 

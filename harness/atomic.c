@@ -8,54 +8,52 @@
  */
 #include "internal.h"
 
-#define ATOMIC_BODY(T, p, op, v, expected)                                     \
-    T old = *(p);                                                              \
-    switch (op) {                                                              \
-    case WEFT_AOP_LOAD:                                                        \
-        break;                                                                 \
-    case WEFT_AOP_STORE:                                                       \
-    case WEFT_AOP_XCHG:                                                        \
-        *(p) = (v);                                                            \
-        break;                                                                 \
-    case WEFT_AOP_ADD:                                                         \
-        *(p) = old + (v);                                                      \
-        break;                                                                 \
-    case WEFT_AOP_SUB:                                                         \
-        *(p) = old - (v);                                                      \
-        break;                                                                 \
-    case WEFT_AOP_AND:                                                         \
-        *(p) = old & (v);                                                      \
-        break;                                                                 \
-    case WEFT_AOP_OR:                                                          \
-        *(p) = old | (v);                                                      \
-        break;                                                                 \
-    case WEFT_AOP_XOR:                                                         \
-        *(p) = old ^ (v);                                                      \
-        break;                                                                 \
-    case WEFT_AOP_CAS:                                                         \
-        if (old == *(expected)) {                                              \
-            *(p) = (v);                                                        \
-            return 1;                                                          \
-        }                                                                      \
-        *(expected) = old;                                                     \
-        return 0;                                                              \
-    default:                                                                   \
-        weft__misuse("weft_atomic", "unknown operation %d", (int)(op));        \
-    }                                                                          \
+#define ATOMIC_BODY(T, p, op, v, expected)                              \
+    T old = *(p);                                                       \
+    switch (op) {                                                       \
+    case WEFT_AOP_LOAD:                                                 \
+        break;                                                          \
+    case WEFT_AOP_STORE:                                                \
+    case WEFT_AOP_XCHG:                                                 \
+        *(p) = (v);                                                     \
+        break;                                                          \
+    case WEFT_AOP_ADD:                                                  \
+        *(p) = old + (v);                                               \
+        break;                                                          \
+    case WEFT_AOP_SUB:                                                  \
+        *(p) = old - (v);                                               \
+        break;                                                          \
+    case WEFT_AOP_AND:                                                  \
+        *(p) = old & (v);                                               \
+        break;                                                          \
+    case WEFT_AOP_OR:                                                   \
+        *(p) = old | (v);                                               \
+        break;                                                          \
+    case WEFT_AOP_XOR:                                                  \
+        *(p) = old ^ (v);                                               \
+        break;                                                          \
+    case WEFT_AOP_CAS:                                                  \
+        if (old == *(expected)) {                                       \
+            *(p) = (v);                                                 \
+            return 1;                                                   \
+        }                                                               \
+        *(expected) = old;                                              \
+        return 0;                                                       \
+    default:                                                            \
+        weft__misuse("weft_atomic", "unknown operation %d", (int)(op)); \
+    }                                                                   \
     return old
 
-uint32_t weft_atomic32_at(weft_atomic32_t *a, weft_atomic_op_t op,
-                          uint32_t v, uint32_t *expected, const char *file,
-                          int line)
+uint32_t weft_atomic32_at(weft_atomic32_t *a, weft_atomic_op_t op, uint32_t v,
+                          uint32_t *expected, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_atomic32");
     weft__visible(r, WEFT__OP_ATOMIC, NULL, file, line);
     ATOMIC_BODY(uint32_t, &a->v, op, v, expected);
 }
 
-uint64_t weft_atomic64_at(weft_atomic64_t *a, weft_atomic_op_t op,
-                          uint64_t v, uint64_t *expected, const char *file,
-                          int line)
+uint64_t weft_atomic64_at(weft_atomic64_t *a, weft_atomic_op_t op, uint64_t v,
+                          uint64_t *expected, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_atomic64");
     weft__visible(r, WEFT__OP_ATOMIC, NULL, file, line);

@@ -104,8 +104,20 @@ static bool parse_bool(const char *s, bool *out)
     return false;
 }
 
-enum kind { U64, COUNT, SIZE, BOOL, STRATEGY, PATH, BOUND, SECONDS, SHARD,
-            TRISTATE, POLICY, MEASURE };
+enum kind {
+    U64,
+    COUNT,
+    SIZE,
+    BOOL,
+    STRATEGY,
+    PATH,
+    BOUND,
+    SECONDS,
+    SHARD,
+    TRISTATE,
+    POLICY,
+    MEASURE
+};
 
 static const struct var {
     const char *name;
@@ -118,8 +130,8 @@ static const struct var {
       "an unsigned 64-bit integer, decimal or 0x-hex" },
     { "WEFT_ITERATIONS", U64, offsetof(weft_config_t, iterations), 1,
       UINT64_MAX, "a positive integer (executions to run)" },
-    { "WEFT_MAX_STEPS", U64, offsetof(weft_config_t, max_steps), 1,
-      UINT64_MAX, "a positive integer (visible operations per execution)" },
+    { "WEFT_MAX_STEPS", U64, offsetof(weft_config_t, max_steps), 1, UINT64_MAX,
+      "a positive integer (visible operations per execution)" },
     { "WEFT_STACK_SIZE", SIZE, offsetof(weft_config_t, stack_size), 16384,
       1ULL << 30, "a size from 16k to 1G, with an optional k, M or G suffix" },
     { "WEFT_TRACE", COUNT, offsetof(weft_config_t, trace_tail), 0, 65536,
@@ -130,19 +142,19 @@ static const struct var {
       "one of: random, pct, dfs, replay" },
     { "WEFT_PCT_DEPTH", COUNT, offsetof(weft_config_t, pct_depth), 1, 64,
       "an integer from 1 to 64 (the bug depth pct aims at)" },
-    { "WEFT_PCT_STEPS", U64, offsetof(weft_config_t, pct_steps), 0,
-      UINT64_MAX, "an integer, 0 to learn it (steps pct spreads its change "
-                  "points over)" },
-    { "WEFT_PREEMPTIONS", BOUND, offsetof(weft_config_t, preemption_bound),
-      0, 1000000, "-1 (unbounded) or an integer from 0 to 1000000" },
+    { "WEFT_PCT_STEPS", U64, offsetof(weft_config_t, pct_steps), 0, UINT64_MAX,
+      "an integer, 0 to learn it (steps pct spreads its change "
+      "points over)" },
+    { "WEFT_PREEMPTIONS", BOUND, offsetof(weft_config_t, preemption_bound), 0,
+      1000000, "-1 (unbounded) or an integer from 0 to 1000000" },
     { "WEFT_REPLAY", PATH, offsetof(weft_config_t, replay_file), 0, 0,
       "the path of a schedule file" },
     { "WEFT_SCHEDULE_OUT", PATH, offsetof(weft_config_t, schedule_out), 0, 0,
       "a path where a failing schedule is written" },
     { "WEFT_QUIET", BOOL, offsetof(weft_config_t, quiet), 0, 0,
       "1, 0, true, false, yes or no" },
-    { "WEFT_TIME_BUDGET", SECONDS, offsetof(weft_config_t, time_budget), 0,
-      0, "a duration: seconds (30, 1.5) or with a unit (500ms, 2m, 1h)" },
+    { "WEFT_TIME_BUDGET", SECONDS, offsetof(weft_config_t, time_budget), 0, 0,
+      "a duration: seconds (30, 1.5) or with a unit (500ms, 2m, 1h)" },
     { "WEFT_KEEP_GOING", BOOL, offsetof(weft_config_t, keep_going), 0, 0,
       "1, 0, true, false, yes or no" },
     { "WEFT_JOBS", COUNT, offsetof(weft_config_t, jobs), 1, 256,
@@ -163,10 +175,10 @@ static const struct var {
       1024, "an integer from 1 to 1024 (to_thread workers per loop)" },
     { "WEFT_LOCK_ORDER", COUNT, offsetof(weft_config_t, lock_order), 0, 1,
       "0 (off) or 1 (a lock-order cycle is a finding)" },
-    { "WEFT_SYNC_COVERAGE", PATH, offsetof(weft_config_t, sync_coverage), 0,
-      0, "a path for the synchronization coverage lcov tracefile" },
-    { "WEFT_SYNC_MEASURE", MEASURE, offsetof(weft_config_t, sync_measure), 0,
-      0, "reached, contended, blocked, preempted or woke" },
+    { "WEFT_SYNC_COVERAGE", PATH, offsetof(weft_config_t, sync_coverage), 0, 0,
+      "a path for the synchronization coverage lcov tracefile" },
+    { "WEFT_SYNC_MEASURE", MEASURE, offsetof(weft_config_t, sync_measure), 0, 0,
+      "reached, contended, blocked, preempted or woke" },
     { "WEFT_PROGRESS", TRISTATE, offsetof(weft_config_t, progress), 0, 0,
       "0, 1 or auto (a bar on a terminal)" },
 };
@@ -211,10 +223,10 @@ static int set(weft_config_t *cfg, const struct var *v, const char *s,
         errno = 0;
         double d = strtod(s, &end);
         double mul = !strcmp(end, "") || !strcmp(end, "s") ? 1
-                     : !strcmp(end, "ms")                    ? 1e-3
-                     : !strcmp(end, "m")                     ? 60
-                     : !strcmp(end, "h")                     ? 3600
-                                                             : -1;
+                     : !strcmp(end, "ms")                  ? 1e-3
+                     : !strcmp(end, "m")                   ? 60
+                     : !strcmp(end, "h")                   ? 3600
+                                                           : -1;
         if (errno != 0 || end == s || mul < 0 || !(d >= 0) || d > 1e9)
             goto bad;
         *(double *)(void *)field = d * mul;
@@ -295,8 +307,8 @@ int weft_config_from_env(weft_config_t *cfg, char *err, size_t err_len)
         size_t n = strcspn(*e, "=");
         bool known = false;
         for (size_t i = 0; i < sizeof vars / sizeof vars[0] && !known; i++)
-            known = strlen(vars[i].name) == n &&
-                    strncmp(vars[i].name, *e, n) == 0;
+            known =
+                strlen(vars[i].name) == n && strncmp(vars[i].name, *e, n) == 0;
         for (size_t i = 0; i < sizeof other_vars / sizeof *other_vars; i++)
             known = known || (strlen(other_vars[i]) == n &&
                               strncmp(other_vars[i], *e, n) == 0);
@@ -364,7 +376,8 @@ void weft_args(int *argc, char **argv)
         char env[64], err[300];
         const struct var *v = find_option(name, n, env, sizeof env);
         if (v == NULL) {
-            fprintf(stderr, "weft: unknown option --weft-%.*s (try --weft-help)\n",
+            fprintf(stderr,
+                    "weft: unknown option --weft-%.*s (try --weft-help)\n",
                     (int)n, name);
             exit(2);
         }

@@ -31,9 +31,8 @@ void weft__ctx_make(struct weft__ctx *c, void *lo, size_t size,
     c->uc.uc_stack.ss_sp = lo;
     c->uc.uc_stack.ss_size = size;
     c->uc.uc_link = NULL;
-    makecontext(&c->uc, (void (*)(void))uc_entry, 4,
-                (unsigned)(a >> 16 >> 16), (unsigned)a,
-                (unsigned)(e >> 16 >> 16), (unsigned)e);
+    makecontext(&c->uc, (void (*)(void))uc_entry, 4, (unsigned)(a >> 16 >> 16),
+                (unsigned)a, (unsigned)(e >> 16 >> 16), (unsigned)e);
 }
 
 void weft__ctx_switch(struct weft__ctx *from, struct weft__ctx *to)
@@ -56,12 +55,12 @@ void weft__ctx_make(struct weft__ctx *c, void *lo, size_t size,
     uint64_t *f = (uint64_t *)(top - 80);
     uint32_t csr[2] = { 0x1F80, 0x037F }; /* MXCSR, x87 control word */
     memcpy(&f[0], csr, sizeof csr);
-    f[1] = 0;                   /* r15 */
-    f[2] = 0;                   /* r14 */
-    f[3] = (uintptr_t)arg;      /* r13 */
-    f[4] = (uintptr_t)entry;    /* r12 */
-    f[5] = 0;                   /* rbx */
-    f[6] = 0;                   /* rbp: ends frame-pointer walks */
+    f[1] = 0;                /* r15 */
+    f[2] = 0;                /* r14 */
+    f[3] = (uintptr_t)arg;   /* r13 */
+    f[4] = (uintptr_t)entry; /* r12 */
+    f[5] = 0;                /* rbx */
+    f[6] = 0;                /* rbp: ends frame-pointer walks */
     f[7] = (uintptr_t)weft__ctx_trampoline;
     f[8] = 0;
     f[9] = 0;

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#if !defined(WEFT_SWITCH_UCONTEXT) && !defined(__x86_64__) &&                 \
+#if !defined(WEFT_SWITCH_UCONTEXT) && !defined(__x86_64__) && \
     !defined(__aarch64__)
 #define WEFT_SWITCH_UCONTEXT 1
 #endif
@@ -32,9 +32,10 @@ struct weft__ctx {
 
 /* Prepare c so that switching to it calls entry(arg) on [lo, lo + size).
  * entry must never return. */
-__attribute__((visibility("hidden"))) void
-weft__ctx_make(struct weft__ctx *c, void *lo, size_t size,
-               weft__entry_fn *entry, void *arg);
+__attribute__((visibility("hidden"))) void weft__ctx_make(struct weft__ctx *c,
+                                                          void *lo, size_t size,
+                                                          weft__entry_fn *entry,
+                                                          void *arg);
 
 /* Save the running context into from and resume to. */
 __attribute__((visibility("hidden"))) void

@@ -118,8 +118,8 @@ void weft__cov_count(struct weft__cov *c, int measure, const char *file,
         s->n[measure]++;
 }
 
-void weft__cov_pair(struct weft__cov *c, const char *f1, int l1,
-                    const char *f2, int l2)
+void weft__cov_pair(struct weft__cov *c, const char *f1, int l1, const char *f2,
+                    int l2)
 {
     if ((c->npairs + 1) * 2 > c->pcap) {
         uint32_t cap = c->pcap ? c->pcap * 2 : 256;
@@ -130,9 +130,10 @@ void weft__cov_pair(struct weft__cov *c, const char *f1, int l1,
         for (uint32_t i = 0; i < c->pcap; i++) {
             if (c->pairs[i].f1 == NULL)
                 continue;
-            uint32_t j = slot(c->pairs[i].f1, (int)((uint32_t)c->pairs[i].l1 * 65599u +
-                                                        (uint32_t)c->pairs[i].l2),
-                     cap);
+            uint32_t j = slot(c->pairs[i].f1,
+                              (int)((uint32_t)c->pairs[i].l1 * 65599u +
+                                    (uint32_t)c->pairs[i].l2),
+                              cap);
             while (p[j].f1 != NULL)
                 j = (j + 1) & (cap - 1);
             p[j] = c->pairs[i];
@@ -245,8 +246,8 @@ void weft__cov_write(const weft_config_t *cfg, bool worker)
     struct weft__cov *c = cov;
     if (c == NULL || cfg->sync_coverage == NULL)
         return;
-    int measure = weft__cov_measure(cfg->sync_measure ? cfg->sync_measure
-                                                      : "contended");
+    int measure =
+        weft__cov_measure(cfg->sync_measure ? cfg->sync_measure : "contended");
     if (measure < 0)
         measure = WEFT__COV_CONTENDED;
     uint32_t n;

@@ -14,9 +14,9 @@
 #include <string.h>
 
 #define EXACT_SLOTS 4096u
-#define EXACT_MAX (EXACT_SLOTS / 2)
-#define HLL_BITS 12
-#define HLL_REGS (1u << HLL_BITS)
+#define EXACT_MAX   (EXACT_SLOTS / 2)
+#define HLL_BITS    12
+#define HLL_REGS    (1u << HLL_BITS)
 
 struct weft__distinct {
     uint64_t exact[EXACT_SLOTS];
@@ -48,7 +48,8 @@ void weft__distinct_add(struct weft__distinct *d, uint64_t h, bool atomic)
     if (__atomic_load_n(&d->overflow, __ATOMIC_RELAXED))
         return;
     uint32_t j = (uint32_t)h & (EXACT_SLOTS - 1);
-    for (uint32_t k = 0; k < EXACT_SLOTS; k++, j = (j + 1) & (EXACT_SLOTS - 1)) {
+    for (uint32_t k = 0; k < EXACT_SLOTS;
+         k++, j = (j + 1) & (EXACT_SLOTS - 1)) {
         uint64_t v = atomic ? __atomic_load_n(&d->exact[j], __ATOMIC_RELAXED)
                             : d->exact[j];
         if (v == h)

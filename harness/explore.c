@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_FOUND 16
+#define MAX_FOUND     16
 #define SHRINK_BUDGET 400
 
 void weft_result_destroy(weft_result_t *res)
@@ -231,16 +231,14 @@ static int replay_persisted(struct weft__search *s)
         } else if (r->failed &&
                    r->finding.kind != WEFT_FINDING_NONDETERMINISM) {
             if (!cfg->quiet)
-                fprintf(stderr,
-                        "weft: %s: persisted failure %s still fails\n",
+                fprintf(stderr, "weft: %s: persisted failure %s still fails\n",
                         cfg->name, path);
             int k = weft__search_found(s, UINT64_MAX);
             if (k < 0)
                 rc = k;
             else if (k > 0)
-                snprintf(s->found[s->nfound - 1].path,
-                         sizeof s->found[0].path, "%.*s",
-                         (int)sizeof s->found[0].path - 1, path);
+                snprintf(s->found[s->nfound - 1].path, sizeof s->found[0].path,
+                         "%.*s", (int)sizeof s->found[0].path - 1, path);
         } else if (!cfg->quiet) {
             fprintf(stderr, "weft: %s: persisted failure %s %s\n", cfg->name,
                     path,
@@ -308,8 +306,9 @@ static void command_line(struct weft__buf *b)
         first = false;
     }
     if (first) /* the program's name was not found: fall back */
-        quoted(b, program_invocation_name ? program_invocation_name
-                                          : "<this program>",
+        quoted(b,
+               program_invocation_name ? program_invocation_name
+                                       : "<this program>",
                true);
     fclose(f);
 }
@@ -364,8 +363,7 @@ static void schedule_path(struct weft__search *s, struct weft__found *f,
 }
 
 /* Shrink, replay with the whole trace, write the schedule, report. */
-static int report_found(struct weft__search *s, unsigned k,
-                        weft_result_t *res)
+static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
 {
     const weft_config_t *cfg = s->cfg;
     struct weft__run *r = s->r;
@@ -392,8 +390,8 @@ static int report_found(struct weft__search *s, unsigned k,
         return 0;
     }
     if (cfg->shrink && f->path[0] == '\0')
-        shrink_runs = weft__shrink(r, s->body, s->arg, &f->s, &f->f,
-                                   SHRINK_BUDGET);
+        shrink_runs =
+            weft__shrink(r, s->body, s->arg, &f->s, &f->f, SHRINK_BUDGET);
 
     /* The final replay keeps every event if a trace file wants them. */
     if (cfg->trace_out != NULL && k == 0) {
@@ -434,8 +432,7 @@ static int report_found(struct weft__search *s, unsigned k,
         schedule_path(s, f, k, path, sizeof path);
         w = weft__schedule_write_s(path, &f->s, s->st->name);
         if (w != 0 && !cfg->quiet)
-            fprintf(stderr, "weft: cannot write %s: %s\n", path,
-                    strerror(-w));
+            fprintf(stderr, "weft: cannot write %s: %s\n", path, strerror(-w));
     }
 
     struct weft__buf rep = { 0 };
@@ -571,14 +568,11 @@ static void summary(struct weft__search *s, weft_result_t *res)
             s->exhausted ? " (the search is exhausted: that is all of them)"
                          : "",
             s->st->name, s->set_full ? "about " : "",
-            (unsigned long long)s->nset,
-            (unsigned long long)s->total_steps);
+            (unsigned long long)s->nset, (unsigned long long)s->total_steps);
     if (s->out_of_time)
-        fprintf(stderr, "; stopped by the %.1fs time budget",
-                cfg->time_budget);
+        fprintf(stderr, "; stopped by the %.1fs time budget", cfg->time_budget);
     if (s->stride > 1)
-        fprintf(stderr, "; shard %u/%u", cfg->shard_index,
-                cfg->shard_count);
+        fprintf(stderr, "; shard %u/%u", cfg->shard_index, cfg->shard_count);
     if (s->executions == 1)
         fprintf(stderr, "; trace hash %016llx)\n",
                 (unsigned long long)res->trace_hash);
@@ -673,8 +667,9 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     if (st == &weft__strategy_dfs && cfg.shard_count > 1) {
         /* A systematic search is one sequence: it is not split. */
         if (!cfg.quiet)
-            fprintf(stderr, "weft: dfs is not sharded: shard 1/%u runs the "
-                            "whole search, the others nothing\n",
+            fprintf(stderr,
+                    "weft: dfs is not sharded: shard 1/%u runs the "
+                    "whole search, the others nothing\n",
                     cfg.shard_count);
         s.first = cfg.shard_index == 1 ? 0 : cfg.iterations;
         s.stride = 1;

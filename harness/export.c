@@ -43,19 +43,17 @@ void weft__export_json(const char *path, const weft_config_t *cfg,
     json_str(f, cfg->name ? cfg->name : "");
     fprintf(f, ",\n  \"strategy\": \"%s\",\n", strategy);
     fprintf(f, "  \"status\": \"%s\",\n",
-            rc < 0                ? "error"
-            : res->finding != 0   ? "failed"
-                                  : "passed");
+            rc < 0              ? "error"
+            : res->finding != 0 ? "failed"
+                                : "passed");
     fprintf(f, "  \"seed\": %llu,\n  \"executions\": %llu,\n",
-            (unsigned long long)cfg->seed,
-            (unsigned long long)res->executions);
+            (unsigned long long)cfg->seed, (unsigned long long)res->executions);
     fprintf(f, "  \"distinct\": %llu,\n  \"total_steps\": %llu,\n",
             (unsigned long long)res->distinct,
             (unsigned long long)res->total_steps);
     fprintf(f, "  \"exhausted\": %s,\n  \"failures\": %u,\n",
             res->exhausted ? "true" : "false", res->failures);
-    fprintf(f, "  \"shard\": \"%u/%u\",\n", cfg->shard_index,
-            cfg->shard_count);
+    fprintf(f, "  \"shard\": \"%u/%u\",\n", cfg->shard_index, cfg->shard_count);
     if (res->finding == 0) {
         fprintf(f, "  \"finding\": null\n}\n");
     } else {
@@ -64,8 +62,7 @@ void weft__export_json(const char *path, const weft_config_t *cfg,
         fprintf(f, ",\n    \"message\": ");
         json_str(f, res->message);
         fprintf(f, ",\n    \"seed\": %llu,\n    \"steps\": %llu,\n",
-                (unsigned long long)res->seed,
-                (unsigned long long)res->steps);
+                (unsigned long long)res->seed, (unsigned long long)res->steps);
         fprintf(f, "    \"steps_before_shrinking\": %llu,\n",
                 (unsigned long long)res->shrunk_steps);
         fprintf(f, "    \"preemptions\": %u,\n", res->preemptions);
@@ -105,17 +102,19 @@ void weft__export_trace(const char *path, struct weft__run *r)
     }
     uint64_t n = r->nevents < r->ring_cap ? r->nevents : r->ring_cap;
     uint64_t first = r->nevents - n;
-    fprintf(f, "{\"displayTimeUnit\": \"ns\", \"otherData\": "
-               "{\"tool\": \"weft\", \"events_dropped\": %llu},\n"
-               "\"traceEvents\": [\n",
+    fprintf(f,
+            "{\"displayTimeUnit\": \"ns\", \"otherData\": "
+            "{\"tool\": \"weft\", \"events_dropped\": %llu},\n"
+            "\"traceEvents\": [\n",
             (unsigned long long)first);
     fprintf(f, "{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": 1, "
                "\"args\": {\"name\": \"weft execution\"}}");
     for (uint32_t t = 0; t < r->ntasks; t++) {
         char name[64];
         snprintf(name, sizeof name, "%u %s", t, r->tasks[t]->name);
-        fprintf(f, ",\n{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, "
-                   "\"tid\": %u, \"args\": {\"name\": ",
+        fprintf(f,
+                ",\n{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, "
+                "\"tid\": %u, \"args\": {\"name\": ",
                 t);
         json_str(f, name);
         fprintf(f, "}}");
@@ -135,8 +134,9 @@ void weft__export_trace(const char *path, struct weft__run *r)
         else
             snprintf(what, sizeof what, "%s", weft__op_name(e->op));
         if (e->op == WEFT__OP_BLOCK) {
-            fprintf(f, ",\n{\"name\": \"blocked\", \"ph\": \"B\", "
-                       "\"pid\": 1, \"tid\": %u, \"ts\": %.3f, \"args\": {",
+            fprintf(f,
+                    ",\n{\"name\": \"blocked\", \"ph\": \"B\", "
+                    "\"pid\": 1, \"tid\": %u, \"ts\": %.3f, \"args\": {",
                     e->task, ts);
             where(f, e);
             fprintf(f, "}}");
@@ -146,21 +146,24 @@ void weft__export_trace(const char *path, struct weft__run *r)
         }
         if (e->op == WEFT__OP_WAKEUP || e->op == WEFT__OP_TIMEOUT) {
             if (blocked && e->task < r->ntasks && blocked[e->task]) {
-                fprintf(f, ",\n{\"ph\": \"E\", \"pid\": 1, \"tid\": %u, "
-                           "\"ts\": %.3f}",
+                fprintf(f,
+                        ",\n{\"ph\": \"E\", \"pid\": 1, \"tid\": %u, "
+                        "\"ts\": %.3f}",
                         e->task, ts);
                 blocked[e->task] = false;
             }
             if (e->op == WEFT__OP_WAKEUP) {
                 /* an arrow from the waker's operation to the woken task */
                 flow++;
-                fprintf(f, ",\n{\"name\": \"wakes\", \"ph\": \"s\", "
-                           "\"cat\": \"wake\", \"id\": %llu, \"pid\": 1, "
-                           "\"tid\": %u, \"ts\": %.3f}",
+                fprintf(f,
+                        ",\n{\"name\": \"wakes\", \"ph\": \"s\", "
+                        "\"cat\": \"wake\", \"id\": %llu, \"pid\": 1, "
+                        "\"tid\": %u, \"ts\": %.3f}",
                         (unsigned long long)flow, last_task, ts);
-                fprintf(f, ",\n{\"name\": \"wakes\", \"ph\": \"f\", "
-                           "\"bp\": \"e\", \"cat\": \"wake\", \"id\": %llu, "
-                           "\"pid\": 1, \"tid\": %u, \"ts\": %.3f}",
+                fprintf(f,
+                        ",\n{\"name\": \"wakes\", \"ph\": \"f\", "
+                        "\"bp\": \"e\", \"cat\": \"wake\", \"id\": %llu, "
+                        "\"pid\": 1, \"tid\": %u, \"ts\": %.3f}",
                         (unsigned long long)flow, e->task, ts + 0.0005);
             }
             continue;
@@ -168,11 +171,11 @@ void weft__export_trace(const char *path, struct weft__run *r)
         last_task = e->task;
         fprintf(f, ",\n{\"name\": ");
         json_str(f, what);
-        fprintf(f, ", \"ph\": \"X\", \"pid\": 1, \"tid\": %u, \"ts\": %.3f, "
-                   "\"dur\": 0.001, \"args\": {\"step\": %llu, "
-                   "\"virtual_time_ns\": %lld, ",
-                e->task, ts, (unsigned long long)e->step,
-                (long long)e->time);
+        fprintf(f,
+                ", \"ph\": \"X\", \"pid\": 1, \"tid\": %u, \"ts\": %.3f, "
+                "\"dur\": 0.001, \"args\": {\"step\": %llu, "
+                "\"virtual_time_ns\": %lld, ",
+                e->task, ts, (unsigned long long)e->step, (long long)e->time);
         where(f, e);
         fprintf(f, "}}");
     }
@@ -180,8 +183,9 @@ void weft__export_trace(const char *path, struct weft__run *r)
     if (r->failed) {
         fprintf(f, ",\n{\"name\": ");
         json_str(f, weft_finding_name(r->finding.kind));
-        fprintf(f, ", \"ph\": \"i\", \"s\": \"g\", \"pid\": 1, \"tid\": %u, "
-                   "\"ts\": %.3f, \"args\": {\"message\": ",
+        fprintf(f,
+                ", \"ph\": \"i\", \"s\": \"g\", \"pid\": 1, \"tid\": %u, "
+                "\"ts\": %.3f, \"args\": {\"message\": ",
                 r->finding.task,
                 (double)r->now / 1000.0 + (double)r->nevents / 1000.0);
         json_str(f, r->finding.message);

@@ -99,8 +99,8 @@ static void cancel_task(struct weft__run *r, struct weft__task *t)
 }
 
 /* Complete f (no visible operation: the caller made it). */
-static void complete(struct weft__run *r, weft_future_t *f, int state,
-                     int err, void *v)
+static void complete(struct weft__run *r, weft_future_t *f, int state, int err,
+                     void *v)
 {
     f->state = state;
     f->err = err;
@@ -129,8 +129,7 @@ int weft_future_complete_at(weft_future_t *f, int state, int err, void *v,
         return -EINVAL;
     if (state == FAILED && err >= 0)
         return -EINVAL;
-    if (state == CANCELLED && f->task != NULL &&
-        f->task->state != WEFT__DONE) {
+    if (state == CANCELLED && f->task != NULL && f->task->state != WEFT__DONE) {
         /* A task's future: cancel the task; the future ends cancelled
          * when the task does. */
         cancel_task(r, f->task);
@@ -161,8 +160,8 @@ int weft__task_future(struct weft__run *r, struct weft__task *t,
     if (f == NULL)
         return -ENOMEM;
     weft__obj_init(r, &f->o, t->spawn_file, t->spawn_line);
-    if (weft__grow(&r->task_futures, &r->task_futures_cap,
-                   r->ntask_futures + 1, sizeof *r->task_futures) != 0)
+    if (weft__grow(&r->task_futures, &r->task_futures_cap, r->ntask_futures + 1,
+                   sizeof *r->task_futures) != 0)
         return -ENOMEM;
     r->task_futures[r->ntask_futures++] = f;
     f->task = t;
@@ -256,8 +255,7 @@ int weft_future_wait_at(weft_future_t *f, void **value, int64_t deadline,
 }
 
 static int add_callback(struct weft__run *r, weft_future_t *f,
-                        weft_future_fn *fn, void *arg,
-                        struct weft__loop *loop)
+                        weft_future_fn *fn, void *arg, struct weft__loop *loop)
 {
     struct weft__callback *cb = weft__run_alloc(r, sizeof *cb);
     if (cb == NULL)
@@ -351,9 +349,9 @@ int weft_wait_many_at(weft_future_t *const *fs, size_t n, bool all,
     while (!ready(fs, n, all, index)) {
         if (deadline != WEFT_FOREVER && deadline <= r->now)
             return -ETIMEDOUT;
-        int rc = t->loop ? weft__suspend(r, WEFT__OP_AWAIT, &ws->o, deadline)
-                         : weft__block(r, WEFT__OP_FUTURE_WAIT, &ws->o,
-                                       deadline);
+        int rc = t->loop
+                     ? weft__suspend(r, WEFT__OP_AWAIT, &ws->o, deadline)
+                     : weft__block(r, WEFT__OP_FUTURE_WAIT, &ws->o, deadline);
         if (rc != 0)
             return rc;
         if (t->timed_out && !ready(fs, n, all, index))

@@ -40,9 +40,8 @@ static bool group_touch(struct weft__run *r, weft_group_t *g)
     g->children = NULL;
     g->waited = false;
     g->rec = weft__run_alloc(r, sizeof *g->rec);
-    if (g->rec == NULL ||
-        weft__grow(&r->groups, &r->groups_cap, r->ngroups + 1,
-                   sizeof *r->groups) != 0)
+    if (g->rec == NULL || weft__grow(&r->groups, &r->groups_cap, r->ngroups + 1,
+                                     sizeof *r->groups) != 0)
         return false;
     g->rec->id = g->o.id;
     g->rec->file = g->o.file;
@@ -133,10 +132,9 @@ int weft_group_wait_at(weft_group_t *g, const char *file, int line)
     g->waited = g->rec->waited = true;
     bool cancelled = false;
     while (g->live > 0) {
-        int rc = cancelled ? weft__wait_uncancellable(r, WEFT__OP_GROUP,
-                                                      &g->o, WEFT_FOREVER)
-                           : weft__wait(r, WEFT__OP_GROUP, &g->o,
-                                        WEFT_FOREVER);
+        int rc = cancelled ? weft__wait_uncancellable(r, WEFT__OP_GROUP, &g->o,
+                                                      WEFT_FOREVER)
+                           : weft__wait(r, WEFT__OP_GROUP, &g->o, WEFT_FOREVER);
         if (rc == -ECANCELED) {
             cancelled = true;
             cancel_children(r, g);

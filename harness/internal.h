@@ -13,16 +13,15 @@
 #ifndef WEFT_INTERNAL_H
 #define WEFT_INTERNAL_H
 
+#include "context.h"
 #include "weft.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "context.h"
-
-#define WEFT__HIDDEN __attribute__((visibility("hidden")))
-#define WEFT__LIKELY(x) __builtin_expect(!!(x), 1)
+#define WEFT__HIDDEN      __attribute__((visibility("hidden")))
+#define WEFT__LIKELY(x)   __builtin_expect(!!(x), 1)
 #define WEFT__UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* --------------------------------------------------------- allocation */
@@ -35,8 +34,7 @@ WEFT__HIDDEN void weft__free(void *p);
 WEFT__HIDDEN bool weft__alloc_should_fail(void);
 
 /* Grow *arr (of elem-sized items, capacity *cap) to hold n; -ENOMEM. */
-WEFT__HIDDEN int weft__grow(void *arr, uint32_t *cap, uint32_t n,
-                            size_t elem);
+WEFT__HIDDEN int weft__grow(void *arr, uint32_t *cap, uint32_t n, size_t elem);
 
 /* A growable text buffer; on allocation failure it stops growing and keeps
  * what fits (reports must never fail). */
@@ -189,12 +187,12 @@ enum weft__choice_kind {
 
 struct weft__choice {
     int kind;
-    uint32_t n;           /* options: ready tasks, or values */
-    const uint32_t *ids;  /* ready task ids (kind TASK), else NULL */
-    uint32_t current;     /* index of the running task in ids, or n */
+    uint32_t n;          /* options: ready tasks, or values */
+    const uint32_t *ids; /* ready task ids (kind TASK), else NULL */
+    uint32_t current;    /* index of the running task in ids, or n */
     uint64_t step;
-    int op;               /* the operation about to happen */
-    uint64_t set_hash;    /* order-free hash of ids */
+    int op;            /* the operation about to happen */
+    uint64_t set_hash; /* order-free hash of ids */
 };
 
 /* One entry of the decision log: enough to replay and to check a replay. */
@@ -319,7 +317,7 @@ struct weft__run {
     struct weft__event *ring; /* the last trace_tail events */
     uint32_t ring_cap;
     uint64_t nevents; /* events recorded, the ring's write index */
-    uint64_t hash; /* of the whole trace */
+    uint64_t hash;    /* of the whole trace */
 
     struct weft__decision *decisions;
     uint32_t ndecisions, decisions_cap;
@@ -391,8 +389,7 @@ WEFT__HIDDEN int weft__future_on_done_inline(struct weft__run *r,
                                              weft_future_t *f,
                                              weft_future_fn *fn, void *arg);
 /* Queue fn(f, arg) on a loop (done-callbacks). */
-WEFT__HIDDEN void weft__loop_callback(struct weft__run *r,
-                                      struct weft__loop *l,
+WEFT__HIDDEN void weft__loop_callback(struct weft__run *r, struct weft__loop *l,
                                       weft_future_fn *fn, weft_future_t *f,
                                       void *arg);
 /* A loop's name in reports: L<id>. */
@@ -454,8 +451,7 @@ WEFT__HIDDEN int weft__block(struct weft__run *r, int op, weft__obj_t *obj,
 /* The same, but not a cancellation point (a condition wait taking its
  * mutex back). */
 WEFT__HIDDEN int weft__block_uncancellable(struct weft__run *r, int op,
-                                           weft__obj_t *obj,
-                                           int64_t deadline);
+                                           weft__obj_t *obj, int64_t deadline);
 /* Which waiters a wake-up makes ready. */
 enum weft__wake_mode {
     WEFT__WAKE_ALL,    /* every waiter (broadcast, barrier, once) */
@@ -473,16 +469,12 @@ WEFT__HIDDEN uint64_t weft__choose_value(struct weft__run *r, uint64_t n,
                                          int op);
 
 /* End the execution with a finding raised by the current task. */
-WEFT__HIDDEN WEFT__NORETURN void weft__finding(struct weft__run *r,
-                                               weft_finding_t kind,
-                                               const char *file, int line,
-                                               const char *fmt, ...)
-    WEFT__PRINTF(5, 6);
-WEFT__HIDDEN WEFT__NORETURN void weft__vfinding(struct weft__run *r,
-                                                weft_finding_t kind,
-                                                const char *file, int line,
-                                                const char *fmt, va_list ap)
-    WEFT__PRINTF(5, 0);
+WEFT__HIDDEN WEFT__NORETURN void
+weft__finding(struct weft__run *r, weft_finding_t kind, const char *file,
+              int line, const char *fmt, ...) WEFT__PRINTF(5, 6);
+WEFT__HIDDEN WEFT__NORETURN void
+weft__vfinding(struct weft__run *r, weft_finding_t kind, const char *file,
+               int line, const char *fmt, va_list ap) WEFT__PRINTF(5, 0);
 
 /* Task lifecycle (thread.c and sched.c) */
 WEFT__HIDDEN struct weft__task *weft__task_new(struct weft__run *r,
@@ -541,8 +533,7 @@ WEFT__HIDDEN void weft__deadlock_report(struct weft__run *r);
 /* Run one execution (sched.c). Returns 0, or -ENOMEM. */
 WEFT__HIDDEN int weft__run_one(struct weft__run *r, weft_body_fn *body,
                                void *arg);
-WEFT__HIDDEN int weft__run_setup(struct weft__run *r,
-                                 const weft_config_t *cfg);
+WEFT__HIDDEN int weft__run_setup(struct weft__run *r, const weft_config_t *cfg);
 WEFT__HIDDEN void weft__run_teardown(struct weft__run *r);
 
 /* Signals (signal.c): crash capture around an exploration. */
@@ -564,9 +555,8 @@ struct weft__schedule {
     struct weft__decision *d;
     uint32_t n;
 };
-WEFT__HIDDEN int weft__schedule_read(const char *path,
-                                     struct weft__schedule *s, char *err,
-                                     size_t err_len);
+WEFT__HIDDEN int weft__schedule_read(const char *path, struct weft__schedule *s,
+                                     char *err, size_t err_len);
 WEFT__HIDDEN int weft__schedule_write_s(const char *path,
                                         const struct weft__schedule *s,
                                         const char *strategy);
@@ -574,7 +564,8 @@ WEFT__HIDDEN int weft__schedule_write_s(const char *path,
 WEFT__HIDDEN int weft__schedule_snapshot(struct weft__schedule *s,
                                          const struct weft__run *r);
 WEFT__HIDDEN void weft__schedule_free(struct weft__schedule *s);
-WEFT__HIDDEN unsigned weft__schedule_preemptions(const struct weft__schedule *s);
+WEFT__HIDDEN unsigned
+weft__schedule_preemptions(const struct weft__schedule *s);
 
 /* A replay strategy state that follows s (borrowed: s outlives it). */
 WEFT__HIDDEN int weft__replay_create(void **state,
@@ -637,8 +628,7 @@ WEFT__HIDDEN int weft__search_parallel(struct weft__search *s);
 
 /* Exports (export.c) */
 WEFT__HIDDEN void weft__export_trace(const char *path, struct weft__run *r);
-WEFT__HIDDEN void weft__export_json(const char *path,
-                                    const weft_config_t *cfg,
+WEFT__HIDDEN void weft__export_json(const char *path, const weft_config_t *cfg,
                                     const char *strategy,
                                     const weft_result_t *res, int rc);
 

@@ -65,9 +65,8 @@ struct weft__locals {
     } e[];
 };
 
-static struct weft__locals *locals_copy(struct weft__run *r,
-                                        const struct weft__locals *from,
-                                        uint32_t cap);
+static struct weft__locals *
+locals_copy(struct weft__run *r, const struct weft__locals *from, uint32_t cap);
 
 static struct weft__loop *impl(struct weft__run *r, weft_loop_t *l)
 {
@@ -276,8 +275,8 @@ void weft__loop_callback(struct weft__run *r, struct weft__loop *L,
 /* -------------------------------------------------------------- coroutines */
 
 weft_future_t *weft_spawn_on_at(weft_loop_t *l, const char *name,
-                                weft_thread_fn *fn, void *arg,
-                                const char *file, int line)
+                                weft_thread_fn *fn, void *arg, const char *file,
+                                int line)
 {
     struct weft__run *r = weft__run_get("weft_spawn");
     struct weft__task *self = r->cur;
@@ -419,8 +418,8 @@ weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
     if (j == NULL || f == NULL)
         return NULL;
     weft__obj_init(r, &f->o, file, line);
-    if (weft__grow(&r->task_futures, &r->task_futures_cap,
-                   r->ntask_futures + 1, sizeof *r->task_futures) != 0)
+    if (weft__grow(&r->task_futures, &r->task_futures_cap, r->ntask_futures + 1,
+                   sizeof *r->task_futures) != 0)
         return NULL;
     r->task_futures[r->ntask_futures++] = f;
     j->fn = fn;
@@ -504,8 +503,8 @@ int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
     L->idle = 0;
     L->thread = self;
     self->runs_loop = L;
-    weft_future_t *mf = weft_spawn_on_at(l, "main coroutine", main, arg, file,
-                                         line);
+    weft_future_t *mf =
+        weft_spawn_on_at(l, "main coroutine", main, arg, file, line);
     if (mf == NULL) {
         L->thread = NULL;
         self->runs_loop = NULL;
@@ -522,8 +521,7 @@ int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
     for (;;) {
         bool left = false;
         for (uint32_t i = 0; i < r->ntasks && !left; i++)
-            left = r->tasks[i]->loop == L &&
-                   r->tasks[i]->state != WEFT__DONE;
+            left = r->tasks[i]->loop == L && r->tasks[i]->state != WEFT__DONE;
         if (!left && L->soon_head == NULL)
             break;
         turn(r, L, self);
@@ -571,8 +569,8 @@ int weft_scope_exit(weft_scope_t *s)
                      "not the innermost scope of the calling task");
     t->scope = s->parent;
     /* fail-after: only when its deadline really ended a wait inside */
-    if ((s->flags & WEFT_SCOPE_FAIL) && s->hit &&
-        s->deadline != WEFT_FOREVER && s->deadline <= r->now)
+    if ((s->flags & WEFT_SCOPE_FAIL) && s->hit && s->deadline != WEFT_FOREVER &&
+        s->deadline <= r->now)
         return -ETIMEDOUT;
     return 0;
 }
@@ -606,7 +604,8 @@ int64_t weft__scope_deadline(struct weft__task *t, bool *cancelled)
     for (weft_scope_t *s = t->scope; s != NULL; s = s->parent) {
         if (s->cancelled)
             *cancelled = true;
-        if (s->deadline != WEFT_FOREVER && (d == WEFT_FOREVER || s->deadline < d))
+        if (s->deadline != WEFT_FOREVER &&
+            (d == WEFT_FOREVER || s->deadline < d))
             d = s->deadline;
         if (s->flags & WEFT_SCOPE_SHIELD)
             break;
@@ -655,7 +654,6 @@ void weft__scope_expired(struct weft__task *t, int64_t now)
 
 /* ------------------------------------------------------------ task-locals */
 
-
 void *weft_local_get(weft_local_t *key)
 {
     struct weft__run *r = weft__run_get("weft_local_get");
@@ -666,9 +664,8 @@ void *weft_local_get(weft_local_t *key)
     return NULL;
 }
 
-static struct weft__locals *locals_copy(struct weft__run *r,
-                                        const struct weft__locals *from,
-                                        uint32_t cap)
+static struct weft__locals *
+locals_copy(struct weft__run *r, const struct weft__locals *from, uint32_t cap)
 {
     struct weft__locals *ls =
         weft__run_alloc(r, sizeof *ls + cap * sizeof ls->e[0]);

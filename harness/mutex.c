@@ -4,11 +4,11 @@
  *
  * Unlock wakes one waiter, the one the strategy picks, so the schedules
  * where a late waiter overtakes an early one get explored; it then
- * competes with any running task that locks first. Each owner keeps a list of the mutexes it holds,
- * so exiting with a lock held is caught and a deadlock report can say who
- * holds what. Misuse that POSIX leaves undefined for a normal mutex
- * (relock, foreign unlock) is a finding; the error-checking type returns
- * the POSIX errors instead, and the recursive type counts.
+ * competes with any running task that locks first. Each owner keeps a list of
+ * the mutexes it holds, so exiting with a lock held is caught and a deadlock
+ * report can say who holds what. Misuse that POSIX leaves undefined for a
+ * normal mutex (relock, foreign unlock) is a finding; the error-checking type
+ * returns the POSIX errors instead, and the recursive type counts.
  */
 #include "internal.h"
 
@@ -83,8 +83,8 @@ int weft_mutex_destroy_at(weft_mutex_t *m, const char *file, int line)
     return 0;
 }
 
-int weft_mutex_timedlock_at(weft_mutex_t *m, int64_t deadline,
-                            const char *file, int line)
+int weft_mutex_timedlock_at(weft_mutex_t *m, int64_t deadline, const char *file,
+                            int line)
 {
     struct weft__run *r = weft__run_get("weft_mutex_lock");
     struct weft__task *self = r->cur;
@@ -136,8 +136,8 @@ int weft_mutex_unlock_at(weft_mutex_t *m, const char *file, int line)
                           weft__task_name(self), m->o.id);
         weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
                       "%s unlocks mutex M%u owned by %s (locked at %s:%d)",
-                      weft__task_name(self), m->o.id,
-                      weft__task_name(m->owner), m->lock_file, m->lock_line);
+                      weft__task_name(self), m->o.id, weft__task_name(m->owner),
+                      m->lock_file, m->lock_line);
     }
     if (--m->count == 0)
         release(r, m);

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#define CONTAINER(p, T, f) ((T *)(void *)((char *)(p) - offsetof(T, f)))
+#define CONTAINER(p, T, f) ((T *)(void *)((char *)(p)-offsetof(T, f)))
 
 static const char *const finding_names[WEFT_FINDING__COUNT] = {
     [WEFT_FINDING_NONE] = "none",
@@ -118,8 +118,7 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
     case WEFT__OP_BARRIER: {
         weft_barrier_t *br = CONTAINER(o, weft_barrier_t, o);
         weft__buf_printf(b, "waits at barrier B%u (%s): %u of %u arrived",
-                         o->id, site(o->file, o->line), br->arrived,
-                         br->count);
+                         o->id, site(o->file, o->line), br->arrived, br->count);
         return NULL;
     }
     case WEFT__OP_ONCE:
@@ -127,8 +126,7 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
                          site(o->file, o->line));
         return NULL;
     case WEFT__OP_JOIN:
-        weft__buf_printf(b, "waits to join %s",
-                         weft__task_name(t->wait_task));
+        weft__buf_printf(b, "waits to join %s", weft__task_name(t->wait_task));
         return t->wait_task;
     case WEFT__OP_SLEEP:
         if (t->deadline == WEFT_FOREVER)
@@ -148,8 +146,7 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
             weft_future_t *f = CONTAINER(o, weft_future_t, o);
             if (f->task != NULL && f->task->state != WEFT__DONE) {
                 by = f->task;
-                weft__buf_printf(b, ", the outcome of %s",
-                                 weft__task_name(by));
+                weft__buf_printf(b, ", the outcome of %s", weft__task_name(by));
             }
         }
         if (blocking)
@@ -164,7 +161,8 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
     case WEFT__OP_QUEUED: {
         uint32_t q;
         struct weft__task *holder = weft__loop_running(t->loop, &q);
-        weft__buf_printf(b, "is ready, queued on loop L%u", weft__loop_id(t->loop));
+        weft__buf_printf(b, "is ready, queued on loop L%u",
+                         weft__loop_id(t->loop));
         if (holder != NULL)
             weft__buf_printf(b, ", whose thread %s holds, blocked",
                              weft__task_name(holder));
@@ -173,15 +171,17 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
     case WEFT__OP_LOOP: {
         uint32_t q;
         struct weft__task *holder = weft__loop_running(t->runs_loop, &q);
-        weft__buf_printf(b, "runs loop L%u, its thread lent to %s (%u "
-                            "coroutine%s queued behind it)",
+        weft__buf_printf(b,
+                         "runs loop L%u, its thread lent to %s (%u "
+                         "coroutine%s queued behind it)",
                          weft__loop_id(t->runs_loop), weft__task_name(holder),
                          q, q == 1 ? "" : "s");
         return holder;
     }
     case WEFT__OP_LOOP_IDLE:
-        weft__buf_printf(b, "runs loop L%u, which waits for work (nothing "
-                            "queued, no callback due)",
+        weft__buf_printf(b,
+                         "runs loop L%u, which waits for work (nothing "
+                         "queued, no callback due)",
                          weft__loop_id(t->runs_loop));
         return NULL;
     default:
@@ -203,8 +203,9 @@ void weft__deadlock_report(struct weft__run *r)
         if (t->state != WEFT__BLOCKED)
             continue;
         blocked++;
-        weft__buf_printf(b, "    %s%s at %s\n      ", t->loop ? "coroutine " : "",
-                         weft__task_name(t), site(t->file, t->line));
+        weft__buf_printf(b, "    %s%s at %s\n      ",
+                         t->loop ? "coroutine " : "", weft__task_name(t),
+                         site(t->file, t->line));
         weft__describe_wait(r, t, b);
         weft__buf_printf(b, "\n");
     }
@@ -319,9 +320,9 @@ void weft__report(struct weft__run *r, uint64_t execution,
     weft__buf_printf(out,
                      "  execution: %llu, seed %llu, strategy %s, step %llu, "
                      "virtual time %s\n",
-                     (unsigned long long)execution,
-                     (unsigned long long)r->seed, r->strategy->name,
-                     (unsigned long long)f->step, vtime(f->time));
+                     (unsigned long long)execution, (unsigned long long)r->seed,
+                     r->strategy->name, (unsigned long long)f->step,
+                     vtime(f->time));
     if (f->detail.len > 0)
         weft__buf_printf(out, "%s", f->detail.s);
     trace_tail(r, out);

@@ -193,8 +193,7 @@ static void switch_to(struct weft__run *r, struct weft__task *to)
 #ifdef WEFT_ASAN
     __sanitizer_start_switch_fiber(from->dying ? NULL : &from->asan_fake,
                                    to->stack ? to->stack->lo : r->main_lo,
-                                   to->stack ? to->stack->size
-                                             : r->main_size);
+                                   to->stack ? to->stack->size : r->main_size);
 #endif
     weft__ctx_switch(&from->ctx, &to->ctx);
 #ifdef WEFT_ASAN
@@ -247,9 +246,8 @@ static void ready_remove(struct weft__run *r, struct weft__task *t)
 
 /* ---------------------------------------------------------------- trace */
 
-static inline void trace(struct weft__run *r, int op, int wait_op,
-                         uint32_t obj, uint32_t task, const char *file,
-                         int line)
+static inline void trace(struct weft__run *r, int op, int wait_op, uint32_t obj,
+                         uint32_t task, const char *file, int line)
 {
     struct weft__event *e = &r->ring[r->nevents++ & (r->ring_cap - 1)];
     e->step = r->step;
@@ -424,14 +422,14 @@ static bool fire_timers(struct weft__run *r)
     }
     struct weft__timer *due = r->due;
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t k = i + (uint32_t)weft__choose_value(r, n - i,
-                                                       WEFT__OP_TIMEOUT);
+        uint32_t k =
+            i + (uint32_t)weft__choose_value(r, n - i, WEFT__OP_TIMEOUT);
         struct weft__timer e = due[k];
         due[k] = due[i];
         due[i] = e;
         e.task->timed_out = true;
-        trace(r, WEFT__OP_TIMEOUT, e.task->wait_op, 0, e.task->id,
-              e.task->file, e.task->line);
+        trace(r, WEFT__OP_TIMEOUT, e.task->wait_op, 0, e.task->id, e.task->file,
+              e.task->line);
         weft__wake_task(r, e.task);
     }
     return true;
@@ -559,17 +557,16 @@ int weft__suspend(struct weft__run *r, int op, weft__obj_t *obj,
     bool coroutine = t->loop != NULL;
     /* Only the coroutine suspends: its loop's thread goes on. */
     t->awaiting = coroutine;
-    int rc = block_raw(r, op, obj, deadline,
-                       op != WEFT__OP_LOOP && op != WEFT__OP_LOOP_IDLE,
-                       coroutine);
+    int rc =
+        block_raw(r, op, obj, deadline,
+                  op != WEFT__OP_LOOP && op != WEFT__OP_LOOP_IDLE, coroutine);
     t->awaiting = false;
     return rc;
 }
 
 /* The blocking-in-loop policy: a coroutine (or a loop thread running a
  * callback) that blocks holds its loop's thread. */
-static void blocking_in_loop(struct weft__run *r, struct weft__task *t,
-                             int op)
+static void blocking_in_loop(struct weft__run *r, struct weft__task *t, int op)
 {
     int policy = r->cfg->blocking;
     if (policy == WEFT_BLOCKING_ALLOW)
@@ -592,8 +589,7 @@ static void blocking_in_loop(struct weft__run *r, struct weft__task *t,
     t->block_line = t->line;
 }
 
-int weft__block(struct weft__run *r, int op, weft__obj_t *obj,
-                int64_t deadline)
+int weft__block(struct weft__run *r, int op, weft__obj_t *obj, int64_t deadline)
 {
     struct weft__task *t = r->cur;
     if (WEFT__UNLIKELY(t->loop != NULL || t->in_callback))
@@ -673,8 +669,7 @@ unsigned weft__wake(struct weft__run *r, weft__obj_t *obj, int mode)
         uint64_t n = 0;
         for (struct weft__task *w = t; w != NULL; w = w->wait_next)
             n++;
-        for (uint64_t k = weft__choose_value(r, n, WEFT__OP_WAKEUP); k > 0;
-             k--)
+        for (uint64_t k = weft__choose_value(r, n, WEFT__OP_WAKEUP); k > 0; k--)
             t = t->wait_next;
         wake_one(r, obj, t);
         return 1;
@@ -729,8 +724,8 @@ void weft__obj_init(struct weft__run *r, weft__obj_t *o, const char *file,
 
 /* ------------------------------------------------------------- findings */
 
-void weft__vfinding(struct weft__run *r, weft_finding_t kind,
-                    const char *file, int line, const char *fmt, va_list ap)
+void weft__vfinding(struct weft__run *r, weft_finding_t kind, const char *file,
+                    int line, const char *fmt, va_list ap)
 {
     struct weft__finding *f = &r->finding;
     f->kind = kind;
@@ -787,13 +782,13 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
                                   weft_thread_fn *fn, void *arg)
 {
     if (r->ntasks == r->tasks_cap &&
-        weft__grow(&r->tasks, &r->tasks_cap, r->ntasks + 1,
-                   sizeof *r->tasks) != 0)
+        weft__grow(&r->tasks, &r->tasks_cap, r->ntasks + 1, sizeof *r->tasks) !=
+            0)
         return NULL;
     /* Every task may be ready at once (a broadcast wakes them all), so
      * the ready set holds as many entries as there are tasks. */
-    if (weft__grow(&r->ready, &r->ready_cap, r->ntasks + 1,
-                   sizeof *r->ready) != 0 ||
+    if (weft__grow(&r->ready, &r->ready_cap, r->ntasks + 1, sizeof *r->ready) !=
+            0 ||
         weft__grow(&r->ready_ids, &r->ready_ids_cap, r->ntasks + 1,
                    sizeof *r->ready_ids) != 0)
         return NULL;

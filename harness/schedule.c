@@ -24,8 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int weft__schedule_snapshot(struct weft__schedule *s,
-                            const struct weft__run *r)
+int weft__schedule_snapshot(struct weft__schedule *s, const struct weft__run *r)
 {
     memset(s, 0, sizeof *s);
     s->seed = r->seed;
@@ -89,8 +88,8 @@ int weft__schedule_write_s(const char *path, const struct weft__schedule *s,
     for (uint32_t i = 0; i < s->n; i++) {
         const struct weft__decision *d = &s->d[i];
         fprintf(f, "%c %" PRIu64 " %u %u %016" PRIx64 " %u # %s\n",
-                d->kind == WEFT__CHOOSE_TASK ? 'T' : 'V', d->step, d->op,
-                d->n, d->set_hash, d->chosen, weft__op_name(d->op));
+                d->kind == WEFT__CHOOSE_TASK ? 'T' : 'V', d->step, d->op, d->n,
+                d->set_hash, d->chosen, weft__op_name(d->op));
     }
     int rc = ferror(f) ? -EIO : 0;
     if (fclose(f) != 0 && rc == 0)
@@ -198,8 +197,7 @@ int weft__schedule_read(const char *path, struct weft__schedule *s, char *err,
                 goto out;
             }
             struct weft__decision *d = &s->d[s->n++];
-            d->kind = tok[0][0] == 'T' ? WEFT__CHOOSE_TASK
-                                       : WEFT__CHOOSE_VALUE;
+            d->kind = tok[0][0] == 'T' ? WEFT__CHOOSE_TASK : WEFT__CHOOSE_VALUE;
             d->step = v[0];
             d->op = (uint8_t)v[1];
             d->n = (uint32_t)v[2];

@@ -17,8 +17,7 @@ static inline void sem_touch(struct weft__run *r, weft_sem_t *s)
         s->value = s->initial;
 }
 
-int weft_sem_init_at(weft_sem_t *s, unsigned value, const char *file,
-                     int line)
+int weft_sem_init_at(weft_sem_t *s, unsigned value, const char *file, int line)
 {
     if (s == NULL)
         return -EINVAL;

@@ -154,10 +154,10 @@ static int try(struct weft__run *r, weft_body_fn *body, void *arg,
 
 /* Search systematically under bounds 0, 1, ... below the schedule's
  * preemption count; adopt the first execution failing the same way. */
-static int fewer_preemptions(struct weft__run *r, weft_body_fn *body,
-                             void *arg, struct weft__schedule *s,
-                             const struct weft__finding *goal,
-                             uint64_t *runs, uint64_t budget)
+static int fewer_preemptions(struct weft__run *r, weft_body_fn *body, void *arg,
+                             struct weft__schedule *s,
+                             const struct weft__finding *goal, uint64_t *runs,
+                             uint64_t budget)
 {
     unsigned have = weft__schedule_preemptions(s);
     for (unsigned b = 0; b < have && *runs < budget; b++) {

@@ -21,7 +21,7 @@
 #endif
 #ifndef WEFT_HAVE_VALGRIND
 #define VALGRIND_STACK_REGISTER(lo, hi) 0
-#define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
+#define VALGRIND_STACK_DEREGISTER(id)   ((void)(id))
 #endif
 
 #if defined(__SANITIZE_ADDRESS__)

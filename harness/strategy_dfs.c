@@ -27,7 +27,7 @@ struct frame {
     uint32_t pre_before; /* preemptions in the frames before this one */
     uint64_t step;
     uint8_t kind;
-    bool free;           /* leaving the default costs no preemption */
+    bool free; /* leaving the default costs no preemption */
 };
 
 struct dfs_state {

@@ -22,10 +22,10 @@
 struct pct_state {
     uint64_t rng;
     unsigned depth;
-    uint64_t k;     /* steps the change points are spread over */
-    bool learn;     /* k follows the longest execution seen */
-    bool seen;      /* an execution has ended */
-    uint64_t k_run; /* the k this execution used */
+    uint64_t k;       /* steps the change points are spread over */
+    bool learn;       /* k follows the longest execution seen */
+    bool seen;        /* an execution has ended */
+    uint64_t k_run;   /* the k this execution used */
     uint64_t *change; /* depth-1 change points, by step */
     uint64_t *prio;   /* by task id; 0 = not yet assigned */
     uint32_t nprio, prio_cap;
@@ -35,8 +35,7 @@ static int pct_create(void **state, const weft_config_t *cfg, char *err,
                       size_t len)
 {
     if (cfg->pct_depth < 1 || cfg->pct_depth > 64) {
-        snprintf(err, len, "pct depth must be 1..64, not %u",
-                 cfg->pct_depth);
+        snprintf(err, len, "pct depth must be 1..64, not %u", cfg->pct_depth);
         return -EINVAL;
     }
     struct pct_state *st = weft__alloc(sizeof *st);
@@ -152,7 +151,8 @@ static bool pct_next(void *state, uint64_t steps)
 static void pct_describe(void *state, struct weft__buf *out)
 {
     struct pct_state *st = state;
-    weft__buf_printf(out, " WEFT_STRATEGY=pct WEFT_PCT_DEPTH=%u WEFT_PCT_STEPS=%llu",
+    weft__buf_printf(out,
+                     " WEFT_STRATEGY=pct WEFT_PCT_DEPTH=%u WEFT_PCT_STEPS=%llu",
                      st->depth, (unsigned long long)st->k_run);
 }
 

@@ -92,9 +92,11 @@ static uint64_t rp_choose(void *state, const struct weft__choice *c)
                  "before %s among %u options, the execution makes a %s "
                  "choice at step %llu before %s among %u options%s",
                  st->pos + 1, d->kind == WEFT__CHOOSE_TASK ? "task" : "value",
-                 (unsigned long long)(d->step + (d->kind == WEFT__CHOOSE_TASK)), weft__op_name(d->op), d->n,
+                 (unsigned long long)(d->step + (d->kind == WEFT__CHOOSE_TASK)),
+                 weft__op_name(d->op), d->n,
                  c->kind == WEFT__CHOOSE_TASK ? "task" : "value",
-                 (unsigned long long)(c->step + (c->kind == WEFT__CHOOSE_TASK)), weft__op_name(c->op), c->n,
+                 (unsigned long long)(c->step + (c->kind == WEFT__CHOOSE_TASK)),
+                 weft__op_name(c->op), c->n,
                  d->n == c->n && d->set_hash != c->set_hash
                      ? " (the ready tasks differ)"
                      : "");
@@ -113,8 +115,7 @@ static uint64_t rp_choose(void *state, const struct weft__choice *c)
         if (c->ids[i] == d->chosen)
             return i;
     snprintf(st->why, sizeof st->why,
-             "decision %u: recorded task %u is not ready", st->pos,
-             d->chosen);
+             "decision %u: recorded task %u is not ready", st->pos, d->chosen);
     return WEFT__DIVERGED;
 }
 

@@ -17,9 +17,8 @@ static struct weft__task *lookup(struct weft__run *r, weft_thread_t t)
     return r->tasks[t.id];
 }
 
-int weft_thread_spawn_at(weft_thread_t *t, const char *name,
-                         weft_thread_fn *fn, void *arg, const char *file,
-                         int line)
+int weft_thread_spawn_at(weft_thread_t *t, const char *name, weft_thread_fn *fn,
+                         void *arg, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_thread_spawn");
     if (t == NULL || fn == NULL)
@@ -44,8 +43,7 @@ int weft_thread_timedjoin_at(weft_thread_t t, void **ret, int64_t deadline,
         return -ESRCH;
     if (x == self)
         return -EDEADLK;
-    if (x->detached || x->joined ||
-        (x->joiner != NULL && x->joiner != self))
+    if (x->detached || x->joined || (x->joiner != NULL && x->joiner != self))
         return -EINVAL;
     while (x->state != WEFT__DONE) {
         if (deadline != WEFT_FOREVER && deadline <= r->now)

@@ -5,9 +5,9 @@
  * own copy of the process, so no state is shared but a small anonymous
  * shared mapping: per-worker counters, the failing execution indices, the
  * lowest failing index (workers stop past it unless collecting every
- * failure) and the distinct-execution counter (distinct.c). The parent then re-runs
- * the failing executions from their seeds, in index order, so the result
- * does not depend on which worker was faster. Only strategies whose
+ * failure) and the distinct-execution counter (distinct.c). The parent then
+ * re-runs the failing executions from their seeds, in index order, so the
+ * result does not depend on which worker was faster. Only strategies whose
  * executions replay from a seed run in parallel; their state is frozen at
  * fork (pct stops learning its step estimate), so the parent's re-run is
  * the worker's execution exactly.
@@ -33,7 +33,7 @@ struct slot {
 };
 
 struct shared {
-    uint64_t best; /* lowest failing index so far */
+    uint64_t best;  /* lowest failing index so far */
     struct slot *w; /* jobs slots, then the distinct counter */
     struct weft__distinct *distinct;
 };
@@ -64,8 +64,7 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
             weft__gcov_flush();
             _exit(3);
         }
-        __atomic_store_n(&me->executions, me->executions + 1,
-                         __ATOMIC_RELAXED);
+        __atomic_store_n(&me->executions, me->executions + 1, __ATOMIC_RELAXED);
         me->steps += r->step;
         me->last = i;
         weft__distinct_add(sh->distinct, r->hash, true);
@@ -119,8 +118,10 @@ int weft__search_parallel(struct weft__search *s)
     sh->best = UINT64_MAX;
     s->parallel = true;
     sh->w = (struct slot *)(sh + 1);
-    sh->distinct = (struct weft__distinct *)(void *)((char *)(sh->w + jobs) +
-                                                     (64 - ((uintptr_t)(sh->w + jobs) & 63)));
+    sh->distinct =
+        (struct weft__distinct *)(void *)((char *)(sh->w + jobs) +
+                                          (64 -
+                                           ((uintptr_t)(sh->w + jobs) & 63)));
     pid_t *pids = weft__alloc(jobs * sizeof *pids);
     if (pids == NULL) {
         munmap(sh, size);

@@ -34,7 +34,7 @@ extern "C" {
 
 #if defined(__GNUC__)
 #define WEFT__PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define WEFT__NORETURN __attribute__((noreturn))
+#define WEFT__NORETURN     __attribute__((noreturn))
 #else
 #define WEFT__PRINTF(f, a)
 #define WEFT__NORETURN
@@ -49,21 +49,21 @@ const char *weft_strerror(int err);
 /* What one execution found. A finding ends the execution it occurs in. */
 typedef enum weft_finding {
     WEFT_FINDING_NONE = 0,
-    WEFT_FINDING_ASSERTION,      /* weft_assert/weft_fail in any task */
-    WEFT_FINDING_DEADLOCK,       /* no task enabled, no timer pending */
-    WEFT_FINDING_LOCK_MISUSE,    /* unlock by non-owner, relock, ... */
-    WEFT_FINDING_CRASH,          /* SIGSEGV, SIGBUS, SIGFPE, SIGILL, abort */
-    WEFT_FINDING_STACK_OVERFLOW, /* a task hit its stack's guard page */
-    WEFT_FINDING_STEP_BOUND,     /* livelock or non-termination */
-    WEFT_FINDING_NONDETERMINISM, /* a replay stopped matching its record */
+    WEFT_FINDING_ASSERTION,        /* weft_assert/weft_fail in any task */
+    WEFT_FINDING_DEADLOCK,         /* no task enabled, no timer pending */
+    WEFT_FINDING_LOCK_MISUSE,      /* unlock by non-owner, relock, ... */
+    WEFT_FINDING_CRASH,            /* SIGSEGV, SIGBUS, SIGFPE, SIGILL, abort */
+    WEFT_FINDING_STACK_OVERFLOW,   /* a task hit its stack's guard page */
+    WEFT_FINDING_STEP_BOUND,       /* livelock or non-termination */
+    WEFT_FINDING_NONDETERMINISM,   /* a replay stopped matching its record */
     WEFT_FINDING_BLOCKING_IN_LOOP, /* a coroutine made a thread-blocking
                                       call (policy "error") */
-    WEFT_FINDING_UNOBSERVED,     /* a task failed and nobody awaited it */
-    WEFT_FINDING_TASK_LEAK,      /* a task group was left with live
-                                    children */
-    WEFT_FINDING_LOCK_ORDER,     /* locks taken in orders that form a
-                                    cycle: a potential deadlock, seen in
-                                    executions that did not deadlock */
+    WEFT_FINDING_UNOBSERVED,       /* a task failed and nobody awaited it */
+    WEFT_FINDING_TASK_LEAK,        /* a task group was left with live
+                                      children */
+    WEFT_FINDING_LOCK_ORDER,       /* locks taken in orders that form a
+                                      cycle: a potential deadlock, seen in
+                                      executions that did not deadlock */
     WEFT_FINDING__COUNT
 } weft_finding_t;
 
@@ -79,73 +79,73 @@ const char *weft_finding_name(weft_finding_t kind);
  * form and exits with status 2.
  */
 typedef struct weft_config {
-    uint64_t seed;       /* WEFT_SEED: seed of the first execution; the
-                            others' seeds are derived from it (each
-                            reported seed replays its execution alone) */
-    uint64_t iterations; /* WEFT_ITERATIONS: executions to run (1000) */
-    uint64_t max_steps;  /* WEFT_MAX_STEPS: step bound per execution
-                            (100000); exceeding it is a finding */
-    size_t stack_size;   /* WEFT_STACK_SIZE: bytes per task stack, k/M
-                            suffixes accepted (256k) */
-    unsigned trace_tail; /* WEFT_TRACE: events shown in a report (24) */
-    unsigned spurious;   /* WEFT_SPURIOUS: spurious condition-variable
-                            wake-ups the strategy may inject per
-                            execution (0) */
-    const char *strategy;     /* WEFT_STRATEGY: "random" (default),
-                                 "pct", "dfs" or "replay" */
-    unsigned pct_depth;       /* WEFT_PCT_DEPTH: bug depth d for pct (3) */
-    uint64_t pct_steps;       /* WEFT_PCT_STEPS: steps over which pct
-                                 spreads its d-1 change points; 0 learns
-                                 it from the executions so far (0) */
-    int preemption_bound;     /* WEFT_PREEMPTIONS: dfs preemption bound,
-                                 -1 for none (2) */
-    const char *replay_file;  /* WEFT_REPLAY: schedule file to replay;
-                                 setting it selects "replay" */
-    double time_budget;       /* WEFT_TIME_BUDGET: stop after this many
-                                 seconds of wall time (0: no limit). Only
-                                 how many executions run depends on it,
-                                 never what one execution does */
-    bool keep_going;          /* WEFT_KEEP_GOING: collect distinct
-                                 failures instead of stopping at the first */
-    unsigned jobs;            /* WEFT_JOBS: worker processes (1) */
-    unsigned shard_index;     /* WEFT_SHARD=k/n: run the executions i with */
-    unsigned shard_count;     /* i % n == k - 1 (1/1: all of them) */
-    bool shrink;              /* WEFT_SHRINK: minimise a failing schedule
-                                 before reporting it (true) */
-    const char *failure_dir;  /* WEFT_FAILURE_DIR: failing schedules are
-                                 persisted in failure_dir/<name>/ and
-                                 replayed first next time (NULL: off) */
-    const char *json_out;     /* WEFT_JSON: write the result as JSON */
-    const char *trace_out;    /* WEFT_PERFETTO: write the failing
-                                 execution as a Chrome/Perfetto trace */
-    int progress;             /* WEFT_PROGRESS: 0 off, 1 on, -1 auto: a
-                                 bar on a terminal, else a line every 10 s */
-    int blocking;             /* WEFT_BLOCKING: what a thread-blocking call
-                                 made from a coroutine does: one of
-                                 WEFT_BLOCKING_ERROR (default: a finding
-                                 at the call), _WARN (block the loop's
-                                 thread for real and say so), _ALLOW */
-    unsigned loop_workers;    /* WEFT_LOOP_WORKERS: worker threads of each
-                                 loop's to_thread pool (4) */
-    int lock_order;           /* WEFT_LOCK_ORDER: the lock-order detector:
-                                 0 off, 1 (default) a cycle in the order
-                                 locks are taken (A then B here, B then A
-                                 there, within one execution or across the
-                                 executions of one exploration) is a
-                                 finding, WEFT_FINDING_LOCK_ORDER */
+    uint64_t seed;             /* WEFT_SEED: seed of the first execution; the
+                                  others' seeds are derived from it (each
+                                  reported seed replays its execution alone) */
+    uint64_t iterations;       /* WEFT_ITERATIONS: executions to run (1000) */
+    uint64_t max_steps;        /* WEFT_MAX_STEPS: step bound per execution
+                                  (100000); exceeding it is a finding */
+    size_t stack_size;         /* WEFT_STACK_SIZE: bytes per task stack, k/M
+                                  suffixes accepted (256k) */
+    unsigned trace_tail;       /* WEFT_TRACE: events shown in a report (24) */
+    unsigned spurious;         /* WEFT_SPURIOUS: spurious condition-variable
+                                  wake-ups the strategy may inject per
+                                  execution (0) */
+    const char *strategy;      /* WEFT_STRATEGY: "random" (default),
+                                  "pct", "dfs" or "replay" */
+    unsigned pct_depth;        /* WEFT_PCT_DEPTH: bug depth d for pct (3) */
+    uint64_t pct_steps;        /* WEFT_PCT_STEPS: steps over which pct
+                                  spreads its d-1 change points; 0 learns
+                                  it from the executions so far (0) */
+    int preemption_bound;      /* WEFT_PREEMPTIONS: dfs preemption bound,
+                                  -1 for none (2) */
+    const char *replay_file;   /* WEFT_REPLAY: schedule file to replay;
+                                  setting it selects "replay" */
+    double time_budget;        /* WEFT_TIME_BUDGET: stop after this many
+                                  seconds of wall time (0: no limit). Only
+                                  how many executions run depends on it,
+                                  never what one execution does */
+    bool keep_going;           /* WEFT_KEEP_GOING: collect distinct
+                                  failures instead of stopping at the first */
+    unsigned jobs;             /* WEFT_JOBS: worker processes (1) */
+    unsigned shard_index;      /* WEFT_SHARD=k/n: run the executions i with */
+    unsigned shard_count;      /* i % n == k - 1 (1/1: all of them) */
+    bool shrink;               /* WEFT_SHRINK: minimise a failing schedule
+                                  before reporting it (true) */
+    const char *failure_dir;   /* WEFT_FAILURE_DIR: failing schedules are
+                                  persisted in failure_dir/<name>/ and
+                                  replayed first next time (NULL: off) */
+    const char *json_out;      /* WEFT_JSON: write the result as JSON */
+    const char *trace_out;     /* WEFT_PERFETTO: write the failing
+                                  execution as a Chrome/Perfetto trace */
+    int progress;              /* WEFT_PROGRESS: 0 off, 1 on, -1 auto: a
+                                  bar on a terminal, else a line every 10 s */
+    int blocking;              /* WEFT_BLOCKING: what a thread-blocking call
+                                  made from a coroutine does: one of
+                                  WEFT_BLOCKING_ERROR (default: a finding
+                                  at the call), _WARN (block the loop's
+                                  thread for real and say so), _ALLOW */
+    unsigned loop_workers;     /* WEFT_LOOP_WORKERS: worker threads of each
+                                  loop's to_thread pool (4) */
+    int lock_order;            /* WEFT_LOCK_ORDER: the lock-order detector:
+                                  0 off, 1 (default) a cycle in the order
+                                  locks are taken (A then B here, B then A
+                                  there, within one execution or across the
+                                  executions of one exploration) is a
+                                  finding, WEFT_FINDING_LOCK_ORDER */
     const char *sync_coverage; /* WEFT_SYNC_COVERAGE: write
                                   synchronization coverage to this lcov
                                   tracefile (NULL: not counted) */
-    const char *sync_measure; /* WEFT_SYNC_MEASURE: the line count in it:
-                                 reached, contended (default), blocked,
-                                 preempted or woke */
-    const char *schedule_out; /* WEFT_SCHEDULE_OUT: where the schedule of
-                                 a failing execution is written */
-    const char *name;         /* test name shown in reports */
-    const char *replay_hint;  /* command shown in the replay line
-                                 (default: this program's command line) */
-    bool quiet;               /* WEFT_QUIET: print no report */
-    bool use_env;             /* read WEFT_* variables (true) */
+    const char *sync_measure;  /* WEFT_SYNC_MEASURE: the line count in it:
+                                  reached, contended (default), blocked,
+                                  preempted or woke */
+    const char *schedule_out;  /* WEFT_SCHEDULE_OUT: where the schedule of
+                                  a failing execution is written */
+    const char *name;          /* test name shown in reports */
+    const char *replay_hint;   /* command shown in the replay line
+                                  (default: this program's command line) */
+    bool quiet;                /* WEFT_QUIET: print no report */
+    bool use_env;              /* read WEFT_* variables (true) */
 } weft_config_t;
 
 /* Fill *cfg with the defaults above. */
@@ -175,9 +175,9 @@ typedef struct weft_result {
                                shrinking (steps holds the shrunk count) */
     unsigned preemptions;   /* preemptions in the reported execution */
     unsigned shrunk_preemptions; /* ... before shrinking */
-    char schedule_file[256]; /* where the failing schedule was written */
-    char message[512];      /* one line: what was found */
-    char *report;           /* the whole report text, or NULL */
+    char schedule_file[256];     /* where the failing schedule was written */
+    char message[512];           /* one line: what was found */
+    char *report;                /* the whole report text, or NULL */
 } weft_result_t;
 
 void weft_result_destroy(weft_result_t *res);
@@ -196,8 +196,8 @@ int weft_explore(const weft_config_t *cfg, weft_body_fn *body, void *arg,
 
 /* ---------------------------------------------------------- findings */
 
-#define weft_assert(cond, ...)                                                 \
-    ((cond) ? (void)0                                                          \
+#define weft_assert(cond, ...) \
+    ((cond) ? (void)0          \
             : weft__assert_fail(__FILE__, __LINE__, #cond, __VA_ARGS__))
 
 #define weft_fail(...) weft__assert_fail(__FILE__, __LINE__, NULL, __VA_ARGS__)
@@ -231,19 +231,18 @@ typedef void *weft_thread_fn(void *arg);
 
 /* Spawn a thread running fn(arg). name (copied, may be NULL) shows in
  * reports. Returns 0, -ENOMEM. */
-#define weft_thread_spawn(t, name, fn, arg)                                    \
+#define weft_thread_spawn(t, name, fn, arg) \
     weft_thread_spawn_at((t), (name), (fn), (arg), __FILE__, __LINE__)
-int weft_thread_spawn_at(weft_thread_t *t, const char *name,
-                         weft_thread_fn *fn, void *arg, const char *file,
-                         int line);
+int weft_thread_spawn_at(weft_thread_t *t, const char *name, weft_thread_fn *fn,
+                         void *arg, const char *file, int line);
 
 /* Wait for t to end; its return value goes to *ret (ret may be NULL).
  * Returns 0, the error it ended with (weft_task_fail), -ESRCH (no such
  * thread), -EINVAL (detached or already joined), -EDEADLK (joining
  * yourself), -ETIMEDOUT. */
-#define weft_thread_join(t, ret)                                               \
+#define weft_thread_join(t, ret) \
     weft_thread_timedjoin_at((t), (ret), WEFT_FOREVER, __FILE__, __LINE__)
-#define weft_thread_timedjoin(t, ret, deadline)                                \
+#define weft_thread_timedjoin(t, ret, deadline) \
     weft_thread_timedjoin_at((t), (ret), (deadline), __FILE__, __LINE__)
 int weft_thread_timedjoin_at(weft_thread_t t, void **ret, int64_t deadline,
                              const char *file, int line);
@@ -254,8 +253,7 @@ int weft_thread_detach_at(weft_thread_t t, const char *file, int line);
 
 /* End the calling thread with value ret (like returning it). */
 #define weft_thread_exit(ret) weft_thread_exit_at((ret), __FILE__, __LINE__)
-WEFT__NORETURN void weft_thread_exit_at(void *ret, const char *file,
-                                        int line);
+WEFT__NORETURN void weft_thread_exit_at(void *ret, const char *file, int line);
 
 /* A scheduling point that does nothing else. */
 #define weft_yield() weft_yield_at(__FILE__, __LINE__)
@@ -289,13 +287,16 @@ typedef struct weft__obj {
     struct weft__task *wait_head, *wait_tail;
 } weft__obj_t;
 
-#define WEFT__OBJ_INIT { __FILE__, __LINE__, 0, 0, NULL, NULL }
+#define WEFT__OBJ_INIT                       \
+    {                                        \
+        __FILE__, __LINE__, 0, 0, NULL, NULL \
+    }
 
 /* mutex */
 typedef enum weft_mutex_type {
-    WEFT_MUTEX_NORMAL = 0,  /* relock and foreign unlock are findings */
-    WEFT_MUTEX_RECURSIVE,   /* the owner may lock again; counts */
-    WEFT_MUTEX_ERRORCHECK,  /* relock: -EDEADLK, foreign unlock: -EPERM */
+    WEFT_MUTEX_NORMAL = 0, /* relock and foreign unlock are findings */
+    WEFT_MUTEX_RECURSIVE,  /* the owner may lock again; counts */
+    WEFT_MUTEX_ERRORCHECK, /* relock: -EDEADLK, foreign unlock: -EPERM */
 } weft_mutex_type_t;
 
 typedef struct weft_mutex {
@@ -308,24 +309,29 @@ typedef struct weft_mutex {
     int lock_line;
 } weft_mutex_t;
 
-#define WEFT_MUTEX_INITIALIZER { WEFT__OBJ_INIT, 0, 0, NULL, NULL, NULL, NULL, 0 }
+#define WEFT_MUTEX_INITIALIZER                          \
+    {                                                   \
+        WEFT__OBJ_INIT, 0, 0, NULL, NULL, NULL, NULL, 0 \
+    }
 
-#define weft_mutex_init(m, type) weft_mutex_init_at((m), (type), __FILE__, __LINE__)
+#define weft_mutex_init(m, type) \
+    weft_mutex_init_at((m), (type), __FILE__, __LINE__)
 int weft_mutex_init_at(weft_mutex_t *m, weft_mutex_type_t type,
                        const char *file, int line);
 /* Destroying a locked mutex is a finding. */
 #define weft_mutex_destroy(m) weft_mutex_destroy_at((m), __FILE__, __LINE__)
 int weft_mutex_destroy_at(weft_mutex_t *m, const char *file, int line);
 
-#define weft_mutex_lock(m)                                                     \
+#define weft_mutex_lock(m) \
     weft_mutex_timedlock_at((m), WEFT_FOREVER, __FILE__, __LINE__)
 /* Returns 0 or -EBUSY. */
-#define weft_mutex_trylock(m) weft_mutex_timedlock_at((m), 0, __FILE__, __LINE__)
+#define weft_mutex_trylock(m) \
+    weft_mutex_timedlock_at((m), 0, __FILE__, __LINE__)
 /* Returns 0, -ETIMEDOUT (at exactly the deadline), -EDEADLK. */
-#define weft_mutex_timedlock(m, deadline)                                      \
+#define weft_mutex_timedlock(m, deadline) \
     weft_mutex_timedlock_at((m), (deadline), __FILE__, __LINE__)
-int weft_mutex_timedlock_at(weft_mutex_t *m, int64_t deadline,
-                            const char *file, int line);
+int weft_mutex_timedlock_at(weft_mutex_t *m, int64_t deadline, const char *file,
+                            int line);
 #define weft_mutex_unlock(m) weft_mutex_unlock_at((m), __FILE__, __LINE__)
 int weft_mutex_unlock_at(weft_mutex_t *m, const char *file, int line);
 
@@ -334,7 +340,10 @@ typedef struct weft_cond {
     weft__obj_t o;
 } weft_cond_t;
 
-#define WEFT_COND_INITIALIZER { WEFT__OBJ_INIT }
+#define WEFT_COND_INITIALIZER \
+    {                         \
+        WEFT__OBJ_INIT        \
+    }
 
 #define weft_cond_init(c) weft_cond_init_at((c), __FILE__, __LINE__)
 int weft_cond_init_at(weft_cond_t *c, const char *file, int line);
@@ -342,15 +351,16 @@ int weft_cond_init_at(weft_cond_t *c, const char *file, int line);
 int weft_cond_destroy_at(weft_cond_t *c, const char *file, int line);
 /* Wait while holding m; m is held again on return, whatever it returns.
  * Returns 0 (signalled or a spurious wake-up) or -ETIMEDOUT. */
-#define weft_cond_wait(c, m)                                                   \
+#define weft_cond_wait(c, m) \
     weft_cond_timedwait_at((c), (m), WEFT_FOREVER, __FILE__, __LINE__)
-#define weft_cond_timedwait(c, m, deadline)                                    \
+#define weft_cond_timedwait(c, m, deadline) \
     weft_cond_timedwait_at((c), (m), (deadline), __FILE__, __LINE__)
 int weft_cond_timedwait_at(weft_cond_t *c, weft_mutex_t *m, int64_t deadline,
                            const char *file, int line);
 /* signal wakes the longest waiter; broadcast wakes all. */
 #define weft_cond_signal(c) weft_cond_signal_at((c), false, __FILE__, __LINE__)
-#define weft_cond_broadcast(c) weft_cond_signal_at((c), true, __FILE__, __LINE__)
+#define weft_cond_broadcast(c) \
+    weft_cond_signal_at((c), true, __FILE__, __LINE__)
 int weft_cond_signal_at(weft_cond_t *c, bool all, const char *file, int line);
 
 /* reader-writer lock (readers may share; a writer excludes all) */
@@ -360,23 +370,26 @@ typedef struct weft_rwlock {
     struct weft__task *writer;
 } weft_rwlock_t;
 
-#define WEFT_RWLOCK_INITIALIZER { WEFT__OBJ_INIT, 0, NULL }
+#define WEFT_RWLOCK_INITIALIZER \
+    {                           \
+        WEFT__OBJ_INIT, 0, NULL \
+    }
 
 #define weft_rwlock_init(rw) weft_rwlock_init_at((rw), __FILE__, __LINE__)
 int weft_rwlock_init_at(weft_rwlock_t *rw, const char *file, int line);
 #define weft_rwlock_destroy(rw) weft_rwlock_destroy_at((rw), __FILE__, __LINE__)
 int weft_rwlock_destroy_at(weft_rwlock_t *rw, const char *file, int line);
-#define weft_rwlock_rdlock(rw)                                                 \
+#define weft_rwlock_rdlock(rw) \
     weft_rwlock_lock_at((rw), false, WEFT_FOREVER, __FILE__, __LINE__)
-#define weft_rwlock_wrlock(rw)                                                 \
+#define weft_rwlock_wrlock(rw) \
     weft_rwlock_lock_at((rw), true, WEFT_FOREVER, __FILE__, __LINE__)
-#define weft_rwlock_tryrdlock(rw)                                              \
+#define weft_rwlock_tryrdlock(rw) \
     weft_rwlock_lock_at((rw), false, 0, __FILE__, __LINE__)
-#define weft_rwlock_trywrlock(rw)                                              \
+#define weft_rwlock_trywrlock(rw) \
     weft_rwlock_lock_at((rw), true, 0, __FILE__, __LINE__)
-#define weft_rwlock_timedrdlock(rw, deadline)                                  \
+#define weft_rwlock_timedrdlock(rw, deadline) \
     weft_rwlock_lock_at((rw), false, (deadline), __FILE__, __LINE__)
-#define weft_rwlock_timedwrlock(rw, deadline)                                  \
+#define weft_rwlock_timedwrlock(rw, deadline) \
     weft_rwlock_lock_at((rw), true, (deadline), __FILE__, __LINE__)
 /* Returns 0, -EBUSY (no wait), -ETIMEDOUT, -EDEADLK (writer relocks). */
 int weft_rwlock_lock_at(weft_rwlock_t *rw, bool write, int64_t deadline,
@@ -391,19 +404,23 @@ typedef struct weft_sem {
     unsigned initial;
 } weft_sem_t;
 
-#define WEFT_SEM_INITIALIZER(value) { WEFT__OBJ_INIT, (value), (value) }
+#define WEFT_SEM_INITIALIZER(value)      \
+    {                                    \
+        WEFT__OBJ_INIT, (value), (value) \
+    }
 
-#define weft_sem_init(s, value) weft_sem_init_at((s), (value), __FILE__, __LINE__)
-int weft_sem_init_at(weft_sem_t *s, unsigned value, const char *file,
-                     int line);
+#define weft_sem_init(s, value) \
+    weft_sem_init_at((s), (value), __FILE__, __LINE__)
+int weft_sem_init_at(weft_sem_t *s, unsigned value, const char *file, int line);
 #define weft_sem_destroy(s) weft_sem_destroy_at((s), __FILE__, __LINE__)
 int weft_sem_destroy_at(weft_sem_t *s, const char *file, int line);
 #define weft_sem_post(s) weft_sem_post_at((s), __FILE__, __LINE__)
 int weft_sem_post_at(weft_sem_t *s, const char *file, int line);
-#define weft_sem_wait(s) weft_sem_timedwait_at((s), WEFT_FOREVER, __FILE__, __LINE__)
+#define weft_sem_wait(s) \
+    weft_sem_timedwait_at((s), WEFT_FOREVER, __FILE__, __LINE__)
 /* Returns 0 or -EAGAIN. */
 #define weft_sem_trywait(s) weft_sem_timedwait_at((s), 0, __FILE__, __LINE__)
-#define weft_sem_timedwait(s, deadline)                                        \
+#define weft_sem_timedwait(s, deadline) \
     weft_sem_timedwait_at((s), (deadline), __FILE__, __LINE__)
 int weft_sem_timedwait_at(weft_sem_t *s, int64_t deadline, const char *file,
                           int line);
@@ -418,7 +435,7 @@ typedef struct weft_barrier {
 } weft_barrier_t;
 
 #define WEFT_BARRIER_SERIAL 1
-#define weft_barrier_init(b, count)                                            \
+#define weft_barrier_init(b, count) \
     weft_barrier_init_at((b), (count), __FILE__, __LINE__)
 int weft_barrier_init_at(weft_barrier_t *b, unsigned count, const char *file,
                          int line);
@@ -434,7 +451,10 @@ typedef struct weft_once {
     int state; /* 0 not run, 1 running, 2 done */
 } weft_once_t;
 
-#define WEFT_ONCE_INIT { WEFT__OBJ_INIT, 0 }
+#define WEFT_ONCE_INIT    \
+    {                     \
+        WEFT__OBJ_INIT, 0 \
+    }
 typedef void weft_once_fn(void);
 /* Runs fn exactly once per execution; others wait until it returned. */
 #define weft_once(o, fn) weft_once_at((o), (fn), __FILE__, __LINE__)
@@ -458,7 +478,10 @@ typedef struct weft_atomic_ptr {
     void *v;
 } weft_atomic_ptr_t;
 
-#define WEFT_ATOMIC_INIT(value) { (value) }
+#define WEFT_ATOMIC_INIT(value) \
+    {                           \
+        (value)                 \
+    }
 
 typedef enum weft_atomic_op {
     WEFT_AOP_LOAD,
@@ -474,63 +497,68 @@ typedef enum weft_atomic_op {
 
 /* One entry point per width; the macros below are the everyday names.
  * Returns the value before the operation (for CAS: 1 if swapped). */
-uint32_t weft_atomic32_at(weft_atomic32_t *a, weft_atomic_op_t op,
-                          uint32_t v, uint32_t *expected, const char *file,
-                          int line);
-uint64_t weft_atomic64_at(weft_atomic64_t *a, weft_atomic_op_t op,
-                          uint64_t v, uint64_t *expected, const char *file,
-                          int line);
+uint32_t weft_atomic32_at(weft_atomic32_t *a, weft_atomic_op_t op, uint32_t v,
+                          uint32_t *expected, const char *file, int line);
+uint64_t weft_atomic64_at(weft_atomic64_t *a, weft_atomic_op_t op, uint64_t v,
+                          uint64_t *expected, const char *file, int line);
 void *weft_atomic_ptr_at(weft_atomic_ptr_t *a, weft_atomic_op_t op, void *v,
                          void **expected, const char *file, int line);
 
-#define WEFT__A32(a, op, v, e) weft_atomic32_at((a), (op), (v), (e), __FILE__, __LINE__)
-#define WEFT__A64(a, op, v, e) weft_atomic64_at((a), (op), (v), (e), __FILE__, __LINE__)
-#define WEFT__AP(a, op, v, e) weft_atomic_ptr_at((a), (op), (v), (e), __FILE__, __LINE__)
+#define WEFT__A32(a, op, v, e) \
+    weft_atomic32_at((a), (op), (v), (e), __FILE__, __LINE__)
+#define WEFT__A64(a, op, v, e) \
+    weft_atomic64_at((a), (op), (v), (e), __FILE__, __LINE__)
+#define WEFT__AP(a, op, v, e) \
+    weft_atomic_ptr_at((a), (op), (v), (e), __FILE__, __LINE__)
 
 #define weft_atomic32_load(a) WEFT__A32((a), WEFT_AOP_LOAD, 0, NULL)
-#define weft_atomic32_store(a, v) ((void)WEFT__A32((a), WEFT_AOP_STORE, (v), NULL))
-#define weft_atomic32_exchange(a, v) WEFT__A32((a), WEFT_AOP_XCHG, (v), NULL)
+#define weft_atomic32_store(a, v) \
+    ((void)WEFT__A32((a), WEFT_AOP_STORE, (v), NULL))
+#define weft_atomic32_exchange(a, v)  WEFT__A32((a), WEFT_AOP_XCHG, (v), NULL)
 #define weft_atomic32_fetch_add(a, v) WEFT__A32((a), WEFT_AOP_ADD, (v), NULL)
 #define weft_atomic32_fetch_sub(a, v) WEFT__A32((a), WEFT_AOP_SUB, (v), NULL)
 #define weft_atomic32_fetch_and(a, v) WEFT__A32((a), WEFT_AOP_AND, (v), NULL)
-#define weft_atomic32_fetch_or(a, v) WEFT__A32((a), WEFT_AOP_OR, (v), NULL)
+#define weft_atomic32_fetch_or(a, v)  WEFT__A32((a), WEFT_AOP_OR, (v), NULL)
 #define weft_atomic32_fetch_xor(a, v) WEFT__A32((a), WEFT_AOP_XOR, (v), NULL)
-#define weft_atomic32_compare_exchange(a, e, v)                                \
+#define weft_atomic32_compare_exchange(a, e, v) \
     ((bool)WEFT__A32((a), WEFT_AOP_CAS, (v), (e)))
 
 #define weft_atomic64_load(a) WEFT__A64((a), WEFT_AOP_LOAD, 0, NULL)
-#define weft_atomic64_store(a, v) ((void)WEFT__A64((a), WEFT_AOP_STORE, (v), NULL))
-#define weft_atomic64_exchange(a, v) WEFT__A64((a), WEFT_AOP_XCHG, (v), NULL)
+#define weft_atomic64_store(a, v) \
+    ((void)WEFT__A64((a), WEFT_AOP_STORE, (v), NULL))
+#define weft_atomic64_exchange(a, v)  WEFT__A64((a), WEFT_AOP_XCHG, (v), NULL)
 #define weft_atomic64_fetch_add(a, v) WEFT__A64((a), WEFT_AOP_ADD, (v), NULL)
 #define weft_atomic64_fetch_sub(a, v) WEFT__A64((a), WEFT_AOP_SUB, (v), NULL)
 #define weft_atomic64_fetch_and(a, v) WEFT__A64((a), WEFT_AOP_AND, (v), NULL)
-#define weft_atomic64_fetch_or(a, v) WEFT__A64((a), WEFT_AOP_OR, (v), NULL)
+#define weft_atomic64_fetch_or(a, v)  WEFT__A64((a), WEFT_AOP_OR, (v), NULL)
 #define weft_atomic64_fetch_xor(a, v) WEFT__A64((a), WEFT_AOP_XOR, (v), NULL)
-#define weft_atomic64_compare_exchange(a, e, v)                                \
+#define weft_atomic64_compare_exchange(a, e, v) \
     ((bool)WEFT__A64((a), WEFT_AOP_CAS, (v), (e)))
 
 #define weft_atomic_ptr_load(a) WEFT__AP((a), WEFT_AOP_LOAD, NULL, NULL)
-#define weft_atomic_ptr_store(a, v) ((void)WEFT__AP((a), WEFT_AOP_STORE, (v), NULL))
+#define weft_atomic_ptr_store(a, v) \
+    ((void)WEFT__AP((a), WEFT_AOP_STORE, (v), NULL))
 #define weft_atomic_ptr_exchange(a, v) WEFT__AP((a), WEFT_AOP_XCHG, (v), NULL)
-#define weft_atomic_ptr_compare_exchange(a, e, v)                              \
+#define weft_atomic_ptr_compare_exchange(a, e, v) \
     (WEFT__AP((a), WEFT_AOP_CAS, (v), (e)) != NULL)
 
 /* ------------------------------------------------------------------ time */
 
 #define WEFT_FOREVER ((int64_t)-1)
-#define WEFT_NSEC ((int64_t)1)
-#define WEFT_USEC ((int64_t)1000)
-#define WEFT_MSEC ((int64_t)1000000)
-#define WEFT_SEC ((int64_t)1000000000)
+#define WEFT_NSEC    ((int64_t)1)
+#define WEFT_USEC    ((int64_t)1000)
+#define WEFT_MSEC    ((int64_t)1000000)
+#define WEFT_SEC     ((int64_t)1000000000)
 
 /* The virtual time in ns since the execution started. Not a scheduling
  * point: reading the clock changes nothing another task can see. */
 int64_t weft_now(void);
 
 /* Sleep until the virtual deadline (or for ns). Returns 0. */
-#define weft_sleep_until(deadline)                                             \
+#define weft_sleep_until(deadline) \
     weft_sleep_until_at((deadline), __FILE__, __LINE__)
-#define weft_sleep_for(ns) weft_sleep_until_at(weft_now() + (ns), __FILE__, __LINE__)
+#define weft_sleep_for(ns) \
+    weft_sleep_until_at(weft_now() + (ns), __FILE__, __LINE__)
 int weft_sleep_until_at(int64_t deadline, const char *file, int line);
 
 /* ------------------------------------------- futures, loops, coroutines */
@@ -548,7 +576,7 @@ int weft_sleep_until_at(int64_t deadline, const char *file, int line);
  * the call site (see weft_config_t.blocking).
  */
 #define WEFT_BLOCKING_ERROR 0
-#define WEFT_BLOCKING_WARN 1
+#define WEFT_BLOCKING_WARN  1
 #define WEFT_BLOCKING_ALLOW 2
 
 struct weft__callback;
@@ -563,7 +591,10 @@ typedef struct weft_future {
     bool observed; /* someone took its outcome */
 } weft_future_t;
 
-#define WEFT_FUTURE_INITIALIZER { WEFT__OBJ_INIT, 0, 0, NULL, NULL, NULL, false }
+#define WEFT_FUTURE_INITIALIZER                       \
+    {                                                 \
+        WEFT__OBJ_INIT, 0, 0, NULL, NULL, NULL, false \
+    }
 
 typedef void weft_fn(void *arg);
 typedef void weft_future_fn(weft_future_t *f, void *arg);
@@ -579,9 +610,12 @@ weft_future_t *weft_future_new_at(const char *file, int line);
  * queued on their loops; done-callbacks are queued on the loops that
  * registered them. Returns 0, or -EINVAL if f was already complete.
  * Cancelling a task's future cancels the task (see weft_cancel). */
-#define weft_future_set_result(f, v)                                               weft_future_complete_at((f), 1, 0, (v), __FILE__, __LINE__)
-#define weft_future_set_error(f, err)                                              weft_future_complete_at((f), 2, (err), NULL, __FILE__, __LINE__)
-#define weft_future_cancel(f)                                                      weft_future_complete_at((f), 3, -ECANCELED, NULL, __FILE__, __LINE__)
+#define weft_future_set_result(f, v) \
+    weft_future_complete_at((f), 1, 0, (v), __FILE__, __LINE__)
+#define weft_future_set_error(f, err) \
+    weft_future_complete_at((f), 2, (err), NULL, __FILE__, __LINE__)
+#define weft_future_cancel(f) \
+    weft_future_complete_at((f), 3, -ECANCELED, NULL, __FILE__, __LINE__)
 int weft_future_complete_at(weft_future_t *f, int state, int err, void *v,
                             const char *file, int line);
 
@@ -598,7 +632,8 @@ int weft_await_at(weft_future_t *f, void **value, const char *file, int line);
 
 /* Wait for f from a thread until deadline: -ETIMEDOUT at the deadline.
  * From a coroutine this is a blocking call inside the loop. */
-#define weft_future_wait(f, value, deadline)                                       weft_future_wait_at((f), (value), (deadline), __FILE__, __LINE__)
+#define weft_future_wait(f, value, deadline) \
+    weft_future_wait_at((f), (value), (deadline), __FILE__, __LINE__)
 int weft_future_wait_at(weft_future_t *f, void **value, int64_t deadline,
                         const char *file, int line);
 
@@ -608,8 +643,10 @@ int weft_future_on_done(weft_future_t *f, weft_future_fn *fn, void *arg);
 
 /* Wait (in a thread) or await (in a coroutine) until all of fs are done,
  * or the first one is: 0, or -ETIMEDOUT at the deadline, -ECANCELED. */
-#define weft_wait_all(fs, n, deadline)                                             weft_wait_many_at((fs), (n), true, (deadline), NULL, __FILE__, __LINE__)
-#define weft_wait_any(fs, n, deadline, index)                                      weft_wait_many_at((fs), (n), false, (deadline), (index), __FILE__,                              __LINE__)
+#define weft_wait_all(fs, n, deadline) \
+    weft_wait_many_at((fs), (n), true, (deadline), NULL, __FILE__, __LINE__)
+#define weft_wait_any(fs, n, deadline, index) \
+    weft_wait_many_at((fs), (n), false, (deadline), (index), __FILE__, __LINE__)
 int weft_wait_many_at(weft_future_t *const *fs, size_t n, bool all,
                       int64_t deadline, size_t *index, const char *file,
                       int line);
@@ -626,8 +663,12 @@ typedef struct weft_loop {
  * instead of first-in first-out (asyncio's promise). */
 #define WEFT_LOOP_SHUFFLE 1u
 
-#define WEFT_LOOP_INITIALIZER(flags) { WEFT__OBJ_INIT, (flags), NULL }
-#define weft_loop_init(l, flags) weft_loop_init_at((l), (flags), __FILE__, __LINE__)
+#define WEFT_LOOP_INITIALIZER(flags)  \
+    {                                 \
+        WEFT__OBJ_INIT, (flags), NULL \
+    }
+#define weft_loop_init(l, flags) \
+    weft_loop_init_at((l), (flags), __FILE__, __LINE__)
 int weft_loop_init_at(weft_loop_t *l, unsigned flags, const char *file,
                       int line);
 
@@ -635,11 +676,13 @@ int weft_loop_init_at(weft_loop_t *l, unsigned flags, const char *file,
  * returns (asyncio.run): its return value goes to *ret. Then the loop's
  * worker threads are stopped and joined. Returns 0, the main coroutine's
  * error, -ECANCELED, or -EBUSY if l already runs. */
-#define weft_loop_run(l, main, arg, ret)                                           weft_loop_run_at((l), (main), (arg), (ret), __FILE__, __LINE__)
+#define weft_loop_run(l, main, arg, ret) \
+    weft_loop_run_at((l), (main), (arg), (ret), __FILE__, __LINE__)
 int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
                      void **ret, const char *file, int line);
 /* The same on a fresh loop. */
-#define weft_run(main, arg, ret)                                                   weft_loop_run_at(NULL, (main), (arg), (ret), __FILE__, __LINE__)
+#define weft_run(main, arg, ret) \
+    weft_loop_run_at(NULL, (main), (arg), (ret), __FILE__, __LINE__)
 
 /* The loop of the running coroutine, or the loop this thread runs. */
 weft_loop_t *weft_loop_current(void);
@@ -648,12 +691,14 @@ bool weft_in_coroutine(void);
 /* Start a coroutine on the current loop; its future completes with its
  * return value (or its weft_task_fail error). NULL outside a loop or out
  * of memory. */
-#define weft_spawn(name, fn, arg)                                                  weft_spawn_on_at(NULL, (name), (fn), (arg), __FILE__, __LINE__)
+#define weft_spawn(name, fn, arg) \
+    weft_spawn_on_at(NULL, (name), (fn), (arg), __FILE__, __LINE__)
 /* Start a coroutine on loop l from anywhere (run_coroutine_threadsafe). */
-#define weft_spawn_on(l, name, fn, arg)                                            weft_spawn_on_at((l), (name), (fn), (arg), __FILE__, __LINE__)
+#define weft_spawn_on(l, name, fn, arg) \
+    weft_spawn_on_at((l), (name), (fn), (arg), __FILE__, __LINE__)
 weft_future_t *weft_spawn_on_at(weft_loop_t *l, const char *name,
-                                weft_thread_fn *fn, void *arg,
-                                const char *file, int line);
+                                weft_thread_fn *fn, void *arg, const char *file,
+                                int line);
 
 /* End the calling coroutine or thread with an error: its future fails
  * with err (< 0). */
@@ -666,22 +711,28 @@ WEFT__NORETURN void weft_task_fail_at(int err, const char *file, int line);
 
 /* Await in a coroutine: sleep until a virtual deadline, or let the other
  * ready coroutines of the loop run first. Return 0 or -ECANCELED. */
-#define weft_await_sleep_until(deadline)                                           weft_await_sleep_until_at((deadline), __FILE__, __LINE__)
-#define weft_await_sleep_for(ns)                                                   weft_await_sleep_until_at(weft_now() + (ns), __FILE__, __LINE__)
+#define weft_await_sleep_until(deadline) \
+    weft_await_sleep_until_at((deadline), __FILE__, __LINE__)
+#define weft_await_sleep_for(ns) \
+    weft_await_sleep_until_at(weft_now() + (ns), __FILE__, __LINE__)
 #define weft_await_yield() weft_await_sleep_until_at(0, __FILE__, __LINE__)
 int weft_await_sleep_until_at(int64_t deadline, const char *file, int line);
 
 /* bridges: callbacks on a loop, from anywhere (thread-safe) */
-#define weft_call_soon(l, fn, arg)                                                 weft_call_at_at((l), -1, (fn), (arg), __FILE__, __LINE__)
-#define weft_call_at(l, when, fn, arg)                                             weft_call_at_at((l), (when), (fn), (arg), __FILE__, __LINE__)
-#define weft_call_later(l, delay, fn, arg)                                         weft_call_at_at((l), weft_now() + (delay), (fn), (arg), __FILE__, __LINE__)
+#define weft_call_soon(l, fn, arg) \
+    weft_call_at_at((l), -1, (fn), (arg), __FILE__, __LINE__)
+#define weft_call_at(l, when, fn, arg) \
+    weft_call_at_at((l), (when), (fn), (arg), __FILE__, __LINE__)
+#define weft_call_later(l, delay, fn, arg) \
+    weft_call_at_at((l), weft_now() + (delay), (fn), (arg), __FILE__, __LINE__)
 int weft_call_at_at(weft_loop_t *l, int64_t when, weft_fn *fn, void *arg,
                     const char *file, int line);
 
 /* From a coroutine: run fn(arg) on a worker thread of the loop's bounded
  * pool and return its future to await. With every worker busy the job
  * waits, as with a real executor. NULL outside a loop or out of memory. */
-#define weft_to_thread(fn, arg) weft_to_thread_at((fn), (arg), __FILE__, __LINE__)
+#define weft_to_thread(fn, arg) \
+    weft_to_thread_at((fn), (arg), __FILE__, __LINE__)
 weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
                                  const char *file, int line);
 
@@ -691,15 +742,16 @@ weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
 typedef struct weft_scope {
     int64_t deadline;
     unsigned flags;
-    bool cancelled;       /* cancelled, by its deadline or weft_scope_cancel */
-    bool hit;             /* a cancellation point inside returned -ECANCELED */
+    bool cancelled; /* cancelled, by its deadline or weft_scope_cancel */
+    bool hit;       /* a cancellation point inside returned -ECANCELED */
     struct weft_scope *parent;
     struct weft__task *owner;
 } weft_scope_t;
 
 #define WEFT_SCOPE_SHIELD 1u /* cancellation from outside does not reach in */
-#define WEFT_SCOPE_FAIL 2u   /* fail-after: exit returns -ETIMEDOUT when the
-                                deadline cancelled it (else move-on-after) */
+#define WEFT_SCOPE_FAIL                                \
+    2u /* fail-after: exit returns -ETIMEDOUT when the \
+          deadline cancelled it (else move-on-after) */
 void weft_scope_enter(weft_scope_t *s, int64_t deadline, unsigned flags);
 int weft_scope_exit(weft_scope_t *s);
 void weft_scope_cancel(weft_scope_t *s);
@@ -709,7 +761,10 @@ void weft_scope_cancel(weft_scope_t *s);
 typedef struct weft_local {
     const char *name;
 } weft_local_t;
-#define WEFT_LOCAL_INIT(name) { (name) }
+#define WEFT_LOCAL_INIT(name) \
+    {                         \
+        (name)                \
+    }
 void *weft_local_get(weft_local_t *key);
 int weft_local_set(weft_local_t *key, void *value);
 
@@ -722,10 +777,10 @@ int weft_local_set(weft_local_t *key, void *value);
 typedef struct weft_group {
     weft__obj_t o;
     struct weft__task *owner;
-    unsigned live;             /* children not yet ended */
+    unsigned live; /* children not yet ended */
     unsigned spawned;
-    int first_error;           /* 0, or the first child's error */
-    unsigned nerrors;          /* errors collected (all children) */
+    int first_error;  /* 0, or the first child's error */
+    unsigned nerrors; /* errors collected (all children) */
     int errors[WEFT_GROUP_MAX_ERRORS];
     struct weft__gchild *children;
     struct weft__grec *rec; /* the execution's record of it */
@@ -735,7 +790,7 @@ typedef struct weft_group {
 #define weft_group_init(g) weft_group_init_at((g), __FILE__, __LINE__)
 int weft_group_init_at(weft_group_t *g, const char *file, int line);
 /* Start fn(arg) in g. Returns 0, -ENOMEM, -EINVAL (g already waited). */
-#define weft_group_spawn(g, name, fn, arg)                                     \
+#define weft_group_spawn(g, name, fn, arg) \
     weft_group_spawn_at((g), (name), (fn), (arg), __FILE__, __LINE__)
 int weft_group_spawn_at(weft_group_t *g, const char *name, weft_thread_fn *fn,
                         void *arg, const char *file, int line);
@@ -754,7 +809,7 @@ int weft_group_destroy_at(weft_group_t *g, const char *file, int line);
 /* channels: a bounded queue of pointers; put and get await in a coroutine
  * and block in a thread, until a deadline. */
 typedef struct weft_chan {
-    weft__obj_t o; /* getters wait here */
+    weft__obj_t o;     /* getters wait here */
     weft__obj_t space; /* putters wait here */
     void **buf;
     size_t cap, head, len;
@@ -762,18 +817,18 @@ typedef struct weft_chan {
 } weft_chan_t;
 
 /* capacity >= 1; the buffer lives until the execution ends. */
-#define weft_chan_init(c, capacity)                                            \
+#define weft_chan_init(c, capacity) \
     weft_chan_init_at((c), (capacity), __FILE__, __LINE__)
 int weft_chan_init_at(weft_chan_t *c, size_t capacity, const char *file,
                       int line);
 /* Returns 0, -EPIPE (closed), -ETIMEDOUT, -EAGAIN (deadline 0, full),
  * -ECANCELED. */
-#define weft_chan_put(c, v, deadline)                                          \
+#define weft_chan_put(c, v, deadline) \
     weft_chan_put_at((c), (v), (deadline), __FILE__, __LINE__)
 int weft_chan_put_at(weft_chan_t *c, void *v, int64_t deadline,
                      const char *file, int line);
 /* Returns 0, -EPIPE (closed and empty), -ETIMEDOUT, -EAGAIN, -ECANCELED. */
-#define weft_chan_get(c, v, deadline)                                          \
+#define weft_chan_get(c, v, deadline) \
     weft_chan_get_at((c), (v), (deadline), __FILE__, __LINE__)
 int weft_chan_get_at(weft_chan_t *c, void **v, int64_t deadline,
                      const char *file, int line);

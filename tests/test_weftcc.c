@@ -9,23 +9,22 @@
  * stays clean. The runs go in parallel (they are separate processes).
  * Missing build tools are a failure with a message, never a skip.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 struct prog {
     const char *name;
@@ -48,7 +47,7 @@ static const struct prog corpus[] = {
     { "timeout", { "crash", "SIGABRT" }, NULL },
     { "c11_counter", { "crash", "SIGABRT" }, NULL },
 };
-#define NPROG (sizeof corpus / sizeof corpus[0])
+#define NPROG           (sizeof corpus / sizeof corpus[0])
 #define TWIN_EXECUTIONS "2000"
 
 static char root[PATH_MAX], build[PATH_MAX], tmp[PATH_MAX];
@@ -96,7 +95,8 @@ static int locate(void **state)
             break;
         char *slash = strrchr(root, '/');
         if (slash == NULL || slash == root) {
-            fprintf(stderr, "test_weftcc: cannot find scripts/weft-cc above %s\n",
+            fprintf(stderr,
+                    "test_weftcc: cannot find scripts/weft-cc above %s\n",
                     build);
             return -1;
         }
@@ -170,17 +170,20 @@ static void build_all(void)
         const char *n = corpus[i].name;
         /* one program through separate compile and link steps */
         if (i == 0) {
-            sh("weft-cc compile", "sh '%s/scripts/weft-cc' -O1 -c -o '%s/%s.o' "
+            sh("weft-cc compile",
+               "sh '%s/scripts/weft-cc' -O1 -c -o '%s/%s.o' "
                "'%s/tests/corpus/%s.c'",
                root, tmp, n, root, n);
             sh("weft-cc link", "sh '%s/scripts/weft-cc' -o '%s/%s' '%s/%s.o'",
                root, tmp, n, tmp, n);
         } else {
-            sh("weft-cc", "sh '%s/scripts/weft-cc' -O1 -o '%s/%s' "
+            sh("weft-cc",
+               "sh '%s/scripts/weft-cc' -O1 -o '%s/%s' "
                "'%s/tests/corpus/%s.c'",
                root, tmp, n, root, n);
         }
-        sh("weft-cc -DFIXED", "sh '%s/scripts/weft-cc' -O1 -DFIXED -o "
+        sh("weft-cc -DFIXED",
+           "sh '%s/scripts/weft-cc' -O1 -DFIXED -o "
            "'%s/%s_fixed' '%s/tests/corpus/%s.c'",
            root, tmp, n, root, n);
     }
@@ -225,8 +228,8 @@ static void test_corpus(void **state)
             bad++;
         } else {
             const char *f = strstr(out, "weft: FAILED at execution");
-            print_message("%s: %.*s\n", n,
-                          f ? (int)strcspn(f, "\n") : 0, f ? f : "");
+            print_message("%s: %.*s\n", n, f ? (int)strcspn(f, "\n") : 0,
+                          f ? f : "");
         }
         free(out);
 

@@ -56,12 +56,12 @@ void *weftcc_real(const char *name)
 
 /* Call glibc's `name` with the arguments, from inside an interposer whose
  * prototype is glibc's. */
-#define PASS(name, ...)                                                        \
-    do {                                                                       \
-        static __typeof__(&name) real_;                                        \
-        if (real_ == NULL)                                                     \
-            real_ = (__typeof__(&name))weftcc_real(#name);                     \
-        return real_(__VA_ARGS__);                                             \
+#define PASS(name, ...)                                    \
+    do {                                                   \
+        static __typeof__(&name) real_;                    \
+        if (real_ == NULL)                                 \
+            real_ = (__typeof__(&name))weftcc_real(#name); \
+        return real_(__VA_ARGS__);                         \
     } while (0)
 
 #define RUNNING() weft_running()
@@ -129,7 +129,7 @@ enum kind {
 struct entry {
     const void *key;
     int kind;
-    bool dead;      /* destroyed: the next use initialises it again */
+    bool dead;       /* destroyed: the next use initialises it again */
     clockid_t clock; /* condition variables: the clock of timedwait */
     union {
         weft_mutex_t m;
@@ -503,11 +503,10 @@ static void mutex_init_entry(struct entry *e, const void *key)
      * (PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP, ...). */
     const pthread_mutex_t *pm = key;
     int kind = pm->__data.__kind & 3;
-    weft_mutex_type_t type = kind == PTHREAD_MUTEX_RECURSIVE
-                                 ? WEFT_MUTEX_RECURSIVE
-                             : kind == PTHREAD_MUTEX_ERRORCHECK
-                                 ? WEFT_MUTEX_ERRORCHECK
-                                 : WEFT_MUTEX_NORMAL;
+    weft_mutex_type_t type =
+        kind == PTHREAD_MUTEX_RECURSIVE    ? WEFT_MUTEX_RECURSIVE
+        : kind == PTHREAD_MUTEX_ERRORCHECK ? WEFT_MUTEX_ERRORCHECK
+                                           : WEFT_MUTEX_NORMAL;
     weft_mutex_init_at(&e->u.m, type, SITE("pthread_mutex_init"));
 }
 
@@ -520,8 +519,8 @@ int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
 {
     static __typeof__(&pthread_mutex_init) real;
     if (real == NULL)
-        real = (__typeof__(&pthread_mutex_init))weftcc_real(
-            "pthread_mutex_init");
+        real =
+            (__typeof__(&pthread_mutex_init))weftcc_real("pthread_mutex_init");
     int rc = real(m, attr); /* glibc keeps the type in the object */
     if (rc != 0 || !RUNNING())
         return rc;
@@ -557,8 +556,8 @@ int pthread_mutex_trylock(pthread_mutex_t *m)
 {
     if (!RUNNING())
         PASS(pthread_mutex_trylock, m);
-    int rc = weft_mutex_timedlock_at(wmutex(m), 0,
-                                     SITE("pthread_mutex_trylock"));
+    int rc =
+        weft_mutex_timedlock_at(wmutex(m), 0, SITE("pthread_mutex_trylock"));
     return rc == -ETIMEDOUT ? EBUSY : perr(rc);
 }
 
@@ -569,9 +568,9 @@ int pthread_mutex_timedlock(pthread_mutex_t *restrict m,
         PASS(pthread_mutex_timedlock, m, abs);
     if (!ts_valid(abs))
         return EINVAL;
-    int rc = weft_mutex_timedlock_at(wmutex(m),
-                                     deadline_of(CLOCK_REALTIME, abs),
-                                     SITE("pthread_mutex_timedlock"));
+    int rc =
+        weft_mutex_timedlock_at(wmutex(m), deadline_of(CLOCK_REALTIME, abs),
+                                SITE("pthread_mutex_timedlock"));
     return rc == -EBUSY ? ETIMEDOUT : perr(rc);
 }
 
@@ -633,8 +632,7 @@ int pthread_spin_lock(pthread_spinlock_t *s)
 {
     if (!RUNNING())
         PASS(pthread_spin_lock, s);
-    return perr(weft_mutex_timedlock_at(wspin(s),
-                                        WEFT_FOREVER,
+    return perr(weft_mutex_timedlock_at(wspin(s), WEFT_FOREVER,
                                         SITE("pthread_spin_lock")));
 }
 
@@ -642,8 +640,7 @@ int pthread_spin_trylock(pthread_spinlock_t *s)
 {
     if (!RUNNING())
         PASS(pthread_spin_trylock, s);
-    int rc = weft_mutex_timedlock_at(wspin(s),
-                                     0, SITE("pthread_spin_trylock"));
+    int rc = weft_mutex_timedlock_at(wspin(s), 0, SITE("pthread_spin_trylock"));
     return rc == -ETIMEDOUT ? EBUSY : perr(rc);
 }
 
@@ -651,8 +648,7 @@ int pthread_spin_unlock(pthread_spinlock_t *s)
 {
     if (!RUNNING())
         PASS(pthread_spin_unlock, s);
-    return perr(weft_mutex_unlock_at(wspin(s),
-                                     SITE("pthread_spin_unlock")));
+    return perr(weft_mutex_unlock_at(wspin(s), SITE("pthread_spin_unlock")));
 }
 
 /* --------------------------------------------------- condition variables */
@@ -743,8 +739,8 @@ int pthread_cond_broadcast(pthread_cond_t *c)
 {
     if (!RUNNING())
         PASS(pthread_cond_broadcast, c);
-    return perr(weft_cond_signal_at(&get(c, K_COND, cond_init_entry)->u.c,
-                                    true, SITE("pthread_cond_broadcast")));
+    return perr(weft_cond_signal_at(&get(c, K_COND, cond_init_entry)->u.c, true,
+                                    SITE("pthread_cond_broadcast")));
 }
 
 /* ------------------------------------------------------------- rwlocks */
@@ -868,8 +864,8 @@ int pthread_barrier_init(pthread_barrier_t *restrict b,
     if (count == 0)
         return EINVAL;
     struct entry *e = get(b, K_BARRIER, barrier_init_entry);
-    return perr(weft_barrier_init_at(&e->u.b, count,
-                                     SITE("pthread_barrier_init")));
+    return perr(
+        weft_barrier_init_at(&e->u.b, count, SITE("pthread_barrier_init")));
 }
 
 int pthread_barrier_destroy(pthread_barrier_t *b)
@@ -956,8 +952,8 @@ static int sem_ret(int rc, int busy_errno)
 {
     if (rc == 0)
         return 0;
-    errno = (rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EBUSY) ? busy_errno
-                                                                 : -rc;
+    errno =
+        (rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EBUSY) ? busy_errno : -rc;
     return -1;
 }
 
@@ -974,8 +970,8 @@ int sem_trywait(sem_t *s)
 {
     if (!RUNNING())
         PASS(sem_trywait, s);
-    return sem_ret(weft_sem_timedwait_at(&get(s, K_SEM, sem_init_entry)->u.s,
-                                         0, SITE("sem_trywait")),
+    return sem_ret(weft_sem_timedwait_at(&get(s, K_SEM, sem_init_entry)->u.s, 0,
+                                         SITE("sem_trywait")),
                    EAGAIN);
 }
 
@@ -997,8 +993,8 @@ int sem_post(sem_t *s)
 {
     if (!RUNNING())
         PASS(sem_post, s);
-    int rc = weft_sem_post_at(&get(s, K_SEM, sem_init_entry)->u.s,
-                              SITE("sem_post"));
+    int rc =
+        weft_sem_post_at(&get(s, K_SEM, sem_init_entry)->u.s, SITE("sem_post"));
     if (rc != 0) {
         errno = -rc;
         return -1;
@@ -1054,8 +1050,8 @@ int thrd_create(thrd_t *thr, thrd_start_t fn, void *arg)
     s->fn = fn;
     s->arg = arg;
     weft_thread_t t;
-    int rc = weft_thread_spawn_at(&t, NULL, c11_trampoline, s,
-                                  SITE("thrd_create"));
+    int rc =
+        weft_thread_spawn_at(&t, NULL, c11_trampoline, s, SITE("thrd_create"));
     if (rc != 0) {
         free(s);
         return c11_err(rc);
@@ -1146,8 +1142,8 @@ int mtx_init(mtx_t *m, int type)
     /* C11 has no error-checking mutex; a relock of a plain one is a
      * finding, as for a normal pthread mutex. */
     return c11_err(weft_mutex_init_at(
-        &e->u.m, (type & mtx_recursive) ? WEFT_MUTEX_RECURSIVE
-                                        : WEFT_MUTEX_NORMAL,
+        &e->u.m,
+        (type & mtx_recursive) ? WEFT_MUTEX_RECURSIVE : WEFT_MUTEX_NORMAL,
         SITE("mtx_init")));
 }
 
@@ -1248,9 +1244,9 @@ int cnd_wait(cnd_t *c, mtx_t *m)
 {
     if (!RUNNING())
         PASS(cnd_wait, c, m);
-    return c11_err(weft_cond_timedwait_at(
-        &get(c, K_COND, cond_init_entry)->u.c, wmtx(m), WEFT_FOREVER,
-        SITE("cnd_wait")));
+    return c11_err(weft_cond_timedwait_at(&get(c, K_COND, cond_init_entry)->u.c,
+                                          wmtx(m), WEFT_FOREVER,
+                                          SITE("cnd_wait")));
 }
 
 int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m,
@@ -1271,8 +1267,8 @@ void call_once(once_flag *flag, void (*fn)(void))
     if (!RUNNING()) {
         static void (*real_once)(once_flag *, void (*)(void));
         if (real_once == NULL)
-            real_once = (void (*)(once_flag *, void (*)(void)))weftcc_real(
-                "call_once");
+            real_once =
+                (void (*)(once_flag *, void (*)(void)))weftcc_real("call_once");
         real_once(flag, fn);
         return;
     }

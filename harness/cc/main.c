@@ -84,8 +84,7 @@ static void own_options(int *argc, char **argv)
         if (strcmp(s, "0") == 0 || strcmp(s, "1") == 0)
             isolate = s[0] == '1';
         else {
-            fprintf(stderr, "weft: WEFT_ISOLATE must be 0 or 1, not '%s'\n",
-                    s);
+            fprintf(stderr, "weft: WEFT_ISOLATE must be 0 or 1, not '%s'\n", s);
             exit(2);
         }
     }
@@ -117,19 +116,19 @@ static void command_line(char *out, size_t len, int argc, char **argv)
     out[0] = '\0';
     for (int i = 0; i < argc && n + 4 < len; i++) {
         const char *a = argv[i];
-        bool plain = *a != '\0' && strspn(a, "abcdefghijklmnopqrstuvwxyz"
-                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                             "0123456789-_./=:,+@%") ==
-                                       strlen(a);
+        bool plain =
+            *a != '\0' && strspn(a, "abcdefghijklmnopqrstuvwxyz"
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789-_./=:,+@%") == strlen(a);
         n += (size_t)snprintf(out + n, len - n, i ? " " : "");
         if (plain) {
             n += (size_t)snprintf(out + n, len - n, "%s", a);
         } else {
             n += (size_t)snprintf(out + n, len - n, "'");
             for (; *a && n + 5 < len; a++)
-                n += (size_t)(*a == '\''
-                                  ? snprintf(out + n, len - n, "'\\''")
-                                  : snprintf(out + n, len - n, "%c", *a));
+                n +=
+                    (size_t)(*a == '\'' ? snprintf(out + n, len - n, "'\\''")
+                                        : snprintf(out + n, len - n, "%c", *a));
             n += (size_t)snprintf(out + n, len - n, "'");
         }
         if (n >= len)
@@ -142,10 +141,10 @@ static void command_line(char *out, size_t len, int argc, char **argv)
 static void settings(char *out, size_t len)
 {
     extern char **environ;
-    static const char *skip[] = { "WEFT_SEED=", "WEFT_ITERATIONS=",
-                                  "WEFT_TIME_BUDGET=", "WEFT_JOBS=",
-                                  "WEFT_SHARD=", "WEFT_PROGRESS=",
-                                  "WEFT_KEEP_GOING=", "WEFT_QUIET=" };
+    static const char *skip[] = {
+        "WEFT_SEED=",  "WEFT_ITERATIONS=", "WEFT_TIME_BUDGET=", "WEFT_JOBS=",
+        "WEFT_SHARD=", "WEFT_PROGRESS=",   "WEFT_KEEP_GOING=",  "WEFT_QUIET="
+    };
     size_t n = 0;
     out[0] = '\0';
     for (char **e = environ; *e != NULL; e++) {
@@ -157,8 +156,8 @@ static void settings(char *out, size_t len)
         if (skipped)
             continue;
         const char *eq = strchr(*e, '=');
-        int w = snprintf(out + n, len - n, " %.*s'%s'", (int)(eq - *e + 1),
-                         *e, eq + 1);
+        int w = snprintf(out + n, len - n, " %.*s'%s'", (int)(eq - *e + 1), *e,
+                         eq + 1);
         if (w < 0 || (size_t)w >= len - n)
             break;
         n += (size_t)w;

@@ -13,7 +13,7 @@
 /* Virtual clocks: CLOCK_REALTIME starts at this epoch (2023-11-14), the
  * monotonic clocks at WEFTCC_MONO_BASE, both plus weft_now(). */
 #define WEFTCC_REALTIME_BASE ((int64_t)1700000000 * 1000000000)
-#define WEFTCC_MONO_BASE ((int64_t)1000 * 1000000000)
+#define WEFTCC_MONO_BASE     ((int64_t)1000 * 1000000000)
 
 /* What an isolated child tells the parent, in a shared page. */
 enum weftcc_state {
