@@ -639,6 +639,8 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     s.tty = isatty(2);
     s.progress_on = cfg.progress > 0 || (cfg.progress < 0 && s.tty);
     s.r = weft__alloc(sizeof *s.r);
+    if (s.r != NULL) /* torn down on every path, set up or not */
+        memset(s.r, 0, sizeof *s.r);
     s.distinct = weft__alloc(weft__distinct_size());
     if (s.distinct != NULL)
         memset(s.distinct, 0, weft__distinct_size());
