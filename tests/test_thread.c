@@ -7,6 +7,7 @@
  * stacks): tasks record what they saw into a state struct, or use
  * weft_assert, and the checks happen after weft_explore returns.
  */
+#include "prim.h"
 #include "weft.h"
 
 #include <errno.h>
@@ -18,41 +19,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-
-/* A pinned configuration: no environment, no output, random strategy. */
-static void config(weft_config_t *c, uint64_t seed, uint64_t iterations)
-{
-    weft_config_init(c);
-    c->use_env = false;
-    c->quiet = true;
-    c->strategy = "random";
-    c->seed = seed;
-    c->iterations = iterations;
-}
-
-static int explore(weft_body_fn *body, void *arg, uint64_t seed,
-                   uint64_t iterations, weft_result_t *res)
-{
-    weft_config_t c;
-    config(&c, seed, iterations);
-    return weft_explore(&c, body, arg, res);
-}
-
-/* Fail with weft's own report when an exploration that should pass did
- * not. */
-#define assert_no_finding(rc, res)                                             \
-    do {                                                                       \
-        if ((rc) != 0)                                                         \
-            fail_msg("weft_explore returned %d: %s\n%s", (rc), (res)->message, \
-                     (res)->report ? (res)->report : "(no report)");           \
-    } while (0)
-
-#define assert_contains(haystack, needle)                                      \
-    do {                                                                       \
-        const char *h_ = (haystack);                                           \
-        if (h_ == NULL || strstr(h_, (needle)) == NULL)                        \
-            fail_msg("expected \"%s\" in:\n%s", (needle), h_ ? h_ : "(null)"); \
-    } while (0)
 
 static void *return_arg_plus_one(void *arg)
 {
