@@ -676,20 +676,30 @@ fuzz-afl: $(FUZZ_AFL_BINS) $(FUZZ_REPLAY_BINS)
 # ---- weft-cc (harness/cc) ----------------------------------------------
 #
 # `make weft-cc`: what scripts/weft-cc links into an unmodified pthread
-# program: $(BUILD)/cc/interpose.o (the interposers), $(BUILD)/cc/main.o
-# (the main takeover and fork server) and $(BUILD)/cc/libweft-cc.a, a copy
+# program: $(BUILD)/cc/weftcc.o (every harness/cc/*.c: the interposers,
+# the main takeover and fork server, the ThreadSanitizer hooks and race
+# detector, linked as one object) and $(BUILD)/cc/libweft-cc.a, a copy
 # of libweft.a whose own references to interposed functions (pthread_once,
 # clock_gettime, exit, ...) are renamed to weftcc_real_* so that weft never
 # calls its own interposers; the rule fails if libweft references an
 # interposed name that has no weftcc_real_ twin. $(BUILD)/cc/config tells
 # the script which compiler and link flags this build used.
 WEFTCC_DIR = $(BUILD)/cc
-WEFTCC_OBJS = $(WEFTCC_DIR)/interpose.o $(WEFTCC_DIR)/main.o
+WEFTCC_PARTS = $(patsubst harness/cc/%.c,$(WEFTCC_DIR)/%.o, \
+	$(sort $(wildcard harness/cc/*.c)))
+WEFTCC_OBJ = $(WEFTCC_DIR)/weftcc.o
 WEFTCC_LIB = $(WEFTCC_DIR)/libweft-cc.a
 OBJCOPY ?= objcopy
+LD_R ?= $(CC) -nostdlib -r
 
 .PHONY: weft-cc
-weft-cc: $(WEFTCC_OBJS) $(WEFTCC_LIB) $(WEFTCC_DIR)/config
+weft-cc: $(WEFTCC_OBJ) $(WEFTCC_LIB) $(WEFTCC_DIR)/config
+
+# One relocatable object: what scripts/weft-cc links, whatever files
+# harness/cc/ holds.
+$(WEFTCC_OBJ): $(WEFTCC_PARTS)
+	$(quiet) LD $@
+	$(Q)$(LD_R) -o $@ $(WEFTCC_PARTS)
 
 $(WEFTCC_DIR)/%.o: harness/cc/%.c harness/cc/weftcc.h include/weft.h \
 		$(FLAGS_FILE)
@@ -697,9 +707,9 @@ $(WEFTCC_DIR)/%.o: harness/cc/%.c harness/cc/weftcc.h include/weft.h \
 	$(quiet) CC $<
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fPIC $(DEP_FLAGS) -c -o $@ $<
 
-$(WEFTCC_LIB): $(LIBA) $(WEFTCC_DIR)/interpose.o
+$(WEFTCC_LIB): $(LIBA) $(WEFTCC_OBJ)
 	$(quiet) OBJCOPY $@
-	$(Q)defined=$$($(NM) -g --defined-only $(WEFTCC_DIR)/interpose.o 2>/dev/null | \
+	$(Q)defined=$$($(NM) -g --defined-only $(WEFTCC_OBJ) 2>/dev/null | \
 		awk '{print $$3}'); \
 	used=$$($(NM) -u $(LIBA) 2>/dev/null | awk 'NF == 2 {print $$2}' | sort -u); \
 	map=; missing=; \
