@@ -693,7 +693,14 @@ OBJCOPY ?= objcopy
 LD_R ?= $(CC) -nostdlib -r
 
 .PHONY: weft-cc
-weft-cc: $(WEFTCC_OBJ) $(WEFTCC_LIB) $(WEFTCC_DIR)/config
+weft-cc: $(WEFTCC_OBJ) $(WEFTCC_LIB) $(WEFTCC_DIR)/config \
+	$(WEFTCC_DIR)/notsan/libtsan.a
+
+# An empty libtsan.a: gcc links -ltsan when -fsanitize=thread is on a link
+# line; weft-cc puts this first in the search path (tsan.c replaces it).
+$(WEFTCC_DIR)/notsan/libtsan.a:
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rc $@
 
 # One relocatable object: what scripts/weft-cc links, whatever files
 # harness/cc/ holds.

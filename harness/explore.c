@@ -362,6 +362,11 @@ static void schedule_path(struct weft__search *s, struct weft__found *f,
     }
 }
 
+/* Set by weft-cc's isolated children: report a failure from the execution
+ * that found it, without replaying it (the program's globals are no longer
+ * fresh in that process). */
+bool weft__report_first_run;
+
 /* Shrink, replay with the whole trace, write the schedule, report. */
 static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
 {
@@ -404,21 +409,30 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
             r->ring_cap = cap;
         }
     }
-    void *st = NULL;
-    if (weft__replay_create(&st, &f->s) != 0) {
-        r->cov = cov;
-        return -ENOMEM;
+    /* Report the execution as it ran, when asked and still at hand. */
+    bool in_place = weft__report_first_run && shrink_runs == 0 &&
+                    cfg->trace_out == NULL && r->failed &&
+                    r->seed == f->seed && r->step == f->orig_steps &&
+                    weft__same_failure(&r->finding, &f->f);
+    if (!in_place) {
+        void *st = NULL;
+        if (weft__replay_create(&st, &f->s) != 0) {
+            r->cov = cov;
+            return -ENOMEM;
+        }
+        r->strategy = &weft__strategy_replay;
+        r->strategy_state = st;
+        r->seed = f->seed;
+        int e = weft__run_one(r, s->body, s->arg);
+        r->strategy = s->st;
+        r->strategy_state = s->state;
+        weft__free(st);
+        if (e != 0) {
+            r->cov = cov;
+            return e;
+        }
     }
-    r->strategy = &weft__strategy_replay;
-    r->strategy_state = st;
-    r->seed = f->seed;
-    int e = weft__run_one(r, s->body, s->arg);
-    r->strategy = s->st;
-    r->strategy_state = s->state;
-    weft__free(st);
     r->cov = cov;
-    if (e != 0)
-        return e;
 
     /* A file only where it is asked for, or where the seed cannot
      * replay the execution (a systematic search): the seed replays the

@@ -89,7 +89,7 @@ static void where(FILE *f, const struct weft__event *e)
 {
     fprintf(f, "\"where\": ");
     char buf[300];
-    snprintf(buf, sizeof buf, "%s:%d", e->file ? e->file : "?", e->line);
+    snprintf(buf, sizeof buf, "%s", weft__site(e->file, e->line));
     json_str(f, buf);
 }
 

@@ -105,6 +105,8 @@ enum weft__op {
     WEFT__OP_CHAN_PUT,
     WEFT__OP_CHAN_GET,
     WEFT__OP_CHAN_CLOSE,
+    WEFT__OP_READ,  /* a plain memory access (weft-cc, granularity memory) */
+    WEFT__OP_WRITE, /* the same, a store */
     /* traced only, never a decision: */
     WEFT__OP_BLOCK,   /* the task starts waiting */
     WEFT__OP_WAKEUP,  /* another task's operation ended its wait */
@@ -113,6 +115,23 @@ enum weft__op {
 };
 
 WEFT__HIDDEN const char *weft__op_name(int op);
+
+/* Sites: a (file, line) pair names where an operation happened. A site
+ * whose file is weft__pc_site has no source position yet: its line is an
+ * offset into the program's code (weft-cc: the caller of an interposed
+ * function, or an instrumented access), turned into "file:line
+ * (function)" by weft__pc_site_fmt when weft-cc installs a symbolizer. */
+WEFT__HIDDEN extern const char weft__pc_site[];
+WEFT__HIDDEN extern const char *(*weft__pc_site_fmt)(int line);
+/* explore.c: report a failure from the execution that found it (weft-cc). */
+WEFT__HIDDEN extern bool weft__report_first_run;
+
+/* signal.c: the message of a crash the handler caught (after it). */
+struct weft__run;
+WEFT__HIDDEN void weft__crash_describe(struct weft__run *r);
+
+/* A site as reports print it (one of four rotating buffers). */
+WEFT__HIDDEN const char *weft__site(const char *file, int line);
 /* The letter naming an operation's object in reports: M, C, L, S, B, O. */
 WEFT__HIDDEN char weft__op_letter(int op);
 

@@ -480,7 +480,7 @@ static void exec_label(const struct weft__run *r, uint64_t seed, char *b,
 
 static const char *at(const char *file, int line, char *b, size_t len)
 {
-    snprintf(b, len, "%s:%d", file ? file : "?", line);
+    snprintf(b, len, "%s", weft__site(file, line));
     return b;
 }
 

@@ -76,9 +76,10 @@ int weft_mutex_destroy_at(weft_mutex_t *m, const char *file, int line)
     if (m->owner != NULL)
         weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
                       "%s destroys mutex M%u while %s holds it (locked at "
-                      "%s:%d)",
+                      "%s)",
                       weft__task_name(r->cur), m->o.id,
-                      weft__task_name(m->owner), m->lock_file, m->lock_line);
+                      weft__task_name(m->owner),
+                      weft__site(m->lock_file, m->lock_line));
     m->o.epoch = 0;
     return 0;
 }
@@ -106,9 +107,9 @@ int weft_mutex_timedlock_at(weft_mutex_t *m, int64_t deadline, const char *file,
                 return -EDEADLK;
             weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
                           "%s relocks mutex M%u it already holds (locked at "
-                          "%s:%d): a normal mutex deadlocks here",
-                          weft__task_name(self), m->o.id, m->lock_file,
-                          m->lock_line);
+                          "%s): a normal mutex deadlocks here",
+                          weft__task_name(self), m->o.id,
+                          weft__site(m->lock_file, m->lock_line));
         }
         if (deadline == 0)
             return -EBUSY;
@@ -135,9 +136,9 @@ int weft_mutex_unlock_at(weft_mutex_t *m, const char *file, int line)
                           "%s unlocks mutex M%u, which is not locked",
                           weft__task_name(self), m->o.id);
         weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
-                      "%s unlocks mutex M%u owned by %s (locked at %s:%d)",
+                      "%s unlocks mutex M%u owned by %s (locked at %s)",
                       weft__task_name(self), m->o.id, weft__task_name(m->owner),
-                      m->lock_file, m->lock_line);
+                      weft__site(m->lock_file, m->lock_line));
     }
     if (--m->count == 0)
         release(r, m);
@@ -148,8 +149,9 @@ void weft__mutex_exit_check(struct weft__run *r, struct weft__task *t)
 {
     weft_mutex_t *m = t->held;
     weft__finding(r, WEFT_FINDING_LOCK_MISUSE, t->file, t->line,
-                  "%s exits while holding mutex M%u (locked at %s:%d)",
-                  weft__task_name(t), m->o.id, m->lock_file, m->lock_line);
+                  "%s exits while holding mutex M%u (locked at %s)",
+                  weft__task_name(t), m->o.id,
+                  weft__site(m->lock_file, m->lock_line));
 }
 
 /* ------------------------------------------------- condition variables */

@@ -28,6 +28,7 @@ static const char *const finding_names[WEFT_FINDING__COUNT] = {
     [WEFT_FINDING_UNOBSERVED] = "unobserved task failure",
     [WEFT_FINDING_TASK_LEAK] = "task group left with live children",
     [WEFT_FINDING_LOCK_ORDER] = "lock-order inversion",
+    [WEFT_FINDING_DATA_RACE] = "data race",
 };
 
 const char *weft_finding_name(weft_finding_t kind)
@@ -51,16 +52,26 @@ const char *weft__task_name(struct weft__task *t)
     return b;
 }
 
-static const char *site(const char *file, int line)
+const char weft__pc_site[] = "<pc>";
+const char *(*weft__pc_site_fmt)(int line);
+
+const char *weft__site(const char *file, int line)
 {
     static _Thread_local char buf[4][160];
     static _Thread_local unsigned k;
     char *b = buf[k++ % 4];
     if (file == NULL)
         return "?";
-    snprintf(b, sizeof buf[0], "%s:%d", file, line);
+    if (file == weft__pc_site && weft__pc_site_fmt != NULL)
+        return weft__pc_site_fmt(line);
+    if (file == weft__pc_site)
+        snprintf(b, sizeof buf[0], "<program>+0x%x", (unsigned)line);
+    else
+        snprintf(b, sizeof buf[0], "%s:%d", file, line);
     return b;
 }
+
+#define site weft__site
 
 /* Virtual time as seconds with nanosecond digits: 3600.000000100s. */
 static const char *vtime(int64_t t)

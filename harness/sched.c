@@ -57,6 +57,8 @@ static const char *const op_names[WEFT__OP__COUNT] = {
     [WEFT__OP_BARRIER] = "barrier wait",
     [WEFT__OP_ONCE] = "once",
     [WEFT__OP_ATOMIC] = "atomic",
+    [WEFT__OP_READ] = "read",
+    [WEFT__OP_WRITE] = "write",
     [WEFT__OP_SLEEP] = "sleep",
     [WEFT__OP_CHOOSE] = "choose",
     [WEFT__OP_AWAIT] = "await",
@@ -997,6 +999,7 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
         __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
         r->cur = &r->sched;
+        weft__crash_describe(r);
     }
     weft__current = NULL;
     release_dead(r);

@@ -62,6 +62,37 @@ static void restore_and_raise(int sig)
     raise(sig);
 }
 
+/* What the handler saw, for weft__crash_describe (formatting a site may
+ * run a symbolizer: not in a signal handler). */
+static _Thread_local int crash_sig;
+static _Thread_local char *crash_addr;
+static _Thread_local bool crash_overflow;
+
+void weft__crash_describe(struct weft__run *r)
+{
+    struct weft__task *t = r->tasks[r->finding.task];
+    struct weft__finding *f = &r->finding;
+    int sig = crash_sig;
+    char *addr = crash_addr;
+    bool overflow = crash_overflow;
+    if (overflow)
+        snprintf(f->message, sizeof f->message,
+                 "stack overflow in %s (stack of %zu bytes; raise "
+                 "WEFT_STACK_SIZE)",
+                 weft__task_name(t), t->stack->size);
+    else if (sig == SIGSEGV || sig == SIGBUS)
+        snprintf(f->message, sizeof f->message,
+                 "crash in %s: %s at address %p, after its operation at "
+                 "%s",
+                 weft__task_name(t), signame(sig), (void *)addr,
+                 weft__site(t->file, t->line));
+    else
+        snprintf(f->message, sizeof f->message,
+                 "crash in %s: %s, after its operation at %s",
+                 weft__task_name(t), signame(sig),
+                 weft__site(t->file, t->line));
+}
+
 static void handler(int sig, siginfo_t *si, void *uc)
 {
     struct weft__run *r = weft__current;
@@ -82,22 +113,9 @@ static void handler(int sig, siginfo_t *si, void *uc)
     f->time = r->now;
     f->file = t->file;
     f->line = t->line;
-    if (overflow)
-        snprintf(f->message, sizeof f->message,
-                 "stack overflow in %s (stack of %zu bytes; raise "
-                 "WEFT_STACK_SIZE)",
-                 weft__task_name(t), t->stack->size);
-    else if (sig == SIGSEGV || sig == SIGBUS)
-        snprintf(f->message, sizeof f->message,
-                 "crash in %s: %s at address %p, after its operation at "
-                 "%s:%d",
-                 weft__task_name(t), signame(sig), (void *)addr,
-                 t->file ? t->file : "?", t->line);
-    else
-        snprintf(f->message, sizeof f->message,
-                 "crash in %s: %s, after its operation at %s:%d",
-                 weft__task_name(t), signame(sig), t->file ? t->file : "?",
-                 t->line);
+    crash_sig = sig;
+    crash_addr = addr;
+    crash_overflow = overflow;
     r->failed = true;
 #ifdef WEFT_ASAN
     /* Leaving the task's stack for good: tell AddressSanitizer, which the

@@ -64,6 +64,10 @@ typedef enum weft_finding {
     WEFT_FINDING_LOCK_ORDER,       /* locks taken in orders that form a
                                       cycle: a potential deadlock, seen in
                                       executions that did not deadlock */
+    WEFT_FINDING_DATA_RACE,        /* two accesses to the same memory, one
+                                      a write, unordered by happens-before
+                                      (weft-cc programs: ThreadSanitizer
+                                      instrumentation) */
     WEFT_FINDING__COUNT
 } weft_finding_t;
 

@@ -64,11 +64,14 @@ void *weftcc_real(const char *name)
         return real_(__VA_ARGS__);                         \
     } while (0)
 
-#define RUNNING() weft_running()
+/* Every interposer starts with RUNNING(): it also notes who called it, so
+ * that weft's reports and traces name the program's line that made the
+ * call (a pc site, symbolized when printed) rather than the interposer. */
+static const void *call_ra;
+#define RUNNING() (call_ra = __builtin_return_address(0), weft_running())
 
-/* Where reports say an interposed call happened: no source position is
- * known without instrumentation, so the interposed function's name. */
-#define SITE(name) "<" name ">", 0
+/* Where reports say an interposed call happened: the program's call. */
+#define SITE(name) weft__pc_site, weftcc_pc_line(call_ra)
 
 int weftcc_real_clock_gettime(clockid_t clk, struct timespec *ts)
 {
@@ -226,6 +229,110 @@ static struct entry *get(const void *key, int kind,
     return e;
 }
 
+/* ---------------------------------------------- happens-before edges */
+
+/* weft's operations with the edges the race detector needs (tsan.c):
+ * release before the operation that publishes, acquire after the one that
+ * observes. The key of an edge is the weft object; an rwlock has two, its
+ * writers' clock (the object) and its readers' (the object + 1), so that
+ * readers are not ordered with each other. */
+static int hb_mutex_timedlock_at(weft_mutex_t *m, int64_t d, const char *file,
+                                 int line)
+{
+    int rc = weft_mutex_timedlock_at(m, d, file, line);
+    if (rc == 0)
+        weftcc_hb_acquire(m);
+    return rc;
+}
+
+static int hb_mutex_unlock_at(weft_mutex_t *m, const char *file, int line)
+{
+    weftcc_hb_release(m);
+    return weft_mutex_unlock_at(m, file, line);
+}
+
+static int hb_cond_timedwait_at(weft_cond_t *c, weft_mutex_t *m, int64_t d,
+                                const char *file, int line)
+{
+    weftcc_hb_release(m);
+    int rc = weft_cond_timedwait_at(c, m, d, file, line);
+    weftcc_hb_acquire(m); /* held again, whatever the outcome */
+    return rc;
+}
+
+static int hb_rwlock_lock_at(weft_rwlock_t *rw, bool write, int64_t d,
+                             const char *file, int line)
+{
+    int rc = weft_rwlock_lock_at(rw, write, d, file, line);
+    if (rc == 0) {
+        weftcc_hb_acquire(rw);
+        if (write)
+            weftcc_hb_acquire((const char *)rw + 1);
+    }
+    return rc;
+}
+
+static int hb_rwlock_unlock_at(weft_rwlock_t *rw, const char *file, int line)
+{
+    /* A writer holds it alone: a set writer is the caller. */
+    weftcc_hb_release(rw->writer != NULL ? (const char *)rw
+                                         : (const char *)rw + 1);
+    return weft_rwlock_unlock_at(rw, file, line);
+}
+
+static int hb_barrier_wait_at(weft_barrier_t *b, const char *file, int line)
+{
+    weftcc_hb_release(b);
+    int rc = weft_barrier_wait_at(b, file, line);
+    weftcc_hb_acquire(b);
+    return rc;
+}
+
+static int hb_once_at(weft_once_t *o, void (*fn)(void), const char *file,
+                      int line)
+{
+    int rc = weft_once_at(o, fn, file, line);
+    /* Whoever ran fn releases before anyone else runs (no visible
+     * operation in between); everyone acquires. */
+    weftcc_hb_release(o);
+    weftcc_hb_acquire(o);
+    return rc;
+}
+
+static int hb_sem_timedwait_at(weft_sem_t *s, int64_t d, const char *file,
+                               int line)
+{
+    int rc = weft_sem_timedwait_at(s, d, file, line);
+    if (rc == 0)
+        weftcc_hb_acquire(s);
+    return rc;
+}
+
+static int hb_sem_post_at(weft_sem_t *s, const char *file, int line)
+{
+    weftcc_hb_release(s);
+    return weft_sem_post_at(s, file, line);
+}
+
+static int hb_thread_spawn_at(weft_thread_t *t, const char *name,
+                              weft_thread_fn *fn, void *arg, const char *file,
+                              int line)
+{
+    int rc = weft_thread_spawn_at(t, name, fn, arg, file, line);
+    if (rc == 0) /* the child has not run yet */
+        weftcc_hb_spawned(t->id);
+    return rc;
+}
+
+static int hb_thread_timedjoin_at(weft_thread_t t, void **ret, int64_t d,
+                                  const char *file, int line)
+{
+    int rc = weft_thread_timedjoin_at(t, ret, d, file, line);
+    if (rc == 0)
+        weftcc_hb_joined(t.id);
+    return rc;
+}
+
 /* ----------------------------------------------------------------- time */
 
 static int64_t ts_ns(const struct timespec *ts)
@@ -318,7 +425,7 @@ static void sleep_ns(int64_t ns, const char *file)
 {
     int64_t now = weft_now();
     int64_t d = ns > INT64_MAX - 1 - now ? INT64_MAX - 1 : now + ns;
-    weft_sleep_until_at(d, file, 0);
+    weft_sleep_until_at(d, file, weftcc_pc_line(call_ra));
 }
 
 int nanosleep(const struct timespec *req, struct timespec *rem)
@@ -329,7 +436,7 @@ int nanosleep(const struct timespec *req, struct timespec *rem)
         errno = EINVAL;
         return -1;
     }
-    sleep_ns(ts_ns(req), "<nanosleep>");
+    sleep_ns(ts_ns(req), weft__pc_site);
     if (rem != NULL)
         rem->tv_sec = 0, rem->tv_nsec = 0;
     return 0;
@@ -345,7 +452,7 @@ int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
     if (flags & TIMER_ABSTIME)
         weft_sleep_until_at(deadline_of(clk, req), SITE("clock_nanosleep"));
     else
-        sleep_ns(ts_ns(req), "<clock_nanosleep>");
+        sleep_ns(ts_ns(req), weft__pc_site);
     if (rem != NULL && !(flags & TIMER_ABSTIME))
         rem->tv_sec = 0, rem->tv_nsec = 0;
     return 0;
@@ -355,7 +462,7 @@ int usleep(useconds_t us)
 {
     if (!RUNNING())
         PASS(usleep, us);
-    sleep_ns((int64_t)us * 1000, "<usleep>");
+    sleep_ns((int64_t)us * 1000, weft__pc_site);
     return 0;
 }
 
@@ -363,7 +470,7 @@ unsigned int sleep(unsigned int s)
 {
     if (!RUNNING())
         PASS(sleep, s);
-    sleep_ns((int64_t)s * 1000000000, "<sleep>");
+    sleep_ns((int64_t)s * 1000000000, weft__pc_site);
     return 0;
 }
 
@@ -427,7 +534,7 @@ int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict attr,
     if (attr != NULL)
         pthread_attr_getdetachstate(attr, &detach);
     weft_thread_t t;
-    int rc = weft_thread_spawn_at(&t, NULL, fn, arg, SITE("pthread_create"));
+    int rc = hb_thread_spawn_at(&t, NULL, fn, arg, SITE("pthread_create"));
     if (rc != 0)
         return rc == -ENOMEM ? EAGAIN : perr(rc);
     if (detach == PTHREAD_CREATE_DETACHED)
@@ -440,7 +547,7 @@ int pthread_join(pthread_t th, void **ret)
 {
     if (!RUNNING())
         PASS(pthread_join, th, ret);
-    return perr(weft_thread_timedjoin_at(decode(th), ret, WEFT_FOREVER,
+    return perr(hb_thread_timedjoin_at(decode(th), ret, WEFT_FOREVER,
                                          SITE("pthread_join")));
 }
 
@@ -449,7 +556,7 @@ int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *abs)
     if (!RUNNING())
         PASS(pthread_timedjoin_np, th, ret, abs);
     int64_t d = abs == NULL ? WEFT_FOREVER : deadline_of(CLOCK_REALTIME, abs);
-    int rc = weft_thread_timedjoin_at(decode(th), ret, d,
+    int rc = hb_thread_timedjoin_at(decode(th), ret, d,
                                       SITE("pthread_timedjoin_np"));
     return rc == -EBUSY ? ETIMEDOUT : perr(rc);
 }
@@ -458,7 +565,7 @@ int pthread_tryjoin_np(pthread_t th, void **ret)
 {
     if (!RUNNING())
         PASS(pthread_tryjoin_np, th, ret);
-    int rc = weft_thread_timedjoin_at(decode(th), ret, 0,
+    int rc = hb_thread_timedjoin_at(decode(th), ret, 0,
                                       SITE("pthread_tryjoin_np"));
     return rc == -ETIMEDOUT ? EBUSY : perr(rc);
 }
@@ -548,7 +655,7 @@ int pthread_mutex_lock(pthread_mutex_t *m)
 {
     if (!RUNNING())
         PASS(pthread_mutex_lock, m);
-    return perr(weft_mutex_timedlock_at(wmutex(m), WEFT_FOREVER,
+    return perr(hb_mutex_timedlock_at(wmutex(m), WEFT_FOREVER,
                                         SITE("pthread_mutex_lock")));
 }
 
@@ -557,7 +664,7 @@ int pthread_mutex_trylock(pthread_mutex_t *m)
     if (!RUNNING())
         PASS(pthread_mutex_trylock, m);
     int rc =
-        weft_mutex_timedlock_at(wmutex(m), 0, SITE("pthread_mutex_trylock"));
+        hb_mutex_timedlock_at(wmutex(m), 0, SITE("pthread_mutex_trylock"));
     return rc == -ETIMEDOUT ? EBUSY : perr(rc);
 }
 
@@ -569,7 +676,7 @@ int pthread_mutex_timedlock(pthread_mutex_t *restrict m,
     if (!ts_valid(abs))
         return EINVAL;
     int rc =
-        weft_mutex_timedlock_at(wmutex(m), deadline_of(CLOCK_REALTIME, abs),
+        hb_mutex_timedlock_at(wmutex(m), deadline_of(CLOCK_REALTIME, abs),
                                 SITE("pthread_mutex_timedlock"));
     return rc == -EBUSY ? ETIMEDOUT : perr(rc);
 }
@@ -581,7 +688,7 @@ int pthread_mutex_clocklock(pthread_mutex_t *restrict m, clockid_t clk,
         PASS(pthread_mutex_clocklock, m, clk, abs);
     if (!ts_valid(abs))
         return EINVAL;
-    int rc = weft_mutex_timedlock_at(wmutex(m), deadline_of(clk, abs),
+    int rc = hb_mutex_timedlock_at(wmutex(m), deadline_of(clk, abs),
                                      SITE("pthread_mutex_clocklock"));
     return rc == -EBUSY ? ETIMEDOUT : perr(rc);
 }
@@ -590,7 +697,7 @@ int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     if (!RUNNING())
         PASS(pthread_mutex_unlock, m);
-    return perr(weft_mutex_unlock_at(wmutex(m), SITE("pthread_mutex_unlock")));
+    return perr(hb_mutex_unlock_at(wmutex(m), SITE("pthread_mutex_unlock")));
 }
 
 /* Spinlocks are mutexes to weft: a spinning waiter is a blocked one. */
@@ -632,7 +739,7 @@ int pthread_spin_lock(pthread_spinlock_t *s)
 {
     if (!RUNNING())
         PASS(pthread_spin_lock, s);
-    return perr(weft_mutex_timedlock_at(wspin(s), WEFT_FOREVER,
+    return perr(hb_mutex_timedlock_at(wspin(s), WEFT_FOREVER,
                                         SITE("pthread_spin_lock")));
 }
 
@@ -640,7 +747,7 @@ int pthread_spin_trylock(pthread_spinlock_t *s)
 {
     if (!RUNNING())
         PASS(pthread_spin_trylock, s);
-    int rc = weft_mutex_timedlock_at(wspin(s), 0, SITE("pthread_spin_trylock"));
+    int rc = hb_mutex_timedlock_at(wspin(s), 0, SITE("pthread_spin_trylock"));
     return rc == -ETIMEDOUT ? EBUSY : perr(rc);
 }
 
@@ -648,7 +755,7 @@ int pthread_spin_unlock(pthread_spinlock_t *s)
 {
     if (!RUNNING())
         PASS(pthread_spin_unlock, s);
-    return perr(weft_mutex_unlock_at(wspin(s), SITE("pthread_spin_unlock")));
+    return perr(hb_mutex_unlock_at(wspin(s), SITE("pthread_spin_unlock")));
 }
 
 /* --------------------------------------------------- condition variables */
@@ -692,7 +799,7 @@ int pthread_cond_wait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m)
     if (!RUNNING())
         PASS(pthread_cond_wait, c, m);
     struct entry *e = get(c, K_COND, cond_init_entry);
-    return perr(weft_cond_timedwait_at(&e->u.c, wmutex(m), WEFT_FOREVER,
+    return perr(hb_cond_timedwait_at(&e->u.c, wmutex(m), WEFT_FOREVER,
                                        SITE("pthread_cond_wait")));
 }
 
@@ -704,7 +811,7 @@ static int cond_timed(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
         return EINVAL;
     struct entry *e = get(c, K_COND, cond_init_entry);
     int64_t d = deadline_of(use_entry_clock ? e->clock : clk, abs);
-    int rc = weft_cond_timedwait_at(&e->u.c, wmutex(m), d, file, 0);
+    int rc = hb_cond_timedwait_at(&e->u.c, wmutex(m), d, file, weftcc_pc_line(call_ra));
     return rc == -EBUSY ? ETIMEDOUT : perr(rc);
 }
 
@@ -715,7 +822,7 @@ int pthread_cond_timedwait(pthread_cond_t *restrict c,
     if (!RUNNING())
         PASS(pthread_cond_timedwait, c, m, abs);
     return cond_timed(c, m, CLOCK_REALTIME, true, abs,
-                      "<pthread_cond_timedwait>");
+                      weft__pc_site);
 }
 
 int pthread_cond_clockwait(pthread_cond_t *restrict c,
@@ -724,7 +831,7 @@ int pthread_cond_clockwait(pthread_cond_t *restrict c,
 {
     if (!RUNNING())
         PASS(pthread_cond_clockwait, c, m, clk, abs);
-    return cond_timed(c, m, clk, false, abs, "<pthread_cond_clockwait>");
+    return cond_timed(c, m, clk, false, abs, weft__pc_site);
 }
 
 int pthread_cond_signal(pthread_cond_t *c)
@@ -780,7 +887,7 @@ int pthread_rwlock_destroy(pthread_rwlock_t *rw)
 static int rw_lock(pthread_rwlock_t *rw, bool write, int64_t d, bool timed,
                    const char *file)
 {
-    int rc = weft_rwlock_lock_at(wrw(rw), write, d, file, 0);
+    int rc = hb_rwlock_lock_at(wrw(rw), write, d, file, weftcc_pc_line(call_ra));
     if (timed && rc == -EBUSY)
         return ETIMEDOUT;
     if (!timed && rc == -ETIMEDOUT)
@@ -792,28 +899,28 @@ int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
 {
     if (!RUNNING())
         PASS(pthread_rwlock_rdlock, rw);
-    return rw_lock(rw, false, WEFT_FOREVER, false, "<pthread_rwlock_rdlock>");
+    return rw_lock(rw, false, WEFT_FOREVER, false, weft__pc_site);
 }
 
 int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
 {
     if (!RUNNING())
         PASS(pthread_rwlock_wrlock, rw);
-    return rw_lock(rw, true, WEFT_FOREVER, false, "<pthread_rwlock_wrlock>");
+    return rw_lock(rw, true, WEFT_FOREVER, false, weft__pc_site);
 }
 
 int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
 {
     if (!RUNNING())
         PASS(pthread_rwlock_tryrdlock, rw);
-    return rw_lock(rw, false, 0, false, "<pthread_rwlock_tryrdlock>");
+    return rw_lock(rw, false, 0, false, weft__pc_site);
 }
 
 int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
 {
     if (!RUNNING())
         PASS(pthread_rwlock_trywrlock, rw);
-    return rw_lock(rw, true, 0, false, "<pthread_rwlock_trywrlock>");
+    return rw_lock(rw, true, 0, false, weft__pc_site);
 }
 
 int pthread_rwlock_timedrdlock(pthread_rwlock_t *restrict rw,
@@ -824,7 +931,7 @@ int pthread_rwlock_timedrdlock(pthread_rwlock_t *restrict rw,
     if (!ts_valid(abs))
         return EINVAL;
     return rw_lock(rw, false, deadline_of(CLOCK_REALTIME, abs), true,
-                   "<pthread_rwlock_timedrdlock>");
+                   weft__pc_site);
 }
 
 int pthread_rwlock_timedwrlock(pthread_rwlock_t *restrict rw,
@@ -835,14 +942,14 @@ int pthread_rwlock_timedwrlock(pthread_rwlock_t *restrict rw,
     if (!ts_valid(abs))
         return EINVAL;
     return rw_lock(rw, true, deadline_of(CLOCK_REALTIME, abs), true,
-                   "<pthread_rwlock_timedwrlock>");
+                   weft__pc_site);
 }
 
 int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 {
     if (!RUNNING())
         PASS(pthread_rwlock_unlock, rw);
-    return perr(weft_rwlock_unlock_at(wrw(rw), SITE("pthread_rwlock_unlock")));
+    return perr(hb_rwlock_unlock_at(wrw(rw), SITE("pthread_rwlock_unlock")));
 }
 
 /* ------------------------------------------------------------ barriers */
@@ -883,7 +990,7 @@ int pthread_barrier_wait(pthread_barrier_t *b)
 {
     if (!RUNNING())
         PASS(pthread_barrier_wait, b);
-    int rc = weft_barrier_wait_at(&get(b, K_BARRIER, barrier_init_entry)->u.b,
+    int rc = hb_barrier_wait_at(&get(b, K_BARRIER, barrier_init_entry)->u.b,
                                   SITE("pthread_barrier_wait"));
     if (rc == WEFT_BARRIER_SERIAL)
         return PTHREAD_BARRIER_SERIAL_THREAD;
@@ -903,7 +1010,7 @@ int pthread_once(pthread_once_t *o, void (*fn)(void))
 {
     if (!RUNNING())
         PASS(pthread_once, o, fn);
-    return perr(weft_once_at(&get(o, K_ONCE, once_init_entry)->u.o, fn,
+    return perr(hb_once_at(&get(o, K_ONCE, once_init_entry)->u.o, fn,
                              SITE("pthread_once")));
 }
 
@@ -961,7 +1068,7 @@ int sem_wait(sem_t *s)
 {
     if (!RUNNING())
         PASS(sem_wait, s);
-    return sem_ret(weft_sem_timedwait_at(&get(s, K_SEM, sem_init_entry)->u.s,
+    return sem_ret(hb_sem_timedwait_at(&get(s, K_SEM, sem_init_entry)->u.s,
                                          WEFT_FOREVER, SITE("sem_wait")),
                    EAGAIN);
 }
@@ -970,7 +1077,7 @@ int sem_trywait(sem_t *s)
 {
     if (!RUNNING())
         PASS(sem_trywait, s);
-    return sem_ret(weft_sem_timedwait_at(&get(s, K_SEM, sem_init_entry)->u.s, 0,
+    return sem_ret(hb_sem_timedwait_at(&get(s, K_SEM, sem_init_entry)->u.s, 0,
                                          SITE("sem_trywait")),
                    EAGAIN);
 }
@@ -983,7 +1090,7 @@ int sem_timedwait(sem_t *restrict s, const struct timespec *restrict abs)
         errno = EINVAL;
         return -1;
     }
-    return sem_ret(weft_sem_timedwait_at(&get(s, K_SEM, sem_init_entry)->u.s,
+    return sem_ret(hb_sem_timedwait_at(&get(s, K_SEM, sem_init_entry)->u.s,
                                          deadline_of(CLOCK_REALTIME, abs),
                                          SITE("sem_timedwait")),
                    ETIMEDOUT);
@@ -994,7 +1101,7 @@ int sem_post(sem_t *s)
     if (!RUNNING())
         PASS(sem_post, s);
     int rc =
-        weft_sem_post_at(&get(s, K_SEM, sem_init_entry)->u.s, SITE("sem_post"));
+        hb_sem_post_at(&get(s, K_SEM, sem_init_entry)->u.s, SITE("sem_post"));
     if (rc != 0) {
         errno = -rc;
         return -1;
@@ -1051,7 +1158,7 @@ int thrd_create(thrd_t *thr, thrd_start_t fn, void *arg)
     s->arg = arg;
     weft_thread_t t;
     int rc =
-        weft_thread_spawn_at(&t, NULL, c11_trampoline, s, SITE("thrd_create"));
+        hb_thread_spawn_at(&t, NULL, c11_trampoline, s, SITE("thrd_create"));
     if (rc != 0) {
         free(s);
         return c11_err(rc);
@@ -1065,7 +1172,7 @@ int thrd_join(thrd_t thr, int *res)
     if (!RUNNING())
         PASS(thrd_join, thr, res);
     void *ret = NULL;
-    int rc = weft_thread_timedjoin_at(decode((pthread_t)thr), &ret,
+    int rc = hb_thread_timedjoin_at(decode((pthread_t)thr), &ret,
                                       WEFT_FOREVER, SITE("thrd_join"));
     if (rc != 0)
         return thrd_error;
@@ -1124,7 +1231,7 @@ int thrd_sleep(const struct timespec *dur, struct timespec *rem)
         PASS(thrd_sleep, dur, rem);
     if (!ts_valid(dur) || dur->tv_sec < 0)
         return -2;
-    sleep_ns(ts_ns(dur), "<thrd_sleep>");
+    sleep_ns(ts_ns(dur), weft__pc_site);
     if (rem != NULL)
         rem->tv_sec = 0, rem->tv_nsec = 0;
     return 0;
@@ -1172,14 +1279,14 @@ int mtx_lock(mtx_t *m)
     if (!RUNNING())
         PASS(mtx_lock, m);
     return c11_err(
-        weft_mutex_timedlock_at(wmtx(m), WEFT_FOREVER, SITE("mtx_lock")));
+        hb_mutex_timedlock_at(wmtx(m), WEFT_FOREVER, SITE("mtx_lock")));
 }
 
 int mtx_trylock(mtx_t *m)
 {
     if (!RUNNING())
         PASS(mtx_trylock, m);
-    int rc = weft_mutex_timedlock_at(wmtx(m), 0, SITE("mtx_trylock"));
+    int rc = hb_mutex_timedlock_at(wmtx(m), 0, SITE("mtx_trylock"));
     return rc == -ETIMEDOUT ? thrd_busy : c11_err(rc);
 }
 
@@ -1189,7 +1296,7 @@ int mtx_timedlock(mtx_t *restrict m, const struct timespec *restrict abs)
         PASS(mtx_timedlock, m, abs);
     if (!ts_valid(abs))
         return thrd_error;
-    int rc = weft_mutex_timedlock_at(wmtx(m), deadline_of(CLOCK_REALTIME, abs),
+    int rc = hb_mutex_timedlock_at(wmtx(m), deadline_of(CLOCK_REALTIME, abs),
                                      SITE("mtx_timedlock"));
     return rc == -EBUSY ? thrd_timedout : c11_err(rc);
 }
@@ -1198,7 +1305,7 @@ int mtx_unlock(mtx_t *m)
 {
     if (!RUNNING())
         PASS(mtx_unlock, m);
-    return c11_err(weft_mutex_unlock_at(wmtx(m), SITE("mtx_unlock")));
+    return c11_err(hb_mutex_unlock_at(wmtx(m), SITE("mtx_unlock")));
 }
 
 int cnd_init(cnd_t *c)
@@ -1244,7 +1351,7 @@ int cnd_wait(cnd_t *c, mtx_t *m)
 {
     if (!RUNNING())
         PASS(cnd_wait, c, m);
-    return c11_err(weft_cond_timedwait_at(&get(c, K_COND, cond_init_entry)->u.c,
+    return c11_err(hb_cond_timedwait_at(&get(c, K_COND, cond_init_entry)->u.c,
                                           wmtx(m), WEFT_FOREVER,
                                           SITE("cnd_wait")));
 }
@@ -1256,7 +1363,7 @@ int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m,
         PASS(cnd_timedwait, c, m, abs);
     if (!ts_valid(abs))
         return thrd_error;
-    int rc = weft_cond_timedwait_at(&get(c, K_COND, cond_init_entry)->u.c,
+    int rc = hb_cond_timedwait_at(&get(c, K_COND, cond_init_entry)->u.c,
                                     wmtx(m), deadline_of(CLOCK_REALTIME, abs),
                                     SITE("cnd_timedwait"));
     return rc == -EBUSY ? thrd_timedout : c11_err(rc);
@@ -1272,6 +1379,6 @@ void call_once(once_flag *flag, void (*fn)(void))
         real_once(flag, fn);
         return;
     }
-    weft_once_at(&get(flag, K_ONCE, once_init_entry)->u.o, fn,
+    hb_once_at(&get(flag, K_ONCE, once_init_entry)->u.o, fn,
                  SITE("call_once"));
 }

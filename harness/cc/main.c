@@ -25,6 +25,8 @@
 #include "weft.h"
 #include "weftcc.h"
 
+extern bool weft__report_first_run; /* explore.c */
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -73,6 +75,10 @@ static void own_options(int *argc, char **argv)
             setenv("WEFT_ISOLATE", a + 15, 1);
         else if (strncmp(a, "--weft-hang-timeout=", 20) == 0)
             setenv("WEFT_HANG_TIMEOUT", a + 20, 1);
+        else if (strncmp(a, "--weft-granularity=", 19) == 0)
+            setenv("WEFT_GRANULARITY", a + 19, 1);
+        else if (strncmp(a, "--weft-race=", 12) == 0)
+            setenv("WEFT_RACE", a + 12, 1);
         else
             argv[out++] = argv[i];
     }
@@ -101,12 +107,37 @@ static void own_options(int *argc, char **argv)
         }
         hang_timeout = (unsigned)v;
     }
-    /* weft warns about WEFT_* variables it does not know: these are
-     * weft-cc's (run time: read above; build time: the script's). */
-    unsetenv("WEFT_ISOLATE");
-    unsetenv("WEFT_HANG_TIMEOUT");
-    unsetenv("WEFT_CC");
-    unsetenv("WEFT_CC_LIBDIR");
+    s = getenv("WEFT_GRANULARITY");
+    if (s != NULL) {
+        static const char *const names[] = { "sync", "atomics", "memory" };
+        int g = -1;
+        for (int i = 0; i < 3; i++)
+            if (strcmp(s, names[i]) == 0)
+                g = i;
+        if (g < 0) {
+            fprintf(stderr,
+                    "weft: WEFT_GRANULARITY must be sync, atomics or memory, "
+                    "not '%s'\n",
+                    s);
+            exit(2);
+        }
+        weftcc_granularity = g;
+    }
+    s = getenv("WEFT_RACE");
+    if (s != NULL) {
+        static const char *const names[] = { "off", "report", "fail" };
+        int m = -1;
+        for (int i = 0; i < 3; i++)
+            if (strcmp(s, names[i]) == 0)
+                m = i;
+        if (m < 0) {
+            fprintf(stderr,
+                    "weft: WEFT_RACE must be fail, report or off, not '%s'\n",
+                    s);
+            exit(2);
+        }
+        weftcc_race_mode = m;
+    }
 }
 
 /* The command line, shell-quoted where needed, for the replay line. */
@@ -143,7 +174,9 @@ static void settings(char *out, size_t len)
     extern char **environ;
     static const char *skip[] = {
         "WEFT_SEED=",  "WEFT_ITERATIONS=", "WEFT_TIME_BUDGET=", "WEFT_JOBS=",
-        "WEFT_SHARD=", "WEFT_PROGRESS=",   "WEFT_KEEP_GOING=",  "WEFT_QUIET="
+        "WEFT_SHARD=", "WEFT_PROGRESS=",   "WEFT_KEEP_GOING=",  "WEFT_QUIET=",
+        "WEFT_CC=",    "WEFT_CC_LIBDIR=",  "WEFT_CC_INSTRUMENT=",
+        "WEFT_HANG_TIMEOUT=", "WEFT_BENCH_DIR="
     };
     size_t n = 0;
     out[0] = '\0';
@@ -231,7 +264,9 @@ static int run_isolated(const weft_config_t *cfg, const char *cmd)
         if (cfg->time_budget > 0 && wall() - t0 >= cfg->time_budget)
             break;
         uint64_t seed = cfg->seed + i * 0x9e3779b97f4a7c15ULL;
-        memset(sh, 0, sizeof *sh);
+        sh->state = WEFTCC_NONE; /* races and pairs add up */
+        sh->finding = 0;
+        sh->message[0] = '\0';
         fflush(NULL);
         pid_t pid = fork();
         if (pid < 0) {
@@ -296,17 +331,30 @@ static int run_isolated(const weft_config_t *cfg, const char *cmd)
         return 1;
     }
     double dt = wall() - t0;
+    unsigned races = sh->races;
+    munmap(sh, sizeof *sh);
+    if (races > 0) {
+        fprintf(stderr,
+                "weft: FAILED: %u data race%s reported (above), no other "
+                "finding in %llu executions (isolated, %.3f s)\n",
+                races, races == 1 ? "" : "s", (unsigned long long)i, dt);
+        return 1;
+    }
     fprintf(stderr,
             "weft: OK: %llu executions, no finding (isolated, %.3f s, %.0f "
             "executions/s)\n",
             (unsigned long long)i, dt, dt > 0 ? (double)i / dt : 0.0);
-    munmap(sh, sizeof *sh);
     return 0;
 }
 
 int __wrap_main(int argc, char **argv)
 {
     own_options(&argc, argv);
+    weftcc_symbolizer_install();
+    /* A child's report comes from its own execution: replaying it for the
+     * report would run the program again in a process whose globals are
+     * no longer fresh. */
+    weft__report_first_run = isolate;
     weft_args(&argc, argv);
     prog_argc = argc;
     prog_argv = argv;
@@ -329,12 +377,23 @@ int __wrap_main(int argc, char **argv)
     /* A seed replays an in-process execution only from fresh globals:
      * say how it ran. */
     static char hint[4200];
-    snprintf(hint, sizeof hint, "WEFT_ISOLATE=0 %s", cmd);
+    /* weft's replay line has its own settings; add weft-cc's. */
+    const char *g = getenv("WEFT_GRANULARITY"), *rm = getenv("WEFT_RACE");
+    snprintf(hint, sizeof hint, "WEFT_ISOLATE=0%s%s%s%s %s",
+             g ? " WEFT_GRANULARITY=" : "", g ? g : "",
+             rm ? " WEFT_RACE=" : "", rm ? rm : "", cmd);
     cfg.use_env = false;
     cfg.replay_hint = hint;
     weft_result_t res;
     int rc = weft_explore(&cfg, body, NULL, &res);
-    if (rc == 0)
+    if (rc == 0 && weftcc_races_reported > 0) {
+        fprintf(stderr,
+                "weft: FAILED: %u data race%s reported (above), no other "
+                "finding in %llu executions (in-process)\n",
+                weftcc_races_reported, weftcc_races_reported == 1 ? "" : "s",
+                (unsigned long long)res.executions);
+        rc = 1;
+    } else if (rc == 0)
         fprintf(stderr, "weft: OK: %llu executions, no finding (in-process)\n",
                 (unsigned long long)res.executions);
     if (rc >= 0)

@@ -22,11 +22,40 @@ enum weftcc_state {
     WEFTCC_FINDING,  /* weft made a finding; the child printed the report */
 };
 
+#define WEFTCC_MAX_PAIRS 128
+
 struct weftcc_shared {
     volatile int state;
     int finding; /* weft_finding_t */
     char message[512];
+    /* WEFT_RACE=report: races printed, and the pairs of sites already
+     * reported by any execution (each distinct race is printed once) */
+    unsigned races;
+    unsigned npairs;
+    uint64_t pairs[WEFTCC_MAX_PAIRS];
 };
+
+/* A site whose line is a code offset (internal.h). */
+extern const char weft__pc_site[];
+
+/* tsan.c: the ThreadSanitizer hooks and the race detector. */
+enum { WEFTCC_GRAN_SYNC, WEFTCC_GRAN_ATOMICS, WEFTCC_GRAN_MEMORY };
+enum { WEFTCC_RACE_OFF, WEFTCC_RACE_REPORT, WEFTCC_RACE_FAIL };
+extern int weftcc_granularity; /* WEFT_GRANULARITY */
+extern int weftcc_race_mode;   /* WEFT_RACE */
+extern unsigned weftcc_races_reported; /* report mode, this process */
+/* A return address as a site line (see weft__pc_site), 0 outside the
+ * program's image. */
+int weftcc_pc_line(const void *ra);
+/* Reports print pc sites as "file:line (function)", through addr2line. */
+void weftcc_symbolizer_install(void);
+/* Happens-before edges, from the interposers: release before the
+ * operation that publishes (unlock, post, ...), acquire after the one
+ * that observes (lock, wait, ...). No-ops outside an exploration. */
+void weftcc_hb_acquire(const void *obj);
+void weftcc_hb_release(const void *obj);
+void weftcc_hb_spawned(uint32_t child); /* parent, right after a spawn */
+void weftcc_hb_joined(uint32_t child);  /* after a successful join */
 
 /* main.c: set in an isolated child, NULL otherwise. */
 extern struct weftcc_shared *weftcc_child;

@@ -1,0 +1,1285 @@
+/*
+ * tsan.c: weft's own handlers of the compiler's ThreadSanitizer hooks, and
+ * the happens-before data-race detector they feed.
+ *
+ * weft-cc compiles the user's files with -fsanitize=thread but links this
+ * file instead of the sanitizer runtime. The instrumented code calls
+ * __tsan_readN/__tsan_writeN before each plain access, __tsan_atomicN_*
+ * instead of each C11 atomic operation (the instruction is no longer in
+ * the code: weft performs it), and __tsan_func_entry/exit around each
+ * function. weft's own code is never instrumented.
+ *
+ * Scheduling (WEFT_GRANULARITY): which of those are visible operations,
+ * i.e. points where the strategy may switch tasks:
+ *   sync     only the interposed calls (locks, condition variables, ...);
+ *   atomics  also every C11 atomic and every volatile access (default);
+ *   memory   also every plain access outside the task's own stack.
+ * "atomics" is the default because of the theorem that makes loom and
+ * CHESS practical: in a program without data races, every behaviour is
+ * reached by interleaving at synchronization operations alone; the race
+ * detector below reports the programs where that does not hold. "memory"
+ * explores racy programs' interleavings too, at a much larger search space.
+ * A loop that makes no visible operation for SPIN_LIMIT accesses in a row
+ * (a spin on a plain flag) gets a visible operation, so it cannot hang the
+ * execution; the count is deterministic, like every decision.
+ *
+ * Race detection (WEFT_RACE=fail|report|off): vector clocks in the style
+ * of FastTrack. Each task has a vector clock; synchronization joins clocks
+ * (a lock's release into the lock, its acquisition out of it; thread
+ * creation and join; atomics by their memory order). Each 8-byte granule
+ * of memory keeps up to CELLS recent accesses (task, its clock then, which
+ * bytes, read/write/atomic, its call stack). An access races with a
+ * recorded one of another task when their bytes overlap, one is a write,
+ * not both are atomic, and the recorded access does not happen before the
+ * current one (its clock is beyond what the current task has seen of that
+ * task). fail ends the execution with WEFT_FINDING_DATA_RACE; report
+ * prints each distinct race once (by its pair of sites) and goes on.
+ * Freeing a block is a write to all of it (a free racing with a use is
+ * reported); malloc forgets what the reused memory held.
+ *
+ * Call stacks: func_entry/exit keep a per-task stack of call sites; an
+ * access records it as a node of a trie (the stack depot), interned lazily
+ * when a frame first makes a checked access.
+ *
+ * Determinism: addresses are only keys of tables; eviction among a
+ * granule's cells and everything else the scheduler sees depend on task
+ * ids and clocks. State is per execution: it is dropped when an execution
+ * with a new epoch starts.
+ *
+ * Limits: accesses inside libc functions (memcpy, memset, string
+ * functions, I/O) are not seen; fences give no happens-before (as in
+ * TSan); a granule remembers CELLS accesses, so a race with an evicted one
+ * can be missed, never invented.
+ */
+#include "internal.h"
+#include "weftcc.h"
+
+#include <fcntl.h>
+#include <link.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int weftcc_granularity = WEFTCC_GRAN_ATOMICS;
+int weftcc_race_mode = WEFTCC_RACE_FAIL;
+unsigned weftcc_races_reported;
+
+/* The __tsan_* entry points are the compilers' ABI: no header declares
+ * them. */
+#pragma GCC diagnostic ignored "-Wmissing-prototypes"
+
+#define WEFT__NOINLINE __attribute__((noinline))
+#define SPIN_LIMIT     100000u
+#define CELLS      4
+#define PAGE_SHIFT 12
+#define GRANULES   (1u << (PAGE_SHIFT - 3))
+#define MAX_DEPTH  256
+
+/* ------------------------------------------------------- program image */
+
+static uintptr_t exe_bias, exe_lo, exe_hi;
+static char exe_path[4096];
+
+static int phdr_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    /* The first object is the program itself. */
+    exe_bias = info->dlpi_addr;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+        if (p->p_type != PT_LOAD)
+            continue;
+        if (p->p_vaddr < lo)
+            lo = p->p_vaddr;
+        if (p->p_vaddr + p->p_memsz > hi)
+            hi = p->p_vaddr + p->p_memsz;
+    }
+    exe_lo = info->dlpi_addr + lo;
+    exe_hi = info->dlpi_addr + hi;
+    return 1;
+}
+
+static void image_init(void)
+{
+    if (exe_hi != 0)
+        return;
+    dl_iterate_phdr(phdr_cb, NULL);
+    ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+    exe_path[n > 0 ? n : 0] = '\0';
+}
+
+/* A code address as a site line: its offset in the program's image (the
+ * call instruction before a return address), 0 if outside it. Stable
+ * between runs of the same binary, whatever ASLR does. */
+int weftcc_pc_line(const void *ra)
+{
+    uintptr_t pc = (uintptr_t)ra - 1;
+    if (WEFT__UNLIKELY(exe_hi == 0))
+        image_init();
+    if (pc < exe_lo || pc >= exe_hi || pc - exe_bias > INT32_MAX)
+        return 0;
+    return (int)(pc - exe_bias);
+}
+
+/* ---------------------------------------------------------- symbolizer */
+
+/* addr2line as a coprocess, started on first use, one query per line. */
+static FILE *sym_in, *sym_out;
+static bool sym_failed;
+
+static bool sym_start(void)
+{
+    if (sym_in != NULL || sym_failed)
+        return sym_in != NULL;
+    sym_failed = true;
+    image_init();
+    int to[2], from[2];
+    if (exe_path[0] == '\0' || pipe(to) != 0)
+        return false;
+    if (pipe(from) != 0) {
+        close(to[0]);
+        close(to[1]);
+        return false;
+    }
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid == 0) {
+        dup2(to[0], 0);
+        dup2(from[1], 1);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, 2);
+        for (int fd = 3; fd < 64; fd++)
+            close(fd);
+        execlp("addr2line", "addr2line", "-f", "-C", "-e", exe_path,
+               (char *)NULL);
+        _exit(127);
+    }
+    close(to[0]);
+    close(from[1]);
+    fcntl(to[1], F_SETFD, FD_CLOEXEC);
+    fcntl(from[0], F_SETFD, FD_CLOEXEC);
+    sym_in = fdopen(to[1], "w");
+    sym_out = fdopen(from[0], "r");
+    if (sym_in == NULL || sym_out == NULL)
+        return false;
+    sym_failed = false;
+    return true;
+}
+
+struct sym {
+    int line;
+    char *text;
+};
+static struct sym syms[512];
+static unsigned nsyms;
+
+static char *sym_dup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d != NULL)
+        memcpy(d, s, n);
+    return d;
+}
+
+/* "file.c:12 (function)" for a site line, cached; "<program>+0x..." when
+ * addr2line knows nothing. */
+static const char *symbolize(int line)
+{
+    for (unsigned i = 0; i < nsyms; i++)
+        if (syms[i].line == line)
+            return syms[i].text;
+    char fn[256] = "", loc[1024] = "", out[1400];
+    if (line != 0 && sym_start()) {
+        fprintf(sym_in, "0x%x\n", (unsigned)line);
+        fflush(sym_in);
+        if (fgets(fn, sizeof fn, sym_out) == NULL ||
+            fgets(loc, sizeof loc, sym_out) == NULL)
+            fn[0] = loc[0] = '\0';
+    }
+    fn[strcspn(fn, "\n")] = '\0';
+    loc[strcspn(loc, "\n")] = '\0';
+    char *disc = strstr(loc, " (discriminator");
+    if (disc != NULL)
+        *disc = '\0';
+    /* Paths under the current directory print relative to it. */
+    char cwd[1024];
+    const char *l = loc;
+    if (getcwd(cwd, sizeof cwd) != NULL) {
+        size_t n = strlen(cwd);
+        if (strncmp(l, cwd, n) == 0 && l[n] == '/')
+            l += n + 1;
+    }
+    if (l[0] == '\0' || l[0] == '?')
+        snprintf(out, sizeof out, "<program>+0x%x%s%s%s", (unsigned)line,
+                 fn[0] && fn[0] != '?' ? " (" : "",
+                 fn[0] && fn[0] != '?' ? fn : "",
+                 fn[0] && fn[0] != '?' ? ")" : "");
+    else if (fn[0] && fn[0] != '?')
+        snprintf(out, sizeof out, "%s (%s)", l, fn);
+    else
+        snprintf(out, sizeof out, "%s", l);
+    char *text = sym_dup(out);
+    if (text == NULL)
+        return "<program>";
+    if (nsyms < sizeof syms / sizeof syms[0])
+        syms[nsyms++] = (struct sym){ line, text };
+    return text;
+}
+
+void weftcc_symbolizer_install(void)
+{
+    image_init();
+    weft__pc_site_fmt = symbolize;
+}
+
+/* ------------------------------------------------------ per-execution arena */
+
+/* Everything the detector keeps lives in one arena of mmap'ed chunks,
+ * dropped when a new execution starts. Never malloc: this file serves
+ * the program's malloc hooks. */
+struct chunk {
+    struct chunk *next;
+    size_t size, used;
+};
+static struct chunk *chunks, *chunk_cur;
+
+static void *arena_alloc(size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    for (;;) {
+        struct chunk *c = chunk_cur;
+        if (c != NULL && c->size - c->used >= n) {
+            void *p = (char *)c + c->used;
+            c->used += n;
+            return p;
+        }
+        if (c != NULL && c->next != NULL) {
+            chunk_cur = c->next;
+            chunk_cur->used = sizeof(struct chunk) + 16;
+            continue;
+        }
+        size_t size = (size_t)1 << 22;
+        while (size < n + 64)
+            size *= 2;
+        struct chunk *nc = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (nc == MAP_FAILED) {
+            static const char msg[] =
+                "weft: the race detector is out of memory\n";
+            (void)!write(2, msg, sizeof msg - 1);
+            abort();
+        }
+        nc->size = size;
+        nc->used = sizeof(struct chunk) + 16;
+        nc->next = NULL;
+        if (c == NULL)
+            chunks = nc;
+        else
+            c->next = nc;
+        chunk_cur = nc;
+    }
+}
+
+/* Zeroed memory: fresh chunks are zero, reused ones are not. */
+static void *arena_zalloc(size_t n)
+{
+    void *p = arena_alloc(n);
+    memset(p, 0, n);
+    return p;
+}
+
+/* ------------------------------------------------------- vector clocks */
+
+struct vc {
+    uint32_t n;
+    uint32_t *c;
+};
+
+static inline uint32_t vc_get(const struct vc *v, uint32_t i)
+{
+    return i < v->n ? v->c[i] : 0;
+}
+
+static void vc_grow(struct vc *v, uint32_t n)
+{
+    if (n <= v->n)
+        return;
+    uint32_t cap = v->n ? v->n : 8;
+    while (cap < n)
+        cap *= 2;
+    uint32_t *c = arena_zalloc(cap * sizeof *c);
+    if (v->n)
+        memcpy(c, v->c, v->n * sizeof *c);
+    v->c = c;
+    v->n = cap;
+}
+
+static void vc_join(struct vc *into, const struct vc *from)
+{
+    vc_grow(into, from->n);
+    for (uint32_t i = 0; i < from->n; i++)
+        if (from->c[i] > into->c[i])
+            into->c[i] = from->c[i];
+}
+
+/* ----------------------------------------------------------- the state */
+
+struct tstate {
+    bool live;
+    struct vc vc;
+    uint32_t depth;       /* call depth (frames beyond MAX_DEPTH counted) */
+    uint32_t valid;       /* frames [0, valid) have ids[] interned */
+    uint32_t pcs[MAX_DEPTH];
+    uint32_t ids[MAX_DEPTH + 1]; /* ids[k]: depot node of frames [0, k) */
+    uint64_t spin_step;   /* r->step at the last access counted */
+    uint32_t spin;        /* accesses since that step */
+};
+
+struct cell {
+    uint32_t clock; /* 0: empty */
+    uint16_t tid;
+    uint8_t mask; /* bytes of the granule */
+    uint8_t flags;
+    uint32_t stack; /* depot node of the call stack */
+    uint32_t pc;    /* site line of the access */
+};
+enum { C_WRITE = 1, C_ATOMIC = 2, C_FREE = 4 };
+
+struct spage {
+    struct cell g[GRANULES][CELLS];
+};
+
+struct keyed { /* an open-addressing table entry */
+    uint64_t key;
+    void *val;
+};
+
+struct table {
+    struct keyed *e;
+    uint32_t cap, n;
+};
+
+struct node {
+    uint32_t parent, pc;
+};
+
+static struct det {
+    uint64_t epoch;
+    struct tstate **tasks;
+    uint32_t ntasks;
+    struct table pages; /* page number -> struct spage */
+    struct table syncs; /* object key -> struct vc */
+    struct table depot; /* parent << 32 | pc -> node id + 1 */
+    struct node *nodes;
+    uint32_t nnodes, nodes_cap;
+    uint64_t last_pn;
+    struct spage *last_page;
+} D;
+
+static inline uint64_t mix(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return k;
+}
+
+static void **table_find(struct table *t, uint64_t key, bool create)
+{
+    if (create && (t->n + 1) * 2 > t->cap) {
+        struct table nt = { .cap = t->cap ? t->cap * 2 : 256 };
+        nt.e = arena_zalloc(nt.cap * sizeof *nt.e);
+        for (uint32_t i = 0; i < t->cap; i++) {
+            if (t->e[i].val == NULL)
+                continue;
+            uint32_t j = (uint32_t)mix(t->e[i].key) & (nt.cap - 1);
+            while (nt.e[j].val != NULL)
+                j = (j + 1) & (nt.cap - 1);
+            nt.e[j] = t->e[i];
+            nt.n++;
+        }
+        *t = nt;
+    }
+    if (t->cap == 0)
+        return NULL;
+    uint32_t j = (uint32_t)mix(key) & (t->cap - 1);
+    while (t->e[j].val != NULL) {
+        if (t->e[j].key == key)
+            return &t->e[j].val;
+        j = (j + 1) & (t->cap - 1);
+    }
+    if (!create)
+        return NULL;
+    t->e[j].key = key;
+    t->n++;
+    return &t->e[j].val;
+}
+
+/* A new execution: drop everything. */
+static void det_reset(uint64_t epoch)
+{
+    if (chunks != NULL) {
+        chunk_cur = chunks;
+        chunks->used = sizeof(struct chunk) + 16;
+    }
+    memset(&D, 0, sizeof D);
+    D.epoch = epoch;
+    D.last_pn = UINT64_MAX;
+    D.nodes_cap = 1024;
+    D.nodes = arena_zalloc(D.nodes_cap * sizeof *D.nodes);
+    D.nnodes = 1; /* node 0: the empty stack */
+}
+
+static struct tstate *tstate(uint32_t id)
+{
+    if (id >= D.ntasks) {
+        uint32_t n = D.ntasks ? D.ntasks : 16;
+        while (n <= id)
+            n *= 2;
+        struct tstate **t = arena_zalloc(n * sizeof *t);
+        if (D.ntasks)
+            memcpy(t, D.tasks, D.ntasks * sizeof *t);
+        D.tasks = t;
+        D.ntasks = n;
+    }
+    struct tstate *s = D.tasks[id];
+    if (s == NULL) {
+        s = arena_zalloc(sizeof *s);
+        D.tasks[id] = s;
+    }
+    if (!s->live) {
+        s->live = true;
+        vc_grow(&s->vc, id + 1);
+        s->vc.c[id] = 1;
+    }
+    return s;
+}
+
+/* The current run and task if instrumented code runs in a task of an
+ * exploration, else NULL. */
+static inline struct weft__task *cur_task(struct weft__run **rp)
+{
+    struct weft__run *r = weft__current;
+    if (r == NULL || r->cur == &r->sched)
+        return NULL;
+    *rp = r;
+    return r->cur;
+}
+
+static inline bool on_own_stack(const struct weft__task *t, uintptr_t a)
+{
+    const struct weft__stack *s = t->stack;
+    return s != NULL && a - (uintptr_t)s->lo < s->size;
+}
+
+static inline void det_enter(struct weft__run *r)
+{
+    if (WEFT__UNLIKELY(D.epoch != r->epoch))
+        det_reset(r->epoch);
+}
+
+/* ------------------------------------------------------- call stacks */
+
+static uint32_t depot_intern(uint32_t parent, uint32_t pc)
+{
+    uint64_t key = (uint64_t)parent << 32 | pc;
+    void **v = table_find(&D.depot, key, true);
+    if (*v != NULL)
+        return (uint32_t)(uintptr_t)*v - 1;
+    if (D.nnodes == D.nodes_cap) {
+        struct node *n = arena_alloc(2 * D.nodes_cap * sizeof *n);
+        memcpy(n, D.nodes, D.nnodes * sizeof *n);
+        D.nodes = n;
+        D.nodes_cap *= 2;
+    }
+    uint32_t id = D.nnodes++;
+    D.nodes[id] = (struct node){ parent, pc };
+    *v = (void *)(uintptr_t)(id + 1);
+    return id;
+}
+
+static uint32_t stack_id(struct tstate *s)
+{
+    uint32_t d = s->depth < MAX_DEPTH ? s->depth : MAX_DEPTH;
+    while (s->valid < d) {
+        s->ids[s->valid + 1] = depot_intern(s->ids[s->valid], s->pcs[s->valid]);
+        s->valid++;
+    }
+    return s->ids[d];
+}
+
+void __tsan_func_entry(void *ra)
+{
+    struct weft__run *r;
+    struct weft__task *t = cur_task(&r);
+    if (t == NULL || weftcc_race_mode == WEFTCC_RACE_OFF)
+        return;
+    det_enter(r);
+    struct tstate *s = tstate(t->id);
+    if (s->depth < MAX_DEPTH)
+        s->pcs[s->depth] = (uint32_t)weftcc_pc_line(ra);
+    s->depth++;
+}
+
+void __tsan_func_exit(void)
+{
+    struct weft__run *r;
+    struct weft__task *t = cur_task(&r);
+    if (t == NULL || weftcc_race_mode == WEFTCC_RACE_OFF)
+        return;
+    det_enter(r);
+    struct tstate *s = tstate(t->id);
+    if (s->depth > 0)
+        s->depth--;
+    if (s->valid > s->depth)
+        s->valid = s->depth;
+}
+
+void __tsan_init(void)
+{
+}
+
+/* --------------------------------------------------------- race reports */
+
+/* Which memory: a global of the program, a task's stack, or other. */
+static void describe_memory(struct weft__run *r, uintptr_t a,
+                            struct weft__buf *b)
+{
+    if (a >= exe_lo && a < exe_hi) {
+        weft__buf_printf(b, "a global of the program (image offset 0x%lx)",
+                         (unsigned long)(a - exe_bias));
+        return;
+    }
+    for (uint32_t i = 0; i < r->ntasks; i++) {
+        struct weft__task *t = r->tasks[i];
+        if (t != NULL && t->state != WEFT__DONE && t->stack != NULL &&
+            a - (uintptr_t)t->stack->lo < t->stack->size) {
+            weft__buf_printf(b, "the stack of %s", weft__task_name(t));
+            return;
+        }
+    }
+    weft__buf_printf(b, "heap (or other) memory");
+}
+
+static const char *what(uint8_t flags)
+{
+    if (flags & C_FREE)
+        return "free";
+    if (flags & C_ATOMIC)
+        return flags & C_WRITE ? "atomic write" : "atomic read";
+    return flags & C_WRITE ? "write" : "read";
+}
+
+static void print_stack(struct weft__buf *b, uint32_t pc, uint32_t node)
+{
+    unsigned k = 0;
+    weft__buf_printf(b, "      #%u %s\n", k++, symbolize((int)pc));
+    /* The outermost frame is where weft called the thread's function (or
+     * main): weft's own code, not the program's. */
+    for (; node != 0 && D.nodes[node].parent != 0 && k < 32;
+         node = D.nodes[node].parent)
+        weft__buf_printf(b, "      #%u %s\n", k++,
+                         symbolize((int)D.nodes[node].pc));
+}
+
+/* Pairs of sites already reported (report mode), this process. */
+static uint64_t reported[256];
+static unsigned nreported;
+
+static bool seen_pair(uint32_t a, uint32_t b)
+{
+    uint64_t k = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+    for (unsigned i = 0; i < nreported; i++)
+        if (reported[i] == k)
+            return true;
+    if (weftcc_child != NULL) {
+        struct weftcc_shared *sh = weftcc_child;
+        for (unsigned i = 0; i < sh->npairs && i < WEFTCC_MAX_PAIRS; i++)
+            if (sh->pairs[i] == k)
+                return true;
+        if (sh->npairs < WEFTCC_MAX_PAIRS)
+            sh->pairs[sh->npairs++] = k;
+    }
+    if (nreported < sizeof reported / sizeof reported[0])
+        reported[nreported++] = k;
+    return false;
+}
+
+static void race(struct weft__run *r, struct weft__task *t, uintptr_t a,
+                 unsigned size, uint8_t flags, uint32_t pc, uint32_t stack,
+                 const struct cell *prev)
+{
+    if (weftcc_race_mode == WEFTCC_RACE_REPORT && seen_pair(pc, prev->pc))
+        return;
+    struct weft__task *o = prev->tid < r->ntasks ? r->tasks[prev->tid] : NULL;
+    char other[64];
+    snprintf(other, sizeof other, "%s", weft__task_name(o));
+    struct weft__buf b = { 0 };
+    weft__buf_printf(&b, "  access:    %s of %u byte%s by %s:\n", what(flags),
+                     size, size == 1 ? "" : "s", weft__task_name(t));
+    print_stack(&b, pc, stack);
+    weft__buf_printf(&b, "  previous:  %s by %s, not ordered before it:\n",
+                     what(prev->flags), other);
+    print_stack(&b, prev->pc, prev->stack);
+    weft__buf_printf(&b, "  memory:    ");
+    describe_memory(r, a, &b);
+    weft__buf_printf(&b, "\n");
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s: %s at %s, unordered with %s's %s at %s",
+             weft__task_name(t), what(flags), symbolize((int)pc), other,
+             what(prev->flags), symbolize((int)prev->pc));
+    if (weftcc_race_mode == WEFTCC_RACE_REPORT) {
+        weftcc_races_reported++;
+        if (weftcc_child != NULL)
+            weftcc_child->races++;
+        fprintf(stderr, "weft: data race: %s\n%s", msg, b.s ? b.s : "");
+        weft__free(b.s);
+        return;
+    }
+    struct weft__buf *d = &r->finding.detail;
+    weft__buf_printf(d, "%s", b.s ? b.s : "");
+    weft__free(b.s);
+    weft__finding(r, WEFT_FINDING_DATA_RACE, weft__pc_site, (int)pc, "%s",
+                  msg);
+}
+
+/* ------------------------------------------------------------- shadow */
+
+static struct spage *page_of(uint64_t pn, bool create)
+{
+    if (pn == D.last_pn)
+        return D.last_page;
+    void **v = table_find(&D.pages, pn, create);
+    if (v == NULL || (*v == NULL && !create))
+        return NULL;
+    if (*v == NULL)
+        *v = arena_zalloc(sizeof(struct spage));
+    D.last_pn = pn;
+    D.last_page = *v;
+    return *v;
+}
+
+/* One access to bytes `mask` of the granule at `a` (8-aligned). */
+static void check_granule(struct weft__run *r, struct weft__task *t,
+                          struct tstate *s, uintptr_t a, uint8_t mask,
+                          uint8_t flags, uint32_t pc, uintptr_t at,
+                          unsigned size)
+{
+    struct spage *p = page_of(a >> PAGE_SHIFT, true);
+    struct cell *c = p->g[(a >> 3) & (GRANULES - 1)];
+    uint32_t tid = t->id;
+    bool write = flags & (C_WRITE | C_FREE);
+    int slot = -1;
+    for (int i = 0; i < CELLS; i++) {
+        struct cell *x = &c[i];
+        if (x->clock == 0) {
+            if (slot < 0)
+                slot = i;
+            continue;
+        }
+        if (x->tid == tid) {
+            /* Our own earlier access: replace it if it is the same kind
+             * over the same bytes, or weaker (a read under a write). */
+            if (x->mask == mask &&
+                (x->flags == flags || (write && !(x->flags & C_FREE))))
+                slot = i;
+            continue;
+        }
+        bool ordered = x->clock <= vc_get(&s->vc, x->tid);
+        if (!ordered && (x->mask & mask) &&
+            (write || (x->flags & (C_WRITE | C_FREE))) &&
+            !((x->flags & C_ATOMIC) && (flags & C_ATOMIC)))
+            race(r, t, at, size, flags, pc, stack_id(s), x);
+        /* An ordered earlier access that this one covers can go: a later
+         * access racing with it races with this one too (FastTrack). */
+        if (ordered && (x->mask & ~mask) == 0 &&
+            (write || !(x->flags & (C_WRITE | C_FREE)))) {
+            x->clock = 0;
+            if (slot < 0)
+                slot = i;
+        }
+    }
+    if (slot < 0) /* evict: deterministic, never by address */
+        slot = (int)((s->vc.c[tid] + tid) % CELLS);
+    c[slot] = (struct cell){ .clock = s->vc.c[tid],
+                             .tid = (uint16_t)tid,
+                             .mask = mask,
+                             .flags = flags,
+                             .stack = stack_id(s),
+                             .pc = pc };
+}
+
+static void check_access(struct weft__run *r, struct weft__task *t,
+                         uintptr_t a, unsigned size, uint8_t flags, uint32_t pc)
+{
+    det_enter(r);
+    struct tstate *s = tstate(t->id);
+    uintptr_t at = a, end = a + size;
+    while (a < end) {
+        uintptr_t g = a & ~(uintptr_t)7;
+        uintptr_t e = g + 8 < end ? g + 8 : end;
+        uint8_t mask = (uint8_t)(((1u << (e - a)) - 1) << (a - g));
+        check_granule(r, t, s, g, mask, flags, pc, at, size);
+        a = e;
+    }
+}
+
+/* Forget what [a, a + n) held, or (free) record a write by the current
+ * task to the parts already shadowed. Touches only pages that exist: the
+ * program's malloc and free run all the time, also on memory no
+ * instrumented code ever saw. */
+static void range_existing(struct weft__run *r, struct weft__task *t,
+                           uintptr_t a, size_t n, bool free_)
+{
+    det_enter(r);
+    if (D.pages.n == 0 || n == 0)
+        return;
+    uintptr_t end = a + n;
+    struct tstate *s = free_ ? tstate(t->id) : NULL;
+    uint32_t pc = 0;
+    while (a < end) {
+        uintptr_t pe = ((a >> PAGE_SHIFT) + 1) << PAGE_SHIFT;
+        if (pe > end || pe == 0)
+            pe = end;
+        struct spage *p = page_of(a >> PAGE_SHIFT, false);
+        if (p != NULL) {
+            for (uintptr_t g = a & ~(uintptr_t)7; g < pe; g += 8) {
+                struct cell *c = p->g[(g >> 3) & (GRANULES - 1)];
+                bool used = false;
+                for (int i = 0; i < CELLS; i++)
+                    used = used || c[i].clock != 0;
+                if (!used)
+                    continue;
+                if (!free_) {
+                    memset(c, 0, CELLS * sizeof *c);
+                    continue;
+                }
+                uintptr_t lo = g < a ? a : g, hi = g + 8 < end ? g + 8 : end;
+                uint8_t mask = (uint8_t)(((1u << (hi - lo)) - 1) << (lo - g));
+                check_granule(r, t, s, g, mask, C_FREE, pc, lo,
+                              (unsigned)(hi - lo));
+            }
+        }
+        a = pe;
+    }
+}
+
+/* ---------------------------------------------------- plain accesses */
+
+static WEFT__NOINLINE void spin_guard(struct weft__run *r,
+                                      struct weft__task *t, uint32_t pc)
+{
+    det_enter(r);
+    struct tstate *s = tstate(t->id);
+    if (s->spin_step != r->step) {
+        s->spin_step = r->step;
+        s->spin = 0;
+    }
+    if (++s->spin >= SPIN_LIMIT) {
+        s->spin = 0;
+        weft__visible(r, WEFT__OP_YIELD, NULL, weft__pc_site, (int)pc);
+    }
+}
+
+static WEFT__NOINLINE void access_slow(struct weft__run *r,
+                                       struct weft__task *t, uintptr_t a,
+                                       unsigned size, uint8_t flags,
+                                       const void *ra, bool vol)
+{
+    uint32_t pc = (uint32_t)weftcc_pc_line(ra);
+    if (weftcc_granularity == WEFTCC_GRAN_MEMORY ||
+        (vol && weftcc_granularity == WEFTCC_GRAN_ATOMICS))
+        weft__visible(r, flags & C_WRITE ? WEFT__OP_WRITE : WEFT__OP_READ,
+                      NULL, weft__pc_site, (int)pc);
+    else
+        spin_guard(r, t, pc);
+    if (weftcc_race_mode != WEFTCC_RACE_OFF)
+        check_access(r, t, a, size, flags, pc);
+}
+
+static inline void mem_access(const volatile void *p, unsigned size, uint8_t flags,
+                          const void *ra, bool vol)
+{
+    struct weft__run *r;
+    struct weft__task *t = cur_task(&r);
+    if (WEFT__LIKELY(t == NULL) || on_own_stack(t, (uintptr_t)p))
+        return;
+    access_slow(r, t, (uintptr_t)p, size, flags, ra, vol);
+}
+
+#define RA __builtin_return_address(0)
+#define PLAIN(N)                                                   \
+    void __tsan_read##N(void *p)                                   \
+    {                                                              \
+        mem_access(p, N, 0, RA, false);                                \
+    }                                                              \
+    void __tsan_write##N(void *p)                                  \
+    {                                                              \
+        mem_access(p, N, C_WRITE, RA, false);                          \
+    }                                                              \
+    void __tsan_unaligned_read##N(void *p)                         \
+    {                                                              \
+        mem_access(p, N, 0, RA, false);                                \
+    }                                                              \
+    void __tsan_unaligned_write##N(void *p)                        \
+    {                                                              \
+        mem_access(p, N, C_WRITE, RA, false);                          \
+    }                                                              \
+    void __tsan_volatile_read##N(void *p)                          \
+    {                                                              \
+        mem_access(p, N, 0, RA, true);                                 \
+    }                                                              \
+    void __tsan_volatile_write##N(void *p)                         \
+    {                                                              \
+        mem_access(p, N, C_WRITE, RA, true);                           \
+    }                                                              \
+    void __tsan_unaligned_volatile_read##N(void *p)                \
+    {                                                              \
+        mem_access(p, N, 0, RA, true);                                 \
+    }                                                              \
+    void __tsan_unaligned_volatile_write##N(void *p)               \
+    {                                                              \
+        mem_access(p, N, C_WRITE, RA, true);                           \
+    }                                                              \
+    void __tsan_read##N##_pc(void *p, void *pc)                    \
+    {                                                              \
+        mem_access(p, N, 0, (char *)pc + 1, false);                    \
+    }                                                              \
+    void __tsan_write##N##_pc(void *p, void *pc)                   \
+    {                                                              \
+        mem_access(p, N, C_WRITE, (char *)pc + 1, false);              \
+    }
+
+PLAIN(1)
+PLAIN(2)
+PLAIN(4)
+PLAIN(8)
+PLAIN(16)
+
+void __tsan_read_range(void *p, unsigned long n)
+{
+    if (n > 0)
+        mem_access(p, (unsigned)(n < 4096 ? n : 4096), 0, RA, false);
+}
+
+void __tsan_write_range(void *p, unsigned long n)
+{
+    if (n > 0)
+        mem_access(p, (unsigned)(n < 4096 ? n : 4096), C_WRITE, RA, false);
+}
+
+void __tsan_vptr_update(void **p, void *v)
+{
+    (void)v;
+    mem_access(p, sizeof *p, C_WRITE, RA, false);
+}
+
+void __tsan_vptr_read(void **p)
+{
+    mem_access(p, sizeof *p, 0, RA, false);
+}
+
+/* ------------------------------------------------- happens-before edges */
+
+static inline struct weft__task *hb_task(struct weft__run **rp)
+{
+    if (weftcc_race_mode == WEFTCC_RACE_OFF)
+        return NULL;
+    struct weft__task *t = cur_task(rp);
+    if (t != NULL)
+        det_enter(*rp);
+    return t;
+}
+
+static struct vc *sync_vc(uint64_t key)
+{
+    void **v = table_find(&D.syncs, key, true);
+    if (*v == NULL)
+        *v = arena_zalloc(sizeof(struct vc));
+    return *v;
+}
+
+static void acquire_key(struct weft__task *t, uint64_t key)
+{
+    void **v = table_find(&D.syncs, key, false);
+    if (v != NULL && *v != NULL)
+        vc_join(&tstate(t->id)->vc, *v);
+}
+
+static void release_key(struct weft__task *t, uint64_t key)
+{
+    struct tstate *s = tstate(t->id);
+    vc_join(sync_vc(key), &s->vc);
+    s->vc.c[t->id]++;
+}
+
+void weftcc_hb_acquire(const void *obj)
+{
+    struct weft__run *r;
+    struct weft__task *t = hb_task(&r);
+    if (t != NULL)
+        acquire_key(t, (uintptr_t)obj);
+}
+
+void weftcc_hb_release(const void *obj)
+{
+    struct weft__run *r;
+    struct weft__task *t = hb_task(&r);
+    if (t != NULL)
+        release_key(t, (uintptr_t)obj);
+}
+
+void weftcc_hb_spawned(uint32_t child)
+{
+    struct weft__run *r;
+    struct weft__task *t = hb_task(&r);
+    if (t == NULL)
+        return;
+    struct tstate *p = tstate(t->id);
+    struct tstate *c = tstate(child);
+    vc_join(&c->vc, &p->vc);
+    p->vc.c[t->id]++;
+}
+
+void weftcc_hb_joined(uint32_t child)
+{
+    struct weft__run *r;
+    struct weft__task *t = hb_task(&r);
+    if (t != NULL && child < D.ntasks && D.tasks[child] != NULL)
+        vc_join(&tstate(t->id)->vc, &D.tasks[child]->vc);
+}
+
+/* ------------------------------------------------------------ atomics */
+
+static inline bool mo_acquire(int mo)
+{
+    mo &= 0xff;
+    return mo == __ATOMIC_CONSUME || mo == __ATOMIC_ACQUIRE ||
+           mo == __ATOMIC_ACQ_REL || mo == __ATOMIC_SEQ_CST;
+}
+
+static inline bool mo_release(int mo)
+{
+    mo &= 0xff;
+    return mo == __ATOMIC_RELEASE || mo == __ATOMIC_ACQ_REL ||
+           mo == __ATOMIC_SEQ_CST;
+}
+
+/* Before an atomic operation takes effect: its decision point. An atomic
+ * on the task's own stack is still one: its address may have been handed
+ * to another thread, which then spins on it. */
+static WEFT__NOINLINE void atomic_pre(struct weft__run *r, const void *ra)
+{
+    if (weftcc_granularity >= WEFTCC_GRAN_ATOMICS)
+        weft__visible(r, WEFT__OP_ATOMIC, NULL, weft__pc_site,
+                      weftcc_pc_line(ra));
+}
+
+/* After it took effect: its happens-before edges and shadow record. A
+ * failed compare-exchange is a load with the failure order. */
+static WEFT__NOINLINE void atomic_post(struct weft__run *r,
+                                       struct weft__task *t, const void *p,
+                                       unsigned size, bool load, bool store,
+                                       int mo, const void *ra)
+{
+    if (weftcc_race_mode == WEFTCC_RACE_OFF)
+        return;
+    det_enter(r);
+    if (load && mo_acquire(mo))
+        acquire_key(t, (uintptr_t)p);
+    if (store && mo_release(mo))
+        release_key(t, (uintptr_t)p);
+    if (!on_own_stack(t, (uintptr_t)p))
+        check_access(r, t, (uintptr_t)p, size,
+                     (uint8_t)(C_ATOMIC | (store ? C_WRITE : 0)),
+                     (uint32_t)weftcc_pc_line(ra));
+}
+
+#define PRE()                                       \
+    struct weft__run *r_ = NULL;                    \
+    struct weft__task *t_ = cur_task(&r_);          \
+    if (t_ != NULL)                                 \
+    atomic_pre(r_, RA)
+#define POST(p, load, store, mo)                                    \
+    do {                                                            \
+        if (t_ != NULL)                                             \
+            atomic_post(r_, t_, (const void *)(p), sizeof *(p), load, \
+                        store, mo, RA);                             \
+    } while (0)
+
+#define RMW(N, T, name, builtin)                                    \
+    T __tsan_atomic##N##_##name(volatile T *a, T v, int mo)         \
+    {                                                               \
+        PRE();                                                      \
+        T old = builtin((T *)a, v, __ATOMIC_SEQ_CST);               \
+        POST(a, true, true, mo);                                    \
+        return old;                                                 \
+    }
+
+#define ATOMICS(N, T)                                                       \
+    T __tsan_atomic##N##_load(const volatile T *a, int mo)                  \
+    {                                                                       \
+        PRE();                                                              \
+        T v = __atomic_load_n((T *)a, __ATOMIC_SEQ_CST);                    \
+        POST(a, true, false, mo);                                           \
+        return v;                                                           \
+    }                                                                       \
+    void __tsan_atomic##N##_store(volatile T *a, T v, int mo)               \
+    {                                                                       \
+        PRE();                                                              \
+        __atomic_store_n((T *)a, v, __ATOMIC_SEQ_CST);                      \
+        POST(a, false, true, mo);                                           \
+    }                                                                       \
+    RMW(N, T, exchange, __atomic_exchange_n)                                \
+    RMW(N, T, fetch_add, __atomic_fetch_add)                                \
+    RMW(N, T, fetch_sub, __atomic_fetch_sub)                                \
+    RMW(N, T, fetch_and, __atomic_fetch_and)                                \
+    RMW(N, T, fetch_or, __atomic_fetch_or)                                  \
+    RMW(N, T, fetch_xor, __atomic_fetch_xor)                                \
+    RMW(N, T, fetch_nand, __atomic_fetch_nand)                              \
+    int __tsan_atomic##N##_compare_exchange_strong(volatile T *a, T *c, T v, \
+                                                   int mo, int fmo)         \
+    {                                                                       \
+        PRE();                                                              \
+        bool ok = __atomic_compare_exchange_n((T *)a, c, v, false,          \
+                                              __ATOMIC_SEQ_CST,             \
+                                              __ATOMIC_SEQ_CST);            \
+        POST(a, true, ok, ok ? mo : fmo);                                   \
+        return ok;                                                          \
+    }                                                                       \
+    int __tsan_atomic##N##_compare_exchange_weak(volatile T *a, T *c, T v,  \
+                                                 int mo, int fmo)           \
+    {                                                                       \
+        /* never fails spuriously: one thread runs at a time */            \
+        PRE();                                                              \
+        bool ok = __atomic_compare_exchange_n((T *)a, c, v, false,          \
+                                              __ATOMIC_SEQ_CST,             \
+                                              __ATOMIC_SEQ_CST);            \
+        POST(a, true, ok, ok ? mo : fmo);                                   \
+        return ok;                                                          \
+    }                                                                       \
+    T __tsan_atomic##N##_compare_exchange_val(volatile T *a, T c, T v,      \
+                                              int mo, int fmo)              \
+    {                                                                       \
+        PRE();                                                              \
+        bool ok = __atomic_compare_exchange_n((T *)a, &c, v, false,         \
+                                              __ATOMIC_SEQ_CST,             \
+                                              __ATOMIC_SEQ_CST);            \
+        POST(a, true, ok, ok ? mo : fmo);                                   \
+        return c;                                                           \
+    }
+
+ATOMICS(8, uint8_t)
+ATOMICS(16, uint16_t)
+ATOMICS(32, uint32_t)
+ATOMICS(64, uint64_t)
+#ifdef __SIZEOF_INT128__
+/* 16-byte atomics: one task runs at a time, so a plain access is atomic
+ * with respect to every other task; outside an exploration this is not
+ * atomic across real threads (weft-cc programs run one OS thread). */
+typedef unsigned __int128 u128;
+static u128 x128(volatile u128 *a, u128 v, int op)
+{
+    u128 o = *a;
+    switch (op) {
+    case 0: *a = v; break;
+    case 1: *a = o + v; break;
+    case 2: *a = o - v; break;
+    case 3: *a = o & v; break;
+    case 4: *a = o | v; break;
+    case 5: *a = o ^ v; break;
+    default: *a = ~(o & v); break;
+    }
+    return o;
+}
+#define RMW128(name, op)                                                \
+    u128 __tsan_atomic128_##name(volatile u128 *a, u128 v, int mo)      \
+    {                                                                   \
+        PRE();                                                          \
+        u128 old = x128(a, v, op);                                      \
+        POST(a, true, true, mo);                                        \
+        return old;                                                     \
+    }
+u128 __tsan_atomic128_load(const volatile u128 *a, int mo)
+{
+    PRE();
+    u128 v = *a;
+    POST(a, true, false, mo);
+    return v;
+}
+void __tsan_atomic128_store(volatile u128 *a, u128 v, int mo)
+{
+    PRE();
+    *a = v;
+    POST(a, false, true, mo);
+}
+RMW128(exchange, 0)
+RMW128(fetch_add, 1)
+RMW128(fetch_sub, 2)
+RMW128(fetch_and, 3)
+RMW128(fetch_or, 4)
+RMW128(fetch_xor, 5)
+RMW128(fetch_nand, 6)
+static bool cas128(volatile u128 *a, u128 *c, u128 v)
+{
+    if (*a == *c) {
+        *a = v;
+        return true;
+    }
+    *c = *a;
+    return false;
+}
+int __tsan_atomic128_compare_exchange_strong(volatile u128 *a, u128 *c,
+                                             u128 v, int mo, int fmo)
+{
+    PRE();
+    bool ok = cas128(a, c, v);
+    POST(a, true, ok, ok ? mo : fmo);
+    return ok;
+}
+int __tsan_atomic128_compare_exchange_weak(volatile u128 *a, u128 *c, u128 v,
+                                           int mo, int fmo)
+{
+    PRE();
+    bool ok = cas128(a, c, v);
+    POST(a, true, ok, ok ? mo : fmo);
+    return ok;
+}
+u128 __tsan_atomic128_compare_exchange_val(volatile u128 *a, u128 c, u128 v,
+                                           int mo, int fmo)
+{
+    PRE();
+    bool ok = cas128(a, &c, v);
+    POST(a, true, ok, ok ? mo : fmo);
+    return c;
+}
+#endif
+
+void __tsan_atomic_thread_fence(int mo)
+{
+    (void)mo;
+    PRE();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void __tsan_atomic_signal_fence(int mo)
+{
+    (void)mo;
+}
+
+/* ------------------------------------------------------------- malloc */
+
+/* The program's allocator, served by glibc's, with the detector told:
+ * memory malloc hands out starts with no history; free is a write to the
+ * whole block. */
+void *__libc_malloc(size_t);
+void *__libc_calloc(size_t, size_t);
+void *__libc_realloc(void *, size_t);
+void __libc_free(void *);
+void *__libc_memalign(size_t, size_t);
+
+static inline struct weft__task *mem_task(struct weft__run **rp)
+{
+    if (weftcc_race_mode == WEFTCC_RACE_OFF)
+        return NULL;
+    return cur_task(rp);
+}
+
+static void fresh(void *p)
+{
+    struct weft__run *r;
+    struct weft__task *t;
+    if (p != NULL && (t = mem_task(&r)) != NULL)
+        range_existing(r, t, (uintptr_t)p, malloc_usable_size(p), false);
+}
+
+void *malloc(size_t n)
+{
+    void *p = __libc_malloc(n);
+    fresh(p);
+    return p;
+}
+
+void *calloc(size_t n, size_t size)
+{
+    void *p = __libc_calloc(n, size);
+    fresh(p);
+    return p;
+}
+
+void free(void *p)
+{
+    struct weft__run *r;
+    struct weft__task *t;
+    if (p != NULL && (t = mem_task(&r)) != NULL)
+        range_existing(r, t, (uintptr_t)p, malloc_usable_size(p), true);
+    __libc_free(p);
+}
+
+void *realloc(void *p, size_t n)
+{
+    struct weft__run *r;
+    struct weft__task *t = p != NULL ? mem_task(&r) : NULL;
+    size_t old = t != NULL ? malloc_usable_size(p) : 0;
+    void *q = __libc_realloc(p, n);
+    if (t != NULL && q != NULL && q != p)
+        range_existing(r, t, (uintptr_t)p, old, true);
+    if (q != p)
+        fresh(q);
+    return q;
+}
+
+void *memalign(size_t align, size_t n)
+{
+    void *p = __libc_memalign(align, n);
+    fresh(p);
+    return p;
+}
+
+void *aligned_alloc(size_t align, size_t n)
+{
+    return memalign(align, n);
+}
+
+int posix_memalign(void **out, size_t align, size_t n)
+{
+    if (align < sizeof(void *) || (align & (align - 1)) != 0)
+        return EINVAL;
+    void *p = memalign(align, n);
+    if (p == NULL)
+        return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+/* libweft's own allocations bypass the detector (see the Makefile's
+ * weft-cc rule: its references are renamed to these). */
+void *weftcc_real_malloc(size_t n)
+{
+    return __libc_malloc(n);
+}
+
+void *weftcc_real_calloc(size_t n, size_t size)
+{
+    return __libc_calloc(n, size);
+}
+
+void *weftcc_real_realloc(void *p, size_t n)
+{
+    return __libc_realloc(p, n);
+}
+
+void weftcc_real_free(void *p)
+{
+    __libc_free(p);
+}
