@@ -29,6 +29,7 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BINDIR ?= $(PREFIX)/bin
 
 VALGRIND = valgrind --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite -q
@@ -96,7 +97,7 @@ LIB_OBJS := $(LIB_SRCS:%=$(BUILD)/obj/%.o)
 # programs thousands of times (weft-cc's corpus: a fork per execution);
 # the sanitizer, valgrind, ucontext and qemu variants leave them out, as
 # they test the library itself, which the other programs cover.
-TEST_NATIVE_ONLY = test_weftcc
+TEST_NATIVE_ONLY = test_weftcc test_tsan
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 ifneq ($(VARIANT),)
 TEST_SRCS := $(filter-out $(TEST_NATIVE_ONLY:%=tests/%.c),$(TEST_SRCS))
@@ -114,7 +115,8 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
 FORMAT_SRCS := $(sort $(wildcard harness/*.c harness/*.h harness/cc/*.[ch] \
 	include/*.h examples/fuzz/*.c \
-	include/weft/*.h tests/*.c tests/*.h examples/*.c examples/*.h))
+	include/weft/*.h tests/*.c tests/*.h tests/weftcc/*.c examples/*.c \
+	examples/*.h))
 PUBLIC_SUB_HDRS := $(sort $(wildcard include/weft/*.h))
 
 LIBA = $(BUILD)/libweft.a
@@ -496,9 +498,17 @@ coverage:
 VERSION = $(shell sed -n 's/^\#define WEFT_VERSION "\(.*\)"$$/\1/p' \
 	include/weft.h)
 
-install: lib
+install: lib weft-cc
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) \
-		$(DESTDIR)$(PKGCONFIGDIR)
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(LIBDIR)/weft-cc/notsan
+	install -m 644 $(WEFTCC_OBJ) $(WEFTCC_LIB) $(WEFTCC_DIR)/config \
+		$(DESTDIR)$(LIBDIR)/weft-cc/
+	install -m 644 $(WEFTCC_DIR)/notsan/libtsan.a \
+		$(DESTDIR)$(LIBDIR)/weft-cc/notsan/
+	sed -e 's|^	installed=$$|	installed="$(LIBDIR)/weft-cc"|' scripts/weft-cc \
+		> $(BUILD)/weft-cc.installed
+	install -m 755 $(BUILD)/weft-cc.installed $(DESTDIR)$(BINDIR)/weft-cc
 	install -m 644 include/weft.h $(DESTDIR)$(INCLUDEDIR)/weft.h
 ifneq ($(PUBLIC_SUB_HDRS),)
 	install -d $(DESTDIR)$(INCLUDEDIR)/weft
@@ -512,6 +522,8 @@ endif
 	install -m 644 $(BUILD)/weft.pc $(DESTDIR)$(PKGCONFIGDIR)/weft.pc
 
 uninstall:
+	rm -rf $(DESTDIR)$(LIBDIR)/weft-cc
+	rm -f $(DESTDIR)$(BINDIR)/weft-cc
 	rm -f $(DESTDIR)$(INCLUDEDIR)/weft.h \
 		$(PUBLIC_SUB_HDRS:include/%=$(DESTDIR)$(INCLUDEDIR)/%) \
 		$(DESTDIR)$(LIBDIR)/libweft.a $(DESTDIR)$(LIBDIR)/libweft.so \
@@ -740,4 +752,4 @@ $(WEFTCC_DIR)/config: $(FLAGS_FILE)
 -include $(wildcard $(WEFTCC_DIR)/*.d)
 
 # The test builds the corpus (tests/corpus/*.c) with scripts/weft-cc.
-$(BUILD)/tests/test_weftcc: | weft-cc
+$(BUILD)/tests/test_weftcc $(BUILD)/tests/test_tsan: | weft-cc

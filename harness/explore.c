@@ -411,8 +411,8 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
     }
     /* Report the execution as it ran, when asked and still at hand. */
     bool in_place = weft__report_first_run && shrink_runs == 0 &&
-                    cfg->trace_out == NULL && r->failed &&
-                    r->seed == f->seed && r->step == f->orig_steps &&
+                    cfg->trace_out == NULL && r->failed && r->seed == f->seed &&
+                    r->step == f->orig_steps &&
                     weft__same_failure(&r->finding, &f->f);
     if (!in_place) {
         void *st = NULL;

@@ -20,6 +20,7 @@
  * pthread_t and thrd_t values handed to the program encode weft thread
  * handles: epoch << 32 | id.
  */
+#include "keys.h"
 #include "weft.h"
 #include "weftcc.h"
 
@@ -525,6 +526,21 @@ static int perr(int rc)
     return rc < 0 ? -rc : rc;
 }
 
+/* A thread's start: its function, then its keys' destructors. */
+struct start {
+    void *(*fn)(void *);
+    void *arg;
+};
+
+static void *trampoline(void *p)
+{
+    struct start s = *(struct start *)p;
+    free(p);
+    void *ret = s.fn(s.arg);
+    weftcc_keys_thread_exit();
+    return ret;
+}
+
 int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict attr,
                    void *(*fn)(void *), void *restrict arg)
 {
@@ -533,10 +549,18 @@ int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict attr,
     int detach = PTHREAD_CREATE_JOINABLE;
     if (attr != NULL)
         pthread_attr_getdetachstate(attr, &detach);
+    struct start *s = malloc(sizeof *s);
+    if (s == NULL)
+        return EAGAIN;
+    s->fn = fn;
+    s->arg = arg;
     weft_thread_t t;
-    int rc = hb_thread_spawn_at(&t, NULL, fn, arg, SITE("pthread_create"));
-    if (rc != 0)
+    int rc =
+        hb_thread_spawn_at(&t, NULL, trampoline, s, SITE("pthread_create"));
+    if (rc != 0) {
+        free(s);
         return rc == -ENOMEM ? EAGAIN : perr(rc);
+    }
     if (detach == PTHREAD_CREATE_DETACHED)
         weft_thread_detach_at(t, SITE("pthread_create"));
     *th = encode(t);
@@ -548,7 +572,7 @@ int pthread_join(pthread_t th, void **ret)
     if (!RUNNING())
         PASS(pthread_join, th, ret);
     return perr(hb_thread_timedjoin_at(decode(th), ret, WEFT_FOREVER,
-                                         SITE("pthread_join")));
+                                       SITE("pthread_join")));
 }
 
 int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *abs)
@@ -557,7 +581,7 @@ int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *abs)
         PASS(pthread_timedjoin_np, th, ret, abs);
     int64_t d = abs == NULL ? WEFT_FOREVER : deadline_of(CLOCK_REALTIME, abs);
     int rc = hb_thread_timedjoin_at(decode(th), ret, d,
-                                      SITE("pthread_timedjoin_np"));
+                                    SITE("pthread_timedjoin_np"));
     return rc == -EBUSY ? ETIMEDOUT : perr(rc);
 }
 
@@ -565,8 +589,8 @@ int pthread_tryjoin_np(pthread_t th, void **ret)
 {
     if (!RUNNING())
         PASS(pthread_tryjoin_np, th, ret);
-    int rc = hb_thread_timedjoin_at(decode(th), ret, 0,
-                                      SITE("pthread_tryjoin_np"));
+    int rc =
+        hb_thread_timedjoin_at(decode(th), ret, 0, SITE("pthread_tryjoin_np"));
     return rc == -ETIMEDOUT ? EBUSY : perr(rc);
 }
 
@@ -586,6 +610,7 @@ void pthread_exit(void *ret)
         real_exit(ret);
         abort();
     }
+    weftcc_keys_thread_exit();
     weft_thread_exit_at(ret, SITE("pthread_exit"));
 }
 
@@ -656,15 +681,14 @@ int pthread_mutex_lock(pthread_mutex_t *m)
     if (!RUNNING())
         PASS(pthread_mutex_lock, m);
     return perr(hb_mutex_timedlock_at(wmutex(m), WEFT_FOREVER,
-                                        SITE("pthread_mutex_lock")));
+                                      SITE("pthread_mutex_lock")));
 }
 
 int pthread_mutex_trylock(pthread_mutex_t *m)
 {
     if (!RUNNING())
         PASS(pthread_mutex_trylock, m);
-    int rc =
-        hb_mutex_timedlock_at(wmutex(m), 0, SITE("pthread_mutex_trylock"));
+    int rc = hb_mutex_timedlock_at(wmutex(m), 0, SITE("pthread_mutex_trylock"));
     return rc == -ETIMEDOUT ? EBUSY : perr(rc);
 }
 
@@ -675,9 +699,8 @@ int pthread_mutex_timedlock(pthread_mutex_t *restrict m,
         PASS(pthread_mutex_timedlock, m, abs);
     if (!ts_valid(abs))
         return EINVAL;
-    int rc =
-        hb_mutex_timedlock_at(wmutex(m), deadline_of(CLOCK_REALTIME, abs),
-                                SITE("pthread_mutex_timedlock"));
+    int rc = hb_mutex_timedlock_at(wmutex(m), deadline_of(CLOCK_REALTIME, abs),
+                                   SITE("pthread_mutex_timedlock"));
     return rc == -EBUSY ? ETIMEDOUT : perr(rc);
 }
 
@@ -689,7 +712,7 @@ int pthread_mutex_clocklock(pthread_mutex_t *restrict m, clockid_t clk,
     if (!ts_valid(abs))
         return EINVAL;
     int rc = hb_mutex_timedlock_at(wmutex(m), deadline_of(clk, abs),
-                                     SITE("pthread_mutex_clocklock"));
+                                   SITE("pthread_mutex_clocklock"));
     return rc == -EBUSY ? ETIMEDOUT : perr(rc);
 }
 
@@ -740,7 +763,7 @@ int pthread_spin_lock(pthread_spinlock_t *s)
     if (!RUNNING())
         PASS(pthread_spin_lock, s);
     return perr(hb_mutex_timedlock_at(wspin(s), WEFT_FOREVER,
-                                        SITE("pthread_spin_lock")));
+                                      SITE("pthread_spin_lock")));
 }
 
 int pthread_spin_trylock(pthread_spinlock_t *s)
@@ -800,7 +823,7 @@ int pthread_cond_wait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m)
         PASS(pthread_cond_wait, c, m);
     struct entry *e = get(c, K_COND, cond_init_entry);
     return perr(hb_cond_timedwait_at(&e->u.c, wmutex(m), WEFT_FOREVER,
-                                       SITE("pthread_cond_wait")));
+                                     SITE("pthread_cond_wait")));
 }
 
 static int cond_timed(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
@@ -811,7 +834,8 @@ static int cond_timed(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
         return EINVAL;
     struct entry *e = get(c, K_COND, cond_init_entry);
     int64_t d = deadline_of(use_entry_clock ? e->clock : clk, abs);
-    int rc = hb_cond_timedwait_at(&e->u.c, wmutex(m), d, file, weftcc_pc_line(call_ra));
+    int rc = hb_cond_timedwait_at(&e->u.c, wmutex(m), d, file,
+                                  weftcc_pc_line(call_ra));
     return rc == -EBUSY ? ETIMEDOUT : perr(rc);
 }
 
@@ -821,8 +845,7 @@ int pthread_cond_timedwait(pthread_cond_t *restrict c,
 {
     if (!RUNNING())
         PASS(pthread_cond_timedwait, c, m, abs);
-    return cond_timed(c, m, CLOCK_REALTIME, true, abs,
-                      weft__pc_site);
+    return cond_timed(c, m, CLOCK_REALTIME, true, abs, weft__pc_site);
 }
 
 int pthread_cond_clockwait(pthread_cond_t *restrict c,
@@ -887,7 +910,8 @@ int pthread_rwlock_destroy(pthread_rwlock_t *rw)
 static int rw_lock(pthread_rwlock_t *rw, bool write, int64_t d, bool timed,
                    const char *file)
 {
-    int rc = hb_rwlock_lock_at(wrw(rw), write, d, file, weftcc_pc_line(call_ra));
+    int rc =
+        hb_rwlock_lock_at(wrw(rw), write, d, file, weftcc_pc_line(call_ra));
     if (timed && rc == -EBUSY)
         return ETIMEDOUT;
     if (!timed && rc == -ETIMEDOUT)
@@ -991,7 +1015,7 @@ int pthread_barrier_wait(pthread_barrier_t *b)
     if (!RUNNING())
         PASS(pthread_barrier_wait, b);
     int rc = hb_barrier_wait_at(&get(b, K_BARRIER, barrier_init_entry)->u.b,
-                                  SITE("pthread_barrier_wait"));
+                                SITE("pthread_barrier_wait"));
     if (rc == WEFT_BARRIER_SERIAL)
         return PTHREAD_BARRIER_SERIAL_THREAD;
     return perr(rc);
@@ -1011,7 +1035,7 @@ int pthread_once(pthread_once_t *o, void (*fn)(void))
     if (!RUNNING())
         PASS(pthread_once, o, fn);
     return perr(hb_once_at(&get(o, K_ONCE, once_init_entry)->u.o, fn,
-                             SITE("pthread_once")));
+                           SITE("pthread_once")));
 }
 
 /* ----------------------------------------------------------- semaphores */
@@ -1069,7 +1093,7 @@ int sem_wait(sem_t *s)
     if (!RUNNING())
         PASS(sem_wait, s);
     return sem_ret(hb_sem_timedwait_at(&get(s, K_SEM, sem_init_entry)->u.s,
-                                         WEFT_FOREVER, SITE("sem_wait")),
+                                       WEFT_FOREVER, SITE("sem_wait")),
                    EAGAIN);
 }
 
@@ -1078,7 +1102,7 @@ int sem_trywait(sem_t *s)
     if (!RUNNING())
         PASS(sem_trywait, s);
     return sem_ret(hb_sem_timedwait_at(&get(s, K_SEM, sem_init_entry)->u.s, 0,
-                                         SITE("sem_trywait")),
+                                       SITE("sem_trywait")),
                    EAGAIN);
 }
 
@@ -1091,8 +1115,8 @@ int sem_timedwait(sem_t *restrict s, const struct timespec *restrict abs)
         return -1;
     }
     return sem_ret(hb_sem_timedwait_at(&get(s, K_SEM, sem_init_entry)->u.s,
-                                         deadline_of(CLOCK_REALTIME, abs),
-                                         SITE("sem_timedwait")),
+                                       deadline_of(CLOCK_REALTIME, abs),
+                                       SITE("sem_timedwait")),
                    ETIMEDOUT);
 }
 
@@ -1128,7 +1152,9 @@ static void *c11_trampoline(void *p)
 {
     struct c11_start s = *(struct c11_start *)p;
     free(p);
-    return (void *)(intptr_t)s.fn(s.arg);
+    int res = s.fn(s.arg);
+    weftcc_keys_thread_exit();
+    return (void *)(intptr_t)res;
 }
 
 static int c11_err(int rc)
@@ -1172,8 +1198,8 @@ int thrd_join(thrd_t thr, int *res)
     if (!RUNNING())
         PASS(thrd_join, thr, res);
     void *ret = NULL;
-    int rc = hb_thread_timedjoin_at(decode((pthread_t)thr), &ret,
-                                      WEFT_FOREVER, SITE("thrd_join"));
+    int rc = hb_thread_timedjoin_at(decode((pthread_t)thr), &ret, WEFT_FOREVER,
+                                    SITE("thrd_join"));
     if (rc != 0)
         return thrd_error;
     if (res != NULL)
@@ -1198,6 +1224,7 @@ void thrd_exit(int res)
         real_exit(res);
         abort();
     }
+    weftcc_keys_thread_exit();
     weft_thread_exit_at((void *)(intptr_t)res, SITE("thrd_exit"));
 }
 
@@ -1297,7 +1324,7 @@ int mtx_timedlock(mtx_t *restrict m, const struct timespec *restrict abs)
     if (!ts_valid(abs))
         return thrd_error;
     int rc = hb_mutex_timedlock_at(wmtx(m), deadline_of(CLOCK_REALTIME, abs),
-                                     SITE("mtx_timedlock"));
+                                   SITE("mtx_timedlock"));
     return rc == -EBUSY ? thrd_timedout : c11_err(rc);
 }
 
@@ -1352,8 +1379,8 @@ int cnd_wait(cnd_t *c, mtx_t *m)
     if (!RUNNING())
         PASS(cnd_wait, c, m);
     return c11_err(hb_cond_timedwait_at(&get(c, K_COND, cond_init_entry)->u.c,
-                                          wmtx(m), WEFT_FOREVER,
-                                          SITE("cnd_wait")));
+                                        wmtx(m), WEFT_FOREVER,
+                                        SITE("cnd_wait")));
 }
 
 int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m,
@@ -1364,8 +1391,8 @@ int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m,
     if (!ts_valid(abs))
         return thrd_error;
     int rc = hb_cond_timedwait_at(&get(c, K_COND, cond_init_entry)->u.c,
-                                    wmtx(m), deadline_of(CLOCK_REALTIME, abs),
-                                    SITE("cnd_timedwait"));
+                                  wmtx(m), deadline_of(CLOCK_REALTIME, abs),
+                                  SITE("cnd_timedwait"));
     return rc == -EBUSY ? thrd_timedout : c11_err(rc);
 }
 
@@ -1379,6 +1406,5 @@ void call_once(once_flag *flag, void (*fn)(void))
         real_once(flag, fn);
         return;
     }
-    hb_once_at(&get(flag, K_ONCE, once_init_entry)->u.o, fn,
-                 SITE("call_once"));
+    hb_once_at(&get(flag, K_ONCE, once_init_entry)->u.o, fn, SITE("call_once"));
 }

@@ -173,10 +173,11 @@ static void settings(char *out, size_t len)
 {
     extern char **environ;
     static const char *skip[] = {
-        "WEFT_SEED=",  "WEFT_ITERATIONS=", "WEFT_TIME_BUDGET=", "WEFT_JOBS=",
-        "WEFT_SHARD=", "WEFT_PROGRESS=",   "WEFT_KEEP_GOING=",  "WEFT_QUIET=",
-        "WEFT_CC=",    "WEFT_CC_LIBDIR=",  "WEFT_CC_INSTRUMENT=",
-        "WEFT_HANG_TIMEOUT=", "WEFT_BENCH_DIR="
+        "WEFT_SEED=",       "WEFT_ITERATIONS=",    "WEFT_TIME_BUDGET=",
+        "WEFT_JOBS=",       "WEFT_SHARD=",         "WEFT_PROGRESS=",
+        "WEFT_KEEP_GOING=", "WEFT_QUIET=",         "WEFT_CC=",
+        "WEFT_CC_LIBDIR=",  "WEFT_CC_INSTRUMENT=", "WEFT_HANG_TIMEOUT=",
+        "WEFT_BENCH_DIR="
     };
     size_t n = 0;
     out[0] = '\0';
@@ -380,8 +381,8 @@ int __wrap_main(int argc, char **argv)
     /* weft's replay line has its own settings; add weft-cc's. */
     const char *g = getenv("WEFT_GRANULARITY"), *rm = getenv("WEFT_RACE");
     snprintf(hint, sizeof hint, "WEFT_ISOLATE=0%s%s%s%s %s",
-             g ? " WEFT_GRANULARITY=" : "", g ? g : "",
-             rm ? " WEFT_RACE=" : "", rm ? rm : "", cmd);
+             g ? " WEFT_GRANULARITY=" : "", g ? g : "", rm ? " WEFT_RACE=" : "",
+             rm ? rm : "", cmd);
     cfg.use_env = false;
     cfg.replay_hint = hint;
     weft_result_t res;

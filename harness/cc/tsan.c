@@ -75,10 +75,10 @@ unsigned weftcc_races_reported;
 
 #define WEFT__NOINLINE __attribute__((noinline))
 #define SPIN_LIMIT     100000u
-#define CELLS      4
-#define PAGE_SHIFT 12
-#define GRANULES   (1u << (PAGE_SHIFT - 3))
-#define MAX_DEPTH  256
+#define CELLS          4
+#define PAGE_SHIFT     12
+#define GRANULES       (1u << (PAGE_SHIFT - 3))
+#define MAX_DEPTH      256
 
 /* ------------------------------------------------------- program image */
 
@@ -337,12 +337,12 @@ static void vc_join(struct vc *into, const struct vc *from)
 struct tstate {
     bool live;
     struct vc vc;
-    uint32_t depth;       /* call depth (frames beyond MAX_DEPTH counted) */
-    uint32_t valid;       /* frames [0, valid) have ids[] interned */
+    uint32_t depth; /* call depth (frames beyond MAX_DEPTH counted) */
+    uint32_t valid; /* frames [0, valid) have ids[] interned */
     uint32_t pcs[MAX_DEPTH];
     uint32_t ids[MAX_DEPTH + 1]; /* ids[k]: depot node of frames [0, k) */
-    uint64_t spin_step;   /* r->step at the last access counted */
-    uint32_t spin;        /* accesses since that step */
+    uint64_t spin_step;          /* r->step at the last access counted */
+    uint32_t spin;               /* accesses since that step */
 };
 
 struct cell {
@@ -551,13 +551,70 @@ void __tsan_init(void)
 
 /* --------------------------------------------------------- race reports */
 
+/* The program's data object holding image offset `off`, from its symbol
+ * table (reports only): its name and the offset into it. */
+static bool global_name(uintptr_t off, char *name, size_t len, uintptr_t *into)
+{
+    bool found = false;
+    int fd = open(exe_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    off_t size = lseek(fd, 0, SEEK_END);
+    const unsigned char *m =
+        size > 0 ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0)
+                 : MAP_FAILED;
+    close(fd);
+    if (m == MAP_FAILED)
+        return false;
+    const ElfW(Ehdr) *eh = (const void *)m;
+    if ((size_t)size < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+        eh->e_shoff + (size_t)eh->e_shnum * sizeof(ElfW(Shdr)) > (size_t)size)
+        goto out;
+    const ElfW(Shdr) *sh = (const void *)(m + eh->e_shoff);
+    for (unsigned i = 0; i < eh->e_shnum && !found; i++) {
+        if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
+            continue;
+        const ElfW(Shdr) *str = &sh[sh[i].sh_link];
+        if (sh[i].sh_offset + sh[i].sh_size > (size_t)size ||
+            str->sh_offset + str->sh_size > (size_t)size)
+            continue;
+        const ElfW(Sym) *sym = (const void *)(m + sh[i].sh_offset);
+        size_t n = sh[i].sh_size / sizeof *sym;
+        for (size_t k = 0; k < n; k++) {
+            if (ELF64_ST_TYPE(sym[k].st_info) != STT_OBJECT ||
+                off < sym[k].st_value ||
+                off >=
+                    sym[k].st_value + (sym[k].st_size ? sym[k].st_size : 1) ||
+                sym[k].st_name >= str->sh_size)
+                continue;
+            snprintf(name, len, "%s",
+                     (const char *)m + str->sh_offset + sym[k].st_name);
+            *into = off - sym[k].st_value;
+            found = true;
+            break;
+        }
+    }
+out:
+    munmap((void *)m, (size_t)size);
+    return found;
+}
+
 /* Which memory: a global of the program, a task's stack, or other. */
 static void describe_memory(struct weft__run *r, uintptr_t a,
                             struct weft__buf *b)
 {
     if (a >= exe_lo && a < exe_hi) {
-        weft__buf_printf(b, "a global of the program (image offset 0x%lx)",
-                         (unsigned long)(a - exe_bias));
+        char name[128];
+        uintptr_t into;
+        if (global_name(a - exe_bias, name, sizeof name, &into) && into == 0)
+            weft__buf_printf(b, "global '%s'", name);
+        else if (global_name(a - exe_bias, name, sizeof name, &into))
+            weft__buf_printf(b, "global '%s' + %lu", name, (unsigned long)into);
+        else
+            weft__buf_printf(b,
+                             "a global of the program (image offset "
+                             "0x%lx)",
+                             (unsigned long)(a - exe_bias));
         return;
     }
     for (uint32_t i = 0; i < r->ntasks; i++) {
@@ -596,9 +653,32 @@ static void print_stack(struct weft__buf *b, uint32_t pc, uint32_t node)
 static uint64_t reported[256];
 static unsigned nreported;
 
-static bool seen_pair(uint32_t a, uint32_t b)
+/* A site's source line ("file:line"), hashed: two accesses on one line
+ * (the load and the store of x++) are one site to a reader. */
+static uint64_t line_hash(uint32_t pc)
 {
-    uint64_t k = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+    const char *t = symbolize((int)pc);
+    size_t n = strcspn(t, " ");
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)t[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Has this race been printed (report mode)? A race is its memory when
+ * that is a named global (the load and the store of `x = x + 1` racing
+ * with another thread's are one race on x), else its pair of lines. */
+static bool seen_race(uint32_t pa, uint32_t pb, const char *memory)
+{
+    uint64_t a = line_hash(pa), b = line_hash(pb);
+    uint64_t k = a < b ? a * 31 + b : b * 31 + a;
+    if (strncmp(memory, "global '", 8) == 0) {
+        k = 0x84222325ULL;
+        for (const char *c = memory; *c && *c != ' '; c++)
+            k = (k ^ (unsigned char)*c) * 0x100000001b3ULL;
+        for (const char *c = memory + 8; *c && *c != '\''; c++)
+            k = (k ^ (unsigned char)*c) * 0x100000001b3ULL;
+    }
     for (unsigned i = 0; i < nreported; i++)
         if (reported[i] == k)
             return true;
@@ -619,8 +699,13 @@ static void race(struct weft__run *r, struct weft__task *t, uintptr_t a,
                  unsigned size, uint8_t flags, uint32_t pc, uint32_t stack,
                  const struct cell *prev)
 {
-    if (weftcc_race_mode == WEFTCC_RACE_REPORT && seen_pair(pc, prev->pc))
+    struct weft__buf mem = { 0 };
+    describe_memory(r, a, &mem);
+    if (weftcc_race_mode == WEFTCC_RACE_REPORT &&
+        seen_race(pc, prev->pc, mem.s ? mem.s : "")) {
+        weft__free(mem.s);
         return;
+    }
     struct weft__task *o = prev->tid < r->ntasks ? r->tasks[prev->tid] : NULL;
     char other[64];
     snprintf(other, sizeof other, "%s", weft__task_name(o));
@@ -631,9 +716,8 @@ static void race(struct weft__run *r, struct weft__task *t, uintptr_t a,
     weft__buf_printf(&b, "  previous:  %s by %s, not ordered before it:\n",
                      what(prev->flags), other);
     print_stack(&b, prev->pc, prev->stack);
-    weft__buf_printf(&b, "  memory:    ");
-    describe_memory(r, a, &b);
-    weft__buf_printf(&b, "\n");
+    weft__buf_printf(&b, "  memory:    %s\n", mem.s ? mem.s : "?");
+    weft__free(mem.s);
     char msg[400];
     snprintf(msg, sizeof msg, "%s: %s at %s, unordered with %s's %s at %s",
              weft__task_name(t), what(flags), symbolize((int)pc), other,
@@ -649,8 +733,7 @@ static void race(struct weft__run *r, struct weft__task *t, uintptr_t a,
     struct weft__buf *d = &r->finding.detail;
     weft__buf_printf(d, "%s", b.s ? b.s : "");
     weft__free(b.s);
-    weft__finding(r, WEFT_FINDING_DATA_RACE, weft__pc_site, (int)pc, "%s",
-                  msg);
+    weft__finding(r, WEFT_FINDING_DATA_RACE, weft__pc_site, (int)pc, "%s", msg);
 }
 
 /* ------------------------------------------------------------- shadow */
@@ -719,8 +802,8 @@ static void check_granule(struct weft__run *r, struct weft__task *t,
                              .pc = pc };
 }
 
-static void check_access(struct weft__run *r, struct weft__task *t,
-                         uintptr_t a, unsigned size, uint8_t flags, uint32_t pc)
+static void check_access(struct weft__run *r, struct weft__task *t, uintptr_t a,
+                         unsigned size, uint8_t flags, uint32_t pc)
 {
     det_enter(r);
     struct tstate *s = tstate(t->id);
@@ -734,28 +817,30 @@ static void check_access(struct weft__run *r, struct weft__task *t,
     }
 }
 
-/* Forget what [a, a + n) held, or (free) record a write by the current
- * task to the parts already shadowed. Touches only pages that exist: the
- * program's malloc and free run all the time, also on memory no
- * instrumented code ever saw. */
+/* Forget what [a, a + n) held, or (free) record a free by the current
+ * task over it. Forgetting touches only pages that exist: the program's
+ * malloc runs all the time, also on memory no instrumented code ever saw.
+ * A free is recorded over blocks up to FREE_SHADOW bytes whole (a later
+ * use by a task that did not see the free races with it), over larger
+ * ones where shadow exists. */
+#define FREE_SHADOW 65536
 static void range_existing(struct weft__run *r, struct weft__task *t,
-                           uintptr_t a, size_t n, bool free_)
+                           uintptr_t a, size_t n, bool free_, uint32_t pc)
 {
     det_enter(r);
-    if (D.pages.n == 0 || n == 0)
+    if (n == 0 || (D.pages.n == 0 && !(free_ && n <= FREE_SHADOW)))
         return;
     uintptr_t end = a + n;
     struct tstate *s = free_ ? tstate(t->id) : NULL;
-    uint32_t pc = 0;
     while (a < end) {
         uintptr_t pe = ((a >> PAGE_SHIFT) + 1) << PAGE_SHIFT;
         if (pe > end || pe == 0)
             pe = end;
-        struct spage *p = page_of(a >> PAGE_SHIFT, false);
+        struct spage *p = page_of(a >> PAGE_SHIFT, free_ && n <= FREE_SHADOW);
         if (p != NULL) {
             for (uintptr_t g = a & ~(uintptr_t)7; g < pe; g += 8) {
                 struct cell *c = p->g[(g >> 3) & (GRANULES - 1)];
-                bool used = false;
+                bool used = free_ && n <= FREE_SHADOW;
                 for (int i = 0; i < CELLS; i++)
                     used = used || c[i].clock != 0;
                 if (!used)
@@ -776,8 +861,8 @@ static void range_existing(struct weft__run *r, struct weft__task *t,
 
 /* ---------------------------------------------------- plain accesses */
 
-static WEFT__NOINLINE void spin_guard(struct weft__run *r,
-                                      struct weft__task *t, uint32_t pc)
+static WEFT__NOINLINE void spin_guard(struct weft__run *r, struct weft__task *t,
+                                      uint32_t pc)
 {
     det_enter(r);
     struct tstate *s = tstate(t->id);
@@ -799,16 +884,16 @@ static WEFT__NOINLINE void access_slow(struct weft__run *r,
     uint32_t pc = (uint32_t)weftcc_pc_line(ra);
     if (weftcc_granularity == WEFTCC_GRAN_MEMORY ||
         (vol && weftcc_granularity == WEFTCC_GRAN_ATOMICS))
-        weft__visible(r, flags & C_WRITE ? WEFT__OP_WRITE : WEFT__OP_READ,
-                      NULL, weft__pc_site, (int)pc);
+        weft__visible(r, flags & C_WRITE ? WEFT__OP_WRITE : WEFT__OP_READ, NULL,
+                      weft__pc_site, (int)pc);
     else
         spin_guard(r, t, pc);
     if (weftcc_race_mode != WEFTCC_RACE_OFF)
         check_access(r, t, a, size, flags, pc);
 }
 
-static inline void mem_access(const volatile void *p, unsigned size, uint8_t flags,
-                          const void *ra, bool vol)
+static inline void mem_access(const volatile void *p, unsigned size,
+                              uint8_t flags, const void *ra, bool vol)
 {
     struct weft__run *r;
     struct weft__task *t = cur_task(&r);
@@ -818,46 +903,46 @@ static inline void mem_access(const volatile void *p, unsigned size, uint8_t fla
 }
 
 #define RA __builtin_return_address(0)
-#define PLAIN(N)                                                   \
-    void __tsan_read##N(void *p)                                   \
-    {                                                              \
-        mem_access(p, N, 0, RA, false);                                \
-    }                                                              \
-    void __tsan_write##N(void *p)                                  \
-    {                                                              \
-        mem_access(p, N, C_WRITE, RA, false);                          \
-    }                                                              \
-    void __tsan_unaligned_read##N(void *p)                         \
-    {                                                              \
-        mem_access(p, N, 0, RA, false);                                \
-    }                                                              \
-    void __tsan_unaligned_write##N(void *p)                        \
-    {                                                              \
-        mem_access(p, N, C_WRITE, RA, false);                          \
-    }                                                              \
-    void __tsan_volatile_read##N(void *p)                          \
-    {                                                              \
-        mem_access(p, N, 0, RA, true);                                 \
-    }                                                              \
-    void __tsan_volatile_write##N(void *p)                         \
-    {                                                              \
-        mem_access(p, N, C_WRITE, RA, true);                           \
-    }                                                              \
-    void __tsan_unaligned_volatile_read##N(void *p)                \
-    {                                                              \
-        mem_access(p, N, 0, RA, true);                                 \
-    }                                                              \
-    void __tsan_unaligned_volatile_write##N(void *p)               \
-    {                                                              \
-        mem_access(p, N, C_WRITE, RA, true);                           \
-    }                                                              \
-    void __tsan_read##N##_pc(void *p, void *pc)                    \
-    {                                                              \
-        mem_access(p, N, 0, (char *)pc + 1, false);                    \
-    }                                                              \
-    void __tsan_write##N##_pc(void *p, void *pc)                   \
-    {                                                              \
-        mem_access(p, N, C_WRITE, (char *)pc + 1, false);              \
+#define PLAIN(N)                                          \
+    void __tsan_read##N(void *p)                          \
+    {                                                     \
+        mem_access(p, N, 0, RA, false);                   \
+    }                                                     \
+    void __tsan_write##N(void *p)                         \
+    {                                                     \
+        mem_access(p, N, C_WRITE, RA, false);             \
+    }                                                     \
+    void __tsan_unaligned_read##N(void *p)                \
+    {                                                     \
+        mem_access(p, N, 0, RA, false);                   \
+    }                                                     \
+    void __tsan_unaligned_write##N(void *p)               \
+    {                                                     \
+        mem_access(p, N, C_WRITE, RA, false);             \
+    }                                                     \
+    void __tsan_volatile_read##N(void *p)                 \
+    {                                                     \
+        mem_access(p, N, 0, RA, true);                    \
+    }                                                     \
+    void __tsan_volatile_write##N(void *p)                \
+    {                                                     \
+        mem_access(p, N, C_WRITE, RA, true);              \
+    }                                                     \
+    void __tsan_unaligned_volatile_read##N(void *p)       \
+    {                                                     \
+        mem_access(p, N, 0, RA, true);                    \
+    }                                                     \
+    void __tsan_unaligned_volatile_write##N(void *p)      \
+    {                                                     \
+        mem_access(p, N, C_WRITE, RA, true);              \
+    }                                                     \
+    void __tsan_read##N##_pc(void *p, void *pc)           \
+    {                                                     \
+        mem_access(p, N, 0, (char *)pc + 1, false);       \
+    }                                                     \
+    void __tsan_write##N##_pc(void *p, void *pc)          \
+    {                                                     \
+        mem_access(p, N, C_WRITE, (char *)pc + 1, false); \
     }
 
 PLAIN(1)
@@ -1005,78 +1090,75 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
                      (uint32_t)weftcc_pc_line(ra));
 }
 
-#define PRE()                                       \
-    struct weft__run *r_ = NULL;                    \
-    struct weft__task *t_ = cur_task(&r_);          \
-    if (t_ != NULL)                                 \
+#define PRE()                              \
+    struct weft__run *r_ = NULL;           \
+    struct weft__task *t_ = cur_task(&r_); \
+    if (t_ != NULL)                        \
     atomic_pre(r_, RA)
-#define POST(p, load, store, mo)                                    \
-    do {                                                            \
-        if (t_ != NULL)                                             \
-            atomic_post(r_, t_, (const void *)(p), sizeof *(p), load, \
-                        store, mo, RA);                             \
+#define POST(p, load, store, mo)                                             \
+    do {                                                                     \
+        if (t_ != NULL)                                                      \
+            atomic_post(r_, t_, (const void *)(p), sizeof *(p), load, store, \
+                        mo, RA);                                             \
     } while (0)
 
-#define RMW(N, T, name, builtin)                                    \
-    T __tsan_atomic##N##_##name(volatile T *a, T v, int mo)         \
-    {                                                               \
-        PRE();                                                      \
-        T old = builtin((T *)a, v, __ATOMIC_SEQ_CST);               \
-        POST(a, true, true, mo);                                    \
-        return old;                                                 \
+#define RMW(N, T, name, builtin)                            \
+    T __tsan_atomic##N##_##name(volatile T *a, T v, int mo) \
+    {                                                       \
+        PRE();                                              \
+        T old = builtin((T *)a, v, __ATOMIC_SEQ_CST);       \
+        POST(a, true, true, mo);                            \
+        return old;                                         \
     }
 
-#define ATOMICS(N, T)                                                       \
-    T __tsan_atomic##N##_load(const volatile T *a, int mo)                  \
-    {                                                                       \
-        PRE();                                                              \
-        T v = __atomic_load_n((T *)a, __ATOMIC_SEQ_CST);                    \
-        POST(a, true, false, mo);                                           \
-        return v;                                                           \
-    }                                                                       \
-    void __tsan_atomic##N##_store(volatile T *a, T v, int mo)               \
-    {                                                                       \
-        PRE();                                                              \
-        __atomic_store_n((T *)a, v, __ATOMIC_SEQ_CST);                      \
-        POST(a, false, true, mo);                                           \
-    }                                                                       \
-    RMW(N, T, exchange, __atomic_exchange_n)                                \
-    RMW(N, T, fetch_add, __atomic_fetch_add)                                \
-    RMW(N, T, fetch_sub, __atomic_fetch_sub)                                \
-    RMW(N, T, fetch_and, __atomic_fetch_and)                                \
-    RMW(N, T, fetch_or, __atomic_fetch_or)                                  \
-    RMW(N, T, fetch_xor, __atomic_fetch_xor)                                \
-    RMW(N, T, fetch_nand, __atomic_fetch_nand)                              \
-    int __tsan_atomic##N##_compare_exchange_strong(volatile T *a, T *c, T v, \
-                                                   int mo, int fmo)         \
-    {                                                                       \
-        PRE();                                                              \
-        bool ok = __atomic_compare_exchange_n((T *)a, c, v, false,          \
-                                              __ATOMIC_SEQ_CST,             \
-                                              __ATOMIC_SEQ_CST);            \
-        POST(a, true, ok, ok ? mo : fmo);                                   \
-        return ok;                                                          \
-    }                                                                       \
-    int __tsan_atomic##N##_compare_exchange_weak(volatile T *a, T *c, T v,  \
-                                                 int mo, int fmo)           \
-    {                                                                       \
-        /* never fails spuriously: one thread runs at a time */            \
-        PRE();                                                              \
-        bool ok = __atomic_compare_exchange_n((T *)a, c, v, false,          \
-                                              __ATOMIC_SEQ_CST,             \
-                                              __ATOMIC_SEQ_CST);            \
-        POST(a, true, ok, ok ? mo : fmo);                                   \
-        return ok;                                                          \
-    }                                                                       \
-    T __tsan_atomic##N##_compare_exchange_val(volatile T *a, T c, T v,      \
-                                              int mo, int fmo)              \
-    {                                                                       \
-        PRE();                                                              \
-        bool ok = __atomic_compare_exchange_n((T *)a, &c, v, false,         \
-                                              __ATOMIC_SEQ_CST,             \
-                                              __ATOMIC_SEQ_CST);            \
-        POST(a, true, ok, ok ? mo : fmo);                                   \
-        return c;                                                           \
+#define ATOMICS(N, T)                                                          \
+    T __tsan_atomic##N##_load(const volatile T *a, int mo)                     \
+    {                                                                          \
+        PRE();                                                                 \
+        T v = __atomic_load_n((T *)a, __ATOMIC_SEQ_CST);                       \
+        POST(a, true, false, mo);                                              \
+        return v;                                                              \
+    }                                                                          \
+    void __tsan_atomic##N##_store(volatile T *a, T v, int mo)                  \
+    {                                                                          \
+        PRE();                                                                 \
+        __atomic_store_n((T *)a, v, __ATOMIC_SEQ_CST);                         \
+        POST(a, false, true, mo);                                              \
+    }                                                                          \
+    RMW(N, T, exchange, __atomic_exchange_n)                                   \
+    RMW(N, T, fetch_add, __atomic_fetch_add)                                   \
+    RMW(N, T, fetch_sub, __atomic_fetch_sub)                                   \
+    RMW(N, T, fetch_and, __atomic_fetch_and)                                   \
+    RMW(N, T, fetch_or, __atomic_fetch_or)                                     \
+    RMW(N, T, fetch_xor, __atomic_fetch_xor)                                   \
+    RMW(N, T, fetch_nand, __atomic_fetch_nand)                                 \
+    int __tsan_atomic##N##_compare_exchange_strong(volatile T *a, T *c, T v,   \
+                                                   int mo, int fmo)            \
+    {                                                                          \
+        PRE();                                                                 \
+        bool ok = __atomic_compare_exchange_n(                                 \
+            (T *)a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);          \
+        POST(a, true, ok, ok ? mo : fmo);                                      \
+        return ok;                                                             \
+    }                                                                          \
+    int __tsan_atomic##N##_compare_exchange_weak(volatile T *a, T *c, T v,     \
+                                                 int mo, int fmo)              \
+    {                                                                          \
+        /* never fails spuriously: one thread runs at a time */                \
+        PRE();                                                                 \
+        bool ok = __atomic_compare_exchange_n(                                 \
+            (T *)a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);          \
+        POST(a, true, ok, ok ? mo : fmo);                                      \
+        return ok;                                                             \
+    }                                                                          \
+    T __tsan_atomic##N##_compare_exchange_val(volatile T *a, T c, T v, int mo, \
+                                              int fmo)                         \
+    {                                                                          \
+        PRE();                                                                 \
+        bool ok = __atomic_compare_exchange_n(                                 \
+            (T *)a, &c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);         \
+        POST(a, true, ok, ok ? mo : fmo);                                      \
+        return c;                                                              \
     }
 
 ATOMICS(8, uint8_t)
@@ -1092,23 +1174,37 @@ static u128 x128(volatile u128 *a, u128 v, int op)
 {
     u128 o = *a;
     switch (op) {
-    case 0: *a = v; break;
-    case 1: *a = o + v; break;
-    case 2: *a = o - v; break;
-    case 3: *a = o & v; break;
-    case 4: *a = o | v; break;
-    case 5: *a = o ^ v; break;
-    default: *a = ~(o & v); break;
+    case 0:
+        *a = v;
+        break;
+    case 1:
+        *a = o + v;
+        break;
+    case 2:
+        *a = o - v;
+        break;
+    case 3:
+        *a = o & v;
+        break;
+    case 4:
+        *a = o | v;
+        break;
+    case 5:
+        *a = o ^ v;
+        break;
+    default:
+        *a = ~(o & v);
+        break;
     }
     return o;
 }
-#define RMW128(name, op)                                                \
-    u128 __tsan_atomic128_##name(volatile u128 *a, u128 v, int mo)      \
-    {                                                                   \
-        PRE();                                                          \
-        u128 old = x128(a, v, op);                                      \
-        POST(a, true, true, mo);                                        \
-        return old;                                                     \
+#define RMW128(name, op)                                           \
+    u128 __tsan_atomic128_##name(volatile u128 *a, u128 v, int mo) \
+    {                                                              \
+        PRE();                                                     \
+        u128 old = x128(a, v, op);                                 \
+        POST(a, true, true, mo);                                   \
+        return old;                                                \
     }
 u128 __tsan_atomic128_load(const volatile u128 *a, int mo)
 {
@@ -1139,8 +1235,8 @@ static bool cas128(volatile u128 *a, u128 *c, u128 v)
     *c = *a;
     return false;
 }
-int __tsan_atomic128_compare_exchange_strong(volatile u128 *a, u128 *c,
-                                             u128 v, int mo, int fmo)
+int __tsan_atomic128_compare_exchange_strong(volatile u128 *a, u128 *c, u128 v,
+                                             int mo, int fmo)
 {
     PRE();
     bool ok = cas128(a, c, v);
@@ -1200,7 +1296,7 @@ static void fresh(void *p)
     struct weft__run *r;
     struct weft__task *t;
     if (p != NULL && (t = mem_task(&r)) != NULL)
-        range_existing(r, t, (uintptr_t)p, malloc_usable_size(p), false);
+        range_existing(r, t, (uintptr_t)p, malloc_usable_size(p), false, 0);
 }
 
 void *malloc(size_t n)
@@ -1222,7 +1318,8 @@ void free(void *p)
     struct weft__run *r;
     struct weft__task *t;
     if (p != NULL && (t = mem_task(&r)) != NULL)
-        range_existing(r, t, (uintptr_t)p, malloc_usable_size(p), true);
+        range_existing(r, t, (uintptr_t)p, malloc_usable_size(p), true,
+                       (uint32_t)weftcc_pc_line(RA));
     __libc_free(p);
 }
 
@@ -1233,7 +1330,8 @@ void *realloc(void *p, size_t n)
     size_t old = t != NULL ? malloc_usable_size(p) : 0;
     void *q = __libc_realloc(p, n);
     if (t != NULL && q != NULL && q != p)
-        range_existing(r, t, (uintptr_t)p, old, true);
+        range_existing(r, t, (uintptr_t)p, old, true,
+                       (uint32_t)weftcc_pc_line(RA));
     if (q != p)
         fresh(q);
     return q;

@@ -41,8 +41,8 @@ extern const char weft__pc_site[];
 /* tsan.c: the ThreadSanitizer hooks and the race detector. */
 enum { WEFTCC_GRAN_SYNC, WEFTCC_GRAN_ATOMICS, WEFTCC_GRAN_MEMORY };
 enum { WEFTCC_RACE_OFF, WEFTCC_RACE_REPORT, WEFTCC_RACE_FAIL };
-extern int weftcc_granularity; /* WEFT_GRANULARITY */
-extern int weftcc_race_mode;   /* WEFT_RACE */
+extern int weftcc_granularity;         /* WEFT_GRANULARITY */
+extern int weftcc_race_mode;           /* WEFT_RACE */
 extern unsigned weftcc_races_reported; /* report mode, this process */
 /* A return address as a site line (see weft__pc_site), 0 outside the
  * program's image. */

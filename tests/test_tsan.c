@@ -1,0 +1,316 @@
+/*
+ * test_tsan.c: weft-cc's ThreadSanitizer hooks: the race detector (what it
+ * reports and, as much, what it must not), the scheduling granularity, the
+ * memory hooks, report mode, and bad settings. Builds
+ * tests/weftcc/races.c with scripts/weft-cc (gcc and clang) and runs its
+ * scenarios, each with a pinned seed and a budget, in parallel. Also
+ * thread-specific data (tests/weftcc/keys.c), which per-thread state under
+ * weft needs as much as the detector does.
+ */
+#include "weftcc.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#define RUNS "300"
+
+struct scenario {
+    const char *name;
+    const char *env[3];   /* extra VAR=value settings */
+    int status;           /* expected exit status */
+    const char *want[4];  /* each must be in stderr */
+    const char *never[2]; /* none may be */
+    const char *compiler; /* NULL: gcc */
+};
+
+static const struct scenario scenarios[] = {
+    /* races, with both sites and stacks */
+    { "counter",
+      {},
+      1,
+      { "kind:      data race", "global 'counter'", "(bump)", "(racy_inc)" },
+      {},
+      NULL },
+    { "publish_relaxed",
+      {},
+      1,
+      { "kind:      data race", "global 'data'", "(producer)", "(publish)" },
+      {},
+      NULL },
+    { "use_after_free",
+      {},
+      1,
+      { "kind:      data race", "free by task 0", "(reader)",
+        "(use_after_free)" },
+      {},
+      NULL },
+    { "rwlock_bad",
+      {},
+      1,
+      { "kind:      data race", "(rw_reader)" },
+      {},
+      NULL },
+    { "plain_rmw",
+      {},
+      1,
+      { "kind:      data race", "global 'pcount'" },
+      {},
+      NULL },
+    /* correct synchronization: no report */
+    { "locked", {}, 0, { "OK: " RUNS " executions" }, { "data race" }, NULL },
+    { "publish", {}, 0, { "OK: " RUNS " executions" }, { "data race" }, NULL },
+    { "heap_reuse",
+      {},
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      NULL },
+    { "handoff", {}, 0, { "OK: " RUNS " executions" }, { "data race" }, NULL },
+    { "rwlock", {}, 0, { "OK: " RUNS " executions" }, { "data race" }, NULL },
+    /* granularity: an atomic read-modify-write split in two is a lost
+     * update found at the atomics, never at sync granularity */
+    { "atomic_rmw",
+      {},
+      1,
+      { "kind:      crash", "SIGABRT" },
+      { "data race" },
+      NULL },
+    { "atomic_rmw",
+      { "WEFT_GRANULARITY=sync" },
+      0,
+      { "OK: " RUNS " executions" },
+      {},
+      NULL },
+    /* a plain one, race detector off: only granularity memory splits it */
+    { "plain_rmw",
+      { "WEFT_RACE=off" },
+      0,
+      { "OK: " RUNS " executions" },
+      {},
+      NULL },
+    { "plain_rmw",
+      { "WEFT_RACE=off", "WEFT_GRANULARITY=memory" },
+      1,
+      { "SIGABRT", "WEFT_GRANULARITY='memory'" },
+      {},
+      NULL },
+    /* spins end: a volatile access is visible, a plain spin gets one */
+    { "spin_plain", { "WEFT_RACE=off" }, 0, { "OK: " }, {}, NULL },
+    { "spin_volatile", { "WEFT_RACE=off" }, 0, { "OK: " }, {}, NULL },
+    /* report mode: each distinct race once, then a failing verdict */
+    { "two_races",
+      { "WEFT_RACE=report" },
+      1,
+      { "2 data races reported", "global 'counter'", "global 'pcount'" },
+      {},
+      NULL },
+    /* in-process (globals are not reset: scenarios without global state):
+     * the detector starts afresh in each execution */
+    { "heap_reuse",
+      { "WEFT_ISOLATE=0" },
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      NULL },
+    { "rwlock",
+      { "WEFT_ISOLATE=0" },
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      NULL },
+    { "counter",
+      { "WEFT_ISOLATE=0" },
+      1,
+      { "kind:      data race", "WEFT_ISOLATE=0" },
+      {},
+      NULL },
+    /* clang's instrumentation */
+    { "counter", {}, 1, { "kind:      data race", "(bump)" }, {}, "clang" },
+    { "publish",
+      {},
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      "clang" },
+    { "atomic_rmw", {}, 1, { "SIGABRT" }, { "data race" }, "clang" },
+    /* bad settings: a message and status 2 */
+    { "counter",
+      { "WEFT_RACE=maybe" },
+      2,
+      { "WEFT_RACE must be fail, report or off" },
+      {},
+      NULL },
+    { "counter",
+      { "WEFT_GRANULARITY=bytes" },
+      2,
+      { "WEFT_GRANULARITY must be sync, atomics or memory" },
+      {},
+      NULL },
+};
+#define NSCEN (sizeof scenarios / sizeof scenarios[0])
+
+static void build_races(void)
+{
+    static bool built;
+    if (built)
+        return;
+    /* -O0: the spin scenarios keep their loads in the loop */
+    sh("weft-cc (gcc)",
+       "WEFT_CC=gcc sh '%s/scripts/weft-cc' -O0 -o '%s/races-gcc' "
+       "'%s/tests/weftcc/races.c'",
+       root, tmp, root);
+    sh("weft-cc (clang)",
+       "WEFT_CC=clang sh '%s/scripts/weft-cc' -O1 -o '%s/races-clang' "
+       "'%s/tests/weftcc/races.c'",
+       root, tmp, root);
+    built = true;
+}
+
+static void test_scenarios(void **state)
+{
+    (void)state;
+    build_races();
+    pid_t pid[NSCEN];
+    char prog[PATH_MAX + 64], err[PATH_MAX + 64];
+    for (size_t i = 0; i < NSCEN; i++) {
+        const struct scenario *s = &scenarios[i];
+        const char *env[6] = { "WEFT_SEED=1", "WEFT_ITERATIONS=" RUNS };
+        for (int k = 0; k < 3 && s->env[k]; k++)
+            env[2 + k] = s->env[k];
+        snprintf(prog, sizeof prog, "%s/races-%s", tmp,
+                 s->compiler ? s->compiler : "gcc");
+        snprintf(err, sizeof err, "%s/scenario%zu.err", tmp, i);
+        pid[i] = start_arg(prog, s->name, err, env);
+    }
+    int bad = 0;
+    for (size_t i = 0; i < NSCEN; i++) {
+        const struct scenario *s = &scenarios[i];
+        int st;
+        waitpid(pid[i], &st, 0);
+        snprintf(err, sizeof err, "%s/scenario%zu.err", tmp, i);
+        char *out = slurp(err);
+        bool ok = WIFEXITED(st) && WEXITSTATUS(st) == s->status;
+        for (int k = 0; k < 4 && s->want[k]; k++)
+            ok = ok && strstr(out, s->want[k]) != NULL;
+        for (int k = 0; k < 2 && s->never[k]; k++)
+            ok = ok && strstr(out, s->never[k]) == NULL;
+        if (!ok) {
+            print_error("scenario %s (%s%s%s%s): expected status %d; got %d:"
+                        "\n%s\n",
+                        s->name, s->compiler ? s->compiler : "gcc",
+                        s->env[0] ? ", " : "", s->env[0] ? s->env[0] : "",
+                        s->env[1] ? " ..." : "", s->status,
+                        WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
+            bad++;
+        }
+        free(out);
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* Report mode prints each distinct race once over all executions, and
+ * the isolated children agree on which were printed. */
+static void test_report_once(void **state)
+{
+    (void)state;
+    build_races();
+    char prog[PATH_MAX + 64], err[PATH_MAX + 64];
+    snprintf(prog, sizeof prog, "%s/races-gcc", tmp);
+    snprintf(err, sizeof err, "%s/report.err", tmp);
+    const char *env[] = { "WEFT_SEED=1", "WEFT_ITERATIONS=200",
+                          "WEFT_RACE=report", NULL };
+    int st;
+    waitpid(start_arg(prog, "two_races", err, env), &st, 0);
+    char *out = slurp(err);
+    unsigned n = 0;
+    for (const char *p = out; (p = strstr(p, "weft: data race:")) != NULL; p++)
+        n++;
+    if (n != 2)
+        print_error("%s\n", out);
+    assert_int_equal(n, 2);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    free(out);
+}
+
+/* A race's replay line replays it: the same report, the same trace. */
+static void test_race_replay(void **state)
+{
+    (void)state;
+    build_races();
+    char prog[PATH_MAX + 64], err[PATH_MAX + 64];
+    snprintf(prog, sizeof prog, "%s/races-gcc", tmp);
+    snprintf(err, sizeof err, "%s/replay1.err", tmp);
+    const char *env[] = { "WEFT_SEED=7", "WEFT_ITERATIONS=300", NULL };
+    int st;
+    waitpid(start_arg(prog, "rwlock_bad", err, env), &st, 0);
+    char *out = slurp(err);
+    const char *f = strstr(out, "weft: FAILED at execution");
+    assert_non_null(f);
+    const char *r = strstr(f, "WEFT_SEED=");
+    assert_non_null(r);
+    char seed[64];
+    snprintf(seed, sizeof seed, "WEFT_SEED=%.*s", (int)strcspn(r + 10, " "),
+             r + 10);
+    const char *h = strstr(out, "trace hash: ");
+    assert_non_null(h);
+    char hash[32];
+    snprintf(hash, sizeof hash, "%.*s", (int)strcspn(h, "\n"), h);
+
+    snprintf(err, sizeof err, "%s/replay2.err", tmp);
+    const char *env2[] = { seed, "WEFT_ITERATIONS=1", NULL };
+    waitpid(start_arg(prog, "rwlock_bad", err, env2), &st, 0);
+    char *out2 = slurp(err);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    assert_non_null(strstr(out2, "kind:      data race"));
+    assert_non_null(strstr(out2, hash));
+    free(out);
+    free(out2);
+}
+
+/* pthread keys and C11 tss, destructors included: the program checks
+ * itself, natively (so the checks are right) and under weft, isolated and
+ * in-process. */
+static void test_keys(void **state)
+{
+    (void)state;
+    char src[PATH_MAX + 64], prog[PATH_MAX + 64], err[PATH_MAX + 64];
+    snprintf(src, sizeof src, "%s/tests/weftcc/keys.c", root);
+    sh("cc (native)",
+       "cc -O1 -DCHECK_DESTRUCTORS -pthread -o '%s/keys-native' "
+       "'%s'",
+       tmp, src);
+    sh("native run", "'%s/keys-native'", tmp);
+    snprintf(prog, sizeof prog, "%s/keys", tmp);
+    sh("weft-cc",
+       "sh '%s/scripts/weft-cc' -O1 -DCHECK_DESTRUCTORS -o '%s' '%s'", root,
+       prog, src);
+    const char *iso[] = { "WEFT_SEED=1", "WEFT_ITERATIONS=200", NULL };
+    const char *inproc[] = { "WEFT_SEED=1", "WEFT_ITERATIONS=50",
+                             "WEFT_ISOLATE=0", NULL };
+    const char **envs[] = { iso, inproc };
+    for (int i = 0; i < 2; i++) {
+        snprintf(err, sizeof err, "%s/keys%d.err", tmp, i);
+        int st;
+        waitpid(start_arg(prog, NULL, err, envs[i]), &st, 0);
+        char *out = slurp(err);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            print_error("keys (%s): status %d\n%s\n",
+                        i ? "in-process" : "isolated", st, out);
+        free(out);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scenarios),
+        cmocka_unit_test(test_report_once),
+        cmocka_unit_test(test_race_replay),
+        cmocka_unit_test(test_keys),
+    };
+    return cmocka_run_group_tests(tests, locate, cleanup);
+}
