@@ -322,11 +322,10 @@ static int run_isolated(const weft_config_t *cfg, const char *cmd)
         char set[1024];
         settings(set, sizeof set);
         fprintf(stderr,
-                "weft: FAILED at execution %llu of %llu (isolated, %.0f "
-                "executions/s): %s\n"
+                "weft: FAILED at execution %llu of %llu (isolated, %.3f s): "
+                "%s\n"
                 "  replay:    WEFT_SEED=%llu WEFT_ITERATIONS=1%s %s\n",
-                (unsigned long long)i + 1, (unsigned long long)n,
-                dt > 0 ? (double)(i + 1) / dt : 0.0, what,
+                (unsigned long long)i + 1, (unsigned long long)n, dt, what,
                 (unsigned long long)seed, set, cmd);
         munmap(sh, sizeof *sh);
         return 1;
