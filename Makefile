@@ -127,7 +127,8 @@ FLAGS_FILE = $(BUILD)/.flags
 
 .DEFAULT_GOAL := all
 .PHONY: all lib tests benches examples deps-check test demo bench asan \
-	valgrind clang aarch64 ucontext check-exports install uninstall \
+	valgrind clang aarch64 ucontext check-exports install install-check \
+	uninstall \
 	format check-format clean help FORCE
 
 all: lib examples tests benches
@@ -521,6 +522,41 @@ endif
 		-e 's|@VERSION@|$(VERSION)|g' scripts/weft.pc.in > $(BUILD)/weft.pc
 	install -m 644 $(BUILD)/weft.pc $(DESTDIR)$(PKGCONFIGDIR)/weft.pc
 
+# `make install` into a scratch prefix, then a program outside the tree
+# built with the installed weft-cc through make CC=weft-cc (separate
+# compile and link steps, two sources): its race is found, its fixed
+# build is clean; and pkg-config finds libweft.
+install-check:
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	$(MAKE) --no-print-directory install PREFIX=$$d/prefix >/dev/null && \
+	mkdir $$d/proj && \
+	printf '%s\n' '#include <pthread.h>' 'int counter;' \
+		'pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;' \
+		'void *work(void *a) {' \
+		'#ifdef FIXED' '  pthread_mutex_lock(&m);' '#endif' \
+		'  counter++;' \
+		'#ifdef FIXED' '  pthread_mutex_unlock(&m);' '#endif' \
+		'  return a; }' > $$d/proj/work.c && \
+	printf '%s\n' '#include <pthread.h>' 'void *work(void *);' \
+		'int main(void) { pthread_t a, b;' \
+		'  pthread_create(&a, 0, work, 0); pthread_create(&b, 0, work, 0);' \
+		'  pthread_join(a, 0); pthread_join(b, 0); return 0; }' \
+		> $$d/proj/main.c && \
+	printf 'prog: main.o work.o\n\t$$(CC) -o $$@ main.o work.o -pthread\n' \
+		> $$d/proj/Makefile && \
+	PATH=$$d/prefix/bin:$$PATH $(MAKE) --no-print-directory -s -C $$d/proj \
+		CC=weft-cc CFLAGS=-O1 && \
+	{ WEFT_SEED=1 $$d/proj/prog 2>$$d/err; test $$? -eq 1 && \
+	  grep -q 'kind:      data race' $$d/err && \
+	  grep -q "global 'counter'" $$d/err; } && \
+	rm -f $$d/proj/*.o $$d/proj/prog && \
+	PATH=$$d/prefix/bin:$$PATH $(MAKE) --no-print-directory -s -C $$d/proj \
+		CC=weft-cc CFLAGS='-O1 -DFIXED' && \
+	WEFT_ITERATIONS=300 $$d/proj/prog 2>$$d/err && \
+	PKG_CONFIG_PATH=$$d/prefix/lib/pkgconfig pkg-config --exists weft && \
+	echo "install-check: installed weft-cc finds the race, fixed build clean" \
+	|| { echo "install-check FAILED"; cat $$d/err 2>/dev/null; exit 1; }
+
 uninstall:
 	rm -rf $(DESTDIR)$(LIBDIR)/weft-cc
 	rm -f $(DESTDIR)$(BINDIR)/weft-cc
@@ -558,6 +594,7 @@ help:
 	@echo 'make fuzz-afl     the same with AFL++'
 	@echo 'make check-exports  libweft.so exports only weft_*'
 	@echo 'make install      PREFIX=/usr/local, DESTDIR honoured'
+	@echo 'make install-check  install to a scratch prefix, build a pthread program with weft-cc'
 	@echo 'make format | check-format | clean | uninstall'
 
 FORCE:
