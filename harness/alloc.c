@@ -33,6 +33,16 @@ void *weft__alloc(size_t size)
     return malloc(size);
 }
 
+/* Zeroed: calloc leaves memory that is fresh from the system untouched,
+ * where malloc + memset would fault in every page (weft-cc's children run
+ * one execution each: all their memory is fresh). */
+void *weft__zalloc(size_t size)
+{
+    if (weft__alloc_should_fail())
+        return NULL;
+    return calloc(1, size);
+}
+
 void *weft__realloc(void *p, size_t size)
 {
     if (weft__alloc_should_fail())

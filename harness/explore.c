@@ -652,12 +652,8 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     s.t0p = wall_precise();
     s.tty = isatty(2);
     s.progress_on = cfg.progress > 0 || (cfg.progress < 0 && s.tty);
-    s.r = weft__alloc(sizeof *s.r);
-    if (s.r != NULL) /* torn down on every path, set up or not */
-        memset(s.r, 0, sizeof *s.r);
-    s.distinct = weft__alloc(weft__distinct_size());
-    if (s.distinct != NULL)
-        memset(s.distinct, 0, weft__distinct_size());
+    s.r = weft__zalloc(sizeof *s.r); /* torn down on every path */
+    s.distinct = weft__zalloc(weft__distinct_size());
     if (s.r == NULL || s.distinct == NULL || weft__run_setup(s.r, &cfg) != 0) {
         rc = -ENOMEM;
         goto out;

@@ -28,6 +28,7 @@
 
 /* The one allocation seam (alloc.c): fails the n-th call on request. */
 WEFT__HIDDEN void *weft__alloc(size_t size);
+WEFT__HIDDEN void *weft__zalloc(size_t size);
 WEFT__HIDDEN void *weft__realloc(void *p, size_t size);
 WEFT__HIDDEN void weft__free(void *p);
 /* True if the next allocation should fail (counts it): for mmap users. */

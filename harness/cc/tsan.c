@@ -250,18 +250,26 @@ void weftcc_symbolizer_install(void)
 struct chunk {
     struct chunk *next;
     size_t size, used;
+    size_t high; /* bytes ever used: beyond, the memory is still zero */
 };
 static struct chunk *chunks, *chunk_cur;
 
-static void *arena_alloc(size_t n)
+/* n bytes; *dirty: how many of them were handed out before (since the
+ * chunk was mapped) and may not be zero. */
+static void *arena_take(size_t n, size_t *dirty)
 {
     n = (n + 15) & ~(size_t)15;
     for (;;) {
         struct chunk *c = chunk_cur;
         if (c != NULL && c->size - c->used >= n) {
-            void *p = (char *)c + c->used;
-            c->used += n;
-            return p;
+            size_t off = c->used;
+            *dirty = c->high > off ? c->high - off : 0;
+            if (*dirty > n)
+                *dirty = n;
+            c->used = off + n;
+            if (c->used > c->high)
+                c->high = c->used;
+            return (char *)c + off;
         }
         if (c != NULL && c->next != NULL) {
             chunk_cur = c->next;
@@ -280,7 +288,7 @@ static void *arena_alloc(size_t n)
             abort();
         }
         nc->size = size;
-        nc->used = sizeof(struct chunk) + 16;
+        nc->used = nc->high = sizeof(struct chunk) + 16;
         nc->next = NULL;
         if (c == NULL)
             chunks = nc;
@@ -290,11 +298,20 @@ static void *arena_alloc(size_t n)
     }
 }
 
-/* Zeroed memory: fresh chunks are zero, reused ones are not. */
+static void *arena_alloc(size_t n)
+{
+    size_t dirty;
+    return arena_take(n, &dirty);
+}
+
+/* Zeroed memory: what a chunk never handed out is still zero from mmap
+ * (an isolated child's arena always is), so only reused bytes are
+ * cleared and no page is touched before the detector uses it. */
 static void *arena_zalloc(size_t n)
 {
-    void *p = arena_alloc(n);
-    memset(p, 0, n);
+    size_t dirty;
+    void *p = arena_take(n, &dirty);
+    memset(p, 0, dirty);
     return p;
 }
 
