@@ -370,6 +370,11 @@ int __wrap_main(int argc, char **argv)
     }
     if (cfg.name == NULL)
         cfg.name = argv[0];
+    /* Every access a step: the default bound (sized for synchronization
+     * steps) would end ordinary loops; WEFT_MAX_STEPS still decides. */
+    if (weftcc_granularity == WEFTCC_GRAN_MEMORY &&
+        getenv("WEFT_MAX_STEPS") == NULL)
+        cfg.max_steps *= 100;
     fflush(NULL);
     if (isolate)
         return run_isolated(&cfg, cmd);

@@ -358,8 +358,6 @@ struct tstate {
     uint32_t valid; /* frames [0, valid) have ids[] interned */
     uint32_t pcs[MAX_DEPTH];
     uint32_t ids[MAX_DEPTH + 1]; /* ids[k]: depot node of frames [0, k) */
-    uint64_t spin_step;          /* r->step at the last access counted */
-    uint32_t spin;               /* accesses since that step */
 };
 
 struct cell {
@@ -778,6 +776,15 @@ static void check_granule(struct weft__run *r, struct weft__task *t,
     struct spage *p = page_of(a >> PAGE_SHIFT, true);
     struct cell *c = p->g[(a >> 3) & (GRANULES - 1)];
     uint32_t tid = t->id;
+    uint32_t now = s->vc.c[tid];
+    /* The same access again in the same epoch (no release since) has
+     * nothing new to check: a race with anything recorded after it was
+     * reported then (FastTrack's fast path). */
+    for (int i = 0; i < CELLS; i++)
+        if (c[i].clock == now && c[i].tid == tid &&
+            (c[i].mask & mask) == mask &&
+            (c[i].flags == flags || (c[i].flags == C_WRITE && flags == 0)))
+            return;
     bool write = flags & (C_WRITE | C_FREE);
     int slot = -1;
     for (int i = 0; i < CELLS; i++) {
@@ -878,18 +885,21 @@ static void range_existing(struct weft__run *r, struct weft__task *t,
 
 /* ---------------------------------------------------- plain accesses */
 
-static WEFT__NOINLINE void spin_guard(struct weft__run *r, struct weft__task *t,
-                                      uint32_t pc)
+/* One OS thread runs every task of the exploration, and a task switch is
+ * always a visible operation (the step moves): one counter serves all. */
+static uint64_t spin_step;
+static uint32_t spin;
+
+static inline void spin_guard(struct weft__run *r, const void *ra)
 {
-    det_enter(r);
-    struct tstate *s = tstate(t->id);
-    if (s->spin_step != r->step) {
-        s->spin_step = r->step;
-        s->spin = 0;
+    if (spin_step != r->step) {
+        spin_step = r->step;
+        spin = 0;
     }
-    if (++s->spin >= SPIN_LIMIT) {
-        s->spin = 0;
-        weft__visible(r, WEFT__OP_YIELD, NULL, weft__pc_site, (int)pc);
+    if (WEFT__UNLIKELY(++spin >= SPIN_LIMIT)) {
+        spin = 0;
+        weft__visible(r, WEFT__OP_YIELD, NULL, weft__pc_site,
+                      weftcc_pc_line(ra));
     }
 }
 
@@ -904,7 +914,7 @@ static WEFT__NOINLINE void access_slow(struct weft__run *r,
         weft__visible(r, flags & C_WRITE ? WEFT__OP_WRITE : WEFT__OP_READ, NULL,
                       weft__pc_site, (int)pc);
     else
-        spin_guard(r, t, pc);
+        spin_guard(r, ra);
     if (weftcc_race_mode != WEFTCC_RACE_OFF)
         check_access(r, t, a, size, flags, pc);
 }
@@ -916,6 +926,11 @@ static inline void mem_access(const volatile void *p, unsigned size,
     struct weft__task *t = cur_task(&r);
     if (WEFT__LIKELY(t == NULL) || on_own_stack(t, (uintptr_t)p))
         return;
+    if (weftcc_race_mode == WEFTCC_RACE_OFF && !vol &&
+        weftcc_granularity != WEFTCC_GRAN_MEMORY) {
+        spin_guard(r, ra); /* not a visible operation, nothing to check */
+        return;
+    }
     access_slow(r, t, (uintptr_t)p, size, flags, ra, vol);
 }
 
