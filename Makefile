@@ -331,8 +331,10 @@ ucontext:
 aarch64:
 	@sh scripts/deps.sh --check cross
 	$(MAKE) CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar \
-		NM=aarch64-linux-gnu-nm BUILD=build-aarch64 \
-		RUN='$(QEMU_AARCH64)' VARIANT=aarch64 test demo
+		NM=aarch64-linux-gnu-nm OBJCOPY=aarch64-linux-gnu-objcopy \
+		BUILD=build-aarch64 \
+		RUN='$(QEMU_AARCH64)' VARIANT=aarch64 test demo weft-cc
+	bash scripts/weftcc-smoke.sh build-aarch64/cc $(QEMU_AARCH64)
 
 # ---- coverage ---------------------------------------------------------
 #

@@ -103,6 +103,15 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *data)
     }
     exe_lo = info->dlpi_addr + lo;
     exe_hi = info->dlpi_addr + hi;
+    /* When the dynamic loader was run as the command (ld.so ./prog, as
+     * under qemu-user), /proc/self/exe is the loader: then the program is
+     * the file argv[0] names. */
+    const char *base = strrchr(exe_path, '/');
+    base = base != NULL ? base + 1 : exe_path;
+    char b[4096];
+    if (strncmp(base, "ld-", 3) == 0 && strstr(base, ".so") != NULL &&
+        realpath(program_invocation_name, b) != NULL)
+        snprintf(exe_path, sizeof exe_path, "%s", b);
     return 1;
 }
 
@@ -110,9 +119,9 @@ static void image_init(void)
 {
     if (exe_hi != 0)
         return;
-    dl_iterate_phdr(phdr_cb, NULL);
     ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
     exe_path[n > 0 ? n : 0] = '\0';
+    dl_iterate_phdr(phdr_cb, NULL);
 }
 
 /* A code address as a site line: its offset in the program's image (the
