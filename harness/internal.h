@@ -194,6 +194,7 @@ struct weft__task {
     struct weft__locals *locals;  /* task-local values (copy on spawn) */
     const char *block_file;       /* a blocking call inside a loop */
     int block_line;
+    bool stack_escaped; /* weft-cc: another task accessed its stack */
 
     char name[32];
 };

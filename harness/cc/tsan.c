@@ -449,6 +449,21 @@ static void **table_find(struct table *t, uint64_t key, bool create)
     return &t->e[j].val;
 }
 
+/* The span of every task stack seen this execution: a quick test before
+ * looking for the stack an access falls in. */
+static uintptr_t stacks_lo = UINTPTR_MAX, stacks_hi;
+
+static void stack_seen(const struct weft__task *t)
+{
+    if (t == NULL || t->stack == NULL)
+        return;
+    uintptr_t lo = (uintptr_t)t->stack->lo, hi = lo + t->stack->size;
+    if (lo < stacks_lo)
+        stacks_lo = lo;
+    if (hi > stacks_hi)
+        stacks_hi = hi;
+}
+
 /* A new execution: drop everything. */
 static void det_reset(uint64_t epoch)
 {
@@ -458,6 +473,8 @@ static void det_reset(uint64_t epoch)
     }
     memset(&D, 0, sizeof D);
     D.epoch = epoch;
+    stacks_lo = UINTPTR_MAX;
+    stacks_hi = 0;
     D.last_pn = UINT64_MAX;
     D.nodes_cap = 1024;
     D.nodes = arena_zalloc(D.nodes_cap * sizeof *D.nodes);
@@ -485,6 +502,9 @@ static struct tstate *tstate(uint32_t id)
         s->live = true;
         vc_grow(&s->vc, id + 1);
         s->vc.c[id] = 1;
+        struct weft__run *r = weft__current;
+        if (r != NULL && id < r->ntasks)
+            stack_seen(r->tasks[id]);
     }
     return s;
 }
@@ -500,10 +520,33 @@ static inline struct weft__task *cur_task(struct weft__run **rp)
     return r->cur;
 }
 
-static inline bool on_own_stack(const struct weft__task *t, uintptr_t a)
+/* An access to the task's own stack needs no check, until another task
+ * has accessed that stack (a local whose address was handed out): from
+ * then on the owner's accesses to it are checked too. */
+static inline bool in_stack(const struct weft__task *t, uintptr_t a)
 {
     const struct weft__stack *s = t->stack;
     return s != NULL && a - (uintptr_t)s->lo < s->size;
+}
+
+static inline bool on_own_stack(const struct weft__task *t, uintptr_t a)
+{
+    return in_stack(t, a) && !t->stack_escaped;
+}
+
+/* An access by t to another task's stack marks that stack escaped. */
+static WEFT__NOINLINE void stack_escape(struct weft__run *r,
+                                        struct weft__task *t, uintptr_t a)
+{
+    if (in_stack(t, a))
+        return;
+    for (uint32_t i = 0; i < r->ntasks; i++) {
+        struct weft__task *o = r->tasks[i];
+        if (o != NULL && o->state != WEFT__DONE && in_stack(o, a)) {
+            o->stack_escaped = true;
+            return;
+        }
+    }
 }
 
 static inline void det_enter(struct weft__run *r)
@@ -840,6 +883,8 @@ static void check_access(struct weft__run *r, struct weft__task *t, uintptr_t a,
 {
     det_enter(r);
     struct tstate *s = tstate(t->id);
+    if (WEFT__UNLIKELY(a >= stacks_lo && a < stacks_hi))
+        stack_escape(r, t, a);
     uintptr_t at = a, end = a + size;
     while (a < end) {
         uintptr_t g = a & ~(uintptr_t)7;
@@ -1075,6 +1120,12 @@ void weftcc_hb_spawned(uint32_t child)
     struct tstate *c = tstate(child);
     vc_join(&c->vc, &p->vc);
     p->vc.c[t->id]++;
+    /* Its stack may have been another task's in this execution: forget
+     * what other tasks did there. */
+    struct weft__task *ct = child < r->ntasks ? r->tasks[child] : NULL;
+    if (ct != NULL && ct->stack != NULL)
+        range_existing(r, t, (uintptr_t)ct->stack->lo, ct->stack->size, false,
+                       0);
 }
 
 void weftcc_hb_joined(uint32_t child)

@@ -5,6 +5,7 @@
  */
 #include <assert.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -241,6 +242,25 @@ static void *setter(void *arg)
     return NULL;
 }
 
+/* stack_escape: main hands a worker the address of its local; both write
+ * it unordered. Race, on main's stack. */
+static void *poke(void *arg)
+{
+    *(int *)arg = 2;
+    return NULL;
+}
+
+static void stack_escape(void)
+{
+    int local = 0;
+    pthread_t t;
+    start(poke, &local, &t);
+    sched_yield(); /* the worker may run first */
+    local = 1;
+    join(t);
+    printf("%d\n", local);
+}
+
 int main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "";
@@ -255,6 +275,8 @@ int main(int argc, char **argv)
     } else if (strcmp(s, "publish_relaxed") == 0) {
         relaxed = 1;
         publish();
+    } else if (strcmp(s, "stack_escape") == 0) {
+        stack_escape();
     } else if (strcmp(s, "heap_reuse") == 0) {
         pair(heap_user, NULL);
     } else if (strcmp(s, "use_after_free") == 0) {
