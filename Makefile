@@ -115,7 +115,8 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
 FORMAT_SRCS := $(sort $(wildcard harness/*.c harness/*.h harness/cc/*.[ch] \
 	include/*.h examples/fuzz/*.c \
-	include/weft/*.h tests/*.c tests/*.h tests/weftcc/*.c examples/*.c \
+	include/weft/*.h tests/*.c tests/*.h tests/weftcc/*.c tests/corpus/*.c \
+	tests/bench-weftcc/*.c examples/*.c \
 	examples/*.h))
 PUBLIC_SUB_HDRS := $(sort $(wildcard include/weft/*.h))
 
@@ -277,7 +278,9 @@ demo: lib $(EXAMPLE_BINS)
 	echo "examples: $$((n - bad)) passed, $$bad failed"; \
 	[ "$$bad" -eq 0 ]
 
-bench: $(BENCH_BINS)
+# scripts/bench-weftcc.sh (weft-cc benchmarks) runs after the programs and
+# counts as one benchmark.
+bench: $(BENCH_BINS) weft-cc
 	@mkdir -p $(BUILD)/bench
 	@unset WEFT_QUIET; WEFT_BENCH_DIR='$(abspath $(BUILD)/bench)'; \
 	export WEFT_BENCH_DIR; n=0; bad=0; \
@@ -291,6 +294,13 @@ bench: $(BENCH_BINS)
 			bad=$$((bad + 1)); \
 		fi; \
 	done; \
+	n=$$((n + 1)); \
+	printf '\n================ bench: %s ================\n' bench-weftcc.sh; \
+	$(TIMEOUT_CMD) bash scripts/bench-weftcc.sh '$(BUILD)'; rc=$$?; \
+	if [ "$$rc" -ne 0 ]; then \
+		echo "==> bench-weftcc.sh exited with status $$rc"; \
+		bad=$$((bad + 1)); \
+	fi; \
 	echo; echo "==> $$n benchmarks, $$bad failed; JSON in $$WEFT_BENCH_DIR"; \
 	[ "$$bad" -eq 0 ]
 
