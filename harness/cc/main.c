@@ -59,6 +59,21 @@ static void body(void *arg)
     }
 }
 
+/* The index in names[3] of the variable's value, dflt if it is unset; a
+ * message and exit 2 for anything else. */
+static int one_of(const char *var, const char *const names[3], const char *say,
+                  int dflt)
+{
+    const char *s = getenv(var);
+    if (s == NULL)
+        return dflt;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    fprintf(stderr, "weft: %s must be %s, not '%s'\n", var, say, s);
+    exit(2);
+}
+
 /* Take weft-cc's own options out of argv (weft_args rejects names it does
  * not know): --weft-isolate=0|1, --weft-hang-timeout=SECONDS. */
 static void own_options(int *argc, char **argv)
@@ -107,37 +122,12 @@ static void own_options(int *argc, char **argv)
         }
         hang_timeout = (unsigned)v;
     }
-    s = getenv("WEFT_GRANULARITY");
-    if (s != NULL) {
-        static const char *const names[] = { "sync", "atomics", "memory" };
-        int g = -1;
-        for (int i = 0; i < 3; i++)
-            if (strcmp(s, names[i]) == 0)
-                g = i;
-        if (g < 0) {
-            fprintf(stderr,
-                    "weft: WEFT_GRANULARITY must be sync, atomics or memory, "
-                    "not '%s'\n",
-                    s);
-            exit(2);
-        }
-        weftcc_granularity = g;
-    }
-    s = getenv("WEFT_RACE");
-    if (s != NULL) {
-        static const char *const names[] = { "off", "report", "fail" };
-        int m = -1;
-        for (int i = 0; i < 3; i++)
-            if (strcmp(s, names[i]) == 0)
-                m = i;
-        if (m < 0) {
-            fprintf(stderr,
-                    "weft: WEFT_RACE must be fail, report or off, not '%s'\n",
-                    s);
-            exit(2);
-        }
-        weftcc_race_mode = m;
-    }
+    static const char *const grans[] = { "sync", "atomics", "memory" };
+    static const char *const races[] = { "off", "report", "fail" };
+    weftcc_granularity = one_of("WEFT_GRANULARITY", grans,
+                                "sync, atomics or memory", weftcc_granularity);
+    weftcc_race_mode =
+        one_of("WEFT_RACE", races, "fail, report or off", weftcc_race_mode);
 }
 
 /* The command line, shell-quoted where needed, for the replay line. */

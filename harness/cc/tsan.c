@@ -1224,8 +1224,10 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
     RMW(N, T, fetch_or, __atomic_fetch_or)                                     \
     RMW(N, T, fetch_xor, __atomic_fetch_xor)                                   \
     RMW(N, T, fetch_nand, __atomic_fetch_nand)                                 \
-    int __tsan_atomic##N##_compare_exchange_strong(volatile T *a, T *c, T v,   \
-                                                   int mo, int fmo)            \
+    /* Inlined into both entry points, so RA is the program's call. A          \
+     * weak one never fails spuriously: one thread runs at a time. */          \
+    static inline __attribute__((always_inline)) int cas##N(                   \
+        volatile T *a, T *c, T v, int mo, int fmo)                             \
     {                                                                          \
         PRE();                                                                 \
         bool ok = __atomic_compare_exchange_n(                                 \
@@ -1233,15 +1235,15 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
         POST(a, true, ok, ok ? mo : fmo);                                      \
         return ok;                                                             \
     }                                                                          \
+    int __tsan_atomic##N##_compare_exchange_strong(volatile T *a, T *c, T v,   \
+                                                   int mo, int fmo)            \
+    {                                                                          \
+        return cas##N(a, c, v, mo, fmo);                                       \
+    }                                                                          \
     int __tsan_atomic##N##_compare_exchange_weak(volatile T *a, T *c, T v,     \
                                                  int mo, int fmo)              \
     {                                                                          \
-        /* never fails spuriously: one thread runs at a time */                \
-        PRE();                                                                 \
-        bool ok = __atomic_compare_exchange_n(                                 \
-            (T *)a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);          \
-        POST(a, true, ok, ok ? mo : fmo);                                      \
-        return ok;                                                             \
+        return cas##N(a, c, v, mo, fmo);                                       \
     }                                                                          \
     T __tsan_atomic##N##_compare_exchange_val(volatile T *a, T c, T v, int mo, \
                                               int fmo)                         \
@@ -1327,22 +1329,25 @@ static bool cas128(volatile u128 *a, u128 *c, u128 v)
     *c = *a;
     return false;
 }
-int __tsan_atomic128_compare_exchange_strong(volatile u128 *a, u128 *c, u128 v,
-                                             int mo, int fmo)
+static inline __attribute__((always_inline)) int
+cas128_at(volatile u128 *a, u128 *c, u128 v, int mo, int fmo)
 {
     PRE();
     bool ok = cas128(a, c, v);
     POST(a, true, ok, ok ? mo : fmo);
     return ok;
+}
+int __tsan_atomic128_compare_exchange_strong(volatile u128 *a, u128 *c, u128 v,
+                                             int mo, int fmo)
+{
+    return cas128_at(a, c, v, mo, fmo);
 }
 int __tsan_atomic128_compare_exchange_weak(volatile u128 *a, u128 *c, u128 v,
                                            int mo, int fmo)
 {
-    PRE();
-    bool ok = cas128(a, c, v);
-    POST(a, true, ok, ok ? mo : fmo);
-    return ok;
+    return cas128_at(a, c, v, mo, fmo);
 }
+
 u128 __tsan_atomic128_compare_exchange_val(volatile u128 *a, u128 c, u128 v,
                                            int mo, int fmo)
 {
