@@ -241,39 +241,56 @@ static void test_report_once(void **state)
     free(out);
 }
 
-/* A race's replay line replays it: the same report, the same trace. */
-static void test_race_replay(void **state)
+/* The replay line of a failure, pasted into a shell, replays it: the same
+ * kind, the same trace. With pct the line carries the step count the
+ * isolated children learnt (WEFT_PCT_STEPS). */
+static void replay_case(const char *scenario, const char *extra,
+                        const char *kind, const char *must)
 {
-    (void)state;
     build_races();
     char prog[PATH_MAX + 64], err[PATH_MAX + 64];
     snprintf(prog, sizeof prog, "%s/races-gcc", tmp);
     snprintf(err, sizeof err, "%s/replay1.err", tmp);
-    const char *env[] = { "WEFT_SEED=7", "WEFT_ITERATIONS=300", NULL };
+    const char *env[] = { "WEFT_SEED=7", "WEFT_ITERATIONS=300", extra, NULL };
     int st;
-    waitpid(start_arg(prog, "rwlock_bad", err, env), &st, 0);
+    waitpid(start_arg(prog, scenario, err, env), &st, 0);
     char *out = slurp(err);
     const char *f = strstr(out, "weft: FAILED at execution");
     assert_non_null(f);
-    const char *r = strstr(f, "WEFT_SEED=");
+    const char *r = strstr(f, "replay:");
     assert_non_null(r);
-    char seed[64];
-    snprintf(seed, sizeof seed, "WEFT_SEED=%.*s", (int)strcspn(r + 10, " "),
-             r + 10);
+    r += strlen("replay:");
+    r += strspn(r, " ");
+    char line[PATH_MAX + 512];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(r, "\n"), r);
+    if (must != NULL)
+        assert_non_null(strstr(line, must));
     const char *h = strstr(out, "trace hash: ");
     assert_non_null(h);
     char hash[32];
     snprintf(hash, sizeof hash, "%.*s", (int)strcspn(h, "\n"), h);
 
     snprintf(err, sizeof err, "%s/replay2.err", tmp);
-    const char *env2[] = { seed, "WEFT_ITERATIONS=1", NULL };
-    waitpid(start_arg(prog, "rwlock_bad", err, env2), &st, 0);
+    char cmd[2 * PATH_MAX + 600];
+    snprintf(cmd, sizeof cmd, "%s 2>'%s' >/dev/null", line, err);
+    int rc = system(cmd);
     char *out2 = slurp(err);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-    assert_non_null(strstr(out2, "kind:      data race"));
+    if (!(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) || !strstr(out2, kind) ||
+        !strstr(out2, hash))
+        print_error("replay of %s: %s\n%s\n", scenario, line, out2);
+    assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
+    assert_non_null(strstr(out2, kind));
     assert_non_null(strstr(out2, hash));
     free(out);
     free(out2);
+}
+
+static void test_race_replay(void **state)
+{
+    (void)state;
+    replay_case("rwlock_bad", NULL, "kind:      data race", NULL);
+    replay_case("atomic_rmw", "WEFT_STRATEGY=pct", "SIGABRT",
+                "WEFT_PCT_STEPS=");
 }
 
 /* pthread keys and C11 tss, destructors included: the program checks

@@ -496,8 +496,7 @@ void exit(int status)
     if (status != 0)
         weft_fail("the program called exit(%d)", status);
     if (weftcc_child != NULL) {
-        weftcc_child->state = WEFTCC_PASS;
-        weftcc_real_exit(0);
+        weftcc_child_pass();
     }
     fflush(stdout);
     fprintf(stderr, "weft: the program called exit(0) during an execution: "

@@ -54,8 +54,7 @@ static void body(void *arg)
         weft_fail("main returned %d", rc);
     /* Returning from main ends the process, other threads included. */
     if (weftcc_child != NULL) {
-        weftcc_child->state = WEFTCC_PASS;
-        weftcc_real_exit(0);
+        weftcc_child_pass();
     }
 }
 
@@ -220,6 +219,8 @@ static _Noreturn void child(const weft_config_t *base, uint64_t seed,
         alarm(hang_timeout);
     weft_result_t res;
     int rc = weft_explore(&cfg, body, NULL, &res);
+    if (rc >= 0)
+        weftcc_child->steps = res.total_steps;
     if (rc == 1) {
         weftcc_child->finding = (int)res.finding;
         snprintf(weftcc_child->message, sizeof weftcc_child->message, "%s",
@@ -249,6 +250,12 @@ static int run_isolated(const weft_config_t *cfg, const char *cmd)
                         "executions; with isolation each execution is a "
                         "fresh process, so it runs one path per seed "
                         "(use WEFT_ISOLATE=0 for a real search)\n");
+    /* pct spreads its change points over the length of an execution,
+     * which it learns from the executions it ran: across children, the
+     * parent learns it (the longest so far) and hands it down. */
+    bool learn = strcmp(strategy, "pct") == 0 && cfg->pct_steps == 0;
+    uint64_t longest = 0;
+    weft_config_t ccfg = *cfg;
     double t0 = wall();
     uint64_t i;
     for (i = 0; i < n; i++) {
@@ -256,8 +263,11 @@ static int run_isolated(const weft_config_t *cfg, const char *cmd)
             break;
         uint64_t seed = cfg->seed + i * 0x9e3779b97f4a7c15ULL;
         sh->state = WEFTCC_NONE; /* races and pairs add up */
+        sh->steps = 0;
         sh->finding = 0;
         sh->message[0] = '\0';
+        if (learn && longest > 0)
+            ccfg.pct_steps = longest;
         fflush(NULL);
         pid_t pid = fork();
         if (pid < 0) {
@@ -266,7 +276,7 @@ static int run_isolated(const weft_config_t *cfg, const char *cmd)
         }
         if (pid == 0) {
             weftcc_child = sh;
-            child(cfg, seed, cmd);
+            child(&ccfg, seed, cmd);
         }
         int st;
         while (waitpid(pid, &st, 0) < 0)
@@ -274,6 +284,8 @@ static int run_isolated(const weft_config_t *cfg, const char *cmd)
                 perror("weft: waitpid");
                 return 2;
             }
+        if (sh->steps > longest)
+            longest = sh->steps;
         const char *what = NULL;
         char buf[640];
         if (WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
@@ -309,8 +321,11 @@ static int run_isolated(const weft_config_t *cfg, const char *cmd)
             what = buf;
         }
         double dt = wall() - t0;
-        char set[1024];
-        settings(set, sizeof set);
+        char set[1100];
+        settings(set, sizeof set - 40);
+        if (learn && ccfg.pct_steps > 0)
+            snprintf(set + strlen(set), 40, " WEFT_PCT_STEPS=%llu",
+                     (unsigned long long)ccfg.pct_steps);
         fprintf(stderr,
                 "weft: FAILED at execution %llu of %llu (isolated, %.3f s): "
                 "%s\n"

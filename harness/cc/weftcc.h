@@ -28,6 +28,7 @@ struct weftcc_shared {
     volatile int state;
     int finding; /* weft_finding_t */
     char message[512];
+    uint64_t steps; /* of the child's execution (pct learns from them) */
     /* WEFT_RACE=report: races printed, and the pairs of sites already
      * reported by any execution (each distinct race is printed once) */
     unsigned races;
@@ -59,6 +60,9 @@ void weftcc_hb_joined(uint32_t child);  /* after a successful join */
 
 /* main.c: set in an isolated child, NULL otherwise. */
 extern struct weftcc_shared *weftcc_child;
+/* tsan.c: in an isolated child, the execution passed (main returned 0 or
+ * exit(0)): tell the parent, with its step count, and end the process. */
+_Noreturn void weftcc_child_pass(void);
 
 /* interpose.c: glibc's own functions, bypassing the interposers. libweft's
  * references to the interposed names are renamed to these (see the
