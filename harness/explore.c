@@ -366,6 +366,9 @@ static void schedule_path(struct weft__search *s, struct weft__found *f,
  * that found it, without replaying it (the program's globals are no longer
  * fresh in that process). */
 bool weft__report_first_run;
+/* Set by weft-cc's isolated children: executions before this one (each
+ * child runs one execution of the parent's exploration). */
+uint64_t weft__exec_offset;
 
 /* Shrink, replay with the whole trace, write the schedule, report. */
 static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
@@ -450,7 +453,8 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
     }
 
     struct weft__buf rep = { 0 };
-    uint64_t exec_no = f->index == UINT64_MAX ? 0 : f->index + 1;
+    uint64_t exec_no =
+        f->index == UINT64_MAX ? 0 : f->index + 1 + weft__exec_offset;
     weft__report(r, exec_no, &rep);
     unsigned pre = weft__schedule_preemptions(&f->s);
     if (shrink_runs > 0)

@@ -126,6 +126,7 @@ WEFT__HIDDEN extern const char weft__pc_site[];
 WEFT__HIDDEN extern const char *(*weft__pc_site_fmt)(int line);
 /* explore.c: report a failure from the execution that found it (weft-cc). */
 WEFT__HIDDEN extern bool weft__report_first_run;
+WEFT__HIDDEN extern uint64_t weft__exec_offset;
 
 /* signal.c: the message of a crash the handler caught (after it). */
 struct weft__run;

@@ -26,6 +26,7 @@
 #include "weftcc.h"
 
 extern bool weft__report_first_run; /* explore.c */
+extern uint64_t weft__exec_offset;  /* explore.c */
 
 #include <errno.h>
 #include <signal.h>
@@ -276,6 +277,7 @@ static int run_isolated(const weft_config_t *cfg, const char *cmd)
         }
         if (pid == 0) {
             weftcc_child = sh;
+            weft__exec_offset = i;
             child(&ccfg, seed, cmd);
         }
         int st;
