@@ -989,47 +989,29 @@ static inline void mem_access(const volatile void *p, unsigned size,
 }
 
 #define RA __builtin_return_address(0)
-#define PLAIN(N)                                          \
-    void __tsan_read##N(void *p)                          \
-    {                                                     \
-        mem_access(p, N, 0, RA, false);                   \
-    }                                                     \
-    void __tsan_write##N(void *p)                         \
-    {                                                     \
-        mem_access(p, N, C_WRITE, RA, false);             \
-    }                                                     \
-    void __tsan_unaligned_read##N(void *p)                \
-    {                                                     \
-        mem_access(p, N, 0, RA, false);                   \
-    }                                                     \
-    void __tsan_unaligned_write##N(void *p)               \
-    {                                                     \
-        mem_access(p, N, C_WRITE, RA, false);             \
-    }                                                     \
-    void __tsan_volatile_read##N(void *p)                 \
-    {                                                     \
-        mem_access(p, N, 0, RA, true);                    \
-    }                                                     \
-    void __tsan_volatile_write##N(void *p)                \
-    {                                                     \
-        mem_access(p, N, C_WRITE, RA, true);              \
-    }                                                     \
-    void __tsan_unaligned_volatile_read##N(void *p)       \
-    {                                                     \
-        mem_access(p, N, 0, RA, true);                    \
-    }                                                     \
-    void __tsan_unaligned_volatile_write##N(void *p)      \
-    {                                                     \
-        mem_access(p, N, C_WRITE, RA, true);              \
-    }                                                     \
-    void __tsan_read##N##_pc(void *p, void *pc)           \
-    {                                                     \
-        mem_access(p, N, 0, (char *)pc + 1, false);       \
-    }                                                     \
-    void __tsan_write##N##_pc(void *p, void *pc)          \
-    {                                                     \
-        mem_access(p, N, C_WRITE, (char *)pc + 1, false); \
+/* One entry point: an access of n bytes (fl: C_WRITE or 0; vol: a
+ * volatile access, a visible operation at granularity atomics). */
+#define HOOK(name, n, fl, vol)         \
+    void name(void *p)                 \
+    {                                  \
+        mem_access(p, n, fl, RA, vol); \
     }
+#define HOOK_PC(name, n, fl)                         \
+    void name(void *p, void *pc)                     \
+    {                                                \
+        mem_access(p, n, fl, (char *)pc + 1, false); \
+    }
+#define PLAIN(N)                                               \
+    HOOK(__tsan_read##N, N, 0, false)                          \
+    HOOK(__tsan_write##N, N, C_WRITE, false)                   \
+    HOOK(__tsan_unaligned_read##N, N, 0, false)                \
+    HOOK(__tsan_unaligned_write##N, N, C_WRITE, false)         \
+    HOOK(__tsan_volatile_read##N, N, 0, true)                  \
+    HOOK(__tsan_volatile_write##N, N, C_WRITE, true)           \
+    HOOK(__tsan_unaligned_volatile_read##N, N, 0, true)        \
+    HOOK(__tsan_unaligned_volatile_write##N, N, C_WRITE, true) \
+    HOOK_PC(__tsan_read##N##_pc, N, 0)                         \
+    HOOK_PC(__tsan_write##N##_pc, N, C_WRITE)
 
 PLAIN(1)
 PLAIN(2)
