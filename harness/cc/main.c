@@ -358,10 +358,10 @@ int __wrap_main(int argc, char **argv)
 {
     own_options(&argc, argv);
     weftcc_symbolizer_install();
-    /* A child's report comes from its own execution: replaying it for the
-     * report would run the program again in a process whose globals are
-     * no longer fresh. */
-    weft__report_first_run = isolate;
+    /* A report comes from the execution that failed: replaying it would
+     * run the program again in a process whose globals are no longer
+     * fresh (an isolated child's, or the in-process exploration's). */
+    weft__report_first_run = true;
     weft_args(&argc, argv);
     prog_argc = argc;
     prog_argv = argv;
@@ -396,6 +396,10 @@ int __wrap_main(int argc, char **argv)
              rm ? rm : "", cmd);
     cfg.use_env = false;
     cfg.replay_hint = hint;
+    /* Shrinking re-runs the program on the globals earlier executions
+     * left: only when asked for. */
+    if (getenv("WEFT_SHRINK") == NULL)
+        cfg.shrink = false;
     weft_result_t res;
     int rc = weft_explore(&cfg, body, NULL, &res);
     if (rc == 0 && weftcc_races_reported > 0) {

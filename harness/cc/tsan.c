@@ -1380,26 +1380,23 @@ static inline struct weft__task *mem_task(struct weft__run **rp)
     return cur_task(rp);
 }
 
-static void fresh(void *p)
+static void *fresh(void *p)
 {
     struct weft__run *r;
     struct weft__task *t;
     if (p != NULL && (t = mem_task(&r)) != NULL)
         range_existing(r, t, (uintptr_t)p, malloc_usable_size(p), false, 0);
+    return p;
 }
 
 void *malloc(size_t n)
 {
-    void *p = __libc_malloc(n);
-    fresh(p);
-    return p;
+    return fresh(__libc_malloc(n));
 }
 
 void *calloc(size_t n, size_t size)
 {
-    void *p = __libc_calloc(n, size);
-    fresh(p);
-    return p;
+    return fresh(__libc_calloc(n, size));
 }
 
 void free(void *p)
@@ -1421,16 +1418,12 @@ void *realloc(void *p, size_t n)
     if (t != NULL && q != NULL && q != p)
         range_existing(r, t, (uintptr_t)p, old, true,
                        (uint32_t)weftcc_pc_line(RA));
-    if (q != p)
-        fresh(q);
-    return q;
+    return q != p ? fresh(q) : q;
 }
 
 void *memalign(size_t align, size_t n)
 {
-    void *p = __libc_memalign(align, n);
-    fresh(p);
-    return p;
+    return fresh(__libc_memalign(align, n));
 }
 
 void *aligned_alloc(size_t align, size_t n)
