@@ -115,18 +115,26 @@ jstr() {
 	printf '"%s"' "$s"
 }
 
+# split_vars VAR=value... -- REST...: VARS=(the settings), REST=(the rest).
+split_vars() {
+	VARS=()
+	while [ "$1" != -- ]; do
+		VARS+=("$1")
+		shift
+	done
+	shift
+	REST=("$@")
+}
+
 # run_timed OUTFILE ERRFILE TIMEOUT VAR=value... -- PROGRAM ARGS...: runs
 # PROGRAM under `timeout` with the variables set; RC = its exit status,
 # US = its wall time in microseconds.
 run_timed() {
 	local out=$1 err=$2 to=$3 t0
 	shift 3
-	local vars=()
-	while [ "$1" != -- ]; do
-		vars+=("$1")
-		shift
-	done
-	shift
+	split_vars "$@"
+	local vars=("${VARS[@]}")
+	set -- "${REST[@]}"
 	now
 	t0=$NOW
 	{ timeout -k 5 "$to" env "${vars[@]}" "$@"; } >"$out" 2>"$err"
@@ -237,12 +245,9 @@ r_bad=(0 0 0 0 0)
 rate_one() {
 	local n=$1
 	shift
-	local vars=()
-	while [ "$1" != -- ]; do
-		vars+=("$1")
-		shift
-	done
-	shift
+	split_vars "$@"
+	local vars=("${VARS[@]}")
+	set -- "${REST[@]}"
 	rm -f "$OUT/rate.faults"
 	if [ -n "$time_bin" ]; then
 		run_timed "$OUT/rate.out" "$OUT/rate.err" "$WEFT_RUN_TIMEOUT" \
@@ -652,12 +657,9 @@ declare -A acc_ns
 access_row() {
 	local label=$1 name=$2 mode=$3 n=$4
 	shift 4
-	local vars=()
-	while [ "$1" != -- ]; do
-		vars+=("$1")
-		shift
-	done
-	shift
+	split_vars "$@"
+	local vars=("${VARS[@]}")
+	set -- "${REST[@]}"
 	local prog=$1 t0s=() tns=() r t0 d tn ns best
 	for r in 1 2 3 4 5; do
 		run_timed "$OUT/acc.out" "$OUT/acc.err" 60 "${vars[@]}" -- "$prog" "$mode" 0
