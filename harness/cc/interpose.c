@@ -554,8 +554,8 @@ int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict attr,
     s->fn = fn;
     s->arg = arg;
     weft_thread_t t;
-    int rc =
-        hb_thread_spawn_at(&t, NULL, trampoline, s, SITE("pthread_create"));
+    int rc = hb_thread_spawn_at(&t, weftcc_func_name((const void *)fn),
+                                trampoline, s, SITE("pthread_create"));
     if (rc != 0) {
         free(s);
         return rc == -ENOMEM ? EAGAIN : perr(rc);
@@ -1182,8 +1182,8 @@ int thrd_create(thrd_t *thr, thrd_start_t fn, void *arg)
     s->fn = fn;
     s->arg = arg;
     weft_thread_t t;
-    int rc =
-        hb_thread_spawn_at(&t, NULL, c11_trampoline, s, SITE("thrd_create"));
+    int rc = hb_thread_spawn_at(&t, weftcc_func_name((const void *)fn),
+                                c11_trampoline, s, SITE("thrd_create"));
     if (rc != 0) {
         free(s);
         return c11_err(rc);

@@ -139,6 +139,8 @@ int weftcc_pc_line(const void *ra)
 
 /* ---------------------------------------------------------- symbolizer */
 
+static void symtab_load(void);
+
 /* addr2line as a coprocess, started on first use, one query per line. */
 static FILE *sym_in, *sym_out;
 static bool sym_failed;
@@ -248,6 +250,7 @@ static const char *symbolize(int line)
 void weftcc_symbolizer_install(void)
 {
     image_init();
+    symtab_load();
     weft__pc_site_fmt = symbolize;
 }
 
@@ -618,52 +621,67 @@ void __tsan_init(void)
 
 /* --------------------------------------------------------- race reports */
 
-/* The program's data object holding image offset `off`, from its symbol
- * table (reports only): its name and the offset into it. */
-static bool global_name(uintptr_t off, char *name, size_t len, uintptr_t *into)
+/* The program's symbol table, mapped once (in the fork server, before any
+ * child): names for globals in race reports and for threads. */
+static const ElfW(Sym) * syms_tab;
+static size_t nsyms_tab;
+static const char *strs_tab;
+static size_t strs_len;
+
+static void symtab_load(void)
 {
-    bool found = false;
     int fd = open(exe_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return false;
+        return;
     off_t size = lseek(fd, 0, SEEK_END);
     const unsigned char *m =
         size > 0 ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0)
                  : MAP_FAILED;
     close(fd);
     if (m == MAP_FAILED)
-        return false;
+        return;
     const ElfW(Ehdr) *eh = (const void *)m;
     if ((size_t)size < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
         eh->e_shoff + (size_t)eh->e_shnum * sizeof(ElfW(Shdr)) > (size_t)size)
-        goto out;
+        return;
     const ElfW(Shdr) *sh = (const void *)(m + eh->e_shoff);
-    for (unsigned i = 0; i < eh->e_shnum && !found; i++) {
+    for (unsigned i = 0; i < eh->e_shnum; i++) {
         if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
             continue;
         const ElfW(Shdr) *str = &sh[sh[i].sh_link];
         if (sh[i].sh_offset + sh[i].sh_size > (size_t)size ||
             str->sh_offset + str->sh_size > (size_t)size)
             continue;
-        const ElfW(Sym) *sym = (const void *)(m + sh[i].sh_offset);
-        size_t n = sh[i].sh_size / sizeof *sym;
-        for (size_t k = 0; k < n; k++) {
-            if (ELF64_ST_TYPE(sym[k].st_info) != STT_OBJECT ||
-                off < sym[k].st_value ||
-                off >=
-                    sym[k].st_value + (sym[k].st_size ? sym[k].st_size : 1) ||
-                sym[k].st_name >= str->sh_size)
-                continue;
-            snprintf(name, len, "%s",
-                     (const char *)m + str->sh_offset + sym[k].st_name);
-            *into = off - sym[k].st_value;
-            found = true;
-            break;
-        }
+        syms_tab = (const void *)(m + sh[i].sh_offset);
+        nsyms_tab = sh[i].sh_size / sizeof *syms_tab;
+        strs_tab = (const char *)m + str->sh_offset;
+        strs_len = str->sh_size;
+        return;
     }
-out:
-    munmap((void *)m, (size_t)size);
-    return found;
+}
+
+/* The symbol of `type` (STT_OBJECT, STT_FUNC) holding image offset off,
+ * and how far into it off is; NULL if none. */
+static const char *symbol_at(uintptr_t off, int type, uintptr_t *into)
+{
+    for (size_t k = 0; k < nsyms_tab; k++) {
+        const ElfW(Sym) *y = &syms_tab[k];
+        if (ELF64_ST_TYPE(y->st_info) != type || off < y->st_value ||
+            off >= y->st_value + (y->st_size ? y->st_size : 1) ||
+            y->st_name >= strs_len)
+            continue;
+        *into = off - y->st_value;
+        return strs_tab + y->st_name;
+    }
+    return NULL;
+}
+
+const char *weftcc_func_name(const void *fn)
+{
+    uintptr_t a = (uintptr_t)fn, into;
+    if (a < exe_lo || a >= exe_hi)
+        return NULL;
+    return symbol_at(a - exe_bias, STT_FUNC, &into);
 }
 
 /* Which memory: a global of the program, a task's stack, or other. */
@@ -671,11 +689,11 @@ static void describe_memory(struct weft__run *r, uintptr_t a,
                             struct weft__buf *b)
 {
     if (a >= exe_lo && a < exe_hi) {
-        char name[128];
         uintptr_t into;
-        if (global_name(a - exe_bias, name, sizeof name, &into) && into == 0)
+        const char *name = symbol_at(a - exe_bias, STT_OBJECT, &into);
+        if (name != NULL && into == 0)
             weft__buf_printf(b, "global '%s'", name);
-        else if (global_name(a - exe_bias, name, sizeof name, &into))
+        else if (name != NULL)
             weft__buf_printf(b, "global '%s' + %lu", name, (unsigned long)into);
         else
             weft__buf_printf(b,

@@ -48,8 +48,11 @@ extern unsigned weftcc_races_reported; /* report mode, this process */
 /* A return address as a site line (see weft__pc_site), 0 outside the
  * program's image. */
 int weftcc_pc_line(const void *ra);
-/* Reports print pc sites as "file:line (function)", through addr2line. */
+/* Reports print pc sites as "file:line (function)", through addr2line;
+ * it also maps the program's symbol table (call it before forking). */
 void weftcc_symbolizer_install(void);
+/* The name of the program's function at fn (a thread's start), or NULL. */
+const char *weftcc_func_name(const void *fn);
 /* Happens-before edges, from the interposers: release before the
  * operation that publishes (unlock, post, ...), acquire after the one
  * that observes (lock, wait, ...). No-ops outside an exploration. */
