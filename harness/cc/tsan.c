@@ -899,6 +899,8 @@ static void check_granule(struct weft__run *r, struct weft__task *t,
 static void check_access(struct weft__run *r, struct weft__task *t, uintptr_t a,
                          unsigned size, uint8_t flags, uint32_t pc)
 {
+    if (WEFT__UNLIKELY(t->id > UINT16_MAX))
+        return; /* a cell names its task in 16 bits: beyond, unchecked */
     det_enter(r);
     struct tstate *s = tstate(t->id);
     if (WEFT__UNLIKELY(a >= stacks_lo && a < stacks_hi))
