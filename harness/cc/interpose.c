@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -623,6 +624,81 @@ pthread_t pthread_self(void)
 int pthread_equal(pthread_t a, pthread_t b)
 {
     return a == b;
+}
+
+/* Calls that take a thread handle but mean nothing for a weft task (it is
+ * not an OS thread): naming, scheduling and CPU affinity are accepted and
+ * change nothing. Cancellation and signals to a thread are not modelled:
+ * the execution fails saying so, rather than glibc being handed a handle
+ * it would dereference. */
+#define UNMODELLED(name)                                                   \
+    weft__assert_fail(weft__pc_site, weftcc_pc_line(call_ra), NULL,        \
+                      "%s is not modelled by weft-cc: the program cannot " \
+                      "be explored past it",                               \
+                      name)
+
+int pthread_setname_np(pthread_t th, const char *name)
+{
+    if (!RUNNING())
+        PASS(pthread_setname_np, th, name);
+    return strlen(name) < 16 ? 0 : ERANGE;
+}
+
+int pthread_getname_np(pthread_t th, char *buf, size_t len)
+{
+    if (!RUNNING())
+        PASS(pthread_getname_np, th, buf, len);
+    int n = snprintf(buf, len, "weft-%u", decode(th).id);
+    return n < 0 || (size_t)n >= len ? ERANGE : 0;
+}
+
+int pthread_setschedparam(pthread_t th, int policy, const struct sched_param *p)
+{
+    if (!RUNNING())
+        PASS(pthread_setschedparam, th, policy, p);
+    return 0;
+}
+
+int pthread_getschedparam(pthread_t th, int *restrict policy,
+                          struct sched_param *restrict p)
+{
+    if (!RUNNING())
+        PASS(pthread_getschedparam, th, policy, p);
+    *policy = SCHED_OTHER;
+    p->sched_priority = 0;
+    return 0;
+}
+
+int pthread_setaffinity_np(pthread_t th, size_t n, const cpu_set_t *set)
+{
+    if (!RUNNING())
+        PASS(pthread_setaffinity_np, th, n, set);
+    return 0;
+}
+
+int pthread_getaffinity_np(pthread_t th, size_t n, cpu_set_t *set)
+{
+    if (!RUNNING())
+        PASS(pthread_getaffinity_np, th, n, set);
+    CPU_ZERO_S(n, set);
+    CPU_SET_S(0, n, set); /* every task runs on the one OS thread */
+    return 0;
+}
+
+int pthread_cancel(pthread_t th)
+{
+    if (!RUNNING())
+        PASS(pthread_cancel, th);
+    UNMODELLED("pthread_cancel");
+}
+
+int pthread_kill(pthread_t th, int sig)
+{
+    if (!RUNNING())
+        PASS(pthread_kill, th, sig);
+    if (sig == 0) /* "does it exist": every handle the program holds did */
+        return 0;
+    UNMODELLED("pthread_kill");
 }
 
 /* ------------------------------------------------------------- mutexes */

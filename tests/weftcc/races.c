@@ -3,10 +3,12 @@
  * (tests/test_tsan.c runs each: `races NAME`). An ordinary pthread/C11
  * program: no weft include. Each scenario says what weft must answer.
  */
+#define _GNU_SOURCE /* pthread_*_np, cpu_set_t */
 #include <assert.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +263,33 @@ static void stack_escape(void)
     printf("%d\n", local);
 }
 
+/* thread_misc: naming, scheduling and affinity calls on weft threads are
+ * accepted (clean). cancel: pthread_cancel is not modelled (a finding that
+ * says so, not a crash). */
+static void *idle(void *arg)
+{
+    (void)arg;
+    return NULL;
+}
+
+static void thread_misc(void)
+{
+    pthread_t t;
+    start(idle, NULL, &t);
+    char name[16];
+    struct sched_param sp = { 0 };
+    int policy;
+    cpu_set_t set;
+    if (pthread_setname_np(t, "worker") != 0 ||
+        pthread_getname_np(t, name, sizeof name) != 0 ||
+        pthread_setschedparam(t, SCHED_OTHER, &sp) != 0 ||
+        pthread_getschedparam(t, &policy, &sp) != 0 ||
+        pthread_getaffinity_np(t, sizeof set, &set) != 0 ||
+        !CPU_ISSET(0, &set) || pthread_kill(t, 0) != 0)
+        abort();
+    join(t);
+}
+
 int main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "";
@@ -277,6 +306,13 @@ int main(int argc, char **argv)
         publish();
     } else if (strcmp(s, "stack_escape") == 0) {
         stack_escape();
+    } else if (strcmp(s, "thread_misc") == 0) {
+        thread_misc();
+    } else if (strcmp(s, "cancel") == 0) {
+        pthread_t t;
+        start(idle, NULL, &t);
+        pthread_cancel(t);
+        join(t);
     } else if (strcmp(s, "heap_reuse") == 0) {
         pair(heap_user, NULL);
     } else if (strcmp(s, "use_after_free") == 0) {
