@@ -588,14 +588,23 @@ static uint32_t stack_id(struct tstate *s)
     return s->ids[d];
 }
 
-void __tsan_func_entry(void *ra)
+/* The call stack of the running task, or NULL outside an exploration or
+ * with the detector off (stacks serve only its reports). */
+static inline struct tstate *frames(void)
 {
     struct weft__run *r;
     struct weft__task *t = cur_task(&r);
     if (t == NULL || weftcc_race_mode == WEFTCC_RACE_OFF)
-        return;
+        return NULL;
     det_enter(r);
-    struct tstate *s = tstate(t->id);
+    return tstate(t->id);
+}
+
+void __tsan_func_entry(void *ra)
+{
+    struct tstate *s = frames();
+    if (s == NULL)
+        return;
     if (s->depth < MAX_DEPTH)
         s->pcs[s->depth] = (uint32_t)weftcc_pc_line(ra);
     s->depth++;
@@ -603,12 +612,9 @@ void __tsan_func_entry(void *ra)
 
 void __tsan_func_exit(void)
 {
-    struct weft__run *r;
-    struct weft__task *t = cur_task(&r);
-    if (t == NULL || weftcc_race_mode == WEFTCC_RACE_OFF)
+    struct tstate *s = frames();
+    if (s == NULL)
         return;
-    det_enter(r);
-    struct tstate *s = tstate(t->id);
     if (s->depth > 0)
         s->depth--;
     if (s->valid > s->depth)
