@@ -71,8 +71,6 @@ const char *weft__site(const char *file, int line)
     return b;
 }
 
-#define site weft__site
-
 /* Virtual time as seconds with nanosecond digits: 3600.000000100s. */
 static const char *vtime(int64_t t)
 {
@@ -94,25 +92,25 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
     case WEFT__OP_LOCK: {
         weft_mutex_t *m = CONTAINER(o, weft_mutex_t, o);
         weft__buf_printf(b, "waits for mutex M%u (%s)", m->o.id,
-                         site(m->o.file, m->o.line));
+                         weft__site(m->o.file, m->o.line));
         if (m->owner != NULL)
             weft__buf_printf(b, ", held by %s since %s",
                              weft__task_name(m->owner),
-                             site(m->lock_file, m->lock_line));
+                             weft__site(m->lock_file, m->lock_line));
         return m->owner;
     }
     case WEFT__OP_COND_WAIT:
         weft__buf_printf(b,
                          "waits on condition variable C%u (%s); nobody is "
                          "left to signal it",
-                         o->id, site(o->file, o->line));
+                         o->id, weft__site(o->file, o->line));
         return NULL;
     case WEFT__OP_RDLOCK:
     case WEFT__OP_WRLOCK: {
         weft_rwlock_t *rw = CONTAINER(o, weft_rwlock_t, o);
         weft__buf_printf(b, "waits to %s-lock rwlock R%u (%s)",
                          t->wait_op == WEFT__OP_RDLOCK ? "read" : "write",
-                         o->id, site(o->file, o->line));
+                         o->id, weft__site(o->file, o->line));
         if (rw->writer != NULL)
             weft__buf_printf(b, ", write-locked by %s",
                              weft__task_name(rw->writer));
@@ -123,18 +121,19 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
     case WEFT__OP_SEM_WAIT: {
         weft_sem_t *s = CONTAINER(o, weft_sem_t, o);
         weft__buf_printf(b, "waits on semaphore S%u (%s), value %u", o->id,
-                         site(o->file, o->line), s->value);
+                         weft__site(o->file, o->line), s->value);
         return NULL;
     }
     case WEFT__OP_BARRIER: {
         weft_barrier_t *br = CONTAINER(o, weft_barrier_t, o);
         weft__buf_printf(b, "waits at barrier B%u (%s): %u of %u arrived",
-                         o->id, site(o->file, o->line), br->arrived, br->count);
+                         o->id, weft__site(o->file, o->line), br->arrived,
+                         br->count);
         return NULL;
     }
     case WEFT__OP_ONCE:
         weft__buf_printf(b, "waits for once O%u (%s) to finish", o->id,
-                         site(o->file, o->line));
+                         weft__site(o->file, o->line));
         return NULL;
     case WEFT__OP_JOIN:
         weft__buf_printf(b, "waits to join %s", weft__task_name(t->wait_task));
@@ -151,7 +150,7 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
         weft__buf_printf(b, "%s %s%u (%s)",
                          t->loop && !blocking ? "awaits" : "waits for",
                          o ? "future F" : "a deadline", o ? o->id : 0,
-                         o ? site(o->file, o->line) : "-");
+                         o ? weft__site(o->file, o->line) : "-");
         struct weft__task *by = NULL;
         if (o != NULL) {
             weft_future_t *f = CONTAINER(o, weft_future_t, o);
@@ -216,7 +215,7 @@ void weft__deadlock_report(struct weft__run *r)
         blocked++;
         weft__buf_printf(b, "    %s%s at %s\n      ",
                          t->loop ? "coroutine " : "", weft__task_name(t),
-                         site(t->file, t->line));
+                         weft__site(t->file, t->line));
         weft__describe_wait(r, t, b);
         weft__buf_printf(b, "\n");
     }
@@ -271,7 +270,7 @@ void weft__deadlock_report(struct weft__run *r)
                              "inside loop L%u at %s (WEFT_BLOCKING=warn); "
                              "await instead\n",
                              weft__task_name(t), weft__loop_id(t->loop),
-                             site(t->block_file, t->block_line));
+                             weft__site(t->block_file, t->block_line));
     }
     f->kind = WEFT_FINDING_DEADLOCK;
     f->task = r->cur->id;
@@ -310,7 +309,7 @@ static void trace_tail(struct weft__run *r, struct weft__buf *out)
             snprintf(op, sizeof op, "%s", weft__op_name(e->op));
         weft__buf_printf(out, "    %6llu %20s  %-20s %-18s %s\n",
                          (unsigned long long)e->step, vtime(e->time), tn, op,
-                         site(e->file, e->line));
+                         weft__site(e->file, e->line));
     }
 }
 
@@ -327,7 +326,7 @@ void weft__report(struct weft__run *r, uint64_t execution,
         weft__buf_printf(out, "  test:      %s\n", cfg->name);
     if (t != NULL)
         weft__buf_printf(out, "  task:      %s at %s\n", weft__task_name(t),
-                         site(f->file, f->line));
+                         weft__site(f->file, f->line));
     weft__buf_printf(out,
                      "  execution: %llu, seed %llu, strategy %s, step %llu, "
                      "virtual time %s\n",

@@ -193,15 +193,6 @@ struct sym {
 static struct sym syms[512];
 static unsigned nsyms;
 
-static char *sym_dup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d != NULL)
-        memcpy(d, s, n);
-    return d;
-}
-
 /* "file.c:12 (function)" for a site line, cached; "<program>+0x..." when
  * addr2line knows nothing. */
 static const char *symbolize(int line)
@@ -239,7 +230,7 @@ static const char *symbolize(int line)
         snprintf(out, sizeof out, "%s (%s)", l, fn);
     else
         snprintf(out, sizeof out, "%s", l);
-    char *text = sym_dup(out);
+    char *text = strdup(out);
     if (text == NULL)
         return "<program>";
     if (nsyms < sizeof syms / sizeof syms[0])
@@ -413,14 +404,6 @@ static struct det {
     struct spage *last_page;
 } D;
 
-static inline uint64_t mix(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    return k;
-}
-
 static void **table_find(struct table *t, uint64_t key, bool create)
 {
     if (create && (t->n + 1) * 2 > t->cap) {
@@ -429,7 +412,7 @@ static void **table_find(struct table *t, uint64_t key, bool create)
         for (uint32_t i = 0; i < t->cap; i++) {
             if (t->e[i].val == NULL)
                 continue;
-            uint32_t j = (uint32_t)mix(t->e[i].key) & (nt.cap - 1);
+            uint32_t j = (uint32_t)weft__mix(t->e[i].key) & (nt.cap - 1);
             while (nt.e[j].val != NULL)
                 j = (j + 1) & (nt.cap - 1);
             nt.e[j] = t->e[i];
@@ -439,7 +422,7 @@ static void **table_find(struct table *t, uint64_t key, bool create)
     }
     if (t->cap == 0)
         return NULL;
-    uint32_t j = (uint32_t)mix(key) & (t->cap - 1);
+    uint32_t j = (uint32_t)weft__mix(key) & (t->cap - 1);
     while (t->e[j].val != NULL) {
         if (t->e[j].key == key)
             return &t->e[j].val;
@@ -538,18 +521,23 @@ static inline bool on_own_stack(const struct weft__task *t, uintptr_t a)
 }
 
 /* An access by t to another task's stack marks that stack escaped. */
+/* The live task whose stack holds a, or NULL. */
+static struct weft__task *stack_owner(struct weft__run *r, uintptr_t a)
+{
+    for (uint32_t i = 0; i < r->ntasks; i++) {
+        struct weft__task *o = r->tasks[i];
+        if (o != NULL && o->state != WEFT__DONE && in_stack(o, a))
+            return o;
+    }
+    return NULL;
+}
+
 static WEFT__NOINLINE void stack_escape(struct weft__run *r,
                                         struct weft__task *t, uintptr_t a)
 {
-    if (in_stack(t, a))
-        return;
-    for (uint32_t i = 0; i < r->ntasks; i++) {
-        struct weft__task *o = r->tasks[i];
-        if (o != NULL && o->state != WEFT__DONE && in_stack(o, a)) {
-            o->stack_escaped = true;
-            return;
-        }
-    }
+    struct weft__task *o = in_stack(t, a) ? NULL : stack_owner(r, a);
+    if (o != NULL)
+        o->stack_escaped = true;
 }
 
 static inline void det_enter(struct weft__run *r)
@@ -708,15 +696,11 @@ static void describe_memory(struct weft__run *r, uintptr_t a,
                              (unsigned long)(a - exe_bias));
         return;
     }
-    for (uint32_t i = 0; i < r->ntasks; i++) {
-        struct weft__task *t = r->tasks[i];
-        if (t != NULL && t->state != WEFT__DONE && t->stack != NULL &&
-            a - (uintptr_t)t->stack->lo < t->stack->size) {
-            weft__buf_printf(b, "the stack of %s", weft__task_name(t));
-            return;
-        }
-    }
-    weft__buf_printf(b, "heap (or other) memory");
+    struct weft__task *t = stack_owner(r, a);
+    if (t != NULL)
+        weft__buf_printf(b, "the stack of %s", weft__task_name(t));
+    else
+        weft__buf_printf(b, "heap (or other) memory");
 }
 
 static const char *what(uint8_t flags)
@@ -744,16 +728,21 @@ static void print_stack(struct weft__buf *b, uint32_t pc, uint32_t node)
 static uint64_t reported[256];
 static unsigned nreported;
 
+/* FNV-1a over n bytes of t. */
+static uint64_t hash_str(const char *t, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)t[i]) * 0x100000001b3ULL;
+    return h;
+}
+
 /* A site's source line ("file:line"), hashed: two accesses on one line
  * (the load and the store of x++) are one site to a reader. */
 static uint64_t line_hash(uint32_t pc)
 {
     const char *t = symbolize((int)pc);
-    size_t n = strcspn(t, " ");
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)t[i]) * 0x100000001b3ULL;
-    return h;
+    return hash_str(t, strcspn(t, " "));
 }
 
 /* Has this race been printed (report mode)? A race is its memory when
@@ -763,13 +752,8 @@ static bool seen_race(uint32_t pa, uint32_t pb, const char *memory)
 {
     uint64_t a = line_hash(pa), b = line_hash(pb);
     uint64_t k = a < b ? a * 31 + b : b * 31 + a;
-    if (strncmp(memory, "global '", 8) == 0) {
-        k = 0x84222325ULL;
-        for (const char *c = memory; *c && *c != ' '; c++)
-            k = (k ^ (unsigned char)*c) * 0x100000001b3ULL;
-        for (const char *c = memory + 8; *c && *c != '\''; c++)
-            k = (k ^ (unsigned char)*c) * 0x100000001b3ULL;
-    }
+    if (strncmp(memory, "global '", 8) == 0)
+        k = hash_str(memory, 8 + strcspn(memory + 8, "'"));
     for (unsigned i = 0; i < nreported; i++)
         if (reported[i] == k)
             return true;
