@@ -362,9 +362,9 @@ static void schedule_path(struct weft__search *s, struct weft__found *f,
     }
 }
 
-/* Set by weft-cc's isolated children: report a failure from the execution
- * that found it, without replaying it (the program's globals are no longer
- * fresh in that process). */
+/* Set by weft-cc: report a failure from the execution that found it,
+ * without replaying it (the program's globals are no longer fresh in that
+ * process). */
 bool weft__report_first_run;
 /* Set by weft-cc's isolated children: executions before this one (each
  * child runs one execution of the parent's exploration). */
