@@ -1428,7 +1428,14 @@ void *realloc(void *p, size_t n)
     if (t != NULL && q != NULL && q != p)
         range_existing(r, t, (uintptr_t)p, old, true,
                        (uint32_t)weftcc_pc_line(RA));
-    return q != p ? fresh(q) : q;
+    if (q != p)
+        return fresh(q);
+    /* Grown in place: the new tail held other blocks, freed by others;
+     * it starts with no history, as fresh memory does. */
+    size_t now = t != NULL && q != NULL ? malloc_usable_size(q) : 0;
+    if (now > old)
+        range_existing(r, t, (uintptr_t)q + old, now - old, false, 0);
+    return q;
 }
 
 void *memalign(size_t align, size_t n)
