@@ -5,7 +5,8 @@
 # with their own build folder and flags: asan -> build-asan/, valgrind ->
 # build-valgrind/, clang -> build-clang/, aarch64 -> build-aarch64/,
 # ucontext -> build-ucontext/. Sources are found by wildcard:
-#   harness/*.c harness/*.S  the library (every file, every build)
+#   harness/<layer>/*.c *.S  the library, one folder per layer (every file,
+#                            every build; harness/cc/ is weft-cc's runtime)
 #   tests/test_*.c           one cmocka test program each
 #   tests/bench_*.c          one benchmark program each
 #   tests/*.c (other names)  helpers linked into every test program
@@ -59,7 +60,7 @@ $(error SWITCH must be asm or ucontext, not '$(SWITCH)')
 endif
 
 # No -fvisibility=hidden: weft.h marks nothing, so it would hide the public
-# API too. Internals are hidden one by one with WEFT__HIDDEN (internal.h);
+# API too. Internals are hidden one by one with WEFT__HIDDEN (platform.h);
 # `make check-exports` fails if anything but weft_* leaks from libweft.so.
 # SANITIZE is for variants (asan); it goes to compile and link lines.
 ALL_CPPFLAGS = -D_GNU_SOURCE -Iinclude -Iharness $(SWITCH_DEFS) $(CPPFLAGS)
@@ -90,7 +91,11 @@ endif
 
 # ---------------------------------------------------------------- sources
 
-LIB_SRCS := $(sort $(wildcard harness/*.c harness/*.S))
+# The layers, bottom up: each may include only its own header and those of
+# the layers before it (make check-layers). harness/cc/ is built apart.
+LAYERS = platform core sync loop report explore
+LIB_SRCS := $(sort $(foreach l,$(LAYERS),$(wildcard harness/$(l)/*.c \
+	harness/$(l)/*.S)))
 LIB_OBJS := $(LIB_SRCS:%=$(BUILD)/obj/%.o)
 
 # TEST_NATIVE_ONLY: test programs that build and run other native
@@ -113,7 +118,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
-FORMAT_SRCS := $(sort $(wildcard harness/*.c harness/*.h harness/cc/*.[ch] \
+FORMAT_SRCS := $(sort $(wildcard harness/*/*.[ch] \
 	include/*.h examples/fuzz/*.c \
 	include/weft/*.h tests/*.c tests/*.h tests/weftcc/*.c tests/corpus/*.c \
 	tests/bench-weftcc/*.c examples/*.c \
@@ -128,7 +133,8 @@ FLAGS_FILE = $(BUILD)/.flags
 
 .DEFAULT_GOAL := all
 .PHONY: all lib tests benches examples deps-check test demo bench asan \
-	valgrind clang aarch64 ucontext check-exports install install-check \
+	valgrind clang aarch64 ucontext check-exports check-layers install \
+	install-check \
 	uninstall \
 	format check-format clean help FORCE
 
@@ -206,7 +212,7 @@ $(EXAMPLE_BINS): $(BUILD)/examples/%: $(BUILD)/obj/examples/%.c.o $(LIBA)
 	$(quiet) LD $@
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(ALL_LDLIBS)
 
--include $(wildcard $(BUILD)/obj/*/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d)
 
 deps-check:
 	@sh scripts/deps.sh --check
@@ -321,6 +327,11 @@ check-exports: $(LIBSO)
 		echo "$$leaked"; exit 1; \
 	fi; \
 	echo "check-exports: $(LIBSO) exports only the public API ($$($(NM) -D --defined-only $(LIBSO) | grep -c ' weft_') symbols)"
+
+# Fails if a file of harness/ includes (or names an internal of) a layer
+# above its own: see scripts/check-layers.sh for the layers and the rule.
+check-layers:
+	@sh scripts/check-layers.sh
 
 # --------------------------------------------------------------- variants
 
@@ -480,14 +491,14 @@ coverage:
 	$(COV_SCRIPT) html $(COV_BUILD)/sync.info $(COV_BUILD)/sync-html \
 		'weft synchronization coverage ($(SYNC_MEASURE))' >/dev/null \
 		|| exit 1; \
-	calls=$$(awk -v f='$(CURDIR)/harness/workers.c' \
+	calls=$$(awk -v f='$(CURDIR)/harness/explore/workers.c' \
 		'/^SF:/ { in_f = (substr($$0, 4) == f) } \
 		in_f && /^FNDA:[0-9]+,worker$$/ { split($$0, a, /[:,]/); print a[2] }' \
 		$(COV_BUILD)/coverage.info); \
 	if [ "$${calls:-0}" -gt 0 ]; then \
 		echo "workers: worker() ran $$calls times in forked processes: their counts are kept"; \
 	else \
-		echo "==> harness/workers.c worker() shows no calls: the forked workers' gcov counts were lost"; \
+		echo "==> harness/explore/workers.c worker() shows no calls: the forked workers' gcov counts were lost"; \
 		status=1; \
 	fi; \
 	$(COV_LCOV) -e $(COV_BUILD)/coverage.info '$(CURDIR)/harness/*' \
@@ -605,6 +616,7 @@ help:
 	@echo 'make fuzz         libFuzzer on examples/fuzz/*.c, then replay the crash'
 	@echo 'make fuzz-afl     the same with AFL++'
 	@echo 'make check-exports  libweft.so exports only weft_*'
+	@echo 'make check-layers   no file of harness/ reaches into a layer above it'
 	@echo 'make install      PREFIX=/usr/local, DESTDIR honoured'
 	@echo 'make install-check  install to a scratch prefix, build a pthread program with weft-cc'
 	@echo 'make format | check-format | clean | uninstall'

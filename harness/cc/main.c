@@ -25,8 +25,6 @@
 #include "weft.h"
 #include "weftcc.h"
 
-extern bool weft__report_first_run; /* explore.c */
-extern uint64_t weft__exec_offset;  /* explore.c */
 
 #include <errno.h>
 #include <signal.h>

@@ -51,7 +51,6 @@
  * TSan); a granule remembers CELLS accesses, so a race with an evicted one
  * can be missed, never invented.
  */
-#include "internal.h"
 #include "weftcc.h"
 
 #include <fcntl.h>

@@ -1,9 +1,14 @@
 /*
- * weftcc.h: what the two objects weft-cc links into a user's program
- * (interpose.o and main.o) share. Not installed, not part of libweft.
+ * weftcc.h: the cc layer (harness/cc/), weft-cc's runtime: what the
+ * objects weft-cc links into a user's program (interpose.c, keys.c,
+ * main.c, tsan.c) share. Not installed, not part of libweft. It is the top
+ * layer and may use every layer below. Uses: explore, report, loop, sync,
+ * core, platform.
  */
 #ifndef WEFTCC_H
 #define WEFTCC_H
+
+#include "explore/explore.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -36,8 +41,6 @@ struct weftcc_shared {
     uint64_t pairs[WEFTCC_MAX_PAIRS];
 };
 
-/* A site whose line is a code offset (internal.h). */
-extern const char weft__pc_site[];
 
 /* tsan.c: the ThreadSanitizer hooks and the race detector. */
 enum { WEFTCC_GRAN_SYNC, WEFTCC_GRAN_ATOMICS, WEFTCC_GRAN_MEMORY };

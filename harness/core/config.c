@@ -6,13 +6,25 @@
  * Parsing is strict (no trailing junk, no silent wrap-around), because a
  * CI job that mistypes a seed must fail loudly, not test something else.
  */
-#include "internal.h"
+#include "core/core.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+const char *const weft__cov_names[WEFT__COV__COUNT] = {
+    "reached", "contended", "blocked", "preempted", "woke",
+};
+
+int weft__cov_measure(const char *name)
+{
+    for (int i = 0; i < WEFT__COV__COUNT; i++)
+        if (strcmp(name, weft__cov_names[i]) == 0)
+            return i;
+    return -1;
+}
 
 extern char **environ;
 

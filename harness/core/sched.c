@@ -11,8 +11,11 @@
  * only on the history of the execution, never on addresses, so a strategy
  * that picks an index is deterministic. Time moves only in dispatch(): when
  * nothing is ready it jumps to the earliest deadline of the timer heap.
+ * What the layers above add (a coroutine's loop, a task's future, the
+ * deadlock explanation) comes in through their hooks (core.h), so nothing
+ * here knows who is behind them.
  */
-#include "internal.h"
+#include "core/core.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -125,6 +128,47 @@ const char *weft__op_name(int op)
     if (op < 0 || op >= WEFT__OP__COUNT)
         return "?";
     return op_names[op];
+}
+
+const char *weft__task_name(struct weft__task *t)
+{
+    static _Thread_local char buf[4][48];
+    static _Thread_local unsigned k;
+    if (t == NULL)
+        return "nobody";
+    char *b = buf[k++ % 4];
+    if (t->name[0] == '\0')
+        snprintf(b, sizeof buf[0], "task %u", t->id);
+    else
+        snprintf(b, sizeof buf[0], "task %u \"%s\"", t->id, t->name);
+    return b;
+}
+
+const char weft__pc_site[] = "<pc>";
+const char *(*weft__pc_site_fmt)(int line);
+
+const char *weft__site(const char *file, int line)
+{
+    static _Thread_local char buf[4][160];
+    static _Thread_local unsigned k;
+    char *b = buf[k++ % 4];
+    if (file == NULL)
+        return "?";
+    if (file == weft__pc_site && weft__pc_site_fmt != NULL)
+        return weft__pc_site_fmt(line);
+    if (file == weft__pc_site)
+        snprintf(b, sizeof buf[0], "<program>+0x%x", (unsigned)line);
+    else
+        snprintf(b, sizeof buf[0], "%s:%d", file, line);
+    return b;
+}
+
+void weft__run_hooks(struct weft__run *r, const struct weft__hooks *h)
+{
+    if (r->nhooks == WEFT__MAX_HOOKS)
+        weft__misuse("weft__run_hooks", "more than %d hook tables",
+                     WEFT__MAX_HOOKS);
+    r->hooks[r->nhooks++] = h;
 }
 
 /* ---------------------------------------------------------------- arena */
@@ -439,6 +483,28 @@ static bool fire_timers(struct weft__run *r)
 
 /* --------------------------------------------------------------- blocking */
 
+/* No task can run and no timer is pending: the finding, explained by the
+ * first layer that can (the report layer lists who waits for what). */
+static void deadlock(struct weft__run *r)
+{
+    struct weft__finding *f = &r->finding;
+    f->kind = WEFT_FINDING_DEADLOCK;
+    f->task = r->cur->id;
+    f->step = r->step;
+    f->time = r->now;
+    f->file = r->cur->file;
+    f->line = r->cur->line;
+    snprintf(f->message, sizeof f->message,
+             "deadlock: %u task%s blocked, none can run and no timer is "
+             "pending",
+             r->live, r->live == 1 ? "" : "s");
+    for (unsigned i = 0; i < r->nhooks; i++)
+        if (r->hooks[i]->deadlock != NULL) {
+            r->hooks[i]->deadlock(r);
+            return;
+        }
+}
+
 /* The current task can no longer run (blocked or done): pick the next one,
  * moving time forward if needed. Returns when the current task runs again
  * (never, if it is done). */
@@ -455,7 +521,7 @@ static void dispatch(struct weft__run *r, int op)
             return;
         }
         if (!fire_timers(r)) {
-            weft__deadlock_report(r);
+            deadlock(r);
             r->failed = true;
             r->cur->dying = true;
             switch_to(r, &r->sched);
@@ -466,8 +532,8 @@ static void dispatch(struct weft__run *r, int op)
 
 /* Block the current task; cancellable waits consult its cancel scopes
  * and pending task cancellation. */
-static int block_raw(struct weft__run *r, int op, weft__obj_t *obj,
-                     int64_t deadline, bool cancellable, bool release)
+int weft__block_raw(struct weft__run *r, int op, weft__obj_t *obj,
+                    int64_t deadline, bool cancellable, weft__task_hook *parked)
 {
     struct weft__task *t = r->cur;
     bool by_scope = false;
@@ -504,8 +570,8 @@ static int block_raw(struct weft__run *r, int op, weft__obj_t *obj,
     t->state = WEFT__BLOCKED;
     trace(r, WEFT__OP_BLOCK, op, obj ? obj->id : 0, t->id, t->file, t->line);
     if (WEFT__UNLIKELY(r->cov != NULL) && obj != NULL) {
-        weft__cov_count(r->cov, WEFT__COV_BLOCKED, t->file, t->line);
-        weft__cov_count(r->cov, WEFT__COV_CONTENDED, t->file, t->line);
+        r->cov_ops->count(r->cov, WEFT__COV_BLOCKED, t->file, t->line);
+        r->cov_ops->count(r->cov, WEFT__COV_CONTENDED, t->file, t->line);
     }
     if (obj != NULL) {
         t->wait_next = NULL;
@@ -521,10 +587,8 @@ static int block_raw(struct weft__run *r, int op, weft__obj_t *obj,
         weft__finding(r, WEFT_FINDING_NONE, t->file, t->line,
                       "out of memory arming a timer");
     }
-    if (release) /* an await: the loop's thread goes on */
-        weft__loop_release(r, t);
-    if (op == WEFT__OP_QUEUED) /* a coroutine yielding: back of its loop */
-        weft__loop_enqueue(r, t);
+    if (parked != NULL)
+        parked(r, t);
     dispatch(r, op);
     t->cancellable = false;
     if (!cancellable)
@@ -552,74 +616,6 @@ static int block_raw(struct weft__run *r, int op, weft__obj_t *obj,
     return rc;
 }
 
-int weft__suspend(struct weft__run *r, int op, weft__obj_t *obj,
-                  int64_t deadline)
-{
-    struct weft__task *t = r->cur;
-    bool coroutine = t->loop != NULL;
-    /* Only the coroutine suspends: its loop's thread goes on. */
-    t->awaiting = coroutine;
-    int rc =
-        block_raw(r, op, obj, deadline,
-                  op != WEFT__OP_LOOP && op != WEFT__OP_LOOP_IDLE, coroutine);
-    t->awaiting = false;
-    return rc;
-}
-
-/* The blocking-in-loop policy: a coroutine (or a loop thread running a
- * callback) that blocks holds its loop's thread. */
-static void blocking_in_loop(struct weft__run *r, struct weft__task *t, int op)
-{
-    int policy = r->cfg->blocking;
-    if (policy == WEFT_BLOCKING_ALLOW)
-        return;
-    if (policy == WEFT_BLOCKING_ERROR)
-        weft__finding(r, WEFT_FINDING_BLOCKING_IN_LOOP, t->file, t->line,
-                      "blocking call inside a loop: %s %s of loop L%u %s %s "
-                      "at %s:%d, which blocks the loop's whole thread "
-                      "(await instead)",
-                      t->loop ? "coroutine" : "the thread", weft__task_name(t),
-                      weft__loop_id(t->loop ? t->loop : t->runs_loop),
-                      t->loop ? "calls" : "runs a callback that calls",
-                      weft__op_name(op), t->file ? t->file : "?", t->line);
-    if (r->blocking_warnings++ == 0) {
-        r->warn_file = t->file;
-        r->warn_line = t->line;
-    }
-    t->warned = true;
-    t->block_file = t->file;
-    t->block_line = t->line;
-}
-
-int weft__block(struct weft__run *r, int op, weft__obj_t *obj, int64_t deadline)
-{
-    struct weft__task *t = r->cur;
-    if (WEFT__UNLIKELY(t->loop != NULL || t->in_callback))
-        blocking_in_loop(r, t, op);
-    return block_raw(r, op, obj, deadline, true, false);
-}
-
-int weft__wait_uncancellable(struct weft__run *r, int op, weft__obj_t *obj,
-                             int64_t deadline)
-{
-    struct weft__task *t = r->cur;
-    if (t->loop == NULL)
-        return weft__block_uncancellable(r, op, obj, deadline);
-    t->awaiting = true;
-    block_raw(r, op, obj, deadline, false, true);
-    t->awaiting = false;
-    return 0;
-}
-
-int weft__block_uncancellable(struct weft__run *r, int op, weft__obj_t *obj,
-                              int64_t deadline)
-{
-    struct weft__task *t = r->cur;
-    if (WEFT__UNLIKELY(t->loop != NULL || t->in_callback))
-        blocking_in_loop(r, t, op);
-    return block_raw(r, op, obj, deadline, false, false);
-}
-
 void weft__wake_task(struct weft__run *r, struct weft__task *t)
 {
     weft__obj_t *o = t->wait_obj;
@@ -634,8 +630,8 @@ void weft__wake_task(struct weft__run *r, struct weft__task *t)
             o->wait_tail = t->wait_prev;
         t->wait_obj = NULL;
     }
-    if (t->awaiting && t->loop != NULL)
-        weft__loop_enqueue(r, t);
+    if (WEFT__UNLIKELY(t->on_wake != NULL))
+        t->on_wake(r, t);
     else
         ready_add(r, t);
 }
@@ -644,9 +640,9 @@ static void wake_one(struct weft__run *r, weft__obj_t *obj,
                      struct weft__task *t)
 {
     if (WEFT__UNLIKELY(r->cov != NULL) && r->cur != &r->sched) {
-        weft__cov_count(r->cov, WEFT__COV_WOKE, r->cur->file, r->cur->line);
-        weft__cov_count(r->cov, WEFT__COV_CONTENDED, r->cur->file,
-                        r->cur->line);
+        r->cov_ops->count(r->cov, WEFT__COV_WOKE, r->cur->file, r->cur->line);
+        r->cov_ops->count(r->cov, WEFT__COV_CONTENDED, r->cur->file,
+                          r->cur->line);
     }
     t->signalled = true;
     trace(r, WEFT__OP_WAKEUP, t->wait_op, obj->id, t->id, r->cur->file,
@@ -701,8 +697,8 @@ void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
         uint32_t i = decide_task(r, op, t->ready_pos);
         struct weft__task *next = r->ready[i];
         if (WEFT__UNLIKELY(r->cov != NULL) && next != t) {
-            weft__cov_count(r->cov, WEFT__COV_PREEMPTED, file, line);
-            weft__cov_pair(r->cov, file, line, next->file, next->line);
+            r->cov_ops->count(r->cov, WEFT__COV_PREEMPTED, file, line);
+            r->cov_ops->pair(r->cov, file, line, next->file, next->line);
         }
         switch_to(r, next);
     }
@@ -711,7 +707,7 @@ void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
     ++r->step;
     trace(r, op, 0, obj ? obj->id : 0, t->id, file, line);
     if (WEFT__UNLIKELY(r->cov != NULL) && op != WEFT__OP_EXIT)
-        weft__cov_count(r->cov, WEFT__COV_REACHED, file, line);
+        r->cov_ops->count(r->cov, WEFT__COV_REACHED, file, line);
 }
 
 void weft__obj_init(struct weft__run *r, weft__obj_t *o, const char *file,
@@ -824,8 +820,11 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
         for (; i + 1 < sizeof t->name && name[i] != '\0'; i++)
             t->name[i] = name[i];
     t->name[i] = '\0';
-    if (r->cur != NULL && r->cur != &r->sched && r->cur->locals != NULL)
-        weft__locals_inherit(r, t, r->cur);
+    struct weft__task *parent =
+        r->cur != NULL && r->cur != &r->sched ? r->cur : NULL;
+    for (unsigned k = 0; k < r->nhooks; k++)
+        if (r->hooks[k]->spawned != NULL)
+            r->hooks[k]->spawned(r, t, parent);
     weft__ctx_make(&t->ctx, s->lo, s->size, task_entry, t);
     ready_add(r, t);
     r->live++;
@@ -841,13 +840,11 @@ static WEFT__NORETURN void task_end(struct weft__run *r, void *ret, int err)
     t->atomic_depth++;
     weft__visible(r, WEFT__OP_EXIT, NULL, t->file, t->line);
     t->atomic_depth--;
-    if (t->held != NULL)
-        weft__mutex_exit_check(r, t);
     t->ret = ret;
     t->fail_err = err;
-    weft__task_done(r, t, ret, err);
-    if (err != 0 && t->pool_of != NULL)
-        weft__pool_worker_died(r, t);
+    for (unsigned i = 0; i < r->nhooks; i++)
+        if (r->hooks[i]->ending != NULL)
+            r->hooks[i]->ending(r, t, ret, err);
     ready_remove(r, t);
     t->state = WEFT__DONE;
     r->live--;
@@ -857,8 +854,9 @@ static WEFT__NORETURN void task_end(struct weft__run *r, void *ret, int err)
               t->line);
         weft__wake_task(r, t->joiner);
     }
-    if (t->loop != NULL)
-        weft__loop_release(r, t); /* the loop's thread goes on */
+    for (unsigned i = 0; i < r->nhooks; i++)
+        if (r->hooks[i]->ended != NULL)
+            r->hooks[i]->ended(r, t);
     t->dying = true;
     r->dead = t;
     dispatch(r, WEFT__OP_EXIT);
@@ -937,9 +935,10 @@ void weft__run_teardown(struct weft__run *r)
     weft__free(r->ring);
     weft__free(r->decisions);
     weft__free(r->finding.detail.s);
-    weft__free(r->task_futures);
     weft__free(r->due);
-    weft__free(r->groups);
+    for (unsigned i = 0; i < r->nhooks; i++)
+        if (r->hooks[i]->teardown != NULL)
+            r->hooks[i]->teardown(r);
     arena_free(r);
     memset(r, 0, sizeof *r);
 }
@@ -973,8 +972,7 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     r->finding.kind = WEFT_FINDING_NONE;
     r->finding.message[0] = '\0';
     arena_reset(r);
-    r->ntask_futures = 0;
-    r->ngroups = 0;
+    r->x = NULL; /* the layers' state lived in the arena */
     r->finding.detail.len = 0;
     if (r->finding.detail.s)
         r->finding.detail.s[0] = '\0';
@@ -1005,8 +1003,9 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     release_dead(r);
     if (r->oom)
         return -ENOMEM;
-    if (!r->failed && (weft__group_leaks(r) || weft__unobserved(r)))
-        r->failed = true;
+    for (unsigned i = 0; i < r->nhooks && !r->failed; i++)
+        if (r->hooks[i]->check != NULL && r->hooks[i]->check(r))
+            r->failed = true;
     if (!r->failed && !r->decisions_full) {
         char why[400];
         if (!r->strategy->finished(r->strategy_state, why, sizeof why)) {

@@ -10,7 +10,7 @@
  * any other finding. A fault outside a task is not ours: the previous
  * handler is restored and the signal raised again.
  */
-#include "internal.h"
+#include "core/core.h"
 
 #include <signal.h>
 #include <stdlib.h>

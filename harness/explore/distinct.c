@@ -9,7 +9,7 @@
  * Insertion can be atomic, for worker processes sharing one counter in a
  * shared mapping.
  */
-#include "internal.h"
+#include "explore/explore.h"
 
 #include <string.h>
 

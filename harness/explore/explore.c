@@ -10,7 +10,7 @@
  * workers split
  * the same sequence and their union is the unsharded run.
  */
-#include "internal.h"
+#include "explore/explore.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -38,6 +38,19 @@ double weft__wall(void)
      * checked after every execution; a millisecond resolution is plenty. */
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int weft__run_prepare(struct weft__run *r, const weft_config_t *cfg)
+{
+    int rc = weft__run_setup(r, cfg);
+    if (rc != 0)
+        return rc;
+    /* In this order: a thread that ends holding a mutex is reported
+     * before its future completes (sync before loop). */
+    weft__run_hooks(r, &weft__sync_hooks);
+    weft__run_hooks(r, &weft__loop_hooks);
+    weft__run_hooks(r, &weft__report_hooks);
+    return 0;
 }
 
 static double wall_precise(void)
@@ -658,7 +671,8 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     s.progress_on = cfg.progress > 0 || (cfg.progress < 0 && s.tty);
     s.r = weft__zalloc(sizeof *s.r); /* torn down on every path */
     s.distinct = weft__zalloc(weft__distinct_size());
-    if (s.r == NULL || s.distinct == NULL || weft__run_setup(s.r, &cfg) != 0) {
+    if (s.r == NULL || s.distinct == NULL ||
+        weft__run_prepare(s.r, &cfg) != 0) {
         rc = -ENOMEM;
         goto out;
     }
@@ -673,6 +687,7 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
             goto out;
         }
         s.r->cov = weft__cov_get();
+        s.r->cov_ops = &weft__cov_ops;
     }
     if (weft__signals_install() != 0) {
         rc = -ENOMEM;

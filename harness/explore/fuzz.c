@@ -17,9 +17,9 @@
  * (WEFT_REPLAY). WEFT_PERFETTO runs the input once more with the whole
  * trace kept and writes it; WEFT_JSON writes the result of every call.
  */
-#include "fuzz.h"
-
 #include "weft/fuzz.h"
+
+#include "explore/explore.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -30,7 +30,7 @@
 extern char **environ;
 
 /*
- * Crash capture (signal.c) installs five handlers and an alternate stack
+ * Crash capture (core/signal.c) installs five handlers and an alternate stack
  * per weft_explore: seven system calls and a 64 KiB allocation, more than
  * a short execution costs. So the handlers stay installed from the first
  * call to exit. Between two calls of a test, anything (cmocka does, per
@@ -121,7 +121,7 @@ static struct fuzz_cache *cache_get(const weft_config_t *cfg)
     memset(c, 0, sizeof *c);
     c->cfg = *cfg;
     char err[1];
-    if (weft__run_setup(&c->r, &c->cfg) != 0 ||
+    if (weft__run_prepare(&c->r, &c->cfg) != 0 ||
         weft__strategy_fuzz.create(&c->state, &c->cfg, err, sizeof err) != 0) {
         weft__run_teardown(&c->r);
         weft__free(c);

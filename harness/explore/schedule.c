@@ -16,7 +16,7 @@
  * malformed line or a count that does not match is an error naming the
  * line, never a partial replay.
  */
-#include "internal.h"
+#include "explore/explore.h"
 
 #include <errno.h>
 #include <inttypes.h>

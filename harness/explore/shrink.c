@@ -14,7 +14,7 @@
  * then suffixes dropped, until a pass changes nothing or the budget runs
  * out.
  */
-#include "internal.h"
+#include "explore/explore.h"
 
 #include <errno.h>
 #include <string.h>

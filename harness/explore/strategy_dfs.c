@@ -15,7 +15,7 @@
  * bound; switching at a yield, after a block or an exit, and value
  * choices are free.
  */
-#include "internal.h"
+#include "explore/explore.h"
 
 #include <errno.h>
 #include <string.h>

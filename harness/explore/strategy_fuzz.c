@@ -3,7 +3,7 @@
  *
  * A coverage-guided fuzzer (libFuzzer, AFL++) mutates byte strings; this
  * strategy turns one into one execution, so the fuzzer steers the
- * interleaving and its crash file is the replay. The encoding (fuzz.h):
+ * interleaving and its crash file is the replay. The encoding (explore.h):
  * a choice among n options reads 1 byte when n <= 256, 2 when n <= 65536,
  * else 4, little-endian; value v picks option (d + v % n) % n, d being
  * the default option. The default is the running task when it can go on,
@@ -19,7 +19,7 @@
  * time). The state borrows the input (weft__fuzz_input) and never copies
  * it, so it costs nothing per execution.
  */
-#include "fuzz.h"
+#include "explore/explore.h"
 
 #include <errno.h>
 #include <string.h>

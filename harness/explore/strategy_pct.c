@@ -14,7 +14,7 @@
  * execution, then that execution's length. It is printed in the replay
  * line, so a seed plus that line replays any execution.
  */
-#include "internal.h"
+#include "explore/explore.h"
 
 #include <errno.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * an execution replays from its seed alone. Every choice is uniform over
  * the options (multiply-high, no modulo bias worth the name at these n).
  */
-#include "internal.h"
+#include "explore/explore.h"
 
 #include <errno.h>
 

@@ -9,7 +9,7 @@
  * wall time, addresses, unmodelled threads), and is reported as such
  * instead of silently exploring another execution.
  */
-#include "internal.h"
+#include "explore/explore.h"
 
 #include <errno.h>
 #include <string.h>
@@ -152,6 +152,7 @@ static void rp_describe(void *state, struct weft__buf *out)
 const struct weft__strategy weft__strategy_replay = {
     .name = "replay",
     .seed_replays = false,
+    .replays = true,
     .create = rp_create,
     .destroy = rp_destroy,
     .begin = rp_begin,

@@ -12,7 +12,7 @@
  * fork (pct stops learning its step estimate), so the parent's re-run is
  * the worker's execution exactly.
  */
-#include "internal.h"
+#include "explore/explore.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -47,6 +47,7 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
     if (r->cov != NULL) { /* count this worker's executions only */
         weft_sync_reset();
         r->cov = weft__cov_get();
+        r->cov_ops = &weft__cov_ops;
     }
     for (uint64_t m = w;; m += jobs) {
         uint64_t i = s->first + m * s->stride;

@@ -11,7 +11,7 @@
  * a task that failed and whose outcome nobody took is reported when the
  * execution ends.
  */
-#include "internal.h"
+#include "loop/loop.h"
 
 #include <errno.h>
 #include <string.h>
@@ -87,17 +87,6 @@ int weft_future_result(weft_future_t *f, void **value)
     return outcome(f, value);
 }
 
-/* Deliver cancellation to a task: its current cancellable wait ends. */
-static void cancel_task(struct weft__run *r, struct weft__task *t)
-{
-    if (t->state == WEFT__DONE)
-        return;
-    t->cancel_requested = true;
-    t->cancel_pending = true;
-    if (t->state == WEFT__BLOCKED && t->cancellable && !weft__shielded(t))
-        weft__wake_task(r, t);
-}
-
 /* Complete f (no visible operation: the caller made it). */
 static void complete(struct weft__run *r, weft_future_t *f, int state, int err,
                      void *v)
@@ -132,7 +121,7 @@ int weft_future_complete_at(weft_future_t *f, int state, int err, void *v,
     if (state == CANCELLED && f->task != NULL && f->task->state != WEFT__DONE) {
         /* A task's future: cancel the task; the future ends cancelled
          * when the task does. */
-        cancel_task(r, f->task);
+        weft__cancel_task(r, f->task);
         return 0;
     }
     complete(r, f, state, state == CANCELLED ? -ECANCELED : err, v);
@@ -142,7 +131,7 @@ int weft_future_complete_at(weft_future_t *f, int state, int err, void *v,
 void weft__task_done(struct weft__run *r, struct weft__task *t, void *ret,
                      int err)
 {
-    weft_future_t *f = t->future;
+    weft_future_t *f = t->x != NULL ? t->x->future : NULL;
     if (f == NULL || f->state != PENDING)
         return;
     if (err != 0 && err != -ECANCELED)
@@ -160,12 +149,14 @@ int weft__task_future(struct weft__run *r, struct weft__task *t,
     if (f == NULL)
         return -ENOMEM;
     weft__obj_init(r, &f->o, t->spawn_file, t->spawn_line);
-    if (weft__grow(&r->task_futures, &r->task_futures_cap, r->ntask_futures + 1,
-                   sizeof *r->task_futures) != 0)
+    struct weft__runx *rx = weft__rx_make(r);
+    struct weft__taskx *x = weft__tx_make(r, t);
+    if (rx == NULL || x == NULL ||
+        weft__rx_push(r, &rx->task_futures, &rx->ntask_futures,
+                      &rx->task_futures_cap, f) != 0)
         return -ENOMEM;
-    r->task_futures[r->ntask_futures++] = f;
     f->task = t;
-    t->future = f;
+    x->future = f;
     *out = f;
     return 0;
 }
@@ -175,8 +166,8 @@ bool weft__unobserved(struct weft__run *r)
     /* a plain thread ended by weft_task_fail that nobody joined */
     for (uint32_t i = 0; i < r->ntasks; i++) {
         struct weft__task *t = r->tasks[i];
-        if (t->fail_err == 0 || t->future != NULL || t->joined ||
-            t->pool_of != NULL)
+        if (t->fail_err == 0 || t->joined ||
+            (t->x != NULL && (t->x->future != NULL || t->x->pool_of != NULL)))
             continue;
         struct weft__finding *fd = &r->finding;
         fd->kind = WEFT_FINDING_UNOBSERVED;
@@ -190,8 +181,8 @@ bool weft__unobserved(struct weft__run *r)
                  weft__task_name(t), t->fail_err, weft_strerror(t->fail_err));
         return true;
     }
-    for (uint32_t i = 0; i < r->ntask_futures; i++) {
-        weft_future_t *f = r->task_futures[i];
+    for (uint32_t i = 0; r->x != NULL && i < r->x->ntask_futures; i++) {
+        weft_future_t *f = r->x->task_futures[i];
         if (f->state != FAILED || f->observed)
             continue;
         struct weft__finding *fd = &r->finding;
@@ -217,7 +208,7 @@ int weft_await_at(weft_future_t *f, void **value, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_await");
     struct weft__task *t = r->cur;
-    if (t->loop == NULL)
+    if (weft__co_loop(t) == NULL)
         return weft_future_wait_at(f, value, WEFT_FOREVER, file, line);
     touch(r, f);
     weft__visible(r, WEFT__OP_AWAIT, &f->o, file, line);
@@ -289,7 +280,7 @@ int weft_future_on_done(weft_future_t *f, weft_future_fn *fn, void *arg)
     if (fn == NULL)
         return -EINVAL;
     f->observed = true;
-    struct weft__loop *loop = t->loop ? t->loop : t->runs_loop;
+    struct weft__loop *loop = weft__any_loop(t);
     if (f->state != PENDING) {
         if (loop != NULL)
             weft__loop_callback(r, loop, fn, f, arg);
@@ -349,7 +340,7 @@ int weft_wait_many_at(weft_future_t *const *fs, size_t n, bool all,
     while (!ready(fs, n, all, index)) {
         if (deadline != WEFT_FOREVER && deadline <= r->now)
             return -ETIMEDOUT;
-        int rc = t->loop
+        int rc = weft__co_loop(t) != NULL
                      ? weft__suspend(r, WEFT__OP_AWAIT, &ws->o, deadline)
                      : weft__block(r, WEFT__OP_FUTURE_WAIT, &ws->o, deadline);
         if (rc != 0)
@@ -365,8 +356,3 @@ int weft_wait_many_at(weft_future_t *const *fs, size_t n, bool all,
 }
 
 /* ------------------------------------------------------------ cancellation */
-
-void weft__cancel_task(struct weft__run *r, struct weft__task *t)
-{
-    cancel_task(r, t);
-}

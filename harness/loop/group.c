@@ -1,5 +1,5 @@
 /*
- * group.c: task groups (structured concurrency) and channels.
+ * group.c: task groups (structured concurrency).
  *
  * A group's children are coroutines when spawned from a coroutine and
  * threads otherwise; each has a future, and a done-callback run in the
@@ -7,10 +7,9 @@
  * the first failure cancel every sibling. Waiting for a group cannot be
  * abandoned half-way: a cancelled waiter cancels the children and still
  * waits for them all. A group spawned into and never waited for is a
- * finding when the execution ends. Channels are bounded queues whose put
- * and get await in a coroutine and block in a thread (weft__wait).
+ * finding when the execution ends.
  */
-#include "internal.h"
+#include "loop/loop.h"
 
 #include <errno.h>
 #include <string.h>
@@ -40,13 +39,14 @@ static bool group_touch(struct weft__run *r, weft_group_t *g)
     g->children = NULL;
     g->waited = false;
     g->rec = weft__run_alloc(r, sizeof *g->rec);
-    if (g->rec == NULL || weft__grow(&r->groups, &r->groups_cap, r->ngroups + 1,
-                                     sizeof *r->groups) != 0)
+    struct weft__runx *rx = weft__rx_make(r);
+    if (g->rec == NULL || rx == NULL ||
+        weft__rx_push(r, &rx->groups, &rx->ngroups, &rx->groups_cap, g->rec) !=
+            0)
         return false;
     g->rec->id = g->o.id;
     g->rec->file = g->o.file;
     g->rec->line = g->o.line;
-    r->groups[r->ngroups++] = g->rec;
     return true;
 }
 
@@ -98,7 +98,7 @@ int weft_group_spawn_at(weft_group_t *g, const char *name, weft_thread_fn *fn,
     if (c == NULL)
         return -ENOMEM;
     weft_future_t *f = NULL;
-    if (self->loop != NULL) {
+    if (weft__co_loop(self) != NULL) {
         f = weft_spawn_on_at(NULL, name, fn, arg, file, line);
         if (f == NULL)
             return -ENOMEM;
@@ -171,8 +171,8 @@ int weft_group_destroy_at(weft_group_t *g, const char *file, int line)
 
 bool weft__group_leaks(struct weft__run *r)
 {
-    for (uint32_t i = 0; i < r->ngroups; i++) {
-        struct weft__grec *g = r->groups[i];
+    for (uint32_t i = 0; r->x != NULL && i < r->x->ngroups; i++) {
+        struct weft__grec *g = r->x->groups[i];
         if (g->spawned == 0 || g->waited)
             continue;
         struct weft__finding *f = &r->finding;
@@ -190,107 +190,4 @@ bool weft__group_leaks(struct weft__run *r)
         return true;
     }
     return false;
-}
-
-/* ---------------------------------------------------------------- channels */
-
-static bool chan_touch(struct weft__run *r, weft_chan_t *c)
-{
-    if (!weft__obj_touch(r, &c->o))
-        return true;
-    weft__obj_touch(r, &c->space);
-    c->head = c->len = 0;
-    c->closed = false;
-    c->buf = weft__run_alloc(r, c->cap * sizeof *c->buf);
-    return c->buf != NULL;
-}
-
-int weft_chan_init_at(weft_chan_t *c, size_t capacity, const char *file,
-                      int line)
-{
-    if (c == NULL || capacity == 0 || capacity > (SIZE_MAX >> 4))
-        return -EINVAL;
-    memset(c, 0, sizeof *c);
-    c->cap = capacity;
-    weft__obj_init(NULL, &c->o, file, line);
-    weft__obj_init(NULL, &c->space, file, line);
-    struct weft__run *r = weft__current;
-    if (r != NULL && r->cur != &r->sched && !chan_touch(r, c))
-        return -ENOMEM;
-    return 0;
-}
-
-int weft_chan_put_at(weft_chan_t *c, void *v, int64_t deadline,
-                     const char *file, int line)
-{
-    struct weft__run *r = weft__run_get("weft_chan_put");
-    struct weft__task *self = r->cur;
-    if (!chan_touch(r, c))
-        return -ENOMEM;
-    weft__visible(r, WEFT__OP_CHAN_PUT, &c->o, file, line);
-    for (;;) {
-        if (c->closed)
-            return -EPIPE;
-        if (c->len < c->cap) {
-            c->buf[(c->head + c->len) % c->cap] = v;
-            c->len++;
-            weft__wake(r, &c->o, WEFT__WAKE_ONE);
-            return 0;
-        }
-        if (deadline == 0)
-            return -EAGAIN;
-        if (deadline != WEFT_FOREVER && deadline <= r->now)
-            return -ETIMEDOUT;
-        int rc = weft__wait(r, WEFT__OP_CHAN_PUT, &c->space, deadline);
-        if (rc != 0)
-            return rc;
-        if (self->timed_out && c->len == c->cap && !c->closed)
-            return -ETIMEDOUT;
-    }
-}
-
-int weft_chan_get_at(weft_chan_t *c, void **v, int64_t deadline,
-                     const char *file, int line)
-{
-    struct weft__run *r = weft__run_get("weft_chan_get");
-    struct weft__task *self = r->cur;
-    if (!chan_touch(r, c))
-        return -ENOMEM;
-    weft__visible(r, WEFT__OP_CHAN_GET, &c->o, file, line);
-    for (;;) {
-        if (c->len > 0) {
-            void *x = c->buf[c->head];
-            c->head = (c->head + 1) % c->cap;
-            c->len--;
-            if (v != NULL)
-                *v = x;
-            weft__wake(r, &c->space, WEFT__WAKE_ONE);
-            return 0;
-        }
-        if (c->closed)
-            return -EPIPE;
-        if (deadline == 0)
-            return -EAGAIN;
-        if (deadline != WEFT_FOREVER && deadline <= r->now)
-            return -ETIMEDOUT;
-        int rc = weft__wait(r, WEFT__OP_CHAN_GET, &c->o, deadline);
-        if (rc != 0)
-            return rc;
-        if (self->timed_out && c->len == 0 && !c->closed)
-            return -ETIMEDOUT;
-    }
-}
-
-int weft_chan_close_at(weft_chan_t *c, const char *file, int line)
-{
-    struct weft__run *r = weft__run_get("weft_chan_close");
-    if (!chan_touch(r, c))
-        return -ENOMEM;
-    weft__visible(r, WEFT__OP_CHAN_CLOSE, &c->o, file, line);
-    if (c->closed)
-        return -EPIPE;
-    c->closed = true;
-    weft__wake(r, &c->o, WEFT__WAKE_ALL);
-    weft__wake(r, &c->space, WEFT__WAKE_ALL);
-    return 0;
 }

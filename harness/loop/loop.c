@@ -11,10 +11,14 @@
  * or ends (weft__loop_release). A woken coroutine is not made ready: it is
  * queued on its loop (weft__loop_enqueue), which resumes queued coroutines
  * first-in first-out, or in the strategy's order with WEFT_LOOP_SHUFFLE.
- * Blocking calls made while holding the loop's thread are checked in the
- * core (sched.c, weft__block). Loop state lives in the execution's arena.
+ * The core knows none of this: a suspended coroutine's on_wake hook sends
+ * its wake-up to the loop's queue, its on_block hook applies the
+ * blocking-in-loop policy (a coroutine, or a loop's thread running a
+ * callback, that blocks holds the whole loop), and weft__loop_hooks do the
+ * rest at a task's end and the execution's. Loop state lives in the
+ * execution's arena, as does each task's loop-layer state (t->x).
  */
-#include "internal.h"
+#include "loop/loop.h"
 
 #include <errno.h>
 #include <string.h>
@@ -57,16 +61,139 @@ struct weft__loop {
     bool shutdown;
 };
 
-struct weft__locals {
-    uint32_t n, cap;
-    struct {
-        weft_local_t *key;
-        void *value;
-    } e[];
-};
+/* ------------------------------------------- the layer's state and hooks */
 
-static struct weft__locals *
-locals_copy(struct weft__run *r, const struct weft__locals *from, uint32_t cap);
+struct weft__taskx *weft__tx_make(struct weft__run *r, struct weft__task *t)
+{
+    if (t->x == NULL)
+        t->x = weft__run_alloc(r, sizeof *t->x);
+    return t->x;
+}
+
+struct weft__runx *weft__rx_make(struct weft__run *r)
+{
+    if (r->x == NULL)
+        r->x = weft__run_alloc(r, sizeof *r->x);
+    return r->x;
+}
+
+int weft__rx_push(struct weft__run *r, void *arr, uint32_t *n, uint32_t *cap,
+                  void *p)
+{
+    void ***a = arr;
+    if (*n == *cap) {
+        /* Arena memory: the old array stays until the execution ends. */
+        uint32_t c = *cap ? 2 * *cap : 16;
+        void **grown = weft__run_alloc(r, c * sizeof *grown);
+        if (grown == NULL)
+            return -ENOMEM;
+        if (*n > 0)
+            memcpy(grown, *a, *n * sizeof *grown);
+        *a = grown;
+        *cap = c;
+    }
+    (*a)[(*n)++] = p;
+    return 0;
+}
+
+static void loop_release(struct weft__run *r, struct weft__task *t);
+
+/* A suspended coroutine's wake-up goes to the back of its loop's queue. */
+static void co_woken(struct weft__run *r, struct weft__task *t)
+{
+    weft__loop_enqueue(r, t);
+}
+
+/* A coroutine has left the ready set: its loop's thread goes on, and one
+ * that only yields goes to the back of the queue. */
+static void co_parked(struct weft__run *r, struct weft__task *t)
+{
+    loop_release(r, t);
+    if (t->wait_op == WEFT__OP_QUEUED)
+        weft__loop_enqueue(r, t);
+}
+
+int weft__suspend(struct weft__run *r, int op, weft__obj_t *obj,
+                  int64_t deadline)
+{
+    struct weft__task *t = r->cur;
+    bool coroutine = weft__co_loop(t) != NULL;
+    /* Only the coroutine suspends: its loop's thread goes on. */
+    if (coroutine)
+        t->on_wake = co_woken;
+    int rc = weft__block_raw(r, op, obj, deadline,
+                             op != WEFT__OP_LOOP && op != WEFT__OP_LOOP_IDLE,
+                             coroutine ? co_parked : NULL);
+    t->on_wake = NULL;
+    return rc;
+}
+
+int weft__wait_uncancellable(struct weft__run *r, int op, weft__obj_t *obj,
+                             int64_t deadline)
+{
+    struct weft__task *t = r->cur;
+    if (weft__co_loop(t) == NULL)
+        return weft__block_uncancellable(r, op, obj, deadline);
+    t->on_wake = co_woken;
+    weft__block_raw(r, op, obj, deadline, false, co_parked);
+    t->on_wake = NULL;
+    return 0;
+}
+
+/* The blocking-in-loop policy (a coroutine's on_block, and a loop
+ * thread's while it runs a callback): blocking holds the loop's thread. */
+static void blocking_in_loop(struct weft__run *r, struct weft__task *t, int op)
+{
+    int policy = r->cfg->blocking;
+    struct weft__taskx *x = t->x;
+    if (policy == WEFT_BLOCKING_ALLOW)
+        return;
+    if (policy == WEFT_BLOCKING_ERROR)
+        weft__finding(r, WEFT_FINDING_BLOCKING_IN_LOOP, t->file, t->line,
+                      "blocking call inside a loop: %s %s of loop L%u %s %s "
+                      "at %s:%d, which blocks the loop's whole thread "
+                      "(await instead)",
+                      x->loop ? "coroutine" : "the thread", weft__task_name(t),
+                      weft__loop_id(x->loop ? x->loop : x->runs_loop),
+                      x->loop ? "calls" : "runs a callback that calls",
+                      weft__op_name(op), t->file ? t->file : "?", t->line);
+    x->warned = true;
+    x->block_file = t->file;
+    x->block_line = t->line;
+}
+
+static void task_spawned(struct weft__run *r, struct weft__task *t,
+                         struct weft__task *parent)
+{
+    if (parent != NULL && parent->x != NULL && parent->x->locals != NULL)
+        weft__locals_inherit(r, t, parent);
+}
+
+static void task_ending(struct weft__run *r, struct weft__task *t, void *ret,
+                        int err)
+{
+    weft__task_done(r, t, ret, err);
+    if (err != 0 && t->x != NULL && t->x->pool_of != NULL)
+        weft__pool_worker_died(r, t);
+}
+
+static void task_ended(struct weft__run *r, struct weft__task *t)
+{
+    if (weft__co_loop(t) != NULL)
+        loop_release(r, t); /* the loop's thread goes on */
+}
+
+static bool execution_check(struct weft__run *r)
+{
+    return weft__group_leaks(r) || weft__unobserved(r);
+}
+
+const struct weft__hooks weft__loop_hooks = {
+    .spawned = task_spawned,
+    .ending = task_ending,
+    .ended = task_ended,
+    .check = execution_check,
+};
 
 static struct weft__loop *impl(struct weft__run *r, weft_loop_t *l)
 {
@@ -108,13 +235,13 @@ struct weft__task *weft__loop_running(const struct weft__loop *l,
 weft_loop_t *weft_loop_current(void)
 {
     struct weft__run *r = weft__run_get("weft_loop_current");
-    struct weft__loop *L = r->cur->loop ? r->cur->loop : r->cur->runs_loop;
+    struct weft__loop *L = weft__any_loop(r->cur);
     return L ? L->pub : NULL;
 }
 
 bool weft_in_coroutine(void)
 {
-    return weft__run_get("weft_in_coroutine")->cur->loop != NULL;
+    return weft__co_loop(weft__run_get("weft_in_coroutine")->cur) != NULL;
 }
 
 /* ------------------------------------------------- the loop's two queues */
@@ -129,14 +256,14 @@ static void wake_idle_thread(struct weft__run *r, struct weft__loop *L)
 
 void weft__loop_enqueue(struct weft__run *r, struct weft__task *t)
 {
-    struct weft__loop *L = t->loop;
+    struct weft__loop *L = t->x->loop;
     /* Queued means woken: its timer and cancellation wake are spent. */
     t->wait_op = WEFT__OP_QUEUED;
     t->wait_gen++;
     t->cancellable = false;
-    t->co_next = NULL;
+    t->x->co_next = NULL;
     if (L->qtail)
-        L->qtail->co_next = t;
+        L->qtail->x->co_next = t;
     else
         L->qhead = t;
     L->qtail = t;
@@ -144,9 +271,10 @@ void weft__loop_enqueue(struct weft__run *r, struct weft__task *t)
     wake_idle_thread(r, L);
 }
 
-void weft__loop_release(struct weft__run *r, struct weft__task *t)
+/* A coroutine suspends or ends: give the loop's thread back. */
+static void loop_release(struct weft__run *r, struct weft__task *t)
 {
-    struct weft__loop *L = t->loop;
+    struct weft__loop *L = t->x->loop;
     struct weft__task *th = L->thread;
     if (L->running == t)
         L->running = NULL;
@@ -163,14 +291,14 @@ static struct weft__task *dequeue(struct weft__run *r, struct weft__loop *L)
     struct weft__task **p = &L->qhead, *prev = NULL;
     for (; k > 0; k--) {
         prev = *p;
-        p = &(*p)->co_next;
+        p = &(*p)->x->co_next;
     }
     struct weft__task *t = *p;
-    *p = t->co_next;
+    *p = t->x->co_next;
     if (L->qtail == t)
         L->qtail = prev;
     L->nq--;
-    t->co_next = NULL;
+    t->x->co_next = NULL;
     return t;
 }
 
@@ -286,7 +414,7 @@ weft_future_t *weft_spawn_on_at(weft_loop_t *l, const char *name,
     if (l != NULL)
         L = impl(r, l);
     else
-        L = self->loop ? self->loop : self->runs_loop;
+        L = weft__any_loop(self);
     if (L == NULL)
         return NULL;
     weft__visible(r, WEFT__OP_SPAWN, &L->pub->o, file, line);
@@ -294,14 +422,16 @@ weft_future_t *weft_spawn_on_at(weft_loop_t *l, const char *name,
     weft_future_t *f;
     if (t == NULL)
         return NULL;
-    if (weft__task_future(r, t, &f) != 0) {
+    struct weft__taskx *x = weft__tx_make(r, t);
+    if (x == NULL || weft__task_future(r, t, &f) != 0) {
         r->oom = true;
         weft__finding(r, WEFT_FINDING_NONE, file, line, "out of memory");
     }
     /* It starts queued on its loop, not ready. */
     weft__unready(r, t);
-    t->loop = L;
-    t->awaiting = true;
+    x->loop = L;
+    t->on_block = blocking_in_loop;
+    t->on_wake = co_woken;
     weft__loop_enqueue(r, t);
     return f;
 }
@@ -310,12 +440,14 @@ weft_future_t *weft_spawn_on_at(weft_loop_t *l, const char *name,
 static void run_callback(struct weft__run *r, struct weft__task *self,
                          struct weft__cb *cb)
 {
-    self->in_callback = true;
+    self->x->in_callback = true;
+    self->on_block = blocking_in_loop;
     if (cb->ffn != NULL)
         cb->ffn(cb->f, cb->arg);
     else
         cb->fn(cb->arg);
-    self->in_callback = false;
+    self->on_block = NULL;
+    self->x->in_callback = false;
     (void)r;
 }
 
@@ -338,7 +470,7 @@ static void turn(struct weft__run *r, struct weft__loop *L,
     }
     if (L->qhead != NULL) {
         struct weft__task *c = dequeue(r, L);
-        c->awaiting = false;
+        c->on_wake = NULL;
         c->wait_op = 0;
         L->running = c;
         weft__ready(r, c);
@@ -359,7 +491,7 @@ static struct weft__task *spawn_worker(struct weft__run *r,
  * starts a replacement. */
 void weft__pool_worker_died(struct weft__run *r, struct weft__task *t)
 {
-    struct weft__loop *L = t->pool_of;
+    struct weft__loop *L = t->x->pool_of;
     for (unsigned i = 0; i < L->nworkers; i++)
         if (L->workers[i] == t) {
             L->workers[i] = L->workers[--L->nworkers];
@@ -374,6 +506,7 @@ static void *worker(void *arg)
     struct weft__loop *L = arg;
     struct weft__run *r = weft__current;
     struct weft__task *self = r->cur;
+    struct weft__taskx *x = self->x; /* made by spawn_worker */
     for (;;) {
         if (L->jobs_head != NULL) {
             struct weft__job *j = L->jobs_head;
@@ -382,16 +515,16 @@ static void *worker(void *arg)
                 L->jobs_tail = NULL;
             if (j->f->state != 0)
                 continue; /* cancelled before it started: never runs */
-            self->locals = j->locals;
+            x->locals = j->locals;
             /* While it runs the job, the job's future is the worker's
              * own: cancelling it cancels the worker's waits, and
              * weft_task_fail fails it. */
-            self->future = j->f;
+            x->future = j->f;
             j->f->task = self;
             self->cancel_requested = self->cancel_pending = false;
             void *ret = j->fn(j->arg);
             weft__task_done(r, self, ret, 0);
-            self->future = NULL;
+            x->future = NULL;
             continue;
         }
         if (L->shutdown)
@@ -409,7 +542,7 @@ weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
 {
     struct weft__run *r = weft__run_get("weft_to_thread");
     struct weft__task *self = r->cur;
-    struct weft__loop *L = self->loop ? self->loop : self->runs_loop;
+    struct weft__loop *L = weft__any_loop(self);
     if (L == NULL || fn == NULL)
         return NULL;
     weft__visible(r, WEFT__OP_CALL, &L->pool, file, line);
@@ -418,15 +551,14 @@ weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
     if (j == NULL || f == NULL)
         return NULL;
     weft__obj_init(r, &f->o, file, line);
-    if (weft__grow(&r->task_futures, &r->task_futures_cap, r->ntask_futures + 1,
-                   sizeof *r->task_futures) != 0)
+    struct weft__runx *rx = weft__rx_make(r);
+    if (rx == NULL || weft__rx_push(r, &rx->task_futures, &rx->ntask_futures,
+                                    &rx->task_futures_cap, f) != 0)
         return NULL;
-    r->task_futures[r->ntask_futures++] = f;
     j->fn = fn;
     j->arg = arg;
     j->f = f;
-    if (self->locals != NULL)
-        j->locals = locals_copy(r, self->locals, self->locals->cap);
+    j->locals = weft__locals_copy(r, self);
     if (L->jobs_tail)
         L->jobs_tail->next = j;
     else
@@ -449,9 +581,9 @@ static struct weft__task *spawn_worker(struct weft__run *r,
         L->workers = weft__run_alloc(r, max * sizeof *L->workers);
     struct weft__task *w =
         L->workers ? weft__task_new(r, "to_thread worker", worker, L) : NULL;
-    if (w == NULL)
+    if (w == NULL || weft__tx_make(r, w) == NULL)
         return NULL;
-    w->pool_of = L;
+    w->x->pool_of = L;
     L->workers[L->nworkers++] = w;
     return w;
 }
@@ -483,7 +615,7 @@ int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
     struct weft__task *self = r->cur;
     if (main == NULL)
         return -EINVAL;
-    if (self->loop != NULL || self->runs_loop != NULL)
+    if (weft__any_loop(self) != NULL)
         return -EBUSY; /* no loop inside a loop, as asyncio.run */
     if (l == NULL) {
         l = weft__run_alloc(r, sizeof *l);
@@ -501,13 +633,15 @@ int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
     L->shutdown = false;
     L->nworkers = 0;
     L->idle = 0;
+    if (weft__tx_make(r, self) == NULL)
+        return -ENOMEM;
     L->thread = self;
-    self->runs_loop = L;
+    self->x->runs_loop = L;
     weft_future_t *mf =
         weft_spawn_on_at(l, "main coroutine", main, arg, file, line);
     if (mf == NULL) {
         L->thread = NULL;
-        self->runs_loop = NULL;
+        self->x->runs_loop = NULL;
         return -ENOMEM;
     }
     while (mf->state == 0)
@@ -515,20 +649,21 @@ int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
     /* asyncio.run's epilogue: cancel what is left, let it finish. */
     for (uint32_t i = 0; i < r->ntasks; i++) {
         struct weft__task *t = r->tasks[i];
-        if (t->loop == L && t->state != WEFT__DONE)
+        if (weft__co_loop(t) == L && t->state != WEFT__DONE)
             weft__cancel_task(r, t);
     }
     for (;;) {
         bool left = false;
         for (uint32_t i = 0; i < r->ntasks && !left; i++)
-            left = r->tasks[i]->loop == L && r->tasks[i]->state != WEFT__DONE;
+            left = weft__co_loop(r->tasks[i]) == L &&
+                   r->tasks[i]->state != WEFT__DONE;
         if (!left && L->soon_head == NULL)
             break;
         turn(r, L, self);
     }
     pool_shutdown(r, L, self);
     L->thread = NULL;
-    self->runs_loop = NULL;
+    self->x->runs_loop = NULL;
     return weft_future_result(mf, ret);
 }
 
@@ -536,175 +671,11 @@ int weft_await_sleep_until_at(int64_t deadline, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_await_sleep");
     struct weft__task *t = r->cur;
-    if (t->loop == NULL)
+    if (weft__co_loop(t) == NULL)
         return weft_sleep_until_at(deadline, file, line);
     weft__visible(r, WEFT__OP_AWAIT, NULL, file, line);
     if (deadline == WEFT_FOREVER || deadline > r->now)
         return weft__suspend(r, WEFT__OP_AWAIT, NULL, deadline);
     /* A deadline already passed: yield to the loop's other coroutines. */
     return weft__suspend(r, WEFT__OP_QUEUED, NULL, WEFT_FOREVER);
-}
-
-/* ---------------------------------------------------------- cancel scopes */
-
-void weft_scope_enter(weft_scope_t *s, int64_t deadline, unsigned flags)
-{
-    struct weft__run *r = weft__run_get("weft_scope_enter");
-    struct weft__task *t = r->cur;
-    s->deadline = deadline;
-    s->flags = flags;
-    s->cancelled = false;
-    s->hit = false;
-    s->parent = t->scope;
-    s->owner = t;
-    t->scope = s;
-}
-
-int weft_scope_exit(weft_scope_t *s)
-{
-    struct weft__run *r = weft__run_get("weft_scope_exit");
-    struct weft__task *t = r->cur;
-    if (t->scope != s)
-        weft__misuse("weft_scope_exit",
-                     "not the innermost scope of the calling task");
-    t->scope = s->parent;
-    /* fail-after: only when its deadline really ended a wait inside */
-    if ((s->flags & WEFT_SCOPE_FAIL) && s->hit && s->deadline != WEFT_FOREVER &&
-        s->deadline <= r->now)
-        return -ETIMEDOUT;
-    return 0;
-}
-
-/* Does the scope chain of t, up to the nearest shield, contain s? */
-static bool covers(struct weft__task *t, const weft_scope_t *s)
-{
-    for (weft_scope_t *x = t->scope; x != NULL; x = x->parent) {
-        if (x == s)
-            return true;
-        if (x->flags & WEFT_SCOPE_SHIELD)
-            return false;
-    }
-    return false;
-}
-
-void weft_scope_cancel(weft_scope_t *s)
-{
-    struct weft__run *r = weft__run_get("weft_scope_cancel");
-    weft__visible(r, WEFT__OP_CANCEL, NULL, r->cur->file, r->cur->line);
-    s->cancelled = true;
-    struct weft__task *t = s->owner;
-    if (t != NULL && t != r->cur && t->state == WEFT__BLOCKED &&
-        t->cancellable && covers(t, s))
-        weft__wake_task(r, t);
-}
-
-int64_t weft__scope_deadline(struct weft__task *t, bool *cancelled)
-{
-    int64_t d = WEFT_FOREVER;
-    for (weft_scope_t *s = t->scope; s != NULL; s = s->parent) {
-        if (s->cancelled)
-            *cancelled = true;
-        if (s->deadline != WEFT_FOREVER &&
-            (d == WEFT_FOREVER || s->deadline < d))
-            d = s->deadline;
-        if (s->flags & WEFT_SCOPE_SHIELD)
-            break;
-    }
-    return d;
-}
-
-bool weft__shielded(struct weft__task *t)
-{
-    for (weft_scope_t *s = t->scope; s != NULL; s = s->parent)
-        if (s->flags & WEFT_SCOPE_SHIELD)
-            return true;
-    return false;
-}
-
-void weft__scope_hit(struct weft__task *t)
-{
-    for (weft_scope_t *s = t->scope; s != NULL; s = s->parent) {
-        if (s->cancelled)
-            s->hit = true;
-        if (s->flags & WEFT_SCOPE_SHIELD)
-            break;
-    }
-}
-
-void weft__scope_unhit(struct weft__task *t)
-{
-    for (weft_scope_t *s = t->scope; s != NULL; s = s->parent) {
-        s->hit = false;
-        if (s->flags & WEFT_SCOPE_SHIELD)
-            break;
-    }
-}
-
-void weft__scope_expired(struct weft__task *t, int64_t now)
-{
-    for (weft_scope_t *s = t->scope; s != NULL; s = s->parent) {
-        if (s->deadline != WEFT_FOREVER && s->deadline <= now) {
-            s->cancelled = true;
-            s->hit = true;
-        }
-        if (s->flags & WEFT_SCOPE_SHIELD)
-            break;
-    }
-}
-
-/* ------------------------------------------------------------ task-locals */
-
-void *weft_local_get(weft_local_t *key)
-{
-    struct weft__run *r = weft__run_get("weft_local_get");
-    struct weft__locals *ls = r->cur->locals;
-    for (uint32_t i = 0; ls != NULL && i < ls->n; i++)
-        if (ls->e[i].key == key)
-            return ls->e[i].value;
-    return NULL;
-}
-
-static struct weft__locals *
-locals_copy(struct weft__run *r, const struct weft__locals *from, uint32_t cap)
-{
-    struct weft__locals *ls =
-        weft__run_alloc(r, sizeof *ls + cap * sizeof ls->e[0]);
-    if (ls == NULL)
-        return NULL;
-    ls->cap = cap;
-    if (from != NULL) {
-        ls->n = from->n;
-        memcpy(ls->e, from->e, from->n * sizeof ls->e[0]);
-    }
-    return ls;
-}
-
-int weft_local_set(weft_local_t *key, void *value)
-{
-    struct weft__run *r = weft__run_get("weft_local_set");
-    struct weft__task *t = r->cur;
-    struct weft__locals *ls = t->locals;
-    for (uint32_t i = 0; ls != NULL && i < ls->n; i++)
-        if (ls->e[i].key == key) {
-            ls->e[i].value = value;
-            return 0;
-        }
-    if (ls == NULL || ls->n == ls->cap) {
-        ls = locals_copy(r, ls, ls ? 2 * ls->cap : 4);
-        if (ls == NULL)
-            return -ENOMEM;
-        t->locals = ls;
-    }
-    ls->e[ls->n].key = key;
-    ls->e[ls->n].value = value;
-    ls->n++;
-    return 0;
-}
-
-void weft__locals_inherit(struct weft__run *r, struct weft__task *child,
-                          struct weft__task *parent)
-{
-    /* A copy: the child's later sets are its own, and so are the
-     * parent's. */
-    child->locals = locals_copy(r, parent->locals, parent->locals->cap);
 }

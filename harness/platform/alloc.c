@@ -5,10 +5,11 @@
  * so a test can make the n-th allocation fail and check that weft answers
  * -ENOMEM and leaks nothing. The counter is per OS thread, like the run.
  */
-#include "internal.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

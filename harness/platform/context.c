@@ -6,7 +6,7 @@
  * trampoline. With WEFT_SWITCH_UCONTEXT both calls map onto makecontext and
  * swapcontext: portable, but each switch is a system call.
  */
-#include "internal.h"
+#include "platform/platform.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,13 +2,13 @@
  * stack.c: task stacks, mapped with a guard page and pooled.
  *
  * A stack is an anonymous mapping whose lowest page is PROT_NONE, so an
- * overflow faults (signal.c turns that into a finding) instead of
+ * overflow faults (core/signal.c turns that into a finding) instead of
  * corrupting a neighbour. Released stacks go to a free list and are reused
  * by later tasks and executions: creating a task costs no system call once
  * the pool is warm. Stacks are announced to valgrind and unpoisoned for
  * AddressSanitizer on reuse (an abandoned task may leave poisoned frames).
  */
-#include "internal.h"
+#include "platform/platform.h"
 
 #include <sys/mman.h>
 #include <unistd.h>

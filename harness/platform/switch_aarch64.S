@@ -3,7 +3,7 @@
  *
  * weft__ctx_switch(from, to) saves x19-x30, d8-d15 and FPCR in a 176-byte
  * frame on the current stack, stores sp in from->sp, loads to->sp and
- * restores the same frame. A new context (weft__ctx_make, context_asm.c)
+ * restores the same frame. A new context (weft__ctx_make, context.c)
  * returns into weft__ctx_trampoline with x19 = entry and x20 = arg.
  */
 #if defined(__aarch64__) && !defined(WEFT_SWITCH_UCONTEXT)

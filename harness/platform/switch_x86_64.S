@@ -4,7 +4,7 @@
  * weft__ctx_switch(from, to) pushes the callee-saved registers and the
  * MXCSR / x87 control words on the current stack, stores the stack pointer
  * in from->sp, loads to->sp and pops the same frame. A new context is a
- * frame built by weft__ctx_make (context_asm.c) whose return address is
+ * frame built by weft__ctx_make (context.c) whose return address is
  * weft__ctx_trampoline, which calls entry(arg) with r12 = entry, r13 = arg.
  */
 #if defined(__x86_64__) && !defined(WEFT_SWITCH_UCONTEXT)

@@ -19,7 +19,7 @@
  * tracefiles, PATH.worker<pid>, which `lcov -a` (scripts/weft-coverage.sh
  * merge) adds up with the parent's.
  */
-#include "internal.h"
+#include "report/report.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -47,18 +47,6 @@ struct weft__cov {
 };
 
 static _Thread_local struct weft__cov *cov;
-
-static const char *const measure_names[WEFT__COV__COUNT] = {
-    "reached", "contended", "blocked", "preempted", "woke",
-};
-
-int weft__cov_measure(const char *name)
-{
-    for (int i = 0; i < WEFT__COV__COUNT; i++)
-        if (strcmp(name, measure_names[i]) == 0)
-            return i;
-    return -1;
-}
 
 struct weft__cov *weft__cov_get(void)
 {
@@ -110,16 +98,15 @@ static struct site *site_of(struct weft__cov *c, const char *file, int line)
     return &c->sites[j];
 }
 
-void weft__cov_count(struct weft__cov *c, int measure, const char *file,
-                     int line)
+static void count(struct weft__cov *c, int measure, const char *file, int line)
 {
     struct site *s = site_of(c, file, line);
     if (s != NULL)
         s->n[measure]++;
 }
 
-void weft__cov_pair(struct weft__cov *c, const char *f1, int l1, const char *f2,
-                    int l2)
+static void pair(struct weft__cov *c, const char *f1, int l1, const char *f2,
+                 int l2)
 {
     if ((c->npairs + 1) * 2 > c->pcap) {
         uint32_t cap = c->pcap ? c->pcap * 2 : 256;
@@ -152,6 +139,11 @@ void weft__cov_pair(struct weft__cov *c, const char *f1, int l1, const char *f2,
     c->pairs[j] = (struct pair){ f1, f2, l1, l2 };
     c->npairs++;
 }
+
+const struct weft__cov_ops weft__cov_ops = {
+    .count = count,
+    .pair = pair,
+};
 
 void weft__cov_schedules(uint64_t n)
 {
@@ -219,7 +211,7 @@ static int write_lcov(const char *path, const struct row *rows, uint32_t n,
     FILE *f = fopen(tmp, "w");
     if (f == NULL)
         return -errno;
-    fprintf(f, "TN:weft_sync_%s\n", measure_names[measure]);
+    fprintf(f, "TN:weft_sync_%s\n", weft__cov_names[measure]);
     for (uint32_t i = 0; i < n;) {
         uint32_t j = i, hit = 0;
         fprintf(f, "SF:%s\n", rows[i].file);
@@ -274,7 +266,7 @@ void weft__cov_write(const weft_config_t *cfg, bool worker)
                 "weft: sync coverage (%s) in %s: %u sites, %u contended, %u "
                 "never contended; %u distinct preemption-site pairs; %llu "
                 "distinct schedules\n",
-                measure_names[measure], path, n, contended, never, c->npairs,
+                weft__cov_names[measure], path, n, contended, never, c->npairs,
                 (unsigned long long)c->schedules);
         unsigned shown = 0;
         for (uint32_t i = 0; i < n && shown < 8; i++)

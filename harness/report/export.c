@@ -10,7 +10,7 @@
  * virtual instant are spread 1 ns apart, in step order, so their order is
  * visible; the real virtual time is in each event's arguments.
  */
-#include "internal.h"
+#include "report/report.h"
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
  * kind and creation order (M2 is the second object the execution touched)
  * plus the line that initialised them: never by address.
  */
-#include "internal.h"
+#include "report/report.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -36,39 +36,6 @@ const char *weft_finding_name(weft_finding_t kind)
     if ((unsigned)kind >= WEFT_FINDING__COUNT)
         return "unknown";
     return finding_names[kind];
-}
-
-const char *weft__task_name(struct weft__task *t)
-{
-    static _Thread_local char buf[4][48];
-    static _Thread_local unsigned k;
-    if (t == NULL)
-        return "nobody";
-    char *b = buf[k++ % 4];
-    if (t->name[0] == '\0')
-        snprintf(b, sizeof buf[0], "task %u", t->id);
-    else
-        snprintf(b, sizeof buf[0], "task %u \"%s\"", t->id, t->name);
-    return b;
-}
-
-const char weft__pc_site[] = "<pc>";
-const char *(*weft__pc_site_fmt)(int line);
-
-const char *weft__site(const char *file, int line)
-{
-    static _Thread_local char buf[4][160];
-    static _Thread_local unsigned k;
-    char *b = buf[k++ % 4];
-    if (file == NULL)
-        return "?";
-    if (file == weft__pc_site && weft__pc_site_fmt != NULL)
-        return weft__pc_site_fmt(line);
-    if (file == weft__pc_site)
-        snprintf(b, sizeof buf[0], "<program>+0x%x", (unsigned)line);
-    else
-        snprintf(b, sizeof buf[0], "%s:%d", file, line);
-    return b;
 }
 
 /* Virtual time as seconds with nanosecond digits: 3600.000000100s. */
@@ -146,9 +113,9 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
         return NULL;
     case WEFT__OP_AWAIT:
     case WEFT__OP_FUTURE_WAIT: {
-        bool blocking = t->wait_op == WEFT__OP_FUTURE_WAIT && t->loop;
+        bool blocking = t->wait_op == WEFT__OP_FUTURE_WAIT && weft__co_loop(t);
         weft__buf_printf(b, "%s %s%u (%s)",
-                         t->loop && !blocking ? "awaits" : "waits for",
+                         weft__co_loop(t) && !blocking ? "awaits" : "waits for",
                          o ? "future F" : "a deadline", o ? o->id : 0,
                          o ? weft__site(o->file, o->line) : "-");
         struct weft__task *by = NULL;
@@ -164,15 +131,16 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
                              "\n      a blocking call inside coroutine %s: "
                              "loop L%u's thread is blocked with it, so "
                              "nothing queued on L%u can run",
-                             weft__task_name(t), weft__loop_id(t->loop),
-                             weft__loop_id(t->loop));
+                             weft__task_name(t),
+                             weft__loop_id(weft__co_loop(t)),
+                             weft__loop_id(weft__co_loop(t)));
         return by;
     }
     case WEFT__OP_QUEUED: {
         uint32_t q;
-        struct weft__task *holder = weft__loop_running(t->loop, &q);
+        struct weft__task *holder = weft__loop_running(weft__co_loop(t), &q);
         weft__buf_printf(b, "is ready, queued on loop L%u",
-                         weft__loop_id(t->loop));
+                         weft__loop_id(weft__co_loop(t)));
         if (holder != NULL)
             weft__buf_printf(b, ", whose thread %s holds, blocked",
                              weft__task_name(holder));
@@ -180,19 +148,19 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
     }
     case WEFT__OP_LOOP: {
         uint32_t q;
-        struct weft__task *holder = weft__loop_running(t->runs_loop, &q);
+        struct weft__task *holder = weft__loop_running(weft__runs_loop(t), &q);
         weft__buf_printf(b,
                          "runs loop L%u, its thread lent to %s (%u "
                          "coroutine%s queued behind it)",
-                         weft__loop_id(t->runs_loop), weft__task_name(holder),
-                         q, q == 1 ? "" : "s");
+                         weft__loop_id(weft__runs_loop(t)),
+                         weft__task_name(holder), q, q == 1 ? "" : "s");
         return holder;
     }
     case WEFT__OP_LOOP_IDLE:
         weft__buf_printf(b,
                          "runs loop L%u, which waits for work (nothing "
                          "queued, no callback due)",
-                         weft__loop_id(t->runs_loop));
+                         weft__loop_id(weft__runs_loop(t)));
         return NULL;
     default:
         weft__buf_printf(b, "waits in %s", weft__op_name(t->wait_op));
@@ -200,7 +168,7 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
     }
 }
 
-void weft__deadlock_report(struct weft__run *r)
+static void deadlock(struct weft__run *r)
 {
     struct weft__finding *f = &r->finding;
     struct weft__buf *b = &f->detail;
@@ -214,8 +182,8 @@ void weft__deadlock_report(struct weft__run *r)
             continue;
         blocked++;
         weft__buf_printf(b, "    %s%s at %s\n      ",
-                         t->loop ? "coroutine " : "", weft__task_name(t),
-                         weft__site(t->file, t->line));
+                         weft__co_loop(t) ? "coroutine " : "",
+                         weft__task_name(t), weft__site(t->file, t->line));
         weft__describe_wait(r, t, b);
         weft__buf_printf(b, "\n");
     }
@@ -264,13 +232,15 @@ void weft__deadlock_report(struct weft__run *r)
     }
     for (uint32_t i = 0; i < r->ntasks; i++) {
         struct weft__task *t = r->tasks[i];
-        if (t->warned && t->state == WEFT__BLOCKED && t->loop != NULL)
+        struct weft__taskx *x = weft__tx(t);
+        if (x != NULL && x->warned && t->state == WEFT__BLOCKED &&
+            x->loop != NULL)
             weft__buf_printf(b,
                              "  cause:     coroutine %s made a blocking call "
                              "inside loop L%u at %s (WEFT_BLOCKING=warn); "
                              "await instead\n",
-                             weft__task_name(t), weft__loop_id(t->loop),
-                             weft__site(t->block_file, t->block_line));
+                             weft__task_name(t), weft__loop_id(x->loop),
+                             weft__site(x->block_file, x->block_line));
     }
     f->kind = WEFT_FINDING_DEADLOCK;
     f->task = r->cur->id;
@@ -284,6 +254,10 @@ void weft__deadlock_report(struct weft__run *r)
              blocked, blocked == 1 ? "" : "s",
              cycle_from ? " (wait-for cycle below)" : "");
 }
+
+const struct weft__hooks weft__report_hooks = {
+    .deadlock = deadlock,
+};
 
 static void trace_tail(struct weft__run *r, struct weft__buf *out)
 {

@@ -6,7 +6,7 @@
  * other task runs until the next visible operation. The model is
  * sequential consistency.
  */
-#include "internal.h"
+#include "sync/sync.h"
 
 #define ATOMIC_BODY(T, p, op, v, expected)                              \
     T old = *(p);                                                       \

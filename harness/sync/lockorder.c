@@ -84,7 +84,7 @@
  * then, or when the thread exits). Nothing here is ever ordered by an
  * address: nodes are object ids and init sites, hashes are of file names.
  *
- * Cost. weft__lockorder_lock (internal.h) runs on every lock; when the
+ * Cost. weft__lockorder_lock (sync.h) runs on every lock; when the
  * task holds no mutex and no rwlock is held anywhere it is two loads and
  * a test (bench_core's W2: +24 instructions per execution of 12 locks,
  * +0.3%). Beyond that, the work is per held lock: a site lookup (cached
@@ -96,7 +96,7 @@
  * Memory failures make the detector skip what it could not record: it
  * never fails an execution for itself.
  */
-#include "internal.h"
+#include "sync/sync.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -860,7 +860,7 @@ static void edges(struct weft__lockorder *lo, struct weft__run *r,
         /* A replayed schedule adds no edge: persisted failures replayed
          * before the search would otherwise mix into it; the report's
          * final replay needs none (its original added them). */
-        if (r->strategy == &weft__strategy_replay &&
+        if (r->strategy->replays &&
             edge_find(&lo->cr, a->site, sb) == UINT32_MAX)
             continue;
         k = edge_add(&lo->cr, a->site, sb, &in, true, &changed);

@@ -10,7 +10,7 @@
  * normal mutex (relock, foreign unlock) is a finding; the error-checking type
  * returns the POSIX errors instead, and the recursive type counts.
  */
-#include "internal.h"
+#include "sync/sync.h"
 
 #include <errno.h>
 
@@ -145,14 +145,24 @@ int weft_mutex_unlock_at(weft_mutex_t *m, const char *file, int line)
     return 0;
 }
 
-void weft__mutex_exit_check(struct weft__run *r, struct weft__task *t)
+/* A thread that ends while holding a mutex: nobody can ever unlock it. */
+static void task_ending(struct weft__run *r, struct weft__task *t, void *ret,
+                        int err)
 {
+    (void)ret;
+    (void)err;
     weft_mutex_t *m = t->held;
+    if (m == NULL)
+        return;
     weft__finding(r, WEFT_FINDING_LOCK_MISUSE, t->file, t->line,
                   "%s exits while holding mutex M%u (locked at %s)",
                   weft__task_name(t), m->o.id,
                   weft__site(m->lock_file, m->lock_line));
 }
+
+const struct weft__hooks weft__sync_hooks = {
+    .ending = task_ending,
+};
 
 /* ------------------------------------------------- condition variables */
 

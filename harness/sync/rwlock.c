@@ -6,7 +6,7 @@
  * strategy decides who gets it, so both writer- and reader-starving
  * schedules are explored. Read holders are counted, not named.
  */
-#include "internal.h"
+#include "sync/sync.h"
 
 #include <errno.h>
 

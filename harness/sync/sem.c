@@ -5,7 +5,7 @@
  * state, so an object reused by a later execution restarts as initialised.
  * A post wakes one waiter, which the strategy picks.
  */
-#include "internal.h"
+#include "sync/sync.h"
 
 #include <errno.h>
 

@@ -1,12 +1,12 @@
 /*
  * thread.c: the thread API: spawn, join, detach, exit, yield, self.
  *
- * A thread is a task (sched.c) named by its creation order in the
+ * A thread is a task (core/sched.c) named by its creation order in the
  * execution; a handle also carries the execution's epoch, so a handle kept
  * from an earlier execution is caught (-ESRCH) rather than followed. Joins
  * are waits on the target task, which wakes its joiner when it ends.
  */
-#include "internal.h"
+#include "sync/sync.h"
 
 #include <errno.h>
 

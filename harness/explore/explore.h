@@ -1,0 +1,154 @@
+/*
+ * explore.h: the explore layer (harness/explore/): many executions of one
+ * body. explore.c runs the search (budgets, stop at the first failure or
+ * collect distinct ones, persisted failures first, reports), workers.c
+ * splits it over forked processes and shards, shrink.c minimises a failing
+ * schedule, schedule.c reads and writes schedule files, distinct.c counts
+ * distinct executions, fuzz.c runs one execution per fuzzer input, and each
+ * strategy_<name>.c is one strategy: a const table the core calls at its
+ * decision point, never calling back.
+ *
+ * A run is set up here (weft__run_prepare) with the hooks of every layer
+ * below. Uses: report, loop, sync, core, platform.
+ */
+#ifndef WEFT_EXPLORE_H
+#define WEFT_EXPLORE_H
+
+#include "report/report.h"
+
+/* Set a run up for cfg with every layer's hooks; -ENOMEM. */
+WEFT__HIDDEN int weft__run_prepare(struct weft__run *r,
+                                   const weft_config_t *cfg);
+
+/* ------------------------------------------------------------ strategies */
+
+WEFT__HIDDEN extern const struct weft__strategy weft__strategy_random;
+WEFT__HIDDEN extern const struct weft__strategy weft__strategy_replay;
+WEFT__HIDDEN extern const struct weft__strategy weft__strategy_pct;
+WEFT__HIDDEN extern const struct weft__strategy weft__strategy_dfs;
+
+/*
+ * The fuzz strategy (strategy_fuzz.c), shared with weft_fuzz_one (fuzz.c).
+ * It reads every choice from a byte string, a fuzzer's input: a choice
+ * among n options takes 1 byte when n <= 256, 2 when n <= 65536, else 4
+ * (little-endian), and a value v picks option (d + v % n) % n, where d is
+ * the default option: the running task when it can go on (so zero bytes
+ * never preempt), the next ready task at a yield (so spin loops make
+ * progress), the first ready task when the running one blocked or ended,
+ * and 0 for a value choice. Once the input runs out every choice takes its
+ * default: an empty or all-zero input runs the non-preemptive schedule
+ * (the first execution of `dfs`). Choices with one option take no byte.
+ * Nothing but the input decides: no seed, address or time.
+ */
+WEFT__HIDDEN extern const struct weft__strategy weft__strategy_fuzz;
+/* Give a fuzz strategy state the input of the next execution(s); the
+ * bytes are borrowed and must outlive them. begin() rewinds to byte 0. */
+WEFT__HIDDEN void weft__fuzz_input(void *state, const uint8_t *data,
+                                   size_t size);
+/* Count each decision's interleaving feature (strategy_fuzz.c) in
+ * counters[0..n), saturating; NULL turns it off. */
+WEFT__HIDDEN void weft__fuzz_counters(void *state, uint8_t *counters, size_t n);
+/* Bytes the execution just run consumed (<= size). */
+WEFT__HIDDEN size_t weft__fuzz_used(const void *state);
+
+/* ------------------------------------------------------------- schedules */
+
+/* Schedules (schedule.c) */
+WEFT__HIDDEN int weft__schedule_write(const char *path, struct weft__run *r);
+struct weft__schedule {
+    uint64_t seed;
+    uint64_t steps; /* of the execution it records (0: unknown) */
+    uint64_t max_steps;
+    unsigned spurious;
+    struct weft__decision *d;
+    uint32_t n;
+};
+WEFT__HIDDEN int weft__schedule_read(const char *path, struct weft__schedule *s,
+                                     char *err, size_t err_len);
+WEFT__HIDDEN int weft__schedule_write_s(const char *path,
+                                        const struct weft__schedule *s,
+                                        const char *strategy);
+/* Copy the decisions of the execution just run; -ENOMEM. */
+WEFT__HIDDEN int weft__schedule_snapshot(struct weft__schedule *s,
+                                         const struct weft__run *r);
+WEFT__HIDDEN void weft__schedule_free(struct weft__schedule *s);
+WEFT__HIDDEN unsigned
+weft__schedule_preemptions(const struct weft__schedule *s);
+
+/* A replay strategy state that follows s (borrowed: s outlives it). */
+WEFT__HIDDEN int weft__replay_create(void **state,
+                                     const struct weft__schedule *s);
+/* The schedule a replay state follows. */
+WEFT__HIDDEN const struct weft__schedule *weft__replay_schedule(void *state);
+
+/* ------------------------------------------------------------ the search */
+
+/* explore.c: report a failure from the execution that found it (weft-cc),
+ * and the number of executions run before this process started. */
+WEFT__HIDDEN extern bool weft__report_first_run;
+WEFT__HIDDEN extern uint64_t weft__exec_offset;
+
+/* One distinct failure found by a search. */
+struct weft__found {
+    struct weft__finding f; /* without detail */
+    uint64_t index;         /* execution index, UINT64_MAX: persisted */
+    uint64_t seed;
+    struct weft__schedule s;
+    uint64_t orig_steps;
+    unsigned orig_pre;
+    char path[512]; /* the persisted file it came from, or "" */
+    char *report;   /* rendered at once (a replay that diverged: running
+                       it again would not show the same thing) */
+    int64_t time;
+    uint64_t hash;
+};
+
+struct weft__search {
+    const weft_config_t *cfg;
+    const struct weft__strategy *st;
+    void *state;
+    struct weft__run *r;
+    weft_body_fn *body;
+    void *arg;
+    uint64_t first, stride; /* this shard's execution indices */
+    uint64_t executions, total_steps, persisted;
+    bool exhausted, out_of_time;
+    struct weft__found found[16];
+    unsigned nfound;
+    struct weft__distinct *distinct; /* distinct trace hashes */
+    uint64_t nset;
+    bool set_full; /* nset is an estimate */
+    bool parallel; /* workers count distinct executions in shared memory */
+    double t0, t0p, last_draw; /* coarse and precise start times */
+    bool tty, progress_on, drawn;
+};
+
+/* Distinct executions (distinct.c): exact up to 2048, then estimated. */
+struct weft__distinct;
+WEFT__HIDDEN size_t weft__distinct_size(void);
+WEFT__HIDDEN void weft__distinct_add(struct weft__distinct *d, uint64_t h,
+                                     bool atomic);
+WEFT__HIDDEN uint64_t weft__distinct_count(const struct weft__distinct *d,
+                                           bool *estimate);
+WEFT__HIDDEN double weft__wall(void);
+WEFT__HIDDEN bool weft__out_of_time(struct weft__search *s);
+WEFT__HIDDEN void weft__progress(struct weft__search *s, bool last);
+/* Record r's failure of execution `index` unless a like one is known:
+ * 1 new, 0 known, -ENOMEM. */
+WEFT__HIDDEN int weft__search_found(struct weft__search *s, uint64_t index);
+/* The search split over cfg->jobs forked workers (workers.c). */
+WEFT__HIDDEN int weft__search_parallel(struct weft__search *s);
+/* A forked process leaves with _exit: write its gcov counts first. */
+WEFT__HIDDEN void weft__gcov_flush(void);
+
+/* Shrinking (shrink.c): minimise *s, a schedule failing like `like`,
+ * within `budget` executions. Replaces *s with the smaller schedule and
+ * returns how many executions it ran. */
+WEFT__HIDDEN uint64_t weft__shrink(struct weft__run *r, weft_body_fn *body,
+                                   void *arg, struct weft__schedule *s,
+                                   const struct weft__finding *like,
+                                   uint64_t budget);
+WEFT__HIDDEN bool weft__same_failure(const struct weft__finding *a,
+                                     const struct weft__finding *b);
+
+#endif /* WEFT_EXPLORE_H */
