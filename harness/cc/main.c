@@ -25,7 +25,6 @@
 #include "weft.h"
 #include "weftcc.h"
 
-
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

@@ -41,7 +41,6 @@ struct weftcc_shared {
     uint64_t pairs[WEFTCC_MAX_PAIRS];
 };
 
-
 /* tsan.c: the ThreadSanitizer hooks and the race detector. */
 enum { WEFTCC_GRAN_SYNC, WEFTCC_GRAN_ATOMICS, WEFTCC_GRAN_MEMORY };
 enum { WEFTCC_RACE_OFF, WEFTCC_RACE_REPORT, WEFTCC_RACE_FAIL };

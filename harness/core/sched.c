@@ -169,6 +169,14 @@ void weft__run_hooks(struct weft__run *r, const struct weft__hooks *h)
         weft__misuse("weft__run_hooks", "more than %d hook tables",
                      WEFT__MAX_HOOKS);
     r->hooks[r->nhooks++] = h;
+    if (h->spawned != NULL)
+        r->on.spawned[r->on.nspawned++] = h->spawned;
+    if (h->ending != NULL)
+        r->on.ending[r->on.nending++] = h->ending;
+    if (h->ended != NULL)
+        r->on.ended[r->on.nended++] = h->ended;
+    if (h->check != NULL)
+        r->on.check[r->on.ncheck++] = h->check;
 }
 
 /* ---------------------------------------------------------------- arena */
@@ -820,11 +828,10 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
         for (; i + 1 < sizeof t->name && name[i] != '\0'; i++)
             t->name[i] = name[i];
     t->name[i] = '\0';
-    struct weft__task *parent =
-        r->cur != NULL && r->cur != &r->sched ? r->cur : NULL;
-    for (unsigned k = 0; k < r->nhooks; k++)
-        if (r->hooks[k]->spawned != NULL)
-            r->hooks[k]->spawned(r, t, parent);
+    struct weft__task *parent = r->cur;
+    if (WEFT__UNLIKELY(parent != NULL && parent->hooked))
+        for (unsigned k = 0; k < r->on.nspawned; k++)
+            r->on.spawned[k](r, t, parent);
     weft__ctx_make(&t->ctx, s->lo, s->size, task_entry, t);
     ready_add(r, t);
     r->live++;
@@ -842,9 +849,9 @@ static WEFT__NORETURN void task_end(struct weft__run *r, void *ret, int err)
     t->atomic_depth--;
     t->ret = ret;
     t->fail_err = err;
-    for (unsigned i = 0; i < r->nhooks; i++)
-        if (r->hooks[i]->ending != NULL)
-            r->hooks[i]->ending(r, t, ret, err);
+    if (WEFT__UNLIKELY(t->hooked))
+        for (unsigned i = 0; i < r->on.nending; i++)
+            r->on.ending[i](r, t, ret, err);
     ready_remove(r, t);
     t->state = WEFT__DONE;
     r->live--;
@@ -854,9 +861,9 @@ static WEFT__NORETURN void task_end(struct weft__run *r, void *ret, int err)
               t->line);
         weft__wake_task(r, t->joiner);
     }
-    for (unsigned i = 0; i < r->nhooks; i++)
-        if (r->hooks[i]->ended != NULL)
-            r->hooks[i]->ended(r, t);
+    if (WEFT__UNLIKELY(t->hooked))
+        for (unsigned i = 0; i < r->on.nended; i++)
+            r->on.ended[i](r, t);
     t->dying = true;
     r->dead = t;
     dispatch(r, WEFT__OP_EXIT);
@@ -1003,8 +1010,8 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     release_dead(r);
     if (r->oom)
         return -ENOMEM;
-    for (unsigned i = 0; i < r->nhooks && !r->failed; i++)
-        if (r->hooks[i]->check != NULL && r->hooks[i]->check(r))
+    for (unsigned i = 0; i < r->on.ncheck && !r->failed; i++)
+        if (r->on.check[i](r))
             r->failed = true;
     if (!r->failed && !r->decisions_full) {
         char why[400];

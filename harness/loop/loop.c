@@ -65,8 +65,10 @@ struct weft__loop {
 
 struct weft__taskx *weft__tx_make(struct weft__run *r, struct weft__task *t)
 {
-    if (t->x == NULL)
+    if (t->x == NULL) {
         t->x = weft__run_alloc(r, sizeof *t->x);
+        t->hooked = t->x != NULL; /* the layer's task hooks must run */
+    }
     return t->x;
 }
 
@@ -165,7 +167,7 @@ static void blocking_in_loop(struct weft__run *r, struct weft__task *t, int op)
 static void task_spawned(struct weft__run *r, struct weft__task *t,
                          struct weft__task *parent)
 {
-    if (parent != NULL && parent->x != NULL && parent->x->locals != NULL)
+    if (parent->x != NULL && parent->x->locals != NULL)
         weft__locals_inherit(r, t, parent);
 }
 

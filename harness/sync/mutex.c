@@ -37,6 +37,7 @@ static void acquire(struct weft_mutex *m, struct weft__task *t, unsigned n,
     if (t->held)
         t->held->held_prev = m;
     t->held = m;
+    t->hooked = true; /* its end is checked for mutexes still held */
 }
 
 static void release(struct weft__run *r, weft_mutex_t *m)
