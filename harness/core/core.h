@@ -1,0 +1,595 @@
+/*
+ * core.h: the core layer (harness/core/): tasks, the ready set, the ONE
+ * decision point, blocking and waking, cancellation of waits, the virtual
+ * clock and its timers, the trace, crash capture and the configuration.
+ *
+ * One execution is a `struct weft__run`: its tasks, the ready set, the
+ * virtual clock and timer heap, the trace and the decision log. Every public
+ * visible operation calls weft__visible() (record, then the decision point),
+ * and a blocking one then calls weft__block(); objects wake waiters with
+ * weft__wake_*(). Strategies live behind `struct weft__strategy` and never
+ * call back into the runtime.
+ *
+ * The core knows nothing of the layers above it (sync, loop, report,
+ * explore, cc). They hook into it in two ways: a table of hooks per layer
+ * (`struct weft__hooks`: a task spawned or ending, the end of an execution,
+ * a deadlock to explain), registered on the run by whoever sets it up; and
+ * two per-task hooks for the loop layer's coroutines (where a wake-up goes,
+ * what happens before a task blocks its thread). Per-task and per-execution
+ * state of the layers above lives behind opaque pointers (t->x, r->x) that
+ * the core only clears. Uses: platform.
+ */
+#ifndef WEFT_CORE_H
+#define WEFT_CORE_H
+
+#include "platform/platform.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+/* -------------------------------------------------------- operations */
+
+/* Visible operations, as recorded in the trace and decision log. */
+enum weft__op {
+    WEFT__OP_START,
+    WEFT__OP_SPAWN,
+    WEFT__OP_JOIN,
+    WEFT__OP_DETACH,
+    WEFT__OP_EXIT,
+    WEFT__OP_YIELD,
+    WEFT__OP_LOCK,
+    WEFT__OP_UNLOCK,
+    WEFT__OP_MUTEX_DESTROY,
+    WEFT__OP_COND_WAIT,
+    WEFT__OP_COND_SIGNAL,
+    WEFT__OP_COND_BROADCAST,
+    WEFT__OP_RDLOCK,
+    WEFT__OP_WRLOCK,
+    WEFT__OP_RWUNLOCK,
+    WEFT__OP_SEM_WAIT,
+    WEFT__OP_SEM_POST,
+    WEFT__OP_BARRIER,
+    WEFT__OP_ONCE,
+    WEFT__OP_ATOMIC,
+    WEFT__OP_SLEEP,
+    WEFT__OP_CHOOSE,
+    WEFT__OP_AWAIT,       /* a coroutine suspends until woken */
+    WEFT__OP_COMPLETE,    /* a future completes */
+    WEFT__OP_LOOP,        /* a loop thread lends itself to a coroutine */
+    WEFT__OP_LOOP_IDLE,   /* a loop thread waits for work */
+    WEFT__OP_QUEUED,      /* a coroutine waits in its loop's queue */
+    WEFT__OP_CALL,        /* a callback is queued on a loop */
+    WEFT__OP_FUTURE_WAIT, /* a thread waits for a future */
+    WEFT__OP_CANCEL,      /* a task or scope is cancelled */
+    WEFT__OP_GROUP,       /* a task group: spawn into, wait for */
+    WEFT__OP_CHAN_PUT,
+    WEFT__OP_CHAN_GET,
+    WEFT__OP_CHAN_CLOSE,
+    WEFT__OP_READ,  /* a plain memory access (weft-cc, granularity memory) */
+    WEFT__OP_WRITE, /* the same, a store */
+    /* traced only, never a decision: */
+    WEFT__OP_BLOCK,   /* the task starts waiting */
+    WEFT__OP_WAKEUP,  /* another task's operation ended its wait */
+    WEFT__OP_TIMEOUT, /* its deadline ended its wait */
+    WEFT__OP__COUNT
+};
+
+WEFT__HIDDEN const char *weft__op_name(int op);
+/* The letter naming an operation's object in reports: M, C, L, S, B, O. */
+WEFT__HIDDEN char weft__op_letter(int op);
+
+/* Sites: a (file, line) pair names where an operation happened. A site
+ * whose file is weft__pc_site has no source position yet: its line is an
+ * offset into the program's code (weft-cc: the caller of an interposed
+ * function, or an instrumented access), turned into "file:line
+ * (function)" by weft__pc_site_fmt when weft-cc installs a symbolizer. */
+WEFT__HIDDEN extern const char weft__pc_site[];
+WEFT__HIDDEN extern const char *(*weft__pc_site_fmt)(int line);
+/* A site as reports print it (one of four rotating buffers). */
+WEFT__HIDDEN const char *weft__site(const char *file, int line);
+
+/* -------------------------------------------------------------- tasks */
+
+enum weft__state {
+    WEFT__READY,   /* running or runnable: in run->ready */
+    WEFT__BLOCKED, /* waiting on wait_obj and/or a deadline */
+    WEFT__DONE,
+};
+
+struct weft__run;
+struct weft__task;
+/* A task's state in the layers above the core (the loop layer defines
+ * it); NULL until that layer needs it, cleared when the task is made. */
+struct weft__taskx;
+/* A hook the core calls with a task it is dealing with. */
+typedef void weft__task_hook(struct weft__run *r, struct weft__task *t);
+
+struct weft__task {
+    struct weft__ctx ctx; /* first: the switch reads it */
+    struct weft__run *run;
+    uint32_t id;
+    uint32_t ready_pos; /* index in run->ready while READY */
+    uint8_t state;
+    bool detached, joined, timed_out, signalled, dying;
+    unsigned atomic_depth;
+
+    weft_thread_fn *fn;
+    void *arg;
+    void *ret;
+    struct weft__stack *stack;
+    void *asan_fake;
+
+    /* what it waits for (while BLOCKED) */
+    int wait_op;
+    weft__obj_t *wait_obj;
+    struct weft__task *wait_task; /* join target */
+    int64_t deadline;
+    uint32_t wait_gen; /* bumps each block: stale timers are skipped */
+    struct weft__task *wait_next, *wait_prev;
+
+    struct weft__task *joiner;
+    weft_mutex_t *held; /* mutexes it owns, most recent first (sync) */
+
+    const char *file; /* site of its latest visible operation */
+    int line;
+    const char *spawn_file;
+    int spawn_line;
+    int fail_err; /* weft_task_fail's error, or 0 */
+
+    /* cancellation of its waits (cancel.c) */
+    struct weft_scope *scope; /* innermost cancel scope */
+    bool cancel_pending;      /* a cancellation not yet delivered */
+    bool cancel_requested;    /* the task was cancelled */
+    bool cancellable;         /* its current wait is a cancel point */
+    bool deadline_cancel;     /* its last wait ended by a scope deadline */
+
+    /* Hooks of the layers above (NULL: none). on_wake: a wake-up goes
+     * there instead of into the ready set (a coroutine suspended in an
+     * await goes back to its loop's queue). on_block: called before the
+     * task blocks its OS thread in weft__block (a coroutine, or a loop's
+     * thread running a callback, blocks its whole loop). */
+    weft__task_hook *on_wake;
+    void (*on_block)(struct weft__run *r, struct weft__task *t, int op);
+    struct weft__taskx *x;
+    /* A layer above keeps state for this task (set by that layer): only
+     * then do the task hooks run for it (and its children), so a task no
+     * layer cares about costs the core nothing. */
+    bool hooked;
+    bool stack_escaped; /* weft-cc: another task accessed its stack */
+
+    char name[32];
+};
+
+/* A task as reports name it: task 3 "worker" (rotating buffers). */
+WEFT__HIDDEN const char *weft__task_name(struct weft__task *t);
+
+/* ---------------------------------------------------------- strategies */
+
+enum weft__choice_kind {
+    WEFT__CHOOSE_TASK,  /* which ready task runs next: returns an index */
+    WEFT__CHOOSE_VALUE, /* a value in [0, n) */
+};
+
+struct weft__choice {
+    int kind;
+    uint32_t n;          /* options: ready tasks, or values */
+    const uint32_t *ids; /* ready task ids (kind TASK), else NULL */
+    uint32_t current;    /* index of the running task in ids, or n */
+    uint64_t step;
+    int op;            /* the operation about to happen */
+    uint64_t set_hash; /* order-free hash of ids */
+};
+
+/* One entry of the decision log: enough to replay and to check a replay. */
+struct weft__decision {
+    uint64_t step;
+    uint64_t set_hash;
+    uint32_t n;
+    uint32_t chosen; /* task id (TASK) or value (VALUE) */
+    uint32_t cur;    /* the running task's id if it could go on, else
+                        WEFT__NO_TASK (not stored in schedule files) */
+    uint8_t kind;
+    uint8_t op;
+};
+
+#define WEFT__NO_TASK UINT32_MAX
+
+/* A decision that switched away from a task that could have gone on, other
+ * than at a yield: what a preemption bound counts. */
+static inline bool weft__is_preemption(const struct weft__decision *d)
+{
+    return d->kind == WEFT__CHOOSE_TASK && d->cur != WEFT__NO_TASK &&
+           d->chosen != d->cur && d->op != WEFT__OP_YIELD;
+}
+
+#define WEFT__DIVERGED UINT64_MAX
+
+struct weft__strategy {
+    const char *name;
+    bool seed_replays; /* the seed (plus describe()) replays an execution */
+    bool replays;      /* it follows a recorded schedule: an execution it
+                          runs adds nothing to what earlier executions
+                          taught (the lock-order graph) */
+    /* Make the state for a whole exploration; -errno on failure. */
+    int (*create)(void **state, const weft_config_t *cfg, char *err,
+                  size_t err_len);
+    void (*destroy)(void *state);
+    /* A new execution with this seed. */
+    void (*begin)(void *state, uint64_t seed);
+    /* Returns an index into ids (TASK) or a value (VALUE), or
+     * WEFT__DIVERGED with a reason written by explain(). */
+    uint64_t (*choose)(void *state, const struct weft__choice *c);
+    /* After an execution: did it leave recorded choices unused? */
+    bool (*finished)(void *state, char *why, size_t len);
+    void (*explain)(void *state, char *why, size_t len);
+    /* After an execution of `steps` steps: false when the strategy has
+     * nothing left to explore (a systematic search is exhausted). */
+    bool (*next)(void *state, uint64_t steps);
+    /* The WEFT_* settings, beyond the seed, that replay the execution
+     * just run (for the replay line), e.g. "WEFT_STRATEGY=pct ...". */
+    void (*describe)(void *state, struct weft__buf *out);
+};
+
+/* ------------------------------------------------- coverage counting */
+
+/* Synchronization coverage: what the core counts at the site of each
+ * visible operation. The counter itself is the report layer's
+ * (coverage.c); the core calls it through r->cov_ops when r->cov is set. */
+enum {
+    WEFT__COV_REACHED,
+    WEFT__COV_CONTENDED,
+    WEFT__COV_BLOCKED,
+    WEFT__COV_PREEMPTED,
+    WEFT__COV_WOKE,
+    WEFT__COV__COUNT
+};
+/* The measure named name ("reached", ...), or -1. */
+WEFT__HIDDEN int weft__cov_measure(const char *name);
+WEFT__HIDDEN extern const char *const weft__cov_names[WEFT__COV__COUNT];
+
+struct weft__cov;
+struct weft__cov_ops {
+    void (*count)(struct weft__cov *c, int measure, const char *file, int line);
+    /* A preemption at (f1, l1) that let (f2, l2) run. */
+    void (*pair)(struct weft__cov *c, const char *f1, int l1, const char *f2,
+                 int l2);
+};
+
+/* ------------------------------------------------------------ the run */
+
+struct weft__event {
+    uint64_t step;
+    int64_t time;
+    uint32_t task;
+    uint32_t obj;
+    uint16_t op;
+    uint16_t wait_op; /* for BLOCK and WAKEUP: what the wait was */
+    int line;
+    const char *file;
+};
+
+struct weft__timer {
+    int64_t deadline;
+    uint64_t seq; /* ties broken by arming order, never by address */
+    struct weft__task *task;
+    uint32_t gen;
+};
+
+struct weft__finding {
+    weft_finding_t kind;
+    uint32_t task;
+    uint64_t step;
+    int64_t time;
+    const char *file;
+    int line;
+    char message[512];
+    struct weft__buf detail; /* extra report lines (deadlock analysis) */
+};
+
+/*
+ * What a layer above the core adds to the life of tasks and executions.
+ * The core calls every table registered on the run (weft__run_hooks), in
+ * registration order, without knowing who is behind it: the sync layer
+ * checks the mutexes a task still holds when it ends; the loop layer
+ * completes a task's future, gives its loop's thread back, and looks for
+ * leaked groups and unobserved failures after the execution; the report
+ * layer explains a deadlock. Any entry may be NULL.
+ */
+struct weft__hooks {
+    /* A task was made by parent, a hooked task (none for an execution's
+     * main task). */
+    void (*spawned)(struct weft__run *r, struct weft__task *t,
+                    struct weft__task *parent);
+    /* The running task t, hooked, ends with ret, or with error err
+     * (weft_task_fail): before it is done and its joiner wakes. It may
+     * end the execution with a finding. */
+    void (*ending)(struct weft__run *r, struct weft__task *t, void *ret,
+                   int err);
+    /* t, hooked, is done and its joiner woken; no next task is chosen
+     * yet. */
+    void (*ended)(struct weft__run *r, struct weft__task *t);
+    /* After an execution that found nothing: true, with r->finding
+     * filled, when something was left wrong. */
+    bool (*check)(struct weft__run *r);
+    /* No task can run and no timer is pending: describe the deadlock in
+     * r->finding (its kind is set already). The first table that has
+     * this entry explains it. */
+    void (*deadlock)(struct weft__run *r);
+    /* The run is torn down: free what the layer kept across executions. */
+    void (*teardown)(struct weft__run *r);
+};
+
+#define WEFT__MAX_HOOKS 4
+
+/* Per-execution state of the layers above the core (the loop layer
+ * defines it), in the execution's arena: NULL at every execution start. */
+struct weft__runx;
+/* The lock-order detector's state (sync layer), kept across executions. */
+struct weft__lockorder;
+
+struct weft__run {
+    const weft_config_t *cfg;
+    const struct weft__strategy *strategy;
+    void *strategy_state;
+    uint64_t epoch; /* unique per execution in this process */
+    uint64_t seed;
+    uint64_t step;
+    uint64_t max_steps;
+    int64_t now;
+    unsigned spurious_left;
+
+    struct weft__task *cur;
+    struct weft__task sched; /* the scheduler's own context (main stack) */
+    struct weft__task *dead; /* exited task whose stack awaits release */
+    weft_body_fn *body;
+    void *body_arg;
+    void *main_lo; /* the OS thread's stack, for AddressSanitizer */
+    size_t main_size;
+
+    struct weft__task **tasks; /* by id; structs reused across executions */
+    uint32_t ntasks, tasks_cap, tasks_alloc;
+    uint32_t live; /* tasks not DONE */
+
+    struct weft__task **ready;
+    uint32_t *ready_ids;
+    uint32_t nready, ready_cap, ready_ids_cap;
+    uint64_t ready_hash;
+
+    struct weft__timer *timers; /* binary heap by (deadline, seq) */
+    uint32_t ntimers, timers_cap;
+    uint64_t timer_seq;
+    struct weft__timer *due; /* timers firing at one instant */
+    uint32_t due_cap;
+
+    uint32_t next_obj_id;
+
+    struct weft__event *ring; /* the last trace_tail events */
+    uint32_t ring_cap;
+    uint64_t nevents; /* events recorded, the ring's write index */
+    uint64_t hash;    /* of the whole trace */
+
+    struct weft__decision *decisions;
+    uint32_t ndecisions, decisions_cap;
+    bool decisions_full; /* the log could not grow: replay file partial */
+
+    bool failed;
+    bool oom;
+    struct weft__finding finding;
+    struct weft__cov *cov; /* synchronization coverage, when asked for */
+    const struct weft__cov_ops *cov_ops;
+
+    /* the layers above: their hooks (as registered, then sorted by
+     * event, so the core runs no empty entry), and their state */
+    const struct weft__hooks *hooks[WEFT__MAX_HOOKS];
+    unsigned nhooks;
+    struct {
+        void (*spawned[WEFT__MAX_HOOKS])(struct weft__run *,
+                                         struct weft__task *,
+                                         struct weft__task *);
+        void (*ending[WEFT__MAX_HOOKS])(struct weft__run *, struct weft__task *,
+                                        void *, int);
+        weft__task_hook *ended[WEFT__MAX_HOOKS];
+        bool (*check[WEFT__MAX_HOOKS])(struct weft__run *);
+        unsigned nspawned, nending, nended, ncheck;
+    } on;
+    struct weft__runx *x;
+    /* lock-order detector (sync layer, lockorder.c): its state, attached
+     * by the first lock it sees and so reset with the run at each
+     * weft_explore; and the rwlock holds it tracks over all tasks (a
+     * mutex lock looks further only when its task holds a mutex or this
+     * is not 0) */
+    struct weft__lockorder *lockorder;
+    uint32_t lockorder_rw;
+
+    /* memory that lives until the execution ends (weft__run_alloc) */
+    struct weft__chunk *arena;
+    sigjmp_buf escape; /* crash handler jumps here, on the main stack */
+};
+
+/* Register a layer's hooks on r (after weft__run_setup). */
+WEFT__HIDDEN void weft__run_hooks(struct weft__run *r,
+                                  const struct weft__hooks *h);
+
+/* Zeroed memory freed when the execution ends (futures, loop state,
+ * callbacks); NULL when out of memory. */
+WEFT__HIDDEN void *weft__run_alloc(struct weft__run *r, size_t size);
+
+/* Make a task ready as it is (no wait queue, no hook): a loop hands its
+ * thread to a coroutine and back this way. */
+WEFT__HIDDEN void weft__ready(struct weft__run *r, struct weft__task *t);
+/* Take a just-created task out of the ready set (a coroutine starts
+ * queued on its loop). */
+WEFT__HIDDEN void weft__unready(struct weft__run *r, struct weft__task *t);
+
+/* The current run of this OS thread, or NULL. */
+WEFT__HIDDEN extern _Thread_local struct weft__run *weft__current;
+
+/* The current run; misuse (abort) when called outside an exploration. */
+static inline struct weft__run *weft__run_get(const char *fn)
+{
+    struct weft__run *r = weft__current;
+    if (WEFT__UNLIKELY(r == NULL || r->cur == &r->sched))
+        weft__misuse(fn, "called outside an exploration");
+    return r;
+}
+
+/* Bring an object into this execution: a stale or zero epoch means the
+ * object starts again as initialised. Returns true if it was reset. */
+static inline bool weft__obj_touch(struct weft__run *r, weft__obj_t *o)
+{
+    if (WEFT__LIKELY(o->epoch == r->epoch))
+        return false;
+    o->epoch = r->epoch;
+    o->id = ++r->next_obj_id;
+    o->wait_head = o->wait_tail = NULL;
+    return true;
+}
+
+WEFT__HIDDEN void weft__obj_init(struct weft__run *r, weft__obj_t *o,
+                                 const char *file, int line);
+
+/* The decision point: record op, then let the strategy pick who runs. */
+WEFT__HIDDEN void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
+                                const char *file, int line);
+
+/*
+ * Block the current task on obj (may be NULL) until woken or until
+ * deadline (WEFT_FOREVER: none). Returns when it runs again; then
+ * cur->timed_out says whether the deadline ended the wait. A cancellable
+ * wait returns -ECANCELED when a cancel scope or task cancellation ended
+ * it (it is a cancellation point); the caller returns that, after any
+ * cleanup. parked, if not NULL, runs once the task is off the ready set
+ * and queued on obj, before the next task is chosen (a suspending
+ * coroutine gives its loop's thread back there). No on_block hook runs.
+ */
+WEFT__HIDDEN int weft__block_raw(struct weft__run *r, int op, weft__obj_t *obj,
+                                 int64_t deadline, bool cancellable,
+                                 weft__task_hook *parked);
+
+/* Block as a thread does: the task's on_block hook first (a coroutine
+ * blocking its loop), then a cancellable wait. */
+static inline int weft__block(struct weft__run *r, int op, weft__obj_t *obj,
+                              int64_t deadline)
+{
+    struct weft__task *t = r->cur;
+    if (WEFT__UNLIKELY(t->on_block != NULL))
+        t->on_block(r, t, op);
+    return weft__block_raw(r, op, obj, deadline, true, NULL);
+}
+
+/* The same, but not a cancellation point (a condition wait taking its
+ * mutex back). */
+static inline int weft__block_uncancellable(struct weft__run *r, int op,
+                                            weft__obj_t *obj, int64_t deadline)
+{
+    struct weft__task *t = r->cur;
+    if (WEFT__UNLIKELY(t->on_block != NULL))
+        t->on_block(r, t, op);
+    return weft__block_raw(r, op, obj, deadline, false, NULL);
+}
+
+/* Which waiters a wake-up makes ready. */
+enum weft__wake_mode {
+    WEFT__WAKE_ALL,    /* every waiter (broadcast, barrier, once) */
+    WEFT__WAKE_OLDEST, /* the longest waiter (cond signal) */
+    WEFT__WAKE_ONE,    /* one waiter the strategy picks (unlock, post) */
+};
+/* Make waiters of obj ready; returns how many. */
+WEFT__HIDDEN unsigned weft__wake(struct weft__run *r, weft__obj_t *obj,
+                                 int mode);
+/* Make one blocked task ready (it leaves any wait queue; its on_wake hook
+ * takes it instead, if it has one). */
+WEFT__HIDDEN void weft__wake_task(struct weft__run *r, struct weft__task *t);
+
+/* A strategy-chosen value in [0, n), recorded like any decision. */
+WEFT__HIDDEN uint64_t weft__choose_value(struct weft__run *r, uint64_t n,
+                                         int op);
+
+/* End the execution with a finding raised by the current task. */
+WEFT__HIDDEN WEFT__NORETURN void
+weft__finding(struct weft__run *r, weft_finding_t kind, const char *file,
+              int line, const char *fmt, ...) WEFT__PRINTF(5, 6);
+WEFT__HIDDEN WEFT__NORETURN void
+weft__vfinding(struct weft__run *r, weft_finding_t kind, const char *file,
+               int line, const char *fmt, va_list ap) WEFT__PRINTF(5, 0);
+
+/* Task lifecycle (sched.c) */
+WEFT__HIDDEN struct weft__task *weft__task_new(struct weft__run *r,
+                                               const char *name,
+                                               weft_thread_fn *fn, void *arg);
+WEFT__HIDDEN WEFT__NORETURN void weft__task_exit(struct weft__run *r,
+                                                 void *ret);
+
+/* Run one execution (sched.c). Returns 0, or -ENOMEM. */
+WEFT__HIDDEN int weft__run_one(struct weft__run *r, weft_body_fn *body,
+                               void *arg);
+WEFT__HIDDEN int weft__run_setup(struct weft__run *r, const weft_config_t *cfg);
+WEFT__HIDDEN void weft__run_teardown(struct weft__run *r);
+
+/* Signals (signal.c): crash capture around an exploration, and the
+ * message of a crash the handler caught (after it). */
+WEFT__HIDDEN int weft__signals_install(void);
+WEFT__HIDDEN void weft__signals_restore(void);
+WEFT__HIDDEN void weft__crash_describe(struct weft__run *r);
+
+/* ------------------------------------------------------- cancellation */
+
+/* cancel.c: cancel scopes and task cancellation, consulted by every
+ * cancellable wait. */
+/* Effective cancellation deadline of t's scopes (WEFT_FOREVER: none),
+ * and whether one of them is cancelled already. */
+WEFT__HIDDEN int64_t weft__scope_deadline(struct weft__task *t,
+                                          bool *cancelled);
+/* Is a shield scope active in t (outer cancellation kept out)? */
+WEFT__HIDDEN bool weft__shielded(struct weft__task *t);
+/* Mark the cancelled scopes of t as having ended a wait. */
+WEFT__HIDDEN void weft__scope_hit(struct weft__task *t);
+/* An await that ended by a deadline returned its outcome after all. */
+WEFT__HIDDEN void weft__scope_unhit(struct weft__task *t);
+/* Called when a scope's deadline ended a wait. */
+WEFT__HIDDEN void weft__scope_expired(struct weft__task *t, int64_t now);
+/* Cancel t: its current (or next) cancellable wait ends with
+ * -ECANCELED. */
+WEFT__HIDDEN void weft__cancel_task(struct weft__run *r, struct weft__task *t);
+
+/* ------------------------------------------------------------ helpers */
+
+/* The seed of execution i of an exploration started at `seed`: seed
+ * itself for the first, then steps of the golden ratio, so explorations
+ * from neighbouring seeds run unrelated executions, and the seed of any
+ * execution, alone, replays it. */
+static inline uint64_t weft__exec_seed(uint64_t seed, uint64_t i)
+{
+    return seed + i * 0x9e3779b97f4a7c15ULL;
+}
+
+/* config.c: the program's arguments, as weft_args() saw them. */
+WEFT__HIDDEN extern char **weft__args_argv;
+WEFT__HIDDEN extern int weft__args_argc;
+
+/* Hash helpers: deterministic, never fed an address. */
+static inline uint64_t weft__mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+/* The random stream strategies share (splitmix64): seeded per execution,
+ * so an execution replays from its seed. */
+static inline uint64_t weft__rng_next(uint64_t *s)
+{
+    return weft__mix(*s += 0x9e3779b97f4a7c15ULL);
+}
+
+/* Uniform in [0, n) by multiply-high. */
+static inline uint64_t weft__rng_below(uint64_t *s, uint64_t n)
+{
+    return (uint64_t)(((unsigned __int128)weft__rng_next(s) * n) >> 64);
+}
+
+#endif /* WEFT_CORE_H */
