@@ -18,7 +18,7 @@
 #define RUNS "300"
 
 struct scenario {
-    const char *name;
+    const char *name;     /* races NAME, or hb NAME for "hb:NAME" */
     const char *env[3];   /* extra VAR=value settings */
     int status;           /* expected exit status */
     const char *want[4];  /* each must be in stderr */
@@ -150,6 +150,110 @@ static const struct scenario scenarios[] = {
       { "pthread_cancel is not modelled by weft-cc", "races.c" },
       { "SIGSEGV" },
       NULL },
+    /* the C11 happens-before rules (tests/weftcc/hb.c): synchronization
+     * the detector must see, and orders that synchronize nothing */
+    { "hb:refcount",
+      {},
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      NULL },
+    { "hb:refcount_fence",
+      {},
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      NULL },
+    { "hb:refcount_nofence",
+      {},
+      1,
+      { "kind:      data race", "(user_nofence)" },
+      {},
+      NULL },
+    { "hb:handoff",
+      {},
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      NULL },
+    { "hb:fence_mp",
+      {},
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      NULL },
+    { "hb:fence_mp_noacq",
+      {},
+      1,
+      { "kind:      data race", "global 'data'", "(fence_reader)" },
+      {},
+      NULL },
+    { "hb:fence_mp_norel",
+      {},
+      1,
+      { "kind:      data race", "global 'data'", "(fence_writer)" },
+      {},
+      NULL },
+    { "hb:rmw_continues",
+      {},
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      NULL },
+    { "hb:same_thread_store",
+      {},
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      NULL },
+    { "hb:other_thread_store",
+      {},
+      1,
+      { "kind:      data race", "global 'data'", "(reader2)", "(publisher)" },
+      {},
+      NULL },
+    { "hb:release_replaced",
+      {},
+      1,
+      { "kind:      data race", "global 'data'", "(reader2)", "(publisher)" },
+      {},
+      NULL },
+    { "hb:acqrel_chain",
+      {},
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      NULL },
+    { "hb:relaxed_rmw",
+      {},
+      1,
+      { "kind:      data race", "global 'data'", "(relaxed_rmw_reader)" },
+      {},
+      NULL },
+    { "hb:seq_cst",
+      {},
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      NULL },
+    { "hb:cas_lock",
+      {},
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      NULL },
+    { "hb:refcount",
+      {},
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      "clang" },
+    { "hb:fence_mp",
+      {},
+      0,
+      { "OK: " RUNS " executions" },
+      { "data race" },
+      "clang" },
     /* bad settings: a message and status 2 */
     { "counter",
       { "WEFT_RACE=maybe" },
@@ -180,6 +284,14 @@ static void build_races(void)
        "WEFT_CC=clang sh '%s/scripts/weft-cc' -O1 -o '%s/races-clang' "
        "'%s/tests/weftcc/races.c'",
        root, tmp, root);
+    sh("weft-cc (gcc, hb)",
+       "WEFT_CC=gcc sh '%s/scripts/weft-cc' -O1 -o '%s/hb-gcc' "
+       "'%s/tests/weftcc/hb.c'",
+       root, tmp, root);
+    sh("weft-cc (clang, hb)",
+       "WEFT_CC=clang sh '%s/scripts/weft-cc' -O1 -o '%s/hb-clang' "
+       "'%s/tests/weftcc/hb.c'",
+       root, tmp, root);
     built = true;
 }
 
@@ -194,10 +306,11 @@ static void test_scenarios(void **state)
         const char *env[6] = { "WEFT_SEED=1", "WEFT_ITERATIONS=" RUNS };
         for (int k = 0; k < 3 && s->env[k]; k++)
             env[2 + k] = s->env[k];
-        snprintf(prog, sizeof prog, "%s/races-%s", tmp,
+        bool hb = strncmp(s->name, "hb:", 3) == 0;
+        snprintf(prog, sizeof prog, "%s/%s-%s", tmp, hb ? "hb" : "races",
                  s->compiler ? s->compiler : "gcc");
         snprintf(err, sizeof err, "%s/scenario%zu.err", tmp, i);
-        pid[i] = start_arg(prog, s->name, err, env);
+        pid[i] = start_arg(prog, s->name + (hb ? 3 : 0), err, env);
     }
     int bad = 0;
     for (size_t i = 0; i < NSCEN; i++) {

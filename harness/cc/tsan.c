@@ -26,7 +26,9 @@
  * Race detection (WEFT_RACE=fail|report|off): vector clocks in the style
  * of FastTrack. Each task has a vector clock; synchronization joins clocks
  * (a lock's release into the lock, its acquisition out of it; thread
- * creation and join; atomics by their memory order). Each 8-byte granule
+ * creation and join; atomics by the C11 rules: release sequences,
+ * read-modify-writes continuing them, acquire and release fences; see
+ * struct sync and atomic_post). Each 8-byte granule
  * of memory keeps up to CELLS recent accesses (task, its clock then, which
  * bytes, read/write/atomic, its call stack). An access races with a
  * recorded one of another task when their bytes overlap, one is a write,
@@ -47,9 +49,8 @@
  * with a new epoch starts.
  *
  * Limits: accesses inside libc functions (memcpy, memset, string
- * functions, I/O) are not seen; fences give no happens-before (as in
- * TSan); a granule remembers CELLS accesses, so a race with an evicted one
- * can be missed, never invented.
+ * functions, I/O) are not seen; a granule remembers CELLS accesses, so a
+ * race with an evicted one can be missed, never invented.
  */
 #include "weftcc.h"
 
@@ -351,11 +352,31 @@ static void vc_join(struct vc *into, const struct vc *from)
             into->c[i] = from->c[i];
 }
 
+/* into = from (entries beyond from's are zeroed). */
+static void vc_copy(struct vc *into, const struct vc *from)
+{
+    vc_grow(into, from->n);
+    if (from->n)
+        memcpy(into->c, from->c, from->n * sizeof *into->c);
+    if (into->n > from->n)
+        memset(into->c + from->n, 0, (into->n - from->n) * sizeof *into->c);
+}
+
+static void vc_clear(struct vc *v)
+{
+    if (v->n)
+        memset(v->c, 0, v->n * sizeof *v->c);
+}
+
 /* ----------------------------------------------------------- the state */
 
 struct tstate {
     bool live;
     struct vc vc;
+    /* fences: the clock at the task's last release fence (empty: none),
+     * which its later relaxed stores release; and what its relaxed loads
+     * read from release sequences, which its next acquire fence takes */
+    struct vc frel, facq;
     uint32_t depth; /* call depth (frames beyond MAX_DEPTH counted) */
     uint32_t valid; /* frames [0, valid) have ids[] interned */
     uint32_t pcs[MAX_DEPTH];
@@ -1053,6 +1074,28 @@ void __tsan_vptr_read(void **p)
 
 /* ------------------------------------------------- happens-before edges */
 
+/*
+ * A synchronization object's clock: what an acquire of it learns. For
+ * locks, semaphores, once and the like it is the join of every release.
+ * For an atomic location it is the release sequence (C11 7.17.3) that its
+ * latest write belongs to, since under weft's interleavings a load reads
+ * the latest write: a release store starts a new sequence (the clock is
+ * replaced); a read-modify-write continues the sequence, and adds its own
+ * release to it; a relaxed store by the task that headed the sequence
+ * continues it (C11's same-thread rule), one by another task ends it.
+ * head: the task whose release store started the sequence, NO_HEAD when
+ * none, MIXED_HEAD when read-modify-writes of several tasks released into
+ * it (then a relaxed store keeps the clock: it may end some of their
+ * sequences, but which part belongs to whom is not kept, and a missed
+ * race is better than a false one).
+ */
+#define NO_HEAD    UINT32_MAX
+#define MIXED_HEAD (UINT32_MAX - 1)
+struct sync {
+    struct vc vc;
+    uint32_t head;
+};
+
 static inline struct weft__task *hb_task(struct weft__run **rp)
 {
     if (weftcc_race_mode == WEFTCC_RACE_OFF)
@@ -1063,25 +1106,34 @@ static inline struct weft__task *hb_task(struct weft__run **rp)
     return t;
 }
 
-static struct vc *sync_vc(uint64_t key)
+static struct sync *sync_get(uint64_t key)
 {
     void **v = table_find(&D.syncs, key, true);
-    if (*v == NULL)
-        *v = arena_zalloc(sizeof(struct vc));
+    if (*v == NULL) {
+        struct sync *y = arena_zalloc(sizeof *y);
+        y->head = NO_HEAD;
+        *v = y;
+    }
     return *v;
+}
+
+static struct sync *sync_find(uint64_t key)
+{
+    void **v = table_find(&D.syncs, key, false);
+    return v != NULL ? *v : NULL;
 }
 
 static void acquire_key(struct weft__task *t, uint64_t key)
 {
-    void **v = table_find(&D.syncs, key, false);
-    if (v != NULL && *v != NULL)
-        vc_join(&tstate(t->id)->vc, *v);
+    struct sync *y = sync_find(key);
+    if (y != NULL)
+        vc_join(&tstate(t->id)->vc, &y->vc);
 }
 
 static void release_key(struct weft__task *t, uint64_t key)
 {
     struct tstate *s = tstate(t->id);
-    vc_join(sync_vc(key), &s->vc);
+    vc_join(&sync_get(key)->vc, &s->vc);
     s->vc.c[t->id]++;
 }
 
@@ -1153,24 +1205,64 @@ static WEFT__NOINLINE void atomic_pre(struct weft__run *r, const void *ra)
                       weftcc_pc_line(ra));
 }
 
-/* After it took effect: its happens-before edges and shadow record. A
- * failed compare-exchange is a load with the failure order. */
+/* What an atomic operation does (POST's how): A_LOAD, A_STORE, or A_RMW,
+ * a read-modify-write: both, and it continues the release sequence it
+ * reads from. */
+enum { A_LOAD = 1, A_STORE = 2, A_CONT = 4, A_RMW = A_LOAD | A_STORE | A_CONT };
+
+/* A write to an atomic location by t, after its access was recorded:
+ * what the location's release sequence becomes (see struct sync). */
+static void atomic_write(struct tstate *s, uint32_t tid, uintptr_t p, bool rmw,
+                         bool release)
+{
+    struct sync *y = sync_get(p);
+    if (release && !rmw) {
+        vc_copy(&y->vc, &s->vc);
+        y->head = tid;
+    } else if (release) {
+        vc_join(&y->vc, &s->vc);
+        y->head = y->head == NO_HEAD || y->head == tid ? tid : MIXED_HEAD;
+    } else if (!rmw && y->head != tid && y->head != MIXED_HEAD) {
+        vc_clear(&y->vc); /* another task's relaxed store ends it */
+        y->head = NO_HEAD;
+    }
+    /* After a release fence, a relaxed write releases what the task had
+     * at the fence (C11 7.17.4). */
+    if (!release && s->frel.n != 0) {
+        vc_join(&y->vc, &s->frel);
+        y->head = y->head == NO_HEAD || y->head == tid ? tid : MIXED_HEAD;
+    }
+    if (release)
+        s->vc.c[tid]++; /* later accesses are not covered by it */
+}
+
+/* After the operation took effect: its happens-before edges and shadow
+ * record, in the order the memory model gives them: the read side
+ * (acquire, or for a relaxed read, what a later acquire fence takes),
+ * then the access itself, recorded in the epoch that a release publishes,
+ * then the write side. A failed compare-exchange is a load with the
+ * failure order. */
 static WEFT__NOINLINE void atomic_post(struct weft__run *r,
                                        struct weft__task *t, const void *p,
-                                       unsigned size, bool load, bool store,
-                                       int mo, const void *ra)
+                                       unsigned size, unsigned how, int mo,
+                                       const void *ra)
 {
     if (weftcc_race_mode == WEFTCC_RACE_OFF)
         return;
     det_enter(r);
-    if (load && mo_acquire(mo))
-        acquire_key(t, (uintptr_t)p);
-    if (store && mo_release(mo))
-        release_key(t, (uintptr_t)p);
-    if (!on_own_stack(t, (uintptr_t)p))
-        check_access(r, t, (uintptr_t)p, size,
-                     (uint8_t)(C_ATOMIC | (store ? C_WRITE : 0)),
+    struct tstate *s = tstate(t->id);
+    uintptr_t a = (uintptr_t)p;
+    bool store = how & A_STORE;
+    if (how & A_LOAD) {
+        struct sync *y = sync_find(a);
+        if (y != NULL)
+            vc_join(mo_acquire(mo) ? &s->vc : &s->facq, &y->vc);
+    }
+    if (!on_own_stack(t, a))
+        check_access(r, t, a, size, (uint8_t)(C_ATOMIC | (store ? C_WRITE : 0)),
                      (uint32_t)weftcc_pc_line(ra));
+    if (store)
+        atomic_write(s, t->id, a, (how & A_CONT) != 0, mo_release(mo));
 }
 
 #define PRE()                              \
@@ -1178,11 +1270,10 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
     struct weft__task *t_ = cur_task(&r_); \
     if (t_ != NULL)                        \
     atomic_pre(r_, RA)
-#define POST(p, load, store, mo)                                             \
-    do {                                                                     \
-        if (t_ != NULL)                                                      \
-            atomic_post(r_, t_, (const void *)(p), sizeof *(p), load, store, \
-                        mo, RA);                                             \
+#define POST(p, how, mo)                                                      \
+    do {                                                                      \
+        if (t_ != NULL)                                                       \
+            atomic_post(r_, t_, (const void *)(p), sizeof *(p), how, mo, RA); \
     } while (0)
 
 #define RMW(N, T, name, builtin)                            \
@@ -1190,7 +1281,7 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
     {                                                       \
         PRE();                                              \
         T old = builtin((T *)a, v, __ATOMIC_SEQ_CST);       \
-        POST(a, true, true, mo);                            \
+        POST(a, A_RMW, mo);                                 \
         return old;                                         \
     }
 
@@ -1199,14 +1290,14 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
     {                                                                          \
         PRE();                                                                 \
         T v = __atomic_load_n((T *)a, __ATOMIC_SEQ_CST);                       \
-        POST(a, true, false, mo);                                              \
+        POST(a, A_LOAD, mo);                                                   \
         return v;                                                              \
     }                                                                          \
     void __tsan_atomic##N##_store(volatile T *a, T v, int mo)                  \
     {                                                                          \
         PRE();                                                                 \
         __atomic_store_n((T *)a, v, __ATOMIC_SEQ_CST);                         \
-        POST(a, false, true, mo);                                              \
+        POST(a, A_STORE, mo);                                                  \
     }                                                                          \
     RMW(N, T, exchange, __atomic_exchange_n)                                   \
     RMW(N, T, fetch_add, __atomic_fetch_add)                                   \
@@ -1223,7 +1314,7 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
         PRE();                                                                 \
         bool ok = __atomic_compare_exchange_n(                                 \
             (T *)a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);          \
-        POST(a, true, ok, ok ? mo : fmo);                                      \
+        POST(a, ok ? A_RMW : A_LOAD, ok ? mo : fmo);                           \
         return ok;                                                             \
     }                                                                          \
     int __tsan_atomic##N##_compare_exchange_strong(volatile T *a, T *c, T v,   \
@@ -1242,7 +1333,7 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
         PRE();                                                                 \
         bool ok = __atomic_compare_exchange_n(                                 \
             (T *)a, &c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);         \
-        POST(a, true, ok, ok ? mo : fmo);                                      \
+        POST(a, ok ? A_RMW : A_LOAD, ok ? mo : fmo);                           \
         return c;                                                              \
     }
 
@@ -1288,21 +1379,21 @@ static u128 x128(volatile u128 *a, u128 v, int op)
     {                                                              \
         PRE();                                                     \
         u128 old = x128(a, v, op);                                 \
-        POST(a, true, true, mo);                                   \
+        POST(a, A_RMW, mo);                                        \
         return old;                                                \
     }
 u128 __tsan_atomic128_load(const volatile u128 *a, int mo)
 {
     PRE();
     u128 v = *a;
-    POST(a, true, false, mo);
+    POST(a, A_LOAD, mo);
     return v;
 }
 void __tsan_atomic128_store(volatile u128 *a, u128 v, int mo)
 {
     PRE();
     *a = v;
-    POST(a, false, true, mo);
+    POST(a, A_STORE, mo);
 }
 RMW128(exchange, 0)
 RMW128(fetch_add, 1)
@@ -1325,7 +1416,7 @@ cas128_at(volatile u128 *a, u128 *c, u128 v, int mo, int fmo)
 {
     PRE();
     bool ok = cas128(a, c, v);
-    POST(a, true, ok, ok ? mo : fmo);
+    POST(a, ok ? A_RMW : A_LOAD, ok ? mo : fmo);
     return ok;
 }
 int __tsan_atomic128_compare_exchange_strong(volatile u128 *a, u128 *c, u128 v,
@@ -1344,16 +1435,30 @@ u128 __tsan_atomic128_compare_exchange_val(volatile u128 *a, u128 c, u128 v,
 {
     PRE();
     bool ok = cas128(a, &c, v);
-    POST(a, true, ok, ok ? mo : fmo);
+    POST(a, ok ? A_RMW : A_LOAD, ok ? mo : fmo);
     return c;
 }
 #endif
 
+/* A fence (C11 7.17.4): an acquire fence takes what the task's earlier
+ * relaxed loads read from release sequences; a release fence makes its
+ * later relaxed stores release what it has now. seq_cst and acq_rel are
+ * both (a seq_cst fence orders values, not happens-before, beyond that;
+ * weft's interleavings are sequentially consistent anyway). */
 void __tsan_atomic_thread_fence(int mo)
 {
-    (void)mo;
     PRE();
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (t_ == NULL || weftcc_race_mode == WEFTCC_RACE_OFF)
+        return;
+    det_enter(r_);
+    struct tstate *s = tstate(t_->id);
+    if (mo_acquire(mo))
+        vc_join(&s->vc, &s->facq);
+    if (mo_release(mo)) {
+        vc_copy(&s->frel, &s->vc);
+        s->vc.c[t_->id]++;
+    }
 }
 
 void __tsan_atomic_signal_fence(int mo)
