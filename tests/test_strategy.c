@@ -6,9 +6,9 @@
  * and a pct failure replays from its seed and replay line.
  *
  * The dfs counts below are derived by hand from the rules in
- * harness/explore/strategy_dfs.c and harness/core/sched.c (the derivations sit next to
- * each test); they were also checked against an independent model before
- * being compared with the implementation. Every test pins its seed and
+ * harness/explore/strategy_dfs.c and harness/core/sched.c (the derivations sit
+ * next to each test); they were also checked against an independent model
+ * before being compared with the implementation. Every test pins its seed and
  * strategy and ignores the environment (use_env = false).
  */
 #include "weft.h"
