@@ -374,11 +374,15 @@ int __wrap_main(int argc, char **argv)
     }
     if (cfg.name == NULL)
         cfg.name = argv[0];
-    /* Every access a step: the default bound (sized for synchronization
-     * steps) would end ordinary loops; WEFT_MAX_STEPS still decides. */
-    if (weftcc_granularity == WEFTCC_GRAN_MEMORY &&
-        getenv("WEFT_MAX_STEPS") == NULL)
-        cfg.max_steps *= 100;
+    /* Real programs run stress loops of many thousand iterations: the
+     * library's default bound (sized for small tests) would end them. Ten
+     * million steps take a second or two here, so a livelock is still
+     * caught quickly; every access a step (granularity memory) needs ten
+     * times more. WEFT_MAX_STEPS still decides. */
+    if (getenv("WEFT_MAX_STEPS") == NULL)
+        cfg.max_steps = weftcc_granularity == WEFTCC_GRAN_MEMORY
+                            ? WEFTCC_MAX_STEPS * 10
+                            : WEFTCC_MAX_STEPS;
     fflush(NULL);
     if (isolate)
         return run_isolated(&cfg, cmd);

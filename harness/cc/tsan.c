@@ -987,6 +987,26 @@ static inline void spin_guard(struct weft__run *r, const void *ra)
     }
 }
 
+static void volatile_hb(struct weft__run *r, struct weft__task *t, uintptr_t a,
+                        bool write);
+
+/* A plain or volatile access made a visible operation: a read that finds
+ * what the task read last time, nobody else having run, is a spin (a
+ * yield: core.h). */
+static void access_visible(struct weft__run *r, uintptr_t a, uint8_t flags,
+                           uint32_t pc)
+{
+    const void *key = (const void *)a;
+    if (flags & C_WRITE) {
+        weft__visible(r, WEFT__OP_WRITE, NULL, weft__pc_site, (int)pc);
+        weft__spin_wrote(r, key);
+        return;
+    }
+    weft__visible(r, weft__spinning(r, key) ? WEFT__OP_YIELD : WEFT__OP_READ,
+                  NULL, weft__pc_site, (int)pc);
+    weft__spin_saw(r, key);
+}
+
 static WEFT__NOINLINE void access_slow(struct weft__run *r,
                                        struct weft__task *t, uintptr_t a,
                                        unsigned size, uint8_t flags,
@@ -995,12 +1015,33 @@ static WEFT__NOINLINE void access_slow(struct weft__run *r,
     uint32_t pc = (uint32_t)weftcc_pc_line(ra);
     if (weftcc_granularity == WEFTCC_GRAN_MEMORY ||
         (vol && weftcc_granularity == WEFTCC_GRAN_ATOMICS))
-        weft__visible(r, flags & C_WRITE ? WEFT__OP_WRITE : WEFT__OP_READ, NULL,
-                      weft__pc_site, (int)pc);
+        access_visible(r, a, flags, pc);
     else
         spin_guard(r, ra);
-    if (weftcc_race_mode != WEFTCC_RACE_OFF)
-        check_access(r, t, a, size, flags, pc);
+    if (weftcc_race_mode == WEFTCC_RACE_OFF)
+        return;
+    if (vol) /* a marked access: see volatile_hb */
+        flags |= C_ATOMIC;
+    check_access(r, t, a, size, flags, pc);
+    if (vol)
+        volatile_hb(r, t, a, flags & C_WRITE);
+}
+
+/* An access to the task's own stack needs no race check, but a volatile
+ * one is still a scheduling point (MCS and CLH locks publish a node on
+ * the waiter's stack and spin on its flag until another task writes it),
+ * and a plain one counts towards the spin guard. */
+static WEFT__NOINLINE void own_stack_access(struct weft__run *r,
+                                            struct weft__task *t, uintptr_t a,
+                                            uint8_t flags, const void *ra,
+                                            bool vol)
+{
+    if (vol && weftcc_granularity >= WEFTCC_GRAN_ATOMICS)
+        access_visible(r, a, flags, (uint32_t)weftcc_pc_line(ra));
+    else
+        spin_guard(r, ra);
+    if (vol && weftcc_race_mode != WEFTCC_RACE_OFF)
+        volatile_hb(r, t, a, flags & C_WRITE);
 }
 
 static inline void mem_access(const volatile void *p, unsigned size,
@@ -1008,8 +1049,13 @@ static inline void mem_access(const volatile void *p, unsigned size,
 {
     struct weft__run *r;
     struct weft__task *t = cur_task(&r);
-    if (WEFT__LIKELY(t == NULL) || on_own_stack(t, (uintptr_t)p))
+    if (WEFT__LIKELY(t == NULL))
         return;
+    if (on_own_stack(t, (uintptr_t)p)) {
+        if (WEFT__UNLIKELY(vol))
+            own_stack_access(r, t, (uintptr_t)p, flags, ra, vol);
+        return;
+    }
     if (weftcc_race_mode == WEFTCC_RACE_OFF && !vol &&
         weftcc_granularity != WEFTCC_GRAN_MEMORY) {
         spin_guard(r, ra); /* not a visible operation, nothing to check */
@@ -1197,12 +1243,18 @@ static inline bool mo_release(int mo)
 
 /* Before an atomic operation takes effect: its decision point. An atomic
  * on the task's own stack is still one: its address may have been handed
- * to another thread, which then spins on it. */
-static WEFT__NOINLINE void atomic_pre(struct weft__run *r, const void *ra)
+ * to another thread, which then spins on it. A load or compare-exchange
+ * that re-reads what the task found unchanged, nobody else having run, is
+ * a spin: a yield (core.h). */
+static WEFT__NOINLINE void atomic_pre(struct weft__run *r, const void *ra,
+                                      const volatile void *a, bool reads)
 {
     if (weftcc_granularity >= WEFTCC_GRAN_ATOMICS)
-        weft__visible(r, WEFT__OP_ATOMIC, NULL, weft__pc_site,
-                      weftcc_pc_line(ra));
+        weft__visible(r,
+                      reads && weft__spinning(r, (const void *)a)
+                          ? WEFT__OP_YIELD
+                          : WEFT__OP_ATOMIC,
+                      NULL, weft__pc_site, weftcc_pc_line(ra));
 }
 
 /* What an atomic operation does (POST's how): A_LOAD, A_STORE, or A_RMW,
@@ -1236,6 +1288,28 @@ static void atomic_write(struct tstate *s, uint32_t tid, uintptr_t p, bool rmw,
         s->vc.c[tid]++; /* later accesses are not covered by it */
 }
 
+/*
+ * A volatile access is a marked access, as the Linux kernel's memory model
+ * and KCSAN treat it: code written before C11 (and lock-free libraries
+ * that still build that way) synchronizes with volatile flags and fences.
+ * So it is handled as a relaxed atomic: two volatile accesses never race
+ * with each other (a volatile and a plain one do), and they take part in
+ * fence synchronization like relaxed loads and stores (atomic_post).
+ */
+static void volatile_hb(struct weft__run *r, struct weft__task *t, uintptr_t a,
+                        bool write)
+{
+    det_enter(r);
+    struct tstate *s = tstate(t->id);
+    if (write) {
+        atomic_write(s, t->id, a, false, false);
+        return;
+    }
+    struct sync *y = sync_find(a);
+    if (y != NULL)
+        vc_join(&s->facq, &y->vc);
+}
+
 /* After the operation took effect: its happens-before edges and shadow
  * record, in the order the memory model gives them: the read side
  * (acquire, or for a relaxed read, what a later acquire fence takes),
@@ -1247,12 +1321,16 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
                                        unsigned size, unsigned how, int mo,
                                        const void *ra)
 {
+    bool store = how & A_STORE;
+    if (store)
+        weft__spin_wrote(r, p);
+    else
+        weft__spin_saw(r, p); /* a load, or a failed compare-exchange */
     if (weftcc_race_mode == WEFTCC_RACE_OFF)
         return;
     det_enter(r);
     struct tstate *s = tstate(t->id);
     uintptr_t a = (uintptr_t)p;
-    bool store = how & A_STORE;
     if (how & A_LOAD) {
         struct sync *y = sync_find(a);
         if (y != NULL)
@@ -1265,11 +1343,12 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
         atomic_write(s, t->id, a, (how & A_CONT) != 0, mo_release(mo));
 }
 
-#define PRE()                              \
+/* PRE(a, reads): reads is true for a load or compare-exchange. */
+#define PRE(a, reads)                      \
     struct weft__run *r_ = NULL;           \
     struct weft__task *t_ = cur_task(&r_); \
     if (t_ != NULL)                        \
-    atomic_pre(r_, RA)
+    atomic_pre(r_, RA, a, reads)
 #define POST(p, how, mo)                                                      \
     do {                                                                      \
         if (t_ != NULL)                                                       \
@@ -1279,7 +1358,7 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
 #define RMW(N, T, name, builtin)                            \
     T __tsan_atomic##N##_##name(volatile T *a, T v, int mo) \
     {                                                       \
-        PRE();                                              \
+        PRE(a, false);                                      \
         T old = builtin((T *)a, v, __ATOMIC_SEQ_CST);       \
         POST(a, A_RMW, mo);                                 \
         return old;                                         \
@@ -1288,14 +1367,14 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
 #define ATOMICS(N, T)                                                          \
     T __tsan_atomic##N##_load(const volatile T *a, int mo)                     \
     {                                                                          \
-        PRE();                                                                 \
+        PRE(a, true);                                                          \
         T v = __atomic_load_n((T *)a, __ATOMIC_SEQ_CST);                       \
         POST(a, A_LOAD, mo);                                                   \
         return v;                                                              \
     }                                                                          \
     void __tsan_atomic##N##_store(volatile T *a, T v, int mo)                  \
     {                                                                          \
-        PRE();                                                                 \
+        PRE(a, false);                                                         \
         __atomic_store_n((T *)a, v, __ATOMIC_SEQ_CST);                         \
         POST(a, A_STORE, mo);                                                  \
     }                                                                          \
@@ -1311,7 +1390,7 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
     static inline __attribute__((always_inline)) int cas##N(                   \
         volatile T *a, T *c, T v, int mo, int fmo)                             \
     {                                                                          \
-        PRE();                                                                 \
+        PRE(a, true);                                                          \
         bool ok = __atomic_compare_exchange_n(                                 \
             (T *)a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);          \
         POST(a, ok ? A_RMW : A_LOAD, ok ? mo : fmo);                           \
@@ -1330,7 +1409,7 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
     T __tsan_atomic##N##_compare_exchange_val(volatile T *a, T c, T v, int mo, \
                                               int fmo)                         \
     {                                                                          \
-        PRE();                                                                 \
+        PRE(a, true);                                                          \
         bool ok = __atomic_compare_exchange_n(                                 \
             (T *)a, &c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);         \
         POST(a, ok ? A_RMW : A_LOAD, ok ? mo : fmo);                           \
@@ -1377,21 +1456,21 @@ static u128 x128(volatile u128 *a, u128 v, int op)
 #define RMW128(name, op)                                           \
     u128 __tsan_atomic128_##name(volatile u128 *a, u128 v, int mo) \
     {                                                              \
-        PRE();                                                     \
+        PRE(a, false);                                             \
         u128 old = x128(a, v, op);                                 \
         POST(a, A_RMW, mo);                                        \
         return old;                                                \
     }
 u128 __tsan_atomic128_load(const volatile u128 *a, int mo)
 {
-    PRE();
+    PRE(a, true);
     u128 v = *a;
     POST(a, A_LOAD, mo);
     return v;
 }
 void __tsan_atomic128_store(volatile u128 *a, u128 v, int mo)
 {
-    PRE();
+    PRE(a, false);
     *a = v;
     POST(a, A_STORE, mo);
 }
@@ -1414,7 +1493,7 @@ static bool cas128(volatile u128 *a, u128 *c, u128 v)
 static inline __attribute__((always_inline)) int
 cas128_at(volatile u128 *a, u128 *c, u128 v, int mo, int fmo)
 {
-    PRE();
+    PRE(a, true);
     bool ok = cas128(a, c, v);
     POST(a, ok ? A_RMW : A_LOAD, ok ? mo : fmo);
     return ok;
@@ -1433,7 +1512,7 @@ int __tsan_atomic128_compare_exchange_weak(volatile u128 *a, u128 *c, u128 v,
 u128 __tsan_atomic128_compare_exchange_val(volatile u128 *a, u128 c, u128 v,
                                            int mo, int fmo)
 {
-    PRE();
+    PRE(a, true);
     bool ok = cas128(a, &c, v);
     POST(a, ok ? A_RMW : A_LOAD, ok ? mo : fmo);
     return c;
@@ -1447,7 +1526,7 @@ u128 __tsan_atomic128_compare_exchange_val(volatile u128 *a, u128 c, u128 v,
  * weft's interleavings are sequentially consistent anyway). */
 void __tsan_atomic_thread_fence(int mo)
 {
-    PRE();
+    PRE(NULL, false);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (t_ == NULL || weftcc_race_mode == WEFTCC_RACE_OFF)
         return;

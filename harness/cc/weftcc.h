@@ -15,6 +15,9 @@
 #include <stdint.h>
 #include <time.h>
 
+/* weft-cc's default step bound (WEFT_MAX_STEPS): see main.c. */
+#define WEFTCC_MAX_STEPS 10000000ull
+
 /* Virtual clocks: CLOCK_REALTIME starts at this epoch (2023-11-14), the
  * monotonic clocks at WEFTCC_MONO_BASE, both plus weft_now(). */
 #define WEFTCC_REALTIME_BASE ((int64_t)1700000000 * 1000000000)

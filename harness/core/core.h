@@ -157,6 +157,11 @@ struct weft__task {
      * layer cares about costs the core nothing. */
     bool hooked;
     bool stack_escaped; /* weft-cc: another task accessed its stack */
+    /* spin detection (weft__spinning): locations it read and found
+     * unchanged since no other task has run (r->switches was spin_sw) */
+    uint8_t nspin;
+    uint64_t spin_sw;
+    const void *spin_keys[4];
 
     char name[32];
 };
@@ -340,6 +345,7 @@ struct weft__run {
     unsigned spurious_left;
 
     struct weft__task *cur;
+    uint64_t switches;       /* times control passed to another task */
     struct weft__task sched; /* the scheduler's own context (main stack) */
     struct weft__task *dead; /* exited task whose stack awaits release */
     weft_body_fn *body;
@@ -501,6 +507,50 @@ WEFT__HIDDEN unsigned weft__wake(struct weft__run *r, weft__obj_t *obj,
 /* Make one blocked task ready (it leaves any wait queue; its on_wake hook
  * takes it instead, if it has one). */
 WEFT__HIDDEN void weft__wake_task(struct weft__run *r, struct weft__task *t);
+
+/*
+ * Spin detection. A task that reads a location again, having found it
+ * unchanged, while no other task has run since (so nobody can have written
+ * it) is spinning: its operation is better recorded as a yield, so that
+ * strategies give way (pct would otherwise keep a high-priority spinner
+ * running and starve the task it waits for). key names the location (its
+ * address: compared, never ordered). A caller asks weft__spinning before
+ * its visible operation, and after it reports what it saw: a read that
+ * changed nothing (a load, a failed compare-exchange) with weft__spin_saw,
+ * a write with weft__spin_wrote.
+ */
+static inline bool weft__spinning(struct weft__run *r, const void *key)
+{
+    struct weft__task *t = r->cur;
+    if (t->spin_sw != r->switches)
+        return false;
+    for (unsigned i = 0; i < t->nspin; i++)
+        if (t->spin_keys[i] == key)
+            return true;
+    return false;
+}
+
+static inline void weft__spin_saw(struct weft__run *r, const void *key)
+{
+    struct weft__task *t = r->cur;
+    if (t->spin_sw != r->switches) {
+        t->nspin = 0;
+        t->spin_sw = r->switches;
+    }
+    for (unsigned i = 0; i < t->nspin; i++)
+        if (t->spin_keys[i] == key)
+            return;
+    if (t->nspin < 4)
+        t->spin_keys[t->nspin++] = key;
+}
+
+static inline void weft__spin_wrote(struct weft__run *r, const void *key)
+{
+    struct weft__task *t = r->cur;
+    for (unsigned i = 0; i < t->nspin; i++)
+        if (t->spin_keys[i] == key)
+            t->spin_keys[i] = t->spin_keys[--t->nspin];
+}
 
 /* A strategy-chosen value in [0, n), recorded like any decision. */
 WEFT__HIDDEN uint64_t weft__choose_value(struct weft__run *r, uint64_t n,

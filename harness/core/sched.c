@@ -244,6 +244,7 @@ static void switch_to(struct weft__run *r, struct weft__task *to)
     if (from == to)
         return;
     r->cur = to;
+    r->switches++;
 #ifdef WEFT_ASAN
     __sanitizer_start_switch_fiber(from->dying ? NULL : &from->asan_fake,
                                    to->stack ? to->stack->lo : r->main_lo,
@@ -698,8 +699,9 @@ void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
     t->line = line;
     if (WEFT__UNLIKELY(r->step >= r->max_steps))
         weft__finding(r, WEFT_FINDING_STEP_BOUND, file, line,
-                      "step bound exceeded: %llu visible operations without "
-                      "the execution ending (livelock or non-termination?)",
+                      "step bound exceeded: %llu visible operations and the "
+                      "execution has not ended (a livelock, or a loop that "
+                      "never ends?); WEFT_MAX_STEPS raises the bound",
                       (unsigned long long)r->max_steps);
     if (r->nready > 1 && t->atomic_depth == 0) {
         uint32_t i = decide_task(r, op, t->ready_pos);

@@ -31,11 +31,12 @@ WEFT__HIDDEN extern const struct weft__strategy weft__strategy_dfs;
  * The fuzz strategy (strategy_fuzz.c), shared with weft_fuzz_one (fuzz.c).
  * It reads every choice from a byte string, a fuzzer's input: a choice
  * among n options takes 1 byte when n <= 256, 2 when n <= 65536, else 4
- * (little-endian), and a value v picks option (d + v % n) % n, where d is
+ * (little-endian), and a value v picks option (d + v % m) % n, where d is
  * the default option: the running task when it can go on (so zero bytes
- * never preempt), the next ready task at a yield (so spin loops make
- * progress), the first ready task when the running one blocked or ended,
- * and 0 for a value choice. Once the input runs out every choice takes its
+ * never preempt), the next ready task at a yield (where m = n - 1: the
+ * yielder is no option, so spin loops make progress whatever the input),
+ * the first ready task when the running one blocked or ended, and 0 for a
+ * value choice; elsewhere m = n. Once the input runs out every choice takes its
  * default: an empty or all-zero input runs the non-preemptive schedule
  * (the first execution of `dfs`). Choices with one option take no byte.
  * Nothing but the input decides: no seed, address or time.

@@ -10,10 +10,12 @@
  * space is exhausted, and the explorer says so.
  *
  * The default at a choice is the running task (no switch); at a yield it
- * is the next ready task, so spin loops make progress. Switching away
- * from a task that could go on is a preemption and counts against the
- * bound; switching at a yield, after a block or an exit, and value
- * choices are free.
+ * is the next ready task, and the yielder itself is no option while
+ * another task can run: every path of the search makes progress past a
+ * spin loop (a yield, or a spin the core detects), so a correct spin never
+ * becomes a step-bound finding. Switching away from a task that could go
+ * on is a preemption and counts against the bound; switching at a yield,
+ * after a block or an exit, and value choices are free.
  */
 #include "explore/explore.h"
 
@@ -21,7 +23,8 @@
 #include <string.h>
 
 struct frame {
-    uint32_t n;
+    uint32_t n;          /* ready tasks (or values) at the choice */
+    uint32_t opts;       /* options explored: n, or n - 1 at a yield */
     uint32_t dflt;       /* index of the default option */
     uint32_t k;          /* options tried so far - 1: option (dflt+k)%n */
     uint32_t pre_before; /* preemptions in the frames before this one */
@@ -90,6 +93,7 @@ static uint64_t dfs_choose(void *state, const struct weft__choice *c)
         }
         f = &st->f[st->depth++];
         f->n = c->n;
+        f->opts = c->n;
         f->k = 0;
         f->step = c->step;
         f->kind = (uint8_t)c->kind;
@@ -99,6 +103,7 @@ static uint64_t dfs_choose(void *state, const struct weft__choice *c)
             f->free = true;
         } else if (c->op == WEFT__OP_YIELD) {
             f->dflt = (c->current + 1) % c->n;
+            f->opts = c->n - 1; /* (dflt + k) % n never reaches current */
             f->free = true;
         } else {
             f->dflt = c->current;
@@ -119,7 +124,7 @@ static bool dfs_next(void *state, uint64_t steps)
         struct frame *f = &st->f[st->depth - 1];
         bool allowed = f->free || st->bound < 0 ||
                        f->pre_before + 1 <= (uint32_t)st->bound;
-        if (f->k + 1 < f->n && allowed) {
+        if (f->k + 1 < f->opts && allowed) {
             f->k++;
             return true;
         }

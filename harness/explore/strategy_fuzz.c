@@ -109,9 +109,15 @@ static void fz_begin(void *state, uint64_t seed)
 static uint64_t fz_choose(void *state, const struct weft__choice *c)
 {
     struct fuzz_state *st = state;
-    uint32_t n = c->n, dflt = 0;
-    if (c->kind == WEFT__CHOOSE_TASK && c->current < n)
-        dflt = c->op == WEFT__OP_YIELD ? (c->current + 1) % n : c->current;
+    uint32_t n = c->n, dflt = 0, opts = n;
+    if (c->kind == WEFT__CHOOSE_TASK && c->current < n) {
+        bool yield = c->op == WEFT__OP_YIELD;
+        dflt = yield ? (c->current + 1) % n : c->current;
+        /* At a yield the yielder is no option (n > 1 here): a spin loop
+         * makes progress whatever the input says. */
+        if (yield)
+            opts = n - 1;
+    }
     size_t k = n <= 256 ? 1 : n <= 65536 ? 2 : 4;
     uint64_t i = dflt;
     if (st->size - st->pos >= k) {
@@ -122,7 +128,7 @@ static uint64_t fz_choose(void *state, const struct weft__choice *c)
         if (k > 2)
             v |= (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
         st->pos += k;
-        i = ((uint64_t)dflt + v % n) % n;
+        i = ((uint64_t)dflt + v % opts) % n;
     } else {
         st->pos = st->size; /* a partial choice ends the input */
     }

@@ -13,11 +13,26 @@
  * k is WEFT_PCT_STEPS when set; otherwise it is learnt: 64 for the first
  * execution, then that execution's length. It is printed in the replay
  * line, so a seed plus that line replays any execution.
+ *
+ * A correct spin loop must never become a finding, as it would if the
+ * spinning task kept the top priority and starved the task it waits for.
+ * So at a yield (weft_yield, sched_yield, or a spin the core detects:
+ * core.h, weft__spinning) the best of the other tasks runs; and past
+ * FAIR_STEPS(k) steps an execution is scheduled fairly, uniformly at
+ * random, as Coyote's fair PCT does, so that what the priorities alone
+ * would keep going forever (two spinners handing the processor back and
+ * forth over the head of the task they wait for, a loop of lock and
+ * unlock around a flag) ends too. A yield does not lower the yielder's
+ * priority for good: a task that polled once could then never be
+ * preempted where a bug needs it, and pct's bound would be lost.
  */
 #include "explore/explore.h"
 
 #include <errno.h>
 #include <string.h>
+
+/* Past this many steps an execution of learnt length k is fair. */
+#define FAIR_STEPS(k) (8 * (k) + 1000)
 
 struct pct_state {
     uint64_t rng;
@@ -90,7 +105,7 @@ static uint64_t *prio_of(struct pct_state *st, uint32_t id)
 static uint64_t pct_choose(void *state, const struct weft__choice *c)
 {
     struct pct_state *st = state;
-    if (c->kind == WEFT__CHOOSE_VALUE)
+    if (c->kind == WEFT__CHOOSE_VALUE || c->step >= FAIR_STEPS(st->k_run))
         return weft__rng_below(&st->rng, c->n);
     /* A change point lowers the running task to priority i + 1, below
      * all initial ones; points passed while no choice arose apply at the

@@ -4,15 +4,29 @@
  * Tasks share one OS thread, so the operation itself is a plain access:
  * what makes it "atomic" is that the decision point comes before it and no
  * other task runs until the next visible operation. The model is
- * sequential consistency.
+ * sequential consistency. A load (or a failed compare-exchange) that finds
+ * what the task found last time, with no other task run since, is a spin:
+ * it is recorded as a yield (core.h, weft__spinning).
  */
 #include "sync/sync.h"
+
+/* The decision point of an atomic on p: a yield when the task spins. */
+static inline void visible(struct weft__run *r, weft_atomic_op_t op,
+                           const void *p, const char *file, int line)
+{
+    bool reads = op == WEFT_AOP_LOAD || op == WEFT_AOP_CAS;
+    weft__visible(r,
+                  reads && weft__spinning(r, p) ? WEFT__OP_YIELD
+                                                : WEFT__OP_ATOMIC,
+                  NULL, file, line);
+}
 
 #define ATOMIC_BODY(T, p, op, v, expected)                              \
     T old = *(p);                                                       \
     switch (op) {                                                       \
     case WEFT_AOP_LOAD:                                                 \
-        break;                                                          \
+        weft__spin_saw(r, (p));                                         \
+        return old;                                                     \
     case WEFT_AOP_STORE:                                                \
     case WEFT_AOP_XCHG:                                                 \
         *(p) = (v);                                                     \
@@ -35,20 +49,23 @@
     case WEFT_AOP_CAS:                                                  \
         if (old == *(expected)) {                                       \
             *(p) = (v);                                                 \
+            weft__spin_wrote(r, (p));                                   \
             return 1;                                                   \
         }                                                               \
         *(expected) = old;                                              \
+        weft__spin_saw(r, (p));                                         \
         return 0;                                                       \
     default:                                                            \
         weft__misuse("weft_atomic", "unknown operation %d", (int)(op)); \
     }                                                                   \
+    weft__spin_wrote(r, (p));                                           \
     return old
 
 uint32_t weft_atomic32_at(weft_atomic32_t *a, weft_atomic_op_t op, uint32_t v,
                           uint32_t *expected, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_atomic32");
-    weft__visible(r, WEFT__OP_ATOMIC, NULL, file, line);
+    visible(r, op, &a->v, file, line);
     ATOMIC_BODY(uint32_t, &a->v, op, v, expected);
 }
 
@@ -56,7 +73,7 @@ uint64_t weft_atomic64_at(weft_atomic64_t *a, weft_atomic_op_t op, uint64_t v,
                           uint64_t *expected, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_atomic64");
-    weft__visible(r, WEFT__OP_ATOMIC, NULL, file, line);
+    visible(r, op, &a->v, file, line);
     ATOMIC_BODY(uint64_t, &a->v, op, v, expected);
 }
 
@@ -64,21 +81,25 @@ void *weft_atomic_ptr_at(weft_atomic_ptr_t *a, weft_atomic_op_t op, void *v,
                          void **expected, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_atomic_ptr");
-    weft__visible(r, WEFT__OP_ATOMIC, NULL, file, line);
+    visible(r, op, &a->v, file, line);
     void *old = a->v;
     switch (op) {
     case WEFT_AOP_LOAD:
+        weft__spin_saw(r, &a->v);
         return old;
     case WEFT_AOP_STORE:
     case WEFT_AOP_XCHG:
         a->v = v;
+        weft__spin_wrote(r, &a->v);
         return old;
     case WEFT_AOP_CAS:
         if (old == *expected) {
             a->v = v;
+            weft__spin_wrote(r, &a->v);
             return (void *)1;
         }
         *expected = old;
+        weft__spin_saw(r, &a->v);
         return NULL;
     default:
         weft__misuse("weft_atomic_ptr", "operation %d needs an integer",
