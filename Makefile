@@ -102,7 +102,7 @@ LIB_OBJS := $(LIB_SRCS:%=$(BUILD)/obj/%.o)
 # programs thousands of times (weft-cc's corpus: a fork per execution);
 # the sanitizer, valgrind, ucontext and qemu variants leave them out, as
 # they test the library itself, which the other programs cover.
-TEST_NATIVE_ONLY = test_weftcc test_tsan
+TEST_NATIVE_ONLY = test_weftcc test_tsan test_realcode
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 ifneq ($(VARIANT),)
 TEST_SRCS := $(filter-out $(TEST_NATIVE_ONLY:%=tests/%.c),$(TEST_SRCS))
@@ -121,7 +121,7 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 FORMAT_SRCS := $(sort $(wildcard harness/*/*.[ch] \
 	include/*.h examples/fuzz/*.c \
 	include/weft/*.h tests/*.c tests/*.h tests/weftcc/*.c tests/corpus/*.c \
-	tests/bench-weftcc/*.c examples/*.c \
+	tests/bench-weftcc/*.c tests/realcode/*.c examples/*.c \
 	examples/*.h))
 PUBLIC_SUB_HDRS := $(sort $(wildcard include/weft/*.h))
 
@@ -748,6 +748,10 @@ fuzz-afl: $(FUZZ_AFL_BINS) $(FUZZ_REPLAY_BINS)
 
 # ---- weft-cc (harness/cc) ----------------------------------------------
 #
+# weft-cc's copy of the library is compiled apart, with WEFT_SINGLE_THREAD
+# (platform.h): there each task has its own thread-local storage, so
+# weft's own per-OS-thread state must be plain globals.
+#
 # `make weft-cc`: what scripts/weft-cc links into an unmodified pthread
 # program: $(BUILD)/cc/weftcc.o (every harness/cc/*.c: the interposers,
 # the main takeover and fork server, the ThreadSanitizer hooks and race
@@ -785,13 +789,35 @@ $(WEFTCC_DIR)/%.o: harness/cc/%.c harness/cc/weftcc.h include/weft.h \
 		$(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(quiet) CC $<
-	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fPIC $(DEP_FLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CPPFLAGS) -DWEFT_SINGLE_THREAD $(ALL_CFLAGS) -fPIC \
+		$(DEP_FLAGS) -c -o $@ $<
 
-$(WEFTCC_LIB): $(LIBA) $(WEFTCC_OBJ)
+WEFTCC_ST_OBJS := $(LIB_SRCS:%=$(WEFTCC_DIR)/st/%.o)
+WEFTCC_ST = $(WEFTCC_DIR)/libweft-st.a
+
+$(WEFTCC_DIR)/st/harness/%.c.o: harness/%.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(quiet) CC $< '(weft-cc)'
+	$(Q)$(CC) $(ALL_CPPFLAGS) -DWEFT_SINGLE_THREAD $(ALL_CFLAGS) $(LIB_FLAGS) \
+		$(DEP_FLAGS) -c -o $@ $<
+
+$(WEFTCC_DIR)/st/harness/%.S.o: harness/%.S $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(quiet) AS $< '(weft-cc)'
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_ASFLAGS) $(LIB_FLAGS) $(DEP_FLAGS) \
+		-c -o $@ $<
+
+$(WEFTCC_ST): $(WEFTCC_ST_OBJS)
+	$(quiet) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $(WEFTCC_ST_OBJS)
+
+-include $(wildcard $(WEFTCC_DIR)/st/harness/*/*.d)
+
+$(WEFTCC_LIB): $(WEFTCC_ST) $(WEFTCC_OBJ)
 	$(quiet) OBJCOPY $@
 	$(Q)defined=$$($(NM) -g --defined-only $(WEFTCC_OBJ) 2>/dev/null | \
 		awk '{print $$3}'); \
-	used=$$($(NM) -u $(LIBA) 2>/dev/null | awk 'NF == 2 {print $$2}' | sort -u); \
+	used=$$($(NM) -u $(WEFTCC_ST) 2>/dev/null | awk 'NF == 2 {print $$2}' | sort -u); \
 	map=; missing=; \
 	for s in $$used; do \
 		echo "$$defined" | grep -qx "$$s" || continue; \
@@ -803,7 +829,7 @@ $(WEFTCC_LIB): $(LIBA) $(WEFTCC_OBJ)
 		echo "weft-cc: libweft calls interposed functions with no weftcc_real_ twin in harness/cc/interpose.c:$$missing"; \
 		exit 1; \
 	fi; \
-	$(OBJCOPY) $$map $(LIBA) $@.tmp && mv $@.tmp $@
+	$(OBJCOPY) $$map $(WEFTCC_ST) $@.tmp && mv $@.tmp $@
 
 $(WEFTCC_DIR)/config: $(FLAGS_FILE)
 	@mkdir -p $(@D)

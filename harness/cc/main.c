@@ -353,6 +353,25 @@ static int run_isolated(const weft_config_t *cfg, const char *cmd)
 
 int __wrap_main(int argc, char **argv)
 {
+    /* Each thread its own __thread variables and errno, as outside weft:
+     * blocks made from the program's TLS images, switched with the task
+     * (platform/tls.c); the main thread's starts as the initial thread's
+     * is now. Where that cannot be done, say so and share. */
+    const char *tls = getenv("WEFT_TLS");
+    if (tls != NULL && strcmp(tls, "0") != 0 && strcmp(tls, "1") != 0) {
+        fprintf(stderr, "weft: WEFT_TLS must be 0 or 1, not '%s'\n", tls);
+        return 2;
+    }
+    const char *why = tls != NULL && tls[0] == '0' ? NULL : weft__tls_init();
+    if (tls != NULL && tls[0] == '0')
+        ; /* asked for: every thread shares the initial thread's */
+    else if (why == NULL)
+        weft__per_task_tls = true;
+    else
+        fprintf(stderr,
+                "weft: note: threads share one thread-local storage here "
+                "(%s): __thread variables and errno are not per thread\n",
+                why);
     own_options(&argc, argv);
     weftcc_symbolizer_install();
     /* A report comes from the execution that failed: replaying it would

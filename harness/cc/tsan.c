@@ -717,10 +717,44 @@ static void describe_memory(struct weft__run *r, uintptr_t a,
         return;
     }
     struct weft__task *t = stack_owner(r, a);
-    if (t != NULL)
+    if (t != NULL) {
         weft__buf_printf(b, "the stack of %s", weft__task_name(t));
-    else
-        weft__buf_printf(b, "heap (or other) memory");
+        return;
+    }
+    /* thread-local storage (each task has its own: a race here is on a
+     * variable whose address was handed to another thread). A task that
+     * ended gave its block back, but its saved thread pointer still names
+     * it; live tasks first, in case an ended one's block was reused. */
+    for (uint32_t k = 0; k < 2 * r->ntasks; k++) {
+        struct weft__task *o = r->tasks[k % r->ntasks];
+        if ((o->state == WEFT__DONE) != (k >= r->ntasks) || !r->tls)
+            continue;
+        size_t off;
+        bool is_errno;
+        const char *mod =
+            weft__tls_locate(o->ctx.tp, (void *)a, &off, &is_errno);
+        if (mod == NULL)
+            continue;
+        uintptr_t into;
+        const char *name =
+            mod[0] == '\0' ? symbol_at(off, STT_TLS, &into) : NULL;
+        const char *ended = o->state == WEFT__DONE ? " (ended)" : "";
+        if (is_errno)
+            weft__buf_printf(b, "errno of %s%s", weft__task_name(o), ended);
+        else if (name != NULL && into == 0)
+            weft__buf_printf(b, "thread-local variable '%s' of %s%s", name,
+                             weft__task_name(o), ended);
+        else if (name != NULL)
+            weft__buf_printf(b, "thread-local variable '%s' + %lu of %s%s",
+                             name, (unsigned long)into, weft__task_name(o),
+                             ended);
+        else
+            weft__buf_printf(b, "thread-local storage of %s%s (%s)",
+                             weft__task_name(o), ended,
+                             mod[0] ? mod : "the program");
+        return;
+    }
+    weft__buf_printf(b, "heap (or other) memory");
 }
 
 static const char *what(uint8_t flags)
@@ -1215,6 +1249,12 @@ void weftcc_hb_spawned(uint32_t child)
     if (ct != NULL && ct->stack != NULL)
         range_existing(r, t, (uintptr_t)ct->stack->lo, ct->stack->size, false,
                        0);
+    /* And so may its thread-local storage (a pooled block). */
+    if (ct != NULL && ct->tls != NULL) {
+        uintptr_t lo, hi;
+        weft__tls_area(ct->tls, &lo, &hi);
+        range_existing(r, t, lo, hi - lo, false, 0);
+    }
 }
 
 void weftcc_hb_joined(uint32_t child)
@@ -1662,4 +1702,13 @@ void *weftcc_real_realloc(void *p, size_t n)
 void weftcc_real_free(void *p)
 {
     __libc_free(p);
+}
+
+int weftcc_real_posix_memalign(void **out, size_t align, size_t n)
+{
+    void *p = __libc_memalign(align, n);
+    if (p == NULL)
+        return ENOMEM;
+    *out = p;
+    return 0;
 }

@@ -316,7 +316,7 @@ int weft_config_from_env(weft_config_t *cfg, char *err, size_t err_len)
             return rc;
     }
     /* A misspelt variable silently changes nothing: say so, once. */
-    static _Thread_local bool warned;
+    static WEFT__TLS bool warned;
     for (char **e = environ; e && *e && !warned; e++) {
         if (strncmp(*e, "WEFT_", 5) != 0)
             continue;

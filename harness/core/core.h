@@ -118,6 +118,7 @@ struct weft__task {
     void *arg;
     void *ret;
     struct weft__stack *stack;
+    struct weft__tls *tls; /* its thread-local storage, or NULL: shared */
     void *asan_fake;
 
     /* what it waits for (while BLOCKED) */
@@ -345,7 +346,8 @@ struct weft__run {
     unsigned spurious_left;
 
     struct weft__task *cur;
-    uint64_t switches;       /* times control passed to another task */
+    uint64_t switches; /* times control passed to another task */
+    bool tls;          /* each task has its own TLS (weft__per_task_tls) */
     struct weft__task sched; /* the scheduler's own context (main stack) */
     struct weft__task *dead; /* exited task whose stack awaits release */
     weft_body_fn *body;
@@ -413,6 +415,15 @@ struct weft__run {
     sigjmp_buf escape; /* crash handler jumps here, on the main stack */
 };
 
+/* Set before an exploration (weft-cc does, once weft__tls_init agreed):
+ * each thread task gets thread-local storage of its own, as real threads
+ * have, switched with it (platform/tls.c). Coroutines share their loop
+ * thread's (weft__task_share_tls). */
+WEFT__HIDDEN extern bool weft__per_task_tls;
+/* t runs on with's thread-local storage instead of its own. */
+WEFT__HIDDEN void weft__task_share_tls(struct weft__task *t,
+                                       const struct weft__task *with);
+
 /* Register a layer's hooks on r (after weft__run_setup). */
 WEFT__HIDDEN void weft__run_hooks(struct weft__run *r,
                                   const struct weft__hooks *h);
@@ -429,7 +440,7 @@ WEFT__HIDDEN void weft__ready(struct weft__run *r, struct weft__task *t);
 WEFT__HIDDEN void weft__unready(struct weft__run *r, struct weft__task *t);
 
 /* The current run of this OS thread, or NULL. */
-WEFT__HIDDEN extern _Thread_local struct weft__run *weft__current;
+WEFT__HIDDEN extern WEFT__TLS struct weft__run *weft__current;
 
 /* The current run; misuse (abort) when called outside an exploration. */
 static inline struct weft__run *weft__run_get(const char *fn)

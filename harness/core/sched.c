@@ -33,11 +33,12 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-_Thread_local struct weft__run *weft__current;
+WEFT__TLS struct weft__run *weft__current;
+bool weft__per_task_tls;
 
 /* Process-wide execution counter: an object's epoch never matches a later
  * execution by accident. */
-static _Thread_local uint64_t epoch_counter;
+static WEFT__TLS uint64_t epoch_counter;
 
 static const char *const op_names[WEFT__OP__COUNT] = {
     [WEFT__OP_START] = "start",
@@ -132,8 +133,8 @@ const char *weft__op_name(int op)
 
 const char *weft__task_name(struct weft__task *t)
 {
-    static _Thread_local char buf[4][48];
-    static _Thread_local unsigned k;
+    static WEFT__TLS char buf[4][48];
+    static WEFT__TLS unsigned k;
     if (t == NULL)
         return "nobody";
     char *b = buf[k++ % 4];
@@ -149,8 +150,8 @@ const char *(*weft__pc_site_fmt)(int line);
 
 const char *weft__site(const char *file, int line)
 {
-    static _Thread_local char buf[4][160];
-    static _Thread_local unsigned k;
+    static WEFT__TLS char buf[4][160];
+    static WEFT__TLS unsigned k;
     char *b = buf[k++ % 4];
     if (file == NULL)
         return "?";
@@ -227,13 +228,32 @@ static void arena_free(struct weft__run *r)
 
 /* ------------------------------------------------------------ switching */
 
+/* A task's stack and TLS block go back to their pools. */
+static void task_release(struct weft__task *t)
+{
+    weft__stack_put(t->stack);
+    t->stack = NULL;
+    if (t->tls != NULL) {
+        weft__tls_put(t->tls);
+        t->tls = NULL;
+    }
+}
+
 static inline void release_dead(struct weft__run *r)
 {
     if (r->dead != NULL) {
-        weft__stack_put(r->dead->stack);
-        r->dead->stack = NULL;
+        task_release(r->dead);
         r->dead = NULL;
     }
+}
+
+void weft__task_share_tls(struct weft__task *t, const struct weft__task *with)
+{
+    if (t->tls != NULL) {
+        weft__tls_put(t->tls);
+        t->tls = NULL;
+    }
+    t->ctx.tp = with->ctx.tp;
 }
 
 /* Suspend the running task and resume `to`. Returns when the caller's task
@@ -250,7 +270,10 @@ static void switch_to(struct weft__run *r, struct weft__task *to)
                                    to->stack ? to->stack->lo : r->main_lo,
                                    to->stack ? to->stack->size : r->main_size);
 #endif
-    weft__ctx_switch(&from->ctx, &to->ctx);
+    if (WEFT__UNLIKELY(r->tls))
+        weft__tls_switch(&from->ctx, &to->ctx);
+    else
+        weft__ctx_switch(&from->ctx, &to->ctx);
 #ifdef WEFT_ASAN
     __sanitizer_finish_switch_fiber(from->asan_fake, NULL, NULL);
 #endif
@@ -812,8 +835,19 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
     struct weft__stack *s = weft__stack_get(r->cfg->stack_size);
     if (s == NULL)
         return NULL;
+    struct weft__tls *tls = NULL;
+    if (r->tls) {
+        /* the execution's first task runs the program's main: its TLS is
+         * what the initial thread's was */
+        tls = weft__tls_get(s->lo, s->size, r->ntasks == 0);
+        if (tls == NULL) {
+            weft__stack_put(s);
+            return NULL;
+        }
+    }
     memset(t, 0, offsetof(struct weft__task, name));
     t->run = r;
+    t->tls = tls;
     t->id = r->ntasks++;
     t->stack = s;
     t->fn = fn;
@@ -835,6 +869,8 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
         for (unsigned k = 0; k < r->on.nspawned; k++)
             r->on.spawned[k](r, t, parent);
     weft__ctx_make(&t->ctx, s->lo, s->size, task_entry, t);
+    if (tls != NULL)
+        t->ctx.tp = weft__tls_tp(tls);
     ready_add(r, t);
     r->live++;
     return t;
@@ -917,6 +953,7 @@ int weft__run_setup(struct weft__run *r, const weft_config_t *cfg)
     memset(r, 0, sizeof *r);
     r->cfg = cfg;
     r->max_steps = cfg->max_steps;
+    r->tls = weft__per_task_tls && weft__tls_active();
     uint32_t cap = 1;
     while (cap < cfg->trace_tail)
         cap *= 2;
@@ -934,7 +971,7 @@ void weft__run_teardown(struct weft__run *r)
 {
     for (uint32_t i = 0; i < r->tasks_alloc; i++) {
         if (r->tasks[i]->stack != NULL)
-            weft__stack_put(r->tasks[i]->stack);
+            task_release(r->tasks[i]);
         weft__free(r->tasks[i]);
     }
     weft__free(r->tasks);
@@ -956,10 +993,8 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
 {
     /* Reset what belongs to one execution; keep the arrays' capacity. */
     for (uint32_t i = 0; i < r->ntasks; i++)
-        if (r->tasks[i]->stack != NULL) {
-            weft__stack_put(r->tasks[i]->stack);
-            r->tasks[i]->stack = NULL;
-        }
+        if (r->tasks[i]->stack != NULL)
+            task_release(r->tasks[i]);
     r->epoch = ++epoch_counter;
     r->step = 0;
     r->now = 0;
@@ -1001,10 +1036,12 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
         switch_to(r, m);
     } else {
         /* A crash in a task: the signal handler filled r->finding and
-         * jumped here, off the task's stack. */
+         * jumped here, off the task's stack; with the task's TLS too. */
 #ifdef WEFT_ASAN
         __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
+        if (r->tls)
+            weft__tls_set_tp(r->sched.ctx.tp);
         r->cur = &r->sched;
         weft__crash_describe(r);
     }

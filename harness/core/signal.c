@@ -31,10 +31,10 @@
 static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
 #define NSIGS (sizeof sigs / sizeof sigs[0])
 
-static _Thread_local struct sigaction old_act[NSIGS];
-static _Thread_local stack_t old_alt;
-static _Thread_local char *alt_mem;
-static _Thread_local unsigned installed;
+static WEFT__TLS struct sigaction old_act[NSIGS];
+static WEFT__TLS stack_t old_alt;
+static WEFT__TLS char *alt_mem;
+static WEFT__TLS unsigned installed;
 
 static const char *signame(int sig)
 {
@@ -64,9 +64,9 @@ static void restore_and_raise(int sig)
 
 /* What the handler saw, for weft__crash_describe (formatting a site may
  * run a symbolizer: not in a signal handler). */
-static _Thread_local int crash_sig;
-static _Thread_local char *crash_addr;
-static _Thread_local bool crash_overflow;
+static WEFT__TLS int crash_sig;
+static WEFT__TLS char *crash_addr;
+static WEFT__TLS bool crash_overflow;
 
 void weft__crash_describe(struct weft__run *r)
 {

@@ -56,10 +56,10 @@ struct fuzz_cache {
     void (*handler)(int, siginfo_t *, void *); /* ours, for the check */
 };
 
-static _Thread_local struct fuzz_cache *cache;
-static _Thread_local bool driven; /* weft_fuzz_driven */
-static _Thread_local uint8_t *features;
-static _Thread_local size_t nfeatures;
+static WEFT__TLS struct fuzz_cache *cache;
+static WEFT__TLS bool driven; /* weft_fuzz_driven */
+static WEFT__TLS uint8_t *features;
+static WEFT__TLS size_t nfeatures;
 
 void weft_fuzz_driven(uint8_t *counters, size_t n)
 {

@@ -429,8 +429,10 @@ weft_future_t *weft_spawn_on_at(weft_loop_t *l, const char *name,
         r->oom = true;
         weft__finding(r, WEFT_FINDING_NONE, file, line, "out of memory");
     }
-    /* It starts queued on its loop, not ready. */
+    /* It starts queued on its loop, not ready, and runs on its loop's
+     * thread: with that thread's thread-local storage. */
     weft__unready(r, t);
+    weft__task_share_tls(t, L->thread != NULL ? L->thread : self);
     x->loop = L;
     t->on_block = blocking_in_loop;
     t->on_wake = co_woken;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static _Thread_local uint64_t fail_countdown; /* 0: never fail */
+static WEFT__TLS uint64_t fail_countdown; /* 0: never fail */
 
 void weft_fail_alloc_after(uint64_t n)
 {

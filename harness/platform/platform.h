@@ -33,7 +33,18 @@
 #include <ucontext.h>
 #endif
 
-#define WEFT__HIDDEN      __attribute__((visibility("hidden")))
+#define WEFT__HIDDEN __attribute__((visibility("hidden")))
+
+/* Storage of weft's own per-OS-thread state (the current run, report
+ * buffers, crash-handler state). weft-cc's copy of the library is built
+ * with WEFT_SINGLE_THREAD: its programs run every exploration on one OS
+ * thread, and there each task has thread-local storage of its own (tls.c),
+ * so weft's state must not live in TLS. */
+#ifdef WEFT_SINGLE_THREAD
+#define WEFT__TLS
+#else
+#define WEFT__TLS _Thread_local
+#endif
 #define WEFT__LIKELY(x)   __builtin_expect(!!(x), 1)
 #define WEFT__UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -87,6 +98,7 @@ typedef void weft__entry_fn(void *arg);
 
 struct weft__ctx {
     void *sp;
+    void *tp; /* thread pointer, for weft__ctx_switch_tp (see tls.c) */
 #ifdef WEFT_SWITCH_UCONTEXT
     ucontext_t uc;
 #endif
@@ -100,5 +112,44 @@ WEFT__HIDDEN void weft__ctx_make(struct weft__ctx *c, void *lo, size_t size,
 /* Save the running context into from and resume to. */
 WEFT__HIDDEN void weft__ctx_switch(struct weft__ctx *from,
                                    struct weft__ctx *to);
+/* The same, and the thread pointer too: the current one into from->tp,
+ * to->tp loaded (assembly only; weft__tls_switch picks what works). */
+WEFT__HIDDEN void weft__ctx_switch_tp(struct weft__ctx *from,
+                                      struct weft__ctx *to);
+
+/* ------------------------------------------------- thread-local storage */
+
+/* Each task's own TLS block (tls.c; glibc 2.36, x86-64 and aarch64). */
+struct weft__tls;
+/* Set up once, on the program's initial thread, before any block: NULL,
+ * or why per-task TLS cannot be had here (then tasks share the host's). */
+WEFT__HIDDEN const char *weft__tls_init(void);
+WEFT__HIDDEN bool weft__tls_active(void);
+/* How the thread pointer is switched ("wrfsbase", ...), for reports. */
+WEFT__HIDDEN const char *weft__tls_method(void);
+/* A block for a task on [stack_lo, +stack_size), as a new thread's TLS
+ * (main: as the host's was at weft__tls_init). NULL: out of memory. */
+WEFT__HIDDEN struct weft__tls *weft__tls_get(void *stack_lo, size_t stack_size,
+                                             bool main);
+/* Give a block back (not the current one): to the pool. */
+WEFT__HIDDEN void weft__tls_put(struct weft__tls *b);
+/* What a context switch loads as the thread pointer of b. */
+WEFT__HIDDEN void *weft__tls_tp(const struct weft__tls *b);
+/* The context switch to use while blocks are in use. */
+WEFT__HIDDEN extern void (*weft__tls_switch)(struct weft__ctx *from,
+                                             struct weft__ctx *to);
+WEFT__HIDDEN void *weft__tls_get_tp(void);
+WEFT__HIDDEN void weft__tls_set_tp(void *tp);
+/* A library loaded since: copy its static TLS image into every block
+ * (glibc initialises only the threads it knows). New modules, or -1. */
+WEFT__HIDDEN int weft__tls_sync(void);
+/* b's static TLS area [lo, hi): a reused block's history is forgotten. */
+WEFT__HIDDEN void weft__tls_area(const struct weft__tls *b, uintptr_t *lo,
+                                 uintptr_t *hi);
+/* Where p lies in the static TLS of the block whose thread pointer is tp,
+ * for reports: the module's file name ("" for the executable) and *off,
+ * the offset in its TLS image; is it errno. NULL when p is not there. */
+WEFT__HIDDEN const char *weft__tls_locate(const void *tp, const void *p,
+                                          size_t *off, bool *is_errno);
 
 #endif /* WEFT_PLATFORM_H */

@@ -46,7 +46,7 @@ struct weft__cov {
     uint64_t schedules;
 };
 
-static _Thread_local struct weft__cov *cov;
+static WEFT__TLS struct weft__cov *cov;
 
 struct weft__cov *weft__cov_get(void)
 {

@@ -41,8 +41,8 @@ const char *weft_finding_name(weft_finding_t kind)
 /* Virtual time as seconds with nanosecond digits: 3600.000000100s. */
 static const char *vtime(int64_t t)
 {
-    static _Thread_local char buf[2][32];
-    static _Thread_local unsigned k;
+    static WEFT__TLS char buf[2][32];
+    static WEFT__TLS unsigned k;
     char *b = buf[k++ % 2];
     snprintf(b, sizeof buf[0], "%lld.%09llds", (long long)(t / WEFT_SEC),
              (long long)(t % WEFT_SEC));

@@ -196,7 +196,7 @@ struct weft__lockorder {
     uint32_t path_cap, iter_cap;
 };
 
-static _Thread_local struct weft__lockorder lo_state;
+static WEFT__TLS struct weft__lockorder lo_state;
 static pthread_key_t lo_key;
 static bool lo_key_ok;
 static pthread_once_t lo_once = PTHREAD_ONCE_INIT;

@@ -43,8 +43,8 @@ static void mcs_unlock(struct node *me)
         struct node *expected = me;
         if (atomic_compare_exchange_strong(&tail, &expected, NULL))
             return;
-        while ((next = atomic_load_explicit(&me->next,
-                                            memory_order_acquire)) == NULL)
+        while ((next = atomic_load_explicit(&me->next, memory_order_acquire)) ==
+               NULL)
             ;
     }
 #ifndef NO_FENCES
