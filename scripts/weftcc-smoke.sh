@@ -3,7 +3,9 @@
 # weft-cc tests do not run (aarch64 under qemu): build
 # tests/weftcc/races.c with LIBDIR's weft-cc objects (their config names
 # the cross compiler), run a few scenarios through RUN (e.g. qemu and the
-# loader) and check each verdict and report.
+# loader) and check each verdict and report; the same for
+# tests/realcode/tls.c (each thread's own TLS: msr tpidr_el0 in the
+# switch) and mcs_lock.c (a volatile spin on the waiter's own stack).
 set -u
 libdir=$1
 shift
@@ -13,14 +15,22 @@ out=$(mktemp -d) || exit 2
 trap 'rm -rf "$out"' EXIT
 WEFT_CC_LIBDIR=$libdir sh "$here/weft-cc" -O0 -o "$out/races" \
 	"$here/../tests/weftcc/races.c" || exit 1
+for p in tls mcs_lock; do
+	WEFT_CC_LIBDIR=$libdir sh "$here/weft-cc" -O1 -o "$out/$p" \
+		"$here/../tests/realcode/$p.c" || exit 1
+done
 
 bad=0
-# check SCENARIO STATUS TEXT [VAR=value...]
+# check SCENARIO STATUS TEXT [VAR=value...] (SCENARIO: of races, or
+# PROGRAM:ARG for another program)
 check()
 {
-	local sc=$1 want=$2 text=$3
+	local sc=$1 want=$2 text=$3 prog=races
 	shift 3
-	env WEFT_SEED=1 WEFT_ITERATIONS=100 "$@" "${run[@]}" "$out/races" \
+	case $sc in
+	*:*) prog=${sc%%:*} sc=${sc#*:} ;;
+	esac
+	env WEFT_SEED=1 WEFT_ITERATIONS=100 "$@" "${run[@]}" "$out/$prog" \
 		"$sc" >/dev/null 2>"$out/err"
 	local st=$?
 	if [ "$st" -eq "$want" ] && grep -q -- "$text" "$out/err"; then
@@ -39,4 +49,7 @@ check publish 0 "OK: 100 executions"
 check atomic_rmw 1 "SIGABRT"
 check plain_rmw 1 "SIGABRT" WEFT_RACE=off WEFT_GRANULARITY=memory
 check handoff 0 "OK: 100 executions"
+check tls:tls 0 "OK: 100 executions"
+check tls:tls_handed 1 "thread-local variable 'counter'"
+check mcs_lock: 0 "OK: 100 executions"
 [ "$bad" -eq 0 ]

@@ -682,8 +682,8 @@ static const char *symbol_at(uintptr_t off, int type, uintptr_t *into)
         const ElfW(Sym) *y = &syms_tab[k];
         if (ELF64_ST_TYPE(y->st_info) != type || off < y->st_value ||
             off >= y->st_value + (y->st_size ? y->st_size : 1) ||
-            y->st_name >= strs_len)
-            continue;
+            y->st_name >= strs_len || strs_tab[y->st_name] == '$')
+            continue; /* $d, $x: aarch64's mapping symbols */
         *into = off - y->st_value;
         return strs_tab + y->st_name;
     }
