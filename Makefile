@@ -527,7 +527,7 @@ install: lib weft-cc
 		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(LIBDIR)/weft-cc/notsan
 	install -m 644 $(WEFTCC_OBJ) $(WEFTCC_LIB) $(WEFTCC_DIR)/config \
-		$(DESTDIR)$(LIBDIR)/weft-cc/
+		$(WEFTCC_DIR)/exports.list $(DESTDIR)$(LIBDIR)/weft-cc/
 	install -m 644 $(WEFTCC_DIR)/notsan/libtsan.a \
 		$(DESTDIR)$(LIBDIR)/weft-cc/notsan/
 	sed -e 's|^	installed=$$|	installed="$(LIBDIR)/weft-cc"|' scripts/weft-cc \
@@ -771,7 +771,16 @@ LD_R ?= $(CC) -nostdlib -r
 
 .PHONY: weft-cc
 weft-cc: $(WEFTCC_OBJ) $(WEFTCC_LIB) $(WEFTCC_DIR)/config \
-	$(WEFTCC_DIR)/notsan/libtsan.a
+	$(WEFTCC_DIR)/notsan/libtsan.a $(WEFTCC_DIR)/exports.list
+
+# The symbols a weft-cc program exports (ld --dynamic-list): every
+# interposer and hook weftcc.o defines, so that the program's shared
+# libraries, linked or dlopen'ed, call them rather than glibc's.
+$(WEFTCC_DIR)/exports.list: $(WEFTCC_OBJ)
+	$(quiet) GEN $@
+	$(Q){ echo '{'; $(NM) -g --defined-only $(WEFTCC_OBJ) | \
+		awk '$$3 !~ /^weft/ { print "  " $$3 ";" }' | sort -u; \
+		echo '};'; } > $@.tmp && mv $@.tmp $@
 
 # An empty libtsan.a: gcc links -ltsan when -fsanitize=thread is on a link
 # line; weft-cc puts this first in the search path (tsan.c replaces it).

@@ -14,9 +14,12 @@
 #define RUNS "300"
 
 struct rc_case {
-    const char *name;     /* unique: the binary is <tmp>/<name> */
-    const char *src;      /* under tests/realcode/ */
-    const char *cflags;   /* extra flags for weft-cc, or NULL */
+    const char *name;   /* unique: the binary is <tmp>/<name> */
+    const char *src;    /* under tests/realcode/ */
+    const char *cflags; /* extra flags for weft-cc, or NULL */
+    /* a build of its own instead (sh, in <tmp>, with $WEFTCC and $SRC
+     * set; it must make ./<name>), or NULL */
+    const char *build;
     const char *arg;      /* the program's argument, or NULL */
     const char *env[4];   /* extra VAR=value settings */
     int status;           /* expected exit status */
@@ -24,120 +27,140 @@ struct rc_case {
     const char *never[3]; /* none may be */
 };
 
+#define OK_RUNS "OK: " RUNS " executions"
+
 static const struct rc_case cases[] = {
     /* an MCS lock: the waiter spins on a volatile flag in a node on its
      * own stack (it hung), synchronizing through fences (a false race) */
-    { "mcs",
-      "mcs_lock.c",
-      NULL,
-      NULL,
-      {},
-      0,
-      { "OK: " RUNS " executions" },
-      { "data race", "hang" } },
-    { "mcs_pct",
-      "mcs_lock.c",
-      NULL,
-      NULL,
-      { "WEFT_STRATEGY=pct" },
-      0,
-      { "OK: " RUNS " executions" },
-      { "data race", "hang" } },
-    { "mcs_dfs",
-      "mcs_lock.c",
-      NULL,
-      NULL,
-      { "WEFT_STRATEGY=dfs" },
-      0,
-      { "OK: " RUNS " executions" },
-      { "data race", "hang" } },
+    { .name = "mcs",
+      .src = "mcs_lock.c",
+      .want = { OK_RUNS },
+      .never = { "data race", "hang" } },
+    { .name = "mcs_pct",
+      .src = "mcs_lock.c",
+      .env = { "WEFT_STRATEGY=pct" },
+      .want = { OK_RUNS },
+      .never = { "data race", "hang" } },
+    { .name = "mcs_dfs",
+      .src = "mcs_lock.c",
+      .env = { "WEFT_STRATEGY=dfs" },
+      .want = { OK_RUNS },
+      .never = { "data race", "hang" } },
     /* its fences removed: the counter it protects is raced on */
-    { "mcs_nofence",
-      "mcs_lock.c",
-      "-DNO_FENCES",
-      NULL,
-      {},
-      1,
-      { "kind:      data race", "global 'counter'" },
-      {} },
+    { .name = "mcs_nofence",
+      .src = "mcs_lock.c",
+      .cflags = "-DNO_FENCES",
+      .status = 1,
+      .want = { "kind:      data race", "global 'counter'" } },
     /* a correct busy wait on an atomic flag: pct and dfs hit the step
      * bound before spins were recognised */
-    { "busy_pct",
-      "busy_wait.c",
-      NULL,
-      NULL,
-      { "WEFT_STRATEGY=pct" },
-      0,
-      { "OK: " RUNS " executions" },
-      { "step bound" } },
-    { "busy_pct1",
-      "busy_wait.c",
-      NULL,
-      NULL,
-      { "WEFT_STRATEGY=pct", "WEFT_PCT_DEPTH=1" },
-      0,
-      { "OK: " RUNS " executions" },
-      { "step bound" } },
-    { "busy_dfs",
-      "busy_wait.c",
-      NULL,
-      NULL,
-      { "WEFT_STRATEGY=dfs" },
-      0,
-      { "OK: " RUNS " executions" },
-      { "step bound" } },
+    { .name = "busy_pct",
+      .src = "busy_wait.c",
+      .env = { "WEFT_STRATEGY=pct" },
+      .want = { OK_RUNS },
+      .never = { "step bound" } },
+    { .name = "busy_pct1",
+      .src = "busy_wait.c",
+      .env = { "WEFT_STRATEGY=pct", "WEFT_PCT_DEPTH=1" },
+      .want = { OK_RUNS },
+      .never = { "step bound" } },
+    { .name = "busy_dfs",
+      .src = "busy_wait.c",
+      .env = { "WEFT_STRATEGY=dfs" },
+      .want = { OK_RUNS },
+      .never = { "step bound" } },
     /* thread-local storage and errno per thread */
-    { "tls",
-      "tls.c",
-      NULL,
-      "tls",
-      {},
-      0,
-      { "OK: " RUNS " executions" },
-      { "data race", "tls:" } },
-    { "tls_pct",
-      "tls.c",
-      NULL,
-      "tls",
-      { "WEFT_STRATEGY=pct" },
-      0,
-      { "OK: " RUNS " executions" },
-      { "data race", "tls:" } },
-    { "tls_inproc",
-      "tls.c",
-      NULL,
-      "tls",
-      { "WEFT_ISOLATE=0" },
-      0,
-      { "OK: " RUNS " executions" },
-      { "data race", "tls:" } },
+    { .name = "tls",
+      .src = "tls.c",
+      .arg = "tls",
+      .want = { OK_RUNS },
+      .never = { "data race", "tls:" } },
+    { .name = "tls_pct",
+      .src = "tls.c",
+      .arg = "tls",
+      .env = { "WEFT_STRATEGY=pct" },
+      .want = { OK_RUNS },
+      .never = { "data race", "tls:" } },
+    { .name = "tls_inproc",
+      .src = "tls.c",
+      .arg = "tls",
+      .env = { "WEFT_ISOLATE=0" },
+      .want = { OK_RUNS },
+      .never = { "data race", "tls:" } },
     /* WEFT_TLS=0 shares the initial thread's, as weft-cc did before: the
      * program's own checks fail (this is what the separation fixes) */
-    { "tls_shared",
-      "tls.c",
-      NULL,
-      "tls",
-      { "WEFT_TLS=0", "WEFT_RACE=off" },
-      1,
-      { "SIGABRT", "tls: " },
-      {} },
-    { "tls_handed",
-      "tls.c",
-      NULL,
-      "tls_handed",
-      {},
-      1,
-      { "kind:      data race",
-        "thread-local variable 'counter' of task 1 \"owner\"" },
-      {} },
-    { "tls_bad",
-      "tls.c",
-      NULL,
-      "tls",
-      { "WEFT_TLS=yes" },
-      2,
-      { "WEFT_TLS must be 0 or 1" },
-      {} },
+    { .name = "tls_shared",
+      .src = "tls.c",
+      .arg = "tls",
+      .env = { "WEFT_TLS=0", "WEFT_RACE=off" },
+      .status = 1,
+      .want = { "SIGABRT", "tls: " } },
+    { .name = "tls_handed",
+      .src = "tls.c",
+      .arg = "tls_handed",
+      .status = 1,
+      .want = { "kind:      data race",
+                "thread-local variable 'counter' of task 1 \"owner\"" } },
+    { .name = "tls_bad",
+      .src = "tls.c",
+      .arg = "tls",
+      .env = { "WEFT_TLS=yes" },
+      .status = 2,
+      .want = { "WEFT_TLS must be 0 or 1" } },
+    /* a program's own C11 thread functions (a shim over pthreads): it did
+     * not link ("multiple definition of thrd_yield") */
+    { .name = "shim",
+      .src = "c11_shim.c",
+      .want = { OK_RUNS },
+      .never = { "data race" } },
+    { .name = "shim_racy",
+      .src = "c11_shim.c",
+      .cflags = "-DRACY",
+      .status = 1,
+      .want = { "kind:      data race", "global 'counter'", "c11_shim.c:" } },
+    /* debug flags with ASan and UBSan: it did not compile
+     * ("-fsanitize=thread is incompatible with -fsanitize=address") */
+    { .name = "asan_flags",
+      .src = "mcs_lock.c",
+      .cflags = "-fsanitize=address,undefined",
+      .want = { OK_RUNS },
+      .never = { "data race" } },
+    /* a shared library built with weft-cc: its code was <program>+0x0 in
+     * reports, and it linked the real ThreadSanitizer runtime */
+    { .name = "shlib",
+      .src = "shared_lib.c",
+      .build = "\"$WEFTCC\" -O1 -DLIB -shared -fPIC -o libcount.so "
+               "\"$SRC/shared_lib.c\" && \"$WEFTCC\" -O1 -o shlib "
+               "\"$SRC/shared_lib.c\" -L. -lcount -Wl,-rpath,\"$PWD\" && "
+               "! ldd shlib libcount.so | grep libtsan",
+      .status = 1,
+      .want = { "kind:      data race", "shared_lib.c:20 (bump)",
+                "shared_lib.c:32 (worker)" },
+      .never = { "<program>" } },
+    { .name = "shlib_locked",
+      .src = "shared_lib.c",
+      .build = "\"$WEFTCC\" -O1 -DLIB -DLOCKED -shared -fPIC -o "
+               "libcount2.so \"$SRC/shared_lib.c\" && \"$WEFTCC\" -O1 -o "
+               "shlib_locked \"$SRC/shared_lib.c\" -L. -lcount2 "
+               "-Wl,-rpath,\"$PWD\"",
+      .want = { OK_RUNS },
+      .never = { "data race" } },
+    /* a race in a header's inline function: named in the header (gcc 12's
+     * DWARF 5 made it the .c file), with the caller it was inlined into */
+    { .name = "header_O0",
+      .src = "header_race.c",
+      .cflags = "-O0",
+      .status = 1,
+      .want = { "header_race.h:9 (count_hit)",
+                "#1 tests/realcode/header_race.c:14 (worker)" },
+      .never = { "header_race.c:9" } },
+    { .name = "header_O1",
+      .src = "header_race.c",
+      .cflags = "-O1",
+      .status = 1,
+      .want = { "header_race.h:9 (count_hit), inlined into tests/realcode/"
+                "header_race.c:14 (worker)" },
+      .never = { "header_race.c:9" } },
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -151,7 +174,14 @@ static void build_all(void)
                           strcmp(cases[j].cflags ? cases[j].cflags : "",
                                  c->cflags ? c->cflags : "") == 0))
             j++;
-        if (j < i) {
+        if (c->build != NULL) {
+            sh("build",
+               "cd '%s' && WEFTCC='%s/scripts/weft-cc' "
+               "SRC='%s/tests/realcode' && export WEFTCC SRC && %s",
+               tmp, root, root, c->build);
+            continue;
+        }
+        if (j < i && cases[j].build == NULL) {
             sh("ln", "ln -sf '%s/%s' '%s/%s'", tmp, cases[j].name, tmp,
                c->name);
             continue;

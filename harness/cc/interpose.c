@@ -19,6 +19,10 @@
  *
  * pthread_t and thrd_t values handed to the program encode weft thread
  * handles: epoch << 32 | id.
+ *
+ * The C11 thread functions are weak definitions: a program (or a shim it
+ * bundles, such as tinycthread) may define them itself on top of pthreads,
+ * and then its own win, and the pthread calls inside them are served here.
  */
 #include "keys.h"
 #include "weft.h"
@@ -1248,7 +1252,7 @@ static int c11_err(int rc)
     }
 }
 
-int thrd_create(thrd_t *thr, thrd_start_t fn, void *arg)
+__attribute__((weak)) int thrd_create(thrd_t *thr, thrd_start_t fn, void *arg)
 {
     if (!RUNNING())
         PASS(thrd_create, thr, fn, arg);
@@ -1268,7 +1272,7 @@ int thrd_create(thrd_t *thr, thrd_start_t fn, void *arg)
     return thrd_success;
 }
 
-int thrd_join(thrd_t thr, int *res)
+__attribute__((weak)) int thrd_join(thrd_t thr, int *res)
 {
     if (!RUNNING())
         PASS(thrd_join, thr, res);
@@ -1282,7 +1286,7 @@ int thrd_join(thrd_t thr, int *res)
     return thrd_success;
 }
 
-int thrd_detach(thrd_t thr)
+__attribute__((weak)) int thrd_detach(thrd_t thr)
 {
     if (!RUNNING())
         PASS(thrd_detach, thr);
@@ -1290,7 +1294,7 @@ int thrd_detach(thrd_t thr)
         weft_thread_detach_at(decode((pthread_t)thr), SITE("thrd_detach")));
 }
 
-void thrd_exit(int res)
+__attribute__((weak)) void thrd_exit(int res)
 {
     if (!RUNNING()) {
         static void (*real_exit)(int);
@@ -1303,19 +1307,19 @@ void thrd_exit(int res)
     weft_thread_exit_at((void *)(intptr_t)res, SITE("thrd_exit"));
 }
 
-thrd_t thrd_current(void)
+__attribute__((weak)) thrd_t thrd_current(void)
 {
     if (!RUNNING())
         PASS(thrd_current);
     return (thrd_t)encode(weft_thread_self());
 }
 
-int thrd_equal(thrd_t a, thrd_t b)
+__attribute__((weak)) int thrd_equal(thrd_t a, thrd_t b)
 {
     return a == b;
 }
 
-void thrd_yield(void)
+__attribute__((weak)) void thrd_yield(void)
 {
     if (!RUNNING()) {
         static void (*real_yield)(void);
@@ -1327,7 +1331,8 @@ void thrd_yield(void)
     weft_yield_at(SITE("thrd_yield"));
 }
 
-int thrd_sleep(const struct timespec *dur, struct timespec *rem)
+__attribute__((weak)) int thrd_sleep(const struct timespec *dur,
+                                     struct timespec *rem)
 {
     if (!RUNNING())
         PASS(thrd_sleep, dur, rem);
@@ -1339,7 +1344,7 @@ int thrd_sleep(const struct timespec *dur, struct timespec *rem)
     return 0;
 }
 
-int mtx_init(mtx_t *m, int type)
+__attribute__((weak)) int mtx_init(mtx_t *m, int type)
 {
     if (!RUNNING())
         PASS(mtx_init, m, type);
@@ -1362,7 +1367,7 @@ static weft_mutex_t *wmtx(mtx_t *m)
     return &get(m, K_MUTEX, mutex_init_entry)->u.m;
 }
 
-void mtx_destroy(mtx_t *m)
+__attribute__((weak)) void mtx_destroy(mtx_t *m)
 {
     if (!RUNNING()) {
         static void (*real_destroy)(mtx_t *);
@@ -1376,7 +1381,7 @@ void mtx_destroy(mtx_t *m)
         e->dead = true;
 }
 
-int mtx_lock(mtx_t *m)
+__attribute__((weak)) int mtx_lock(mtx_t *m)
 {
     if (!RUNNING())
         PASS(mtx_lock, m);
@@ -1384,7 +1389,7 @@ int mtx_lock(mtx_t *m)
         hb_mutex_timedlock_at(wmtx(m), WEFT_FOREVER, SITE("mtx_lock")));
 }
 
-int mtx_trylock(mtx_t *m)
+__attribute__((weak)) int mtx_trylock(mtx_t *m)
 {
     if (!RUNNING())
         PASS(mtx_trylock, m);
@@ -1392,7 +1397,8 @@ int mtx_trylock(mtx_t *m)
     return rc == -ETIMEDOUT ? thrd_busy : c11_err(rc);
 }
 
-int mtx_timedlock(mtx_t *restrict m, const struct timespec *restrict abs)
+__attribute__((weak)) int mtx_timedlock(mtx_t *restrict m,
+                                        const struct timespec *restrict abs)
 {
     if (!RUNNING())
         PASS(mtx_timedlock, m, abs);
@@ -1403,14 +1409,14 @@ int mtx_timedlock(mtx_t *restrict m, const struct timespec *restrict abs)
     return rc == -EBUSY ? thrd_timedout : c11_err(rc);
 }
 
-int mtx_unlock(mtx_t *m)
+__attribute__((weak)) int mtx_unlock(mtx_t *m)
 {
     if (!RUNNING())
         PASS(mtx_unlock, m);
     return c11_err(hb_mutex_unlock_at(wmtx(m), SITE("mtx_unlock")));
 }
 
-int cnd_init(cnd_t *c)
+__attribute__((weak)) int cnd_init(cnd_t *c)
 {
     if (!RUNNING())
         PASS(cnd_init, c);
@@ -1419,7 +1425,7 @@ int cnd_init(cnd_t *c)
     return thrd_success;
 }
 
-void cnd_destroy(cnd_t *c)
+__attribute__((weak)) void cnd_destroy(cnd_t *c)
 {
     if (!RUNNING()) {
         static void (*real_destroy)(cnd_t *);
@@ -1433,7 +1439,7 @@ void cnd_destroy(cnd_t *c)
         e->dead = true;
 }
 
-int cnd_signal(cnd_t *c)
+__attribute__((weak)) int cnd_signal(cnd_t *c)
 {
     if (!RUNNING())
         PASS(cnd_signal, c);
@@ -1441,7 +1447,7 @@ int cnd_signal(cnd_t *c)
                                        false, SITE("cnd_signal")));
 }
 
-int cnd_broadcast(cnd_t *c)
+__attribute__((weak)) int cnd_broadcast(cnd_t *c)
 {
     if (!RUNNING())
         PASS(cnd_broadcast, c);
@@ -1449,7 +1455,7 @@ int cnd_broadcast(cnd_t *c)
                                        true, SITE("cnd_broadcast")));
 }
 
-int cnd_wait(cnd_t *c, mtx_t *m)
+__attribute__((weak)) int cnd_wait(cnd_t *c, mtx_t *m)
 {
     if (!RUNNING())
         PASS(cnd_wait, c, m);
@@ -1458,8 +1464,8 @@ int cnd_wait(cnd_t *c, mtx_t *m)
                                         SITE("cnd_wait")));
 }
 
-int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m,
-                  const struct timespec *restrict abs)
+__attribute__((weak)) int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m,
+                                        const struct timespec *restrict abs)
 {
     if (!RUNNING())
         PASS(cnd_timedwait, c, m, abs);
@@ -1471,7 +1477,7 @@ int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m,
     return rc == -EBUSY ? thrd_timedout : c11_err(rc);
 }
 
-void call_once(once_flag *flag, void (*fn)(void))
+__attribute__((weak)) void call_once(once_flag *flag, void (*fn)(void))
 {
     if (!RUNNING()) {
         static void (*real_once)(once_flag *, void (*)(void));

@@ -424,7 +424,7 @@ int pthread_setspecific(pthread_key_t k, const void *v)
 
 /* ----------------------------------------------------------------- C11 */
 
-int tss_create(tss_t *k, tss_dtor_t d)
+__attribute__((weak)) int tss_create(tss_t *k, tss_dtor_t d)
 {
     if (!weft_running()) {
         int rc = real_tss_create(k, d);
@@ -439,7 +439,7 @@ int tss_create(tss_t *k, tss_dtor_t d)
     return thrd_success;
 }
 
-void tss_delete(tss_t k)
+__attribute__((weak)) void tss_delete(tss_t k)
 {
     if (weft_running() &&
         key_delete(k, weftcc_pc_line(__builtin_return_address(0))) >= 0)
@@ -449,7 +449,7 @@ void tss_delete(tss_t k)
         unrecord(k);
 }
 
-void *tss_get(tss_t k)
+__attribute__((weak)) void *tss_get(tss_t k)
 {
     void *v;
     if (!weft_running() || key_get(k, &v) == KEY_GLIBC)
@@ -457,7 +457,7 @@ void *tss_get(tss_t k)
     return v;
 }
 
-int tss_set(tss_t k, void *v)
+__attribute__((weak)) int tss_set(tss_t k, void *v)
 {
     if (weft_running()) {
         int rc = key_set(k, v);

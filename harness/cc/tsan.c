@@ -124,35 +124,101 @@ static void image_init(void)
     dl_iterate_phdr(phdr_cb, NULL);
 }
 
+/* The program's shared libraries (and any other loaded object), for code
+ * addresses outside the executable: numbered in the loader's order, which
+ * is the same in every run of the same binary. */
+#define MOD_SHIFT 24 /* an offset of up to 16 MiB in a library */
+#define MOD_MAX   127
+struct module {
+    char *path;
+    uintptr_t bias, lo, hi;
+};
+static struct module mods[MOD_MAX + 1]; /* [0]: unused */
+static unsigned nmods;
+
+static int mods_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    unsigned *i = data;
+    if ((*i)++ == 0 || info->dlpi_name == NULL || info->dlpi_name[0] == '\0' ||
+        nmods == MOD_MAX)
+        return 0; /* the program itself, the vdso */
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int k = 0; k < info->dlpi_phnum; k++) {
+        const ElfW(Phdr) *p = &info->dlpi_phdr[k];
+        if (p->p_type != PT_LOAD || !(p->p_flags & PF_X))
+            continue;
+        if (p->p_vaddr < lo)
+            lo = p->p_vaddr;
+        if (p->p_vaddr + p->p_memsz > hi)
+            hi = p->p_vaddr + p->p_memsz;
+    }
+    if (hi == 0)
+        return 0;
+    for (unsigned k = 1; k <= nmods; k++)
+        if (mods[k].bias == info->dlpi_addr &&
+            mods[k].lo == lo + info->dlpi_addr)
+            return 0; /* known */
+    struct module *m = &mods[++nmods];
+    m->path = strdup(info->dlpi_name);
+    m->bias = info->dlpi_addr;
+    m->lo = info->dlpi_addr + lo;
+    m->hi = info->dlpi_addr + hi;
+    return 0;
+}
+
+static unsigned module_of(uintptr_t pc)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned k = 1; k <= nmods; k++)
+            if (pc >= mods[k].lo && pc < mods[k].hi)
+                return k;
+        unsigned i = 0; /* not known yet: loaded since (dlopen) */
+        dl_iterate_phdr(mods_cb, &i);
+    }
+    return 0;
+}
+
 /* A code address as a site line: its offset in the program's image (the
- * call instruction before a return address), 0 if outside it. Stable
- * between runs of the same binary, whatever ASLR does. */
+ * call instruction before a return address); in a shared library, minus
+ * (library number << MOD_SHIFT | offset); 0 when unknown. Stable between
+ * runs of the same binary, whatever ASLR does. */
 int weftcc_pc_line(const void *ra)
 {
     uintptr_t pc = (uintptr_t)ra - 1;
     if (WEFT__UNLIKELY(exe_hi == 0))
         image_init();
-    if (pc < exe_lo || pc >= exe_hi || pc - exe_bias > INT32_MAX)
+    if (WEFT__LIKELY(pc >= exe_lo && pc < exe_hi && pc - exe_bias <= INT32_MAX))
+        return (int)(pc - exe_bias);
+    unsigned k = module_of(pc);
+    if (k == 0 || pc - mods[k].bias >= (1u << MOD_SHIFT))
         return 0;
-    return (int)(pc - exe_bias);
+    return -(int)(k << MOD_SHIFT | (unsigned)(pc - mods[k].bias));
 }
 
 /* ---------------------------------------------------------- symbolizer */
 
 static void symtab_load(void);
 
-/* addr2line as a coprocess, started on first use, one query per line. */
-static FILE *sym_in, *sym_out;
-static bool sym_failed;
+/* addr2line as a coprocess per object (the program, or a library),
+ * started on first use: one query per address, with -i for the inlined
+ * callers, then a sentinel address whose unknown answer ends them. */
+struct symproc {
+    FILE *in, *out;
+    bool failed;
+};
+static struct symproc procs[MOD_MAX + 1]; /* [0]: the program */
 
-static bool sym_start(void)
+static bool sym_start(unsigned k)
 {
-    if (sym_in != NULL || sym_failed)
-        return sym_in != NULL;
-    sym_failed = true;
+    struct symproc *sp = &procs[k];
+    if (sp->in != NULL || sp->failed)
+        return sp->in != NULL;
+    sp->failed = true;
     image_init();
+    const char *path = k == 0 ? exe_path : mods[k].path;
     int to[2], from[2];
-    if (exe_path[0] == '\0' || pipe(to) != 0)
+    if (path == NULL || path[0] == '\0' || pipe(to) != 0)
         return false;
     if (pipe(from) != 0) {
         close(to[0]);
@@ -170,7 +236,7 @@ static bool sym_start(void)
             dup2(null, 2);
         for (int fd = 3; fd < 64; fd++)
             close(fd);
-        execlp("addr2line", "addr2line", "-f", "-C", "-e", exe_path,
+        execlp("addr2line", "addr2line", "-f", "-i", "-C", "-e", path,
                (char *)NULL);
         _exit(127);
     }
@@ -178,12 +244,39 @@ static bool sym_start(void)
     close(from[1]);
     fcntl(to[1], F_SETFD, FD_CLOEXEC);
     fcntl(from[0], F_SETFD, FD_CLOEXEC);
-    sym_in = fdopen(to[1], "w");
-    sym_out = fdopen(from[0], "r");
-    if (sym_in == NULL || sym_out == NULL)
+    sp->in = fdopen(to[1], "w");
+    sp->out = fdopen(from[0], "r");
+    if (sp->in == NULL || sp->out == NULL)
         return false;
-    sym_failed = false;
+    sp->failed = false;
     return true;
+}
+
+/* "file.c:12 (fn)" from addr2line's two lines; "" when it knows nothing.
+ * Paths under the current directory print relative to it. */
+static void frame_text(char *fn, char *loc, char *out, size_t len)
+{
+    fn[strcspn(fn, "\n")] = '\0';
+    loc[strcspn(loc, "\n")] = '\0';
+    char *disc = strstr(loc, " (discriminator");
+    if (disc != NULL)
+        *disc = '\0';
+    char cwd[1024];
+    const char *l = loc;
+    if (getcwd(cwd, sizeof cwd) != NULL) {
+        size_t n = strlen(cwd);
+        if (strncmp(l, cwd, n) == 0 && l[n] == '/')
+            l += n + 1;
+    }
+    bool f = fn[0] && fn[0] != '?', at = l[0] && l[0] != '?';
+    if (at && f)
+        snprintf(out, len, "%s (%s)", l, fn);
+    else if (at)
+        snprintf(out, len, "%s", l);
+    else if (f)
+        snprintf(out, len, "(%s)", fn);
+    else
+        out[0] = '\0';
 }
 
 struct sym {
@@ -193,43 +286,57 @@ struct sym {
 static struct sym syms[512];
 static unsigned nsyms;
 
-/* "file.c:12 (function)" for a site line, cached; "<program>+0x..." when
- * addr2line knows nothing. */
+/* "file.c:12 (function)" for a site line, with the callers it was
+ * inlined into ("..., inlined into file.c:30 (caller)"), cached;
+ * "<program>+0x..." or "<library>+0x..." when addr2line knows nothing. */
 static const char *symbolize(int line)
 {
     for (unsigned i = 0; i < nsyms; i++)
         if (syms[i].line == line)
             return syms[i].text;
-    char fn[256] = "", loc[1024] = "", out[1400];
-    if (line != 0 && sym_start()) {
-        fprintf(sym_in, "0x%x\n", (unsigned)line);
-        fflush(sym_in);
-        if (fgets(fn, sizeof fn, sym_out) == NULL ||
-            fgets(loc, sizeof loc, sym_out) == NULL)
-            fn[0] = loc[0] = '\0';
+    unsigned k = 0, off = (unsigned)line;
+    if (line < 0) {
+        k = (unsigned)-line >> MOD_SHIFT;
+        off = (unsigned)-line & ((1u << MOD_SHIFT) - 1);
     }
-    fn[strcspn(fn, "\n")] = '\0';
-    loc[strcspn(loc, "\n")] = '\0';
-    char *disc = strstr(loc, " (discriminator");
-    if (disc != NULL)
-        *disc = '\0';
-    /* Paths under the current directory print relative to it. */
-    char cwd[1024];
-    const char *l = loc;
-    if (getcwd(cwd, sizeof cwd) != NULL) {
-        size_t n = strlen(cwd);
-        if (strncmp(l, cwd, n) == 0 && l[n] == '/')
-            l += n + 1;
+    char out[1400] = "", fn[256], loc[1024], frame[1300];
+    struct symproc *sp = &procs[k];
+    if (line != 0 && (k == 0 || k <= nmods) && sym_start(k)) {
+        fprintf(sp->in, "0x%x\n0\n", off);
+        fflush(sp->in);
+        size_t n = 0;
+        for (int i = 0; fgets(fn, sizeof fn, sp->out) != NULL &&
+                        fgets(loc, sizeof loc, sp->out) != NULL;
+             i++) {
+            /* The first pair answers the address; then its inlined
+             * callers, until the sentinel's unknown pair. */
+            if (i > 0 && fn[0] == '?' && loc[0] == '?')
+                break;
+            frame_text(fn, loc, frame, sizeof frame);
+            if (frame[0] != '\0' && n < sizeof out)
+                n += (size_t)snprintf(out + n, sizeof out - n, "%s%s",
+                                      n ? ", inlined into " : "", frame);
+            if (i == 0 && frame[0] == '\0') {
+                /* unknown: the sentinel's pair comes next */
+                if (fgets(fn, sizeof fn, sp->out) == NULL ||
+                    fgets(loc, sizeof loc, sp->out) == NULL)
+                    break;
+                break;
+            }
+        }
     }
-    if (l[0] == '\0' || l[0] == '?')
-        snprintf(out, sizeof out, "<program>+0x%x%s%s%s", (unsigned)line,
-                 fn[0] && fn[0] != '?' ? " (" : "",
-                 fn[0] && fn[0] != '?' ? fn : "",
-                 fn[0] && fn[0] != '?' ? ")" : "");
-    else if (fn[0] && fn[0] != '?')
-        snprintf(out, sizeof out, "%s (%s)", l, fn);
-    else
-        snprintf(out, sizeof out, "%s", l);
+    if (out[0] == '\0' || out[0] == '(') {
+        char fnpart[300];
+        snprintf(fnpart, sizeof fnpart, "%s%s", out[0] ? " " : "", out);
+        if (k == 0)
+            snprintf(frame, sizeof frame, "<program>+0x%x%s", off, fnpart);
+        else {
+            const char *b = strrchr(mods[k].path ? mods[k].path : "?", '/');
+            snprintf(frame, sizeof frame, "<%s>+0x%x%s",
+                     b ? b + 1 : mods[k].path, off, fnpart);
+        }
+        snprintf(out, sizeof out, "%s", frame);
+    }
     char *text = strdup(out);
     if (text == NULL)
         return "<program>";
