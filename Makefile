@@ -790,9 +790,23 @@ $(WEFTCC_DIR)/notsan/libtsan.a:
 
 # One relocatable object: what scripts/weft-cc links, whatever files
 # harness/cc/ holds.
+# weft's own writable data goes to sections of its own, weft_data and
+# weft_bss (the linker gathers them, __start_/__stop_ symbols bound
+# them): snapshot executions put the program's data back before every
+# execution and must leave weft's alone (harness/cc/snapshot.c).
+WEFT_SECTIONS = --rename-section .data=weft_data \
+	--rename-section .data.rel=weft_data \
+	--rename-section .data.rel.local=weft_data \
+	--rename-section .bss=weft_bss \
+	--rename-section .text=weft_text \
+	--rename-section .text.unlikely=weft_text \
+	--rename-section .text.hot=weft_text \
+	--rename-section .text.startup=weft_text
+
 $(WEFTCC_OBJ): $(WEFTCC_PARTS)
 	$(quiet) LD $@
-	$(Q)$(LD_R) -o $@ $(WEFTCC_PARTS)
+	$(Q)$(LD_R) -o $@.tmp $(WEFTCC_PARTS) && \
+		$(OBJCOPY) $(WEFT_SECTIONS) $@.tmp $@ && rm -f $@.tmp
 
 $(WEFTCC_DIR)/%.o: harness/cc/%.c harness/cc/weftcc.h include/weft.h \
 		$(FLAGS_FILE)
@@ -838,7 +852,7 @@ $(WEFTCC_LIB): $(WEFTCC_ST) $(WEFTCC_OBJ)
 		echo "weft-cc: libweft calls interposed functions with no weftcc_real_ twin in harness/cc/interpose.c:$$missing"; \
 		exit 1; \
 	fi; \
-	$(OBJCOPY) $$map $(WEFTCC_ST) $@.tmp && mv $@.tmp $@
+	$(OBJCOPY) $$map $(WEFT_SECTIONS) $(WEFTCC_ST) $@.tmp && mv $@.tmp $@
 
 $(WEFTCC_DIR)/config: $(FLAGS_FILE)
 	@mkdir -p $(@D)

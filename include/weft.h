@@ -68,6 +68,9 @@ typedef enum weft_finding {
                                       a write, unordered by happens-before
                                       (weft-cc programs: ThreadSanitizer
                                       instrumentation) */
+    WEFT_FINDING_EXIT,             /* the program exited with a status
+                                      other than 0 (weft-cc: main returned
+                                      it, or a thread called exit) */
     WEFT_FINDING__COUNT
 } weft_finding_t;
 
@@ -167,6 +170,8 @@ typedef struct weft_result {
     weft_finding_t finding; /* WEFT_FINDING_NONE if all executions passed */
     uint64_t executions;    /* executions run */
     uint64_t seed;          /* seed of the failing (else last) execution */
+    uint64_t execution;     /* which execution failed, from 1 (0: none, or
+                               a persisted failure replayed first) */
     uint64_t steps;         /* steps of that execution */
     int64_t time;           /* its virtual time at the end, ns */
     uint64_t trace_hash;    /* hash of that execution's whole trace */

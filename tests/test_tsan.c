@@ -100,7 +100,7 @@ static const struct scenario scenarios[] = {
     { "plain_rmw",
       { "WEFT_RACE=off", "WEFT_GRANULARITY=memory" },
       1,
-      { "SIGABRT", "WEFT_GRANULARITY='memory'" },
+      { "SIGABRT", "WEFT_GRANULARITY=memory " },
       {},
       NULL },
     /* spins end: a volatile access is visible, a plain spin gets one */
@@ -130,7 +130,7 @@ static const struct scenario scenarios[] = {
     { "counter",
       { "WEFT_ISOLATE=0" },
       1,
-      { "kind:      data race", "WEFT_ISOLATE=0" },
+      { "kind:      data race", "WEFT_ISOLATE=none" },
       {},
       NULL },
     /* clang's instrumentation */
@@ -378,9 +378,9 @@ static void replay_case(const char *scenario, const char *extra,
     char *out = slurp(err);
     const char *f = strstr(out, "weft: FAILED at execution");
     assert_non_null(f);
-    const char *r = strstr(f, "replay:");
+    const char *r = strstr(out, "  replay:");
     assert_non_null(r);
-    r += strlen("replay:");
+    r += strlen("  replay:");
     r += strspn(r, " ");
     char line[PATH_MAX + 512];
     snprintf(line, sizeof line, "%.*s", (int)strcspn(r, "\n"), r);

@@ -189,6 +189,8 @@ static void test_replay(void **state)
     char *out = slurp(err);
     const char *r = strstr(out, "weft: FAILED at execution");
     assert_non_null(r);
+    r = strstr(out, "  replay:    WEFT_SEED=");
+    assert_non_null(r);
     r = strstr(r, "WEFT_SEED=");
     assert_non_null(r);
     char seed[64];

@@ -3,66 +3,104 @@
  *
  * The program is linked with -Wl,--wrap=main, so the C runtime calls
  * __wrap_main, which explores a body that calls the program's own main
- * (__real_main) once per execution, prints the verdict and exits 0 (no
- * finding), 1 (a finding) or 2 (bad configuration).
+ * (__real_main) once per execution, and exits 0 (no finding), 1 (a
+ * finding) or 2 (bad settings, or an exploration that could not run). A
+ * program that never creates a thread has nothing to explore: it runs
+ * once, and weft-cc answers with its output and status alone (configure
+ * probes, --help).
  *
- * Isolation (the default, WEFT_ISOLATE=1): a fork server. The parent is
- * initialised once (options, configuration), then forks one child per
- * execution; the child runs that one execution (weft_explore with
- * iterations 1 and the execution's seed, seed + i * golden ratio, as weft
- * derives it) in a fresh copy of the initialised process, so the
- * program's globals start fresh and a crash, exit or hang ends one
- * execution. The child prints weft's report on stderr and tells the
- * parent what happened through a shared page; a child still running
- * after WEFT_HANG_TIMEOUT seconds of wall time is killed (SIGALRM) and
- * reported as a hang. The parent stops at the first failing execution and
- * prints its replay line.
+ * WEFT_ISOLATE picks how executions are kept apart:
+ *   snapshot (default) every execution in this process, from a snapshot
+ *            taken at main's entry and put back before each one
+ *            (snapshot.c), by the same explorer as a weft.h test: every
+ *            strategy, shrinking, jobs, shards, JSON. A failure is
+ *            confirmed by replaying its schedule in a fresh process before
+ *            it is reported; an execution that does what the snapshot
+ *            cannot undo makes the rest of the exploration go on in
+ *            forked processes.
+ *   fork     one forked child per execution (a fork server): globals start
+ *            fresh and a crash or a hang ends one execution; no shrinking,
+ *            and no dfs (one path per process).
+ *   none     every execution in this process, nothing put back: for
+ *            programs without global state.
+ * (1 and 0 are the old names of fork and none.)
  *
- * In-process (WEFT_ISOLATE=0): one weft_explore over all executions, with
- * the whole portfolio (shrinking, pct learning, dfs), but globals are not
- * reset between executions.
+ * Returning from main ends the process, its other threads with it: a
+ * visible operation, so they may run before it, or never. exit() from any
+ * thread does the same. A status other than 0 is a finding (kind exit).
  */
-#include "weft.h"
 #include "weftcc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 int __real_main(int argc, char **argv);
 int __wrap_main(int argc, char **argv);
 
-struct weftcc_shared *weftcc_child;
+struct weftcc_shared *weftcc_sh;
+struct weftcc_result *weftcc_child;
 
+enum { ISOLATE_SNAPSHOT, ISOLATE_FORK, ISOLATE_NONE };
+static const char *const isolate_names[] = { "snapshot", "fork", "none" };
+static int isolate = ISOLATE_SNAPSHOT;
+static unsigned hang_timeout = 10;
 static int prog_argc;
 static char **prog_argv;
-static bool isolate = true;
-static unsigned hang_timeout = 10;
+static char cmd[4096];      /* the command, shell-quoted */
+static char settings[1200]; /* weft-cc's settings for a replay line */
+static char hint[5400];     /* the replay line's tail: mode, settings, cmd */
+
+/* ---------------------------------------------------------- the program */
 
 static void body(void *arg)
 {
     (void)arg;
+    weftcc_execution_start();
+    if (isolate == ISOLATE_SNAPSHOT)
+        weftcc_snapshot_restore();
     int rc = __real_main(prog_argc, prog_argv);
-    if (rc != 0)
-        weft_fail("main returned %d", rc);
-    /* Returning from main ends the process, other threads included. */
-    if (weftcc_child != NULL) {
-        weftcc_child_pass();
-    }
+    weftcc_leave(rc, true, NULL);
 }
 
-/* The index in names[3] of the variable's value, dflt if it is unset; a
- * message and exit 2 for anything else. */
+void weftcc_leave(int status, bool from_main, const void *ra)
+{
+    struct weft__run *r = weft__current;
+    if (from_main) /* the process ends now, or after others ran a while */
+        weft__visible(r, WEFT__OP_EXIT, NULL, "main returns", 0);
+    weftcc_atexit_run(status);
+    fflush(NULL);
+    weftcc_sh->status = status;
+    if (status != 0 && r->ntasks > 1) {
+        if (from_main)
+            weft__finding(r, WEFT_FINDING_EXIT, "main returns", 0,
+                          "the program exited with status %d: main returned "
+                          "it",
+                          status);
+        weft__finding(r, WEFT_FINDING_EXIT, weft__pc_site, weftcc_pc_line(ra),
+                      "the program exited with status %d: %s called exit",
+                      status, weft__task_name(r->cur));
+    }
+    weft__end(r);
+}
+
+/* ------------------------------------------------------------- settings */
+
+/* The index in names[3] of the variable's value, dflt if it is unset or
+ * empty (as the library treats an empty value); a message and exit 2 for
+ * anything else. */
 static int one_of(const char *var, const char *const names[3], const char *say,
                   int dflt)
 {
     const char *s = getenv(var);
-    if (s == NULL)
+    if (s == NULL || s[0] == '\0')
         return dflt;
     for (int i = 0; i < 3; i++)
         if (strcmp(s, names[i]) == 0)
@@ -72,9 +110,16 @@ static int one_of(const char *var, const char *const names[3], const char *say,
 }
 
 /* Take weft-cc's own options out of argv (weft_args rejects names it does
- * not know): --weft-isolate=0|1, --weft-hang-timeout=SECONDS. */
+ * not know), then read weft-cc's variables. */
 static void own_options(int *argc, char **argv)
 {
+    static const struct {
+        const char *opt, *var;
+    } opts[] = { { "--weft-isolate=", "WEFT_ISOLATE" },
+                 { "--weft-hang-timeout=", "WEFT_HANG_TIMEOUT" },
+                 { "--weft-granularity=", "WEFT_GRANULARITY" },
+                 { "--weft-race=", "WEFT_RACE" },
+                 { "--weft-tls=", "WEFT_TLS" } };
     int out = 1;
     for (int i = 1; i < *argc; i++) {
         const char *a = argv[i];
@@ -83,34 +128,35 @@ static void own_options(int *argc, char **argv)
                 argv[out++] = argv[i];
             break;
         }
-        if (strncmp(a, "--weft-isolate=", 15) == 0)
-            setenv("WEFT_ISOLATE", a + 15, 1);
-        else if (strncmp(a, "--weft-hang-timeout=", 20) == 0)
-            setenv("WEFT_HANG_TIMEOUT", a + 20, 1);
-        else if (strncmp(a, "--weft-granularity=", 19) == 0)
-            setenv("WEFT_GRANULARITY", a + 19, 1);
-        else if (strncmp(a, "--weft-race=", 12) == 0)
-            setenv("WEFT_RACE", a + 12, 1);
-        else
+        bool mine = false;
+        for (size_t k = 0; k < sizeof opts / sizeof opts[0] && !mine; k++)
+            if (strncmp(a, opts[k].opt, strlen(opts[k].opt)) == 0) {
+                setenv(opts[k].var, a + strlen(opts[k].opt), 1);
+                mine = true;
+            }
+        if (!mine)
             argv[out++] = argv[i];
     }
     argv[out] = NULL;
     *argc = out;
 
     const char *s = getenv("WEFT_ISOLATE");
-    if (s != NULL) {
-        if (strcmp(s, "0") == 0 || strcmp(s, "1") == 0)
-            isolate = s[0] == '1';
-        else {
-            fprintf(stderr, "weft: WEFT_ISOLATE must be 0 or 1, not '%s'\n", s);
-            exit(2);
-        }
+    if (s != NULL && s[0] != '\0') {
+        if (strcmp(s, "1") == 0)
+            isolate = ISOLATE_FORK;
+        else if (strcmp(s, "0") == 0)
+            isolate = ISOLATE_NONE;
+        else
+            isolate = one_of("WEFT_ISOLATE", isolate_names,
+                             "snapshot, fork or none (or 1 for fork, 0 for "
+                             "none)",
+                             ISOLATE_SNAPSHOT);
     }
     s = getenv("WEFT_HANG_TIMEOUT");
-    if (s != NULL) {
+    if (s != NULL && s[0] != '\0') {
         char *end;
         unsigned long v = strtoul(s, &end, 10);
-        if (*s == '\0' || *end != '\0' || v == 0 || v > 86400) {
+        if (*s < '0' || *s > '9' || *end != '\0' || v == 0 || v > 86400) {
             fprintf(stderr,
                     "weft: WEFT_HANG_TIMEOUT must be seconds (1..86400), "
                     "not '%s'\n",
@@ -127,61 +173,77 @@ static void own_options(int *argc, char **argv)
         one_of("WEFT_RACE", races, "fail, report or off", weftcc_race_mode);
 }
 
-/* The command line, shell-quoted where needed, for the replay line. */
+/* Append a to out (at *n of len), shell-quoted where needed. */
+static void quote(char *out, size_t len, size_t *n, const char *a)
+{
+    bool plain = *a != '\0' && strspn(a, "abcdefghijklmnopqrstuvwxyz"
+                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789-_./=:,+@%") == strlen(a);
+    if (plain) {
+        *n += (size_t)snprintf(out + *n, len - *n, "%s", a);
+    } else {
+        *n += (size_t)snprintf(out + *n, len - *n, "'");
+        for (; *a && *n + 5 < len; a++)
+            *n += (size_t)(*a == '\'' ? snprintf(out + *n, len - *n, "'\\''")
+                                      : snprintf(out + *n, len - *n, "%c", *a));
+        *n += (size_t)snprintf(out + *n, len - *n, "'");
+    }
+    if (*n >= len)
+        *n = len - 1;
+}
+
+/* The command line, shell-quoted, for the replay line. */
 static void command_line(char *out, size_t len, int argc, char **argv)
 {
     size_t n = 0;
     out[0] = '\0';
     for (int i = 0; i < argc && n + 4 < len; i++) {
-        const char *a = argv[i];
-        bool plain =
-            *a != '\0' && strspn(a, "abcdefghijklmnopqrstuvwxyz"
-                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                    "0123456789-_./=:,+@%") == strlen(a);
-        n += (size_t)snprintf(out + n, len - n, i ? " " : "");
-        if (plain) {
-            n += (size_t)snprintf(out + n, len - n, "%s", a);
-        } else {
-            n += (size_t)snprintf(out + n, len - n, "'");
-            for (; *a && n + 5 < len; a++)
-                n +=
-                    (size_t)(*a == '\'' ? snprintf(out + n, len - n, "'\\''")
-                                        : snprintf(out + n, len - n, "%c", *a));
-            n += (size_t)snprintf(out + n, len - n, "'");
-        }
-        if (n >= len)
-            n = len - 1;
+        if (i > 0)
+            n += (size_t)snprintf(out + n, len - n, " ");
+        quote(out, len, &n, argv[i]);
     }
 }
 
-/* The WEFT_* settings in force, beyond the seed and the budget, for the
- * replay line (the strategy and its parameters, max steps, ...). */
-static void settings(char *out, size_t len)
+/* The WEFT_* settings in force that the explorer's replay line does not
+ * carry itself (it gives the seed, the strategy and its parameters, the
+ * step bound): weft-cc's own, and the checks'. Each VAR=value quoted. */
+static void settings_line(char *out, size_t len)
 {
     extern char **environ;
-    static const char *skip[] = {
-        "WEFT_SEED=",       "WEFT_ITERATIONS=",    "WEFT_TIME_BUDGET=",
-        "WEFT_JOBS=",       "WEFT_SHARD=",         "WEFT_PROGRESS=",
-        "WEFT_KEEP_GOING=", "WEFT_QUIET=",         "WEFT_CC=",
-        "WEFT_CC_LIBDIR=",  "WEFT_CC_INSTRUMENT=", "WEFT_HANG_TIMEOUT=",
-        "WEFT_BENCH_DIR="
+    static const char *const skip[] = {
+        "WEFT_SEED=",         "WEFT_ITERATIONS=",   "WEFT_TIME_BUDGET=",
+        "WEFT_JOBS=",         "WEFT_SHARD=",        "WEFT_PROGRESS=",
+        "WEFT_KEEP_GOING=",   "WEFT_QUIET=",        "WEFT_CC=",
+        "WEFT_CC_LIBDIR=",    "WEFT_HANG_TIMEOUT=", "WEFT_CC_INSTRUMENT=",
+        "WEFT_BENCH_DIR=",    "WEFT_JSON=",         "WEFT_PERFETTO=",
+        "WEFT_SCHEDULE_OUT=", "WEFT_FAILURE_DIR=",  "WEFT_REPLAY=",
+        "WEFT_STRATEGY=",     "WEFT_PCT_DEPTH=",    "WEFT_PCT_STEPS=",
+        "WEFT_MAX_STEPS=",    "WEFT_SHRINK=",       "WEFT_SPURIOUS=",
+        "WEFT_STACK_SIZE=",   "WEFT_PREEMPTIONS=",  "WEFT_SYNC_COVERAGE=",
+        "WEFT_SYNC_MEASURE=", "WEFT_TRACE=",        "WEFT__SKIP=",
+        "WEFT_ISOLATE="
     };
     size_t n = 0;
     out[0] = '\0';
     for (char **e = environ; *e != NULL; e++) {
-        if (strncmp(*e, "WEFT_", 5) != 0 || strchr(*e, '\'') != NULL)
+        if (strncmp(*e, "WEFT_", 5) != 0)
             continue;
         bool skipped = false;
         for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
             skipped = skipped || strncmp(*e, skip[i], strlen(skip[i])) == 0;
-        if (skipped)
-            continue;
         const char *eq = strchr(*e, '=');
-        int w = snprintf(out + n, len - n, " %.*s'%s'", (int)(eq - *e + 1), *e,
-                         eq + 1);
-        if (w < 0 || (size_t)w >= len - n)
+        /* a name of other characters is no setting of ours (and would
+         * run in a shell: env 'WEFT_$(cmd)=1') */
+        if (skipped || eq == NULL || eq[1] == '\0' ||
+            strspn(*e, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+                (size_t)(eq - *e))
+            continue;
+        char var[64];
+        snprintf(var, sizeof var, "%.*s", (int)(eq - *e), *e);
+        if (n + 80 >= len)
             break;
-        n += (size_t)w;
+        n += (size_t)snprintf(out + n, len - n, "%s%s=", n ? " " : "", var);
+        quote(out, len, &n, eq + 1);
     }
 }
 
@@ -192,17 +254,146 @@ static double wall(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static const char *finding_name(int k)
+/* "1 execution", "12 executions". */
+static const char *plural(uint64_t n)
 {
-    return weft_finding_name((weft_finding_t)k);
+    return n == 1 ? "" : "s";
 }
 
-/* The child of execution `seed`: never returns. */
-static _Noreturn void child(const weft_config_t *base, uint64_t seed,
-                            const char *cmd)
+/* Executions per second as a person reads it: 3 digits, never "0". */
+static void rate(char *out, size_t len, uint64_t n, double dt)
+{
+    double r = dt > 0 ? (double)n / dt : 0;
+    if (dt <= 0)
+        snprintf(out, len, "-");
+    else if (r >= 100)
+        snprintf(out, len, "%.0f", r);
+    else if (r >= 1)
+        snprintf(out, len, "%.1f", r);
+    else
+        snprintf(out, len, "%.3f", r);
+}
+
+/* -------------------------------------------------- a fresh process */
+
+/* Run the program again, fresh, with these VAR=value settings added,
+ * its output thrown away; its status (or -1 and why). */
+static int fresh_process(const char *const env[], char *why, size_t len)
+{
+    const char *exe = weftcc_exe_path();
+    if (exe == NULL || exe[0] == '\0') {
+        snprintf(why, len, "the program's file is unknown");
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(why, len, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        for (int i = 0; env[i] != NULL; i++)
+            putenv((char *)(uintptr_t)env[i]);
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        execv(exe, prog_argv);
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) {
+            snprintf(why, len, "waitpid: %s", strerror(errno));
+            return -1;
+        }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+        snprintf(why, len, "cannot execute %s", exe);
+        return -1;
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* weft__confirm: replay the schedule in a fresh process (no snapshot to
+ * trust there: globals, heap and everything else as the program starts)
+ * and read its JSON result. */
+static bool confirm_fresh(const char *schedule, weft_finding_t kind,
+                          uint64_t hash, char *note, size_t len)
+{
+    char json[256], why[300];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(json, sizeof json, "%s/weft-confirm-XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemp(json);
+    if (fd < 0) {
+        snprintf(note, len, "not checked (%s: %s)", json, strerror(errno));
+        return true;
+    }
+    close(fd);
+    char e1[1100], e2[300];
+    snprintf(e1, sizeof e1, "WEFT_REPLAY=%s", schedule);
+    snprintf(e2, sizeof e2, "WEFT_JSON=%s", json);
+    const char *env[] = { e1,
+                          e2,
+                          "WEFT_ISOLATE=none",
+                          "WEFT_QUIET=1",
+                          "WEFT_PROGRESS=0",
+                          "WEFT_FAILURE_DIR=",
+                          "WEFT_JOBS=1",
+                          "WEFT_SHARD=1/1",
+                          NULL };
+    int st = fresh_process(env, why, sizeof why);
+    FILE *f = fopen(json, "r");
+    char buf[1 << 14];
+    size_t n = f != NULL ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    unlink(json);
+    buf[n] = '\0';
+    if (st < 0) {
+        snprintf(note, len, "not checked (%s)", why);
+        return true;
+    }
+    char want_kind[80], want_hash[40];
+    snprintf(want_kind, sizeof want_kind, "\"kind\": \"%s\"",
+             weft_finding_name(kind));
+    snprintf(want_hash, sizeof want_hash, "\"trace_hash\": \"%016llx\"",
+             (unsigned long long)hash);
+    if (strstr(buf, want_kind) != NULL) {
+        snprintf(note, len, "replayed in a fresh process: the same finding%s",
+                 strstr(buf, want_hash) != NULL
+                     ? ", by the same trace"
+                     : " (by another trace: the program is not quite "
+                       "deterministic, or an earlier execution left "
+                       "something behind)");
+        return true;
+    }
+    const char *k = strstr(buf, "\"kind\": \"");
+    if (k != NULL) {
+        k += 9;
+        snprintf(note, len, "it replayed as a different finding there (%.*s)",
+                 (int)strcspn(k, "\""), k);
+    } else if (strstr(buf, "\"finding\": null") != NULL) {
+        snprintf(note, len, "the replay in a fresh process passed");
+    } else {
+        snprintf(note, len,
+                 "the replay in a fresh process ended with status "
+                 "%d and no result",
+                 st);
+    }
+    return false;
+}
+
+/* ---------------------------------------------------- fork mode */
+
+/* One execution in a forked child, which never returns: its verdict in
+ * its slot, its report on stderr unless quiet. */
+static _Noreturn void child(const weft_config_t *base, uint64_t index,
+                            bool quiet)
 {
     weft_config_t cfg = *base;
-    cfg.seed = seed;
+    cfg.seed = weft__exec_seed(base->seed, index);
     cfg.iterations = 1;
     cfg.jobs = 1;
     cfg.shard_index = 1;
@@ -212,177 +403,456 @@ static _Noreturn void child(const weft_config_t *base, uint64_t seed,
     cfg.progress = 0;
     cfg.keep_going = false;
     cfg.use_env = false;
-    cfg.replay_hint = cmd;
+    cfg.quiet = quiet;
+    cfg.json_out = NULL;
     if (hang_timeout)
         alarm(hang_timeout);
+    weft__exec_offset = index;
     weft_result_t res;
     int rc = weft_explore(&cfg, body, NULL, &res);
-    if (rc >= 0)
-        weftcc_child->steps = res.total_steps;
-    if (rc == 1) {
-        weftcc_child->finding = (int)res.finding;
-        snprintf(weftcc_child->message, sizeof weftcc_child->message, "%s",
-                 res.message);
-        weftcc_child->state = WEFTCC_FINDING;
-    } else if (rc == 0) {
-        weftcc_child->state = WEFTCC_PASS;
+    struct weftcc_result *me = weftcc_child;
+    if (rc >= 0) {
+        me->steps = res.total_steps;
+        me->hash = res.trace_hash;
     }
-    weft_result_destroy(&res);
+    if (rc == 1) {
+        me->finding = (int)res.finding;
+        snprintf(me->message, sizeof me->message, "%s", res.message);
+        me->state = WEFTCC_FINDING;
+    } else if (rc == 0) {
+        me->state = WEFTCC_PASS;
+    }
+    if (rc >= 0)
+        weft_result_destroy(&res);
+    fflush(NULL);
     weftcc_real_exit(rc == 0 ? 0 : rc == 1 ? 1 : 2);
 }
 
-static int run_isolated(const weft_config_t *cfg, const char *cmd)
+struct running {
+    pid_t pid;
+    uint64_t index;
+};
+
+/* What a child's end says, for the parent's line; NULL: it passed. */
+static const char *verdict(int st, const struct weftcc_result *res, char *buf,
+                           size_t len)
 {
-    struct weftcc_shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE,
-                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED) {
-        perror("weft: mmap");
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && res->state != WEFTCC_FINDING)
+        return NULL;
+    if (WIFEXITED(st) && res->state == WEFTCC_FINDING) {
+        const char *k = weft_finding_name((weft_finding_t)res->finding);
+        /* messages often start with their kind already */
+        if (strncmp(res->message, k, strlen(k)) == 0)
+            snprintf(buf, len, "%s", res->message);
+        else
+            snprintf(buf, len, "%s: %s", k, res->message);
+    } else if (WIFEXITED(st) && WEXITSTATUS(st) == 2 &&
+               res->state == WEFTCC_NONE) {
+        snprintf(buf, len, "error: the execution could not run");
+    } else if (WIFEXITED(st)) {
+        snprintf(buf, len,
+                 "exit: the execution ended with status %d outside weft's "
+                 "control (_exit?)",
+                 WEXITSTATUS(st));
+    } else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM) {
+        snprintf(buf, len,
+                 "hang: the execution was still running after %u s of wall "
+                 "time (a blocking call weft does not serve, or a loop with "
+                 "no visible operation); killed",
+                 hang_timeout);
+    } else {
+        snprintf(buf, len,
+                 "crash: the execution's process died of signal %d (%s) "
+                 "outside weft's handlers",
+                 WIFSIGNALED(st) ? WTERMSIG(st) : 0,
+                 WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "?");
+    }
+    return buf;
+}
+
+static pid_t spawn(const weft_config_t *cfg, uint64_t index, unsigned slot,
+                   bool quiet)
+{
+    struct weftcc_result *res = &weftcc_sh->slot[slot];
+    memset(res, 0, sizeof *res);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        weftcc_child = res;
+        child(cfg, index, quiet);
+    }
+    return pid;
+}
+
+static int wait_child(pid_t pid, int *st)
+{
+    while (waitpid(pid, st, 0) < 0)
+        if (errno != EINTR) {
+            perror("weft: waitpid");
+            return -1;
+        }
+    return 0;
+}
+
+/* The exploration in forked children: executions [skip, ...) of this
+ * shard, up to WEFT_JOBS at a time. Children are quiet; the failures to
+ * report are run once more, in index order, to print their reports. */
+/* The replay line's tail for this mode: WEFT_ISOLATE, settings, command. */
+static void make_hint(void)
+{
+    snprintf(hint, sizeof hint, "%s%s%s%s",
+             isolate == ISOLATE_NONE   ? "WEFT_ISOLATE=none "
+             : isolate == ISOLATE_FORK ? "WEFT_ISOLATE=fork "
+                                       : "",
+             settings, settings[0] ? " " : "", cmd);
+}
+
+static int run_forked(weft_config_t *cfg, uint64_t skip)
+{
+    isolate = ISOLATE_FORK;
+    make_hint();
+    cfg->replay_hint = hint;
+    const char *strategy = cfg->strategy ? cfg->strategy : "random";
+    if (strcmp(strategy, "dfs") == 0 && cfg->replay_file == NULL) {
+        fprintf(stderr, "weft: WEFT_STRATEGY=dfs searches across executions: "
+                        "it needs WEFT_ISOLATE=snapshot (the default) or "
+                        "none, not fork\n");
         return 2;
     }
+    uint64_t first = cfg->shard_index - 1, stride = cfg->shard_count;
     uint64_t n = cfg->iterations;
     if (cfg->replay_file != NULL)
-        n = 1;
-    const char *strategy = cfg->strategy ? cfg->strategy : "random";
-    if (strcmp(strategy, "dfs") == 0)
-        fprintf(stderr, "weft: note: strategy dfs searches across "
-                        "executions; with isolation each execution is a "
-                        "fresh process, so it runs one path per seed "
-                        "(use WEFT_ISOLATE=0 for a real search)\n");
-    /* pct spreads its change points over the length of an execution,
-     * which it learns from the executions it ran: across children, the
-     * parent learns it (the longest so far) and hands it down. */
-    bool learn = strcmp(strategy, "pct") == 0 && cfg->pct_steps == 0;
-    uint64_t longest = 0;
+        first = 0, stride = 1, n = 1;
+    unsigned jobs = cfg->jobs == 0 ? 1 : cfg->jobs;
+    if (jobs > WEFTCC_MAX_JOBS)
+        jobs = WEFTCC_MAX_JOBS;
     weft_config_t ccfg = *cfg;
     double t0 = wall();
-    uint64_t i;
-    for (i = 0; i < n; i++) {
-        if (cfg->time_budget > 0 && wall() - t0 >= cfg->time_budget)
-            break;
-        uint64_t seed = cfg->seed + i * 0x9e3779b97f4a7c15ULL;
-        sh->state = WEFTCC_NONE; /* races and pairs add up */
-        sh->steps = 0;
-        sh->finding = 0;
-        sh->message[0] = '\0';
-        if (learn && longest > 0)
-            ccfg.pct_steps = longest;
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0) {
-            perror("weft: fork");
-            return 2;
-        }
-        if (pid == 0) {
-            weftcc_child = sh;
-            weft__exec_offset = i;
-            child(&ccfg, seed, cmd);
-        }
+    char buf[900];
+    /* pct spreads its change points over the length of an execution,
+     * learnt from execution 0 as the explorer does (whatever the shard
+     * or the jobs): run it first, quietly. */
+    if (strcmp(strategy, "pct") == 0 && cfg->pct_steps == 0 &&
+        cfg->replay_file == NULL) {
         int st;
-        while (waitpid(pid, &st, 0) < 0)
-            if (errno != EINTR) {
-                perror("weft: waitpid");
+        pid_t pid = spawn(cfg, 0, 0, true);
+        if (pid < 0 || wait_child(pid, &st) != 0)
+            return 2;
+        ccfg.pct_steps =
+            weftcc_sh->slot[0].steps > 0 ? weftcc_sh->slot[0].steps : 1;
+    }
+    struct running run[WEFTCC_MAX_JOBS] = { { 0, 0 } };
+    uint64_t fails[16], done = 0, m = skip, lowest = UINT64_MAX;
+    unsigned nfails = 0, busy = 0;
+    bool stop = false, out_of_time = false, exhausted = false;
+    for (;;) {
+        while (!stop && busy < jobs) {
+            uint64_t i = first + m * stride;
+            if (i >= n)
+                break;
+            if (cfg->time_budget > 0 && wall() - t0 >= cfg->time_budget) {
+                out_of_time = stop = true;
+                break;
+            }
+            unsigned k = 0;
+            while (run[k].pid != 0)
+                k++;
+            run[k].pid = spawn(&ccfg, i, k, true);
+            run[k].index = i;
+            if (run[k].pid < 0) {
+                perror("weft: fork");
                 return 2;
             }
-        if (sh->steps > longest)
-            longest = sh->steps;
-        const char *what = NULL;
-        char buf[640];
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
-            sh->state != WEFTCC_FINDING)
-            continue; /* passed (or _exit(0) without a word) */
-        if (WIFEXITED(st) && sh->state == WEFTCC_FINDING) {
-            snprintf(buf, sizeof buf, "%s: %s", finding_name(sh->finding),
-                     sh->message);
-            what = buf;
-        } else if (WIFEXITED(st) && WEXITSTATUS(st) == 2 &&
-                   sh->state == WEFTCC_NONE) {
-            fprintf(stderr, "weft: the execution could not run (see above)\n");
-            return 2;
-        } else if (WIFEXITED(st)) {
-            snprintf(buf, sizeof buf,
-                     "exit: the execution ended with status %d outside "
-                     "weft's control (_exit?)",
-                     WEXITSTATUS(st));
-            what = buf;
-        } else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM) {
-            snprintf(buf, sizeof buf,
-                     "hang: the execution was still running after %u s of "
-                     "wall time (a blocking call weft does not serve, or a "
-                     "loop with no visible operation); killed",
-                     hang_timeout);
-            what = buf;
-        } else {
-            snprintf(buf, sizeof buf,
-                     "crash: the execution's process died of signal %d (%s) "
-                     "outside weft's handlers",
-                     WIFSIGNALED(st) ? WTERMSIG(st) : 0,
-                     WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "?");
-            what = buf;
+            busy++;
+            m++;
         }
-        double dt = wall() - t0;
-        char set[1100];
-        settings(set, sizeof set - 40);
-        if (learn && ccfg.pct_steps > 0)
-            snprintf(set + strlen(set), 40, " WEFT_PCT_STEPS=%llu",
-                     (unsigned long long)ccfg.pct_steps);
-        fprintf(stderr,
-                "weft: FAILED at execution %llu of %llu (isolated, %.3f s): "
-                "%s\n"
-                "  replay:    WEFT_SEED=%llu WEFT_ITERATIONS=1%s %s\n",
-                (unsigned long long)i + 1, (unsigned long long)n, dt, what,
-                (unsigned long long)seed, set, cmd);
-        munmap(sh, sizeof *sh);
-        return 1;
+        if (busy == 0)
+            break;
+        int st;
+        pid_t pid = wait(&st);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            perror("weft: wait");
+            return 2;
+        }
+        unsigned k = 0;
+        while (k < jobs && run[k].pid != pid)
+            k++;
+        if (k == jobs)
+            continue;
+        run[k].pid = 0;
+        busy--;
+        done++;
+        const struct weftcc_result *res = &weftcc_sh->slot[k];
+        const char *what = verdict(st, res, buf, sizeof buf);
+        if (what != NULL && strncmp(what, "error:", 6) == 0) {
+            fprintf(stderr, "weft: the execution could not run (see "
+                            "above)\n");
+            return 2;
+        }
+        if (what != NULL && nfails < 16) {
+            fails[nfails++] = run[k].index;
+            if (run[k].index < lowest)
+                lowest = run[k].index;
+            if (!cfg->keep_going)
+                stop = true;
+        }
+        /* nothing to explore: no thread, no choice; run once */
+        if (done == 1 && what == NULL && weftcc_sh->threads == 0 &&
+            m == skip + 1) {
+            exhausted = stop = true;
+        }
     }
     double dt = wall() - t0;
-    unsigned races = sh->races;
-    munmap(sh, sizeof *sh);
+    if (exhausted && nfails == 0 && weftcc_sh->threads == 0)
+        return weftcc_sh->status; /* a program with no thread: itself */
+    /* Reports, in index order (the lowest first without keep-going). */
+    for (unsigned a = 0; a < nfails; a++)
+        for (unsigned b = a + 1; b < nfails; b++)
+            if (fails[b] < fails[a]) {
+                uint64_t t = fails[a];
+                fails[a] = fails[b];
+                fails[b] = t;
+            }
+    unsigned shown = cfg->keep_going ? nfails : (nfails > 0 ? 1 : 0);
+    for (unsigned f = 0; f < shown; f++) {
+        int st;
+        pid_t pid = spawn(&ccfg, fails[f], 0, cfg->quiet);
+        if (pid < 0 || wait_child(pid, &st) != 0)
+            return 2;
+        const char *what = verdict(st, &weftcc_sh->slot[0], buf, sizeof buf);
+        if (cfg->quiet)
+            continue;
+        fprintf(stderr,
+                "weft: FAILED at execution %llu of %llu (fork, %.3f s): %s\n",
+                (unsigned long long)fails[f] + 1, (unsigned long long)n, dt,
+                what ? what
+                     : "it passed when run again (the program is not "
+                       "deterministic)");
+        /* the child's report gave its replay line; one that died before
+         * it could report gets it here */
+        if (weftcc_sh->slot[0].state != WEFTCC_FINDING) {
+            char strat[200] = "";
+            if (strcmp(strategy, "pct") == 0)
+                snprintf(strat, sizeof strat,
+                         " WEFT_STRATEGY=pct WEFT_PCT_DEPTH=%u "
+                         "WEFT_PCT_STEPS=%llu",
+                         ccfg.pct_depth, (unsigned long long)ccfg.pct_steps);
+            else if (strcmp(strategy, "random") != 0)
+                snprintf(strat, sizeof strat, " WEFT_STRATEGY=%s", strategy);
+            fprintf(stderr,
+                    "  replay:    WEFT_SEED=%llu WEFT_ITERATIONS=1%s %s\n",
+                    (unsigned long long)weft__exec_seed(cfg->seed, fails[f]),
+                    strat, hint);
+        }
+    }
+    if (cfg->json_out != NULL) {
+        weft_result_t res;
+        memset(&res, 0, sizeof res);
+        res.executions = done;
+        res.failures = nfails;
+        res.execution = nfails > 0 ? fails[0] + 1 : 0;
+        res.exhausted = exhausted;
+        if (nfails > 0) {
+            res.finding = (weft_finding_t)weftcc_sh->slot[0].finding;
+            if (res.finding == WEFT_FINDING_NONE)
+                res.finding = WEFT_FINDING_CRASH;
+            res.seed = weft__exec_seed(cfg->seed, fails[0]);
+            res.trace_hash = weftcc_sh->slot[0].hash;
+            snprintf(res.message, sizeof res.message, "%s",
+                     weftcc_sh->slot[0].message);
+        }
+        weft__export_json(cfg->json_out, cfg, strategy, &res, 0);
+    }
+    unsigned races = weftcc_sh->races;
+    char r[32];
+    rate(r, sizeof r, done, dt);
+    if (nfails > 0)
+        return 1;
     if (races > 0) {
         fprintf(stderr,
                 "weft: FAILED: %u data race%s reported (above), no other "
-                "finding in %llu executions (isolated, %.3f s)\n",
-                races, races == 1 ? "" : "s", (unsigned long long)i, dt);
+                "finding in %llu execution%s (fork, %.3f s)\n",
+                races, races == 1 ? "" : "s", (unsigned long long)done,
+                plural(done), dt);
         return 1;
     }
-    fprintf(stderr,
-            "weft: OK: %llu executions, no finding (isolated, %.3f s, %.0f "
-            "executions/s)\n",
-            (unsigned long long)i, dt, dt > 0 ? (double)i / dt : 0.0);
+    if (!cfg->quiet)
+        fprintf(stderr,
+                "weft: OK: %llu execution%s, no finding (fork, %.3f s, %s "
+                "executions/s%s%s)\n",
+                (unsigned long long)done, plural(done), dt, r,
+                out_of_time ? "; stopped by the time budget" : "",
+                stride > 1 ? "; a shard" : "");
+    return 0;
+}
+
+/* ------------------------------------------------ in-process engines */
+
+/* Give the rest of the exploration to forked children: the program run
+ * again from its start, in fork mode, past what was done. */
+static _Noreturn void switch_to_fork(uint64_t done, const weft_config_t *cfg)
+{
+    char skip[40], seed[40], its[40];
+    snprintf(skip, sizeof skip, "%llu", (unsigned long long)done);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
+    snprintf(its, sizeof its, "%llu", (unsigned long long)cfg->iterations);
+    setenv("WEFT__SKIP", skip, 1);
+    setenv("WEFT_SEED", seed, 1);
+    setenv("WEFT_ITERATIONS", its, 1);
+    setenv("WEFT_ISOLATE", "fork", 1);
+    fflush(NULL);
+    execv(weftcc_exe_path(), prog_argv);
+    fprintf(stderr, "weft: cannot run %s again in fork mode: %s\n",
+            weftcc_exe_path(), strerror(errno));
+    weftcc_real_exit(2);
+}
+
+/* weft__rerun_quiet: the program's output (fds 1 and 2) goes nowhere
+ * while a report shrinks and replays its failure: it was seen once, when
+ * the failure happened. */
+static void rerun_quiet(bool on)
+{
+    static int saved[2] = { -1, -1 };
+    fflush(NULL);
+    for (int fd = 1; fd <= 2; fd++) {
+        if (on && saved[fd - 1] < 0) {
+            int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+            if (null < 0)
+                return;
+            saved[fd - 1] = weftcc_fd_high(fcntl(fd, F_DUPFD_CLOEXEC, 0));
+            if (saved[fd - 1] >= 0)
+                dup2(null, fd);
+            close(null);
+        } else if (!on && saved[fd - 1] >= 0) {
+            dup2(saved[fd - 1], fd);
+            close(saved[fd - 1]);
+            saved[fd - 1] = -1;
+        }
+    }
+}
+
+static int run_in_process(weft_config_t *cfg)
+{
+    make_hint();
+    cfg->use_env = false;
+    cfg->replay_hint = hint;
+    /* Without a snapshot, shrinking re-runs the program on the globals
+     * earlier executions left: only when asked for. */
+    if (isolate == ISOLATE_NONE && getenv("WEFT_SHRINK") == NULL)
+        cfg->shrink = false;
+    weft__quiet_pass = true;
+    weft__once_if_unchosen = true;
+    weft__rerun_quiet = rerun_quiet;
+    if (isolate == ISOLATE_SNAPSHOT)
+        weft__confirm = confirm_fresh;
+    double t0 = wall();
+    weft_result_t res;
+    int rc = weft_explore(cfg, body, NULL, &res);
+    double dt = wall() - t0;
+    uint64_t done = rc >= 0 ? res.executions : 0;
+    bool exhausted = rc >= 0 && res.exhausted;
+    if (rc == 1 && !cfg->quiet && !weftcc_sh->tainted) {
+        char of[40] = "";
+        if (cfg->time_budget == 0 && cfg->replay_file == NULL)
+            snprintf(of, sizeof of, " of %llu",
+                     (unsigned long long)cfg->iterations);
+        fprintf(stderr,
+                "weft: FAILED at execution %llu%s (%s, %.3f s): %s: %s\n",
+                (unsigned long long)res.execution, of, isolate_names[isolate],
+                dt, weft_finding_name(res.finding), res.message);
+    }
+    if (rc >= 0)
+        weft_result_destroy(&res);
+    if (weftcc_sh->tainted && rc == 0) {
+        const char *st = cfg->strategy ? cfg->strategy : "random";
+        fprintf(stderr,
+                "weft: note: execution %llu did what a snapshot cannot undo "
+                "(%s)",
+                (unsigned long long)done + 1, weftcc_sh->taint_what);
+        if (strcmp(st, "dfs") == 0 || cfg->replay_file != NULL) {
+            fprintf(stderr,
+                    "; a %s search cannot go on in forked processes: "
+                    "stopped after %llu execution%s\n",
+                    cfg->replay_file ? "replayed" : "dfs",
+                    (unsigned long long)done, plural(done));
+            return 2;
+        }
+        fprintf(stderr,
+                ": the %s go on in forked processes "
+                "(WEFT_ISOLATE=fork)\n",
+                cfg->jobs > 1 ? "executions" : "remaining executions");
+        switch_to_fork(cfg->jobs > 1 ? 0 : done, cfg);
+    }
+    if (rc == 0 && weftcc_sh->threads == 0 && !weftcc_sh->tainted)
+        return weftcc_sh->status; /* a program with no thread: itself */
+    if (rc < 0)
+        return 2;
+    if (rc == 1)
+        return 1;
+    unsigned races = weftcc_sh->races;
+    if (races > 0) {
+        fprintf(stderr,
+                "weft: FAILED: %u data race%s reported (above), no other "
+                "finding in %llu execution%s (%s)\n",
+                races, races == 1 ? "" : "s", (unsigned long long)done,
+                plural(done), isolate_names[isolate]);
+        return 1;
+    }
+    char r[32];
+    rate(r, sizeof r, done, dt);
+    if (!cfg->quiet)
+        fprintf(stderr,
+                "weft: OK: %llu execution%s, no finding%s (%s, %.3f s, %s "
+                "executions/s)\n",
+                (unsigned long long)done, plural(done),
+                exhausted ? ", the search is exhausted: that is all of them"
+                          : "",
+                isolate_names[isolate], dt, r);
     return 0;
 }
 
 int __wrap_main(int argc, char **argv)
 {
+    weftcc_sh = mmap(NULL, sizeof *weftcc_sh, PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (weftcc_sh == MAP_FAILED) {
+        perror("weft: mmap");
+        return 2;
+    }
     /* Each thread its own __thread variables and errno, as outside weft:
      * blocks made from the program's TLS images, switched with the task
      * (platform/tls.c); the main thread's starts as the initial thread's
      * is now. Where that cannot be done, say so and share. */
     const char *tls = getenv("WEFT_TLS");
-    if (tls != NULL && strcmp(tls, "0") != 0 && strcmp(tls, "1") != 0) {
+    if (tls != NULL && tls[0] != '\0' && strcmp(tls, "0") != 0 &&
+        strcmp(tls, "1") != 0) {
         fprintf(stderr, "weft: WEFT_TLS must be 0 or 1, not '%s'\n", tls);
         return 2;
     }
-    const char *why = tls != NULL && tls[0] == '0' ? NULL : weft__tls_init();
-    if (tls != NULL && tls[0] == '0')
-        ; /* asked for: every thread shares the initial thread's */
-    else if (why == NULL)
-        weft__per_task_tls = true;
-    else
-        fprintf(stderr,
-                "weft: note: threads share one thread-local storage here "
-                "(%s): __thread variables and errno are not per thread\n",
-                why);
+    if (tls == NULL || tls[0] != '0') {
+        const char *why = weft__tls_init();
+        if (why == NULL)
+            weft__per_task_tls = true;
+        else
+            fprintf(stderr,
+                    "weft: note: threads share one thread-local storage "
+                    "here (%s): __thread variables and errno are not per "
+                    "thread\n",
+                    why);
+    }
     own_options(&argc, argv);
     weftcc_symbolizer_install();
-    /* A report comes from the execution that failed: replaying it would
-     * run the program again in a process whose globals are no longer
-     * fresh (an isolated child's, or the in-process exploration's). */
+    /* A report comes from the execution that failed: with a snapshot it
+     * could be replayed in place, but the finding is confirmed in a fresh
+     * process anyway; without one the globals are no longer fresh. */
     weft__report_first_run = true;
     weft_args(&argc, argv);
     prog_argc = argc;
     prog_argv = argv;
-    static char cmd[4096];
     command_line(cmd, sizeof cmd, argc, argv);
+    settings_line(settings, sizeof settings);
 
     weft_config_t cfg;
     weft_config_init(&cfg);
@@ -398,41 +868,30 @@ int __wrap_main(int argc, char **argv)
      * million steps take a second or two here, so a livelock is still
      * caught quickly; every access a step (granularity memory) needs ten
      * times more. WEFT_MAX_STEPS still decides. */
-    if (getenv("WEFT_MAX_STEPS") == NULL)
+    const char *ms = getenv("WEFT_MAX_STEPS");
+    if (ms == NULL || ms[0] == '\0')
         cfg.max_steps = weftcc_granularity == WEFTCC_GRAN_MEMORY
                             ? WEFTCC_MAX_STEPS * 10
                             : WEFTCC_MAX_STEPS;
+    uint64_t skip = 0;
+    const char *sk = getenv("WEFT__SKIP");
+    if (sk != NULL) {
+        skip = strtoull(sk, NULL, 10);
+        unsetenv("WEFT__SKIP");
+    }
     fflush(NULL);
-    if (isolate)
-        return run_isolated(&cfg, cmd);
-
-    /* A seed replays an in-process execution only from fresh globals:
-     * say how it ran. */
-    static char hint[4200];
-    /* weft's replay line has its own settings; add weft-cc's. */
-    const char *g = getenv("WEFT_GRANULARITY"), *rm = getenv("WEFT_RACE");
-    snprintf(hint, sizeof hint, "WEFT_ISOLATE=0%s%s%s%s %s",
-             g ? " WEFT_GRANULARITY=" : "", g ? g : "", rm ? " WEFT_RACE=" : "",
-             rm ? rm : "", cmd);
-    cfg.use_env = false;
-    cfg.replay_hint = hint;
-    /* Shrinking re-runs the program on the globals earlier executions
-     * left: only when asked for. */
-    if (getenv("WEFT_SHRINK") == NULL)
-        cfg.shrink = false;
-    weft_result_t res;
-    int rc = weft_explore(&cfg, body, NULL, &res);
-    if (rc == 0 && weftcc_races_reported > 0) {
-        fprintf(stderr,
-                "weft: FAILED: %u data race%s reported (above), no other "
-                "finding in %llu executions (in-process)\n",
-                weftcc_races_reported, weftcc_races_reported == 1 ? "" : "s",
-                (unsigned long long)res.executions);
-        rc = 1;
-    } else if (rc == 0)
-        fprintf(stderr, "weft: OK: %llu executions, no finding (in-process)\n",
-                (unsigned long long)res.executions);
-    if (rc >= 0)
-        weft_result_destroy(&res);
-    return rc == 0 ? 0 : rc == 1 ? 1 : 2;
+    if (isolate == ISOLATE_FORK)
+        return run_forked(&cfg, skip);
+    if (isolate == ISOLATE_SNAPSHOT) {
+        char why[300];
+        if (weftcc_snapshot_take(why, sizeof why) != 0) {
+            fprintf(stderr,
+                    "weft: note: no snapshot (%s): executions run in forked "
+                    "processes (WEFT_ISOLATE=fork)\n",
+                    why);
+            isolate = ISOLATE_FORK;
+            return run_forked(&cfg, 0);
+        }
+    }
+    return run_in_process(&cfg);
 }

@@ -67,7 +67,6 @@
 
 int weftcc_granularity = WEFTCC_GRAN_ATOMICS;
 int weftcc_race_mode = WEFTCC_RACE_FAIL;
-unsigned weftcc_races_reported;
 
 /* The __tsan_* entry points are the compilers' ABI: no header declares
  * them. */
@@ -242,6 +241,10 @@ static bool sym_start(unsigned k)
     }
     close(to[0]);
     close(from[1]);
+    /* Above the program's descriptors: snapshot executions close what
+     * the program opened, and this may have started during one. */
+    to[1] = weftcc_fd_high(to[1]);
+    from[0] = weftcc_fd_high(from[0]);
     fcntl(to[1], F_SETFD, FD_CLOEXEC);
     fcntl(from[0], F_SETFD, FD_CLOEXEC);
     sp->in = fdopen(to[1], "w");
@@ -918,8 +921,8 @@ static bool seen_race(uint32_t pa, uint32_t pb, const char *memory)
     for (unsigned i = 0; i < nreported; i++)
         if (reported[i] == k)
             return true;
-    if (weftcc_child != NULL) {
-        struct weftcc_shared *sh = weftcc_child;
+    struct weftcc_shared *sh = weftcc_sh;
+    if (sh != NULL) { /* across processes: forked children and workers */
         for (unsigned i = 0; i < sh->npairs && i < WEFTCC_MAX_PAIRS; i++)
             if (sh->pairs[i] == k)
                 return true;
@@ -959,9 +962,8 @@ static void race(struct weft__run *r, struct weft__task *t, uintptr_t a,
              weft__task_name(t), what(flags), symbolize((int)pc), other,
              what(prev->flags), symbolize((int)prev->pc));
     if (weftcc_race_mode == WEFTCC_RACE_REPORT) {
-        weftcc_races_reported++;
-        if (weftcc_child != NULL)
-            weftcc_child->races++;
+        if (weftcc_sh != NULL)
+            __atomic_add_fetch(&weftcc_sh->races, 1, __ATOMIC_RELAXED);
         fprintf(stderr, "weft: data race: %s\n%s", msg, b.s ? b.s : "");
         weft__free(b.s);
         return;
@@ -1692,14 +1694,12 @@ void __tsan_atomic_signal_fence(int mo)
     (void)mo;
 }
 
-/* ------------------------------------------------------- child's end */
+/* ----------------------------------------------------------- the program */
 
-void weftcc_child_pass(void)
+const char *weftcc_exe_path(void)
 {
-    struct weft__run *r = weft__current;
-    weftcc_child->steps = r != NULL ? r->step : 0;
-    weftcc_child->state = WEFTCC_PASS;
-    weftcc_real_exit(0);
+    image_init();
+    return exe_path;
 }
 
 /* ------------------------------------------------------------- malloc */
@@ -1729,35 +1729,107 @@ static void *fresh(void *p)
     return p;
 }
 
+/*
+ * Who serves an allocation. Snapshot executions (snapshot.c): the
+ * program's own calls during an execution take the arena, emptied between
+ * executions; libc's calls for itself (a stdio buffer, the time zone, what
+ * strdup returns) stay with glibc, whose state is never rewound; before
+ * the snapshot, the program's blocks are recorded (they are part of it).
+ * A block is freed by whoever made it: the arena's by the arena, one made
+ * before the snapshot never during an execution (the next one finds it
+ * again), the others by glibc.
+ */
+static void *alloc(size_t n, size_t align, bool zero, const void *ra)
+{
+    void *p;
+    if (weftcc_snapshot_on && weft_running() && weftcc_program_code(ra)) {
+        p = weftcc_arena_alloc(n, align);
+        if (p != NULL && zero)
+            memset(p, 0, n);
+        return fresh(p);
+    }
+    if (align > 16)
+        p = __libc_memalign(align, n);
+    else
+        p = zero ? __libc_calloc(1, n) : __libc_malloc(n);
+    if (!weftcc_snapshot_on && p != NULL && weftcc_program_code(ra))
+        weftcc_pre_add(p, malloc_usable_size(p));
+    return fresh(p);
+}
+
+static size_t usable(void *p)
+{
+    return weftcc_arena_owns(p) ? weftcc_arena_usable(p)
+                                : malloc_usable_size(p);
+}
+
 void *malloc(size_t n)
 {
-    return fresh(__libc_malloc(n));
+    return alloc(n, 0, false, RA);
 }
 
 void *calloc(size_t n, size_t size)
 {
-    return fresh(__libc_calloc(n, size));
+    if (size != 0 && n > SIZE_MAX / size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return alloc(n * size, 0, true, RA);
 }
 
 void free(void *p)
 {
     struct weft__run *r;
     struct weft__task *t;
-    if (p != NULL && (t = mem_task(&r)) != NULL)
-        range_existing(r, t, (uintptr_t)p, malloc_usable_size(p), true,
+    if (p == NULL)
+        return;
+    bool arena = weftcc_arena_owns(p);
+    if ((t = mem_task(&r)) != NULL)
+        range_existing(r, t, (uintptr_t)p, usable(p), true,
                        (uint32_t)weftcc_pc_line(RA));
+    if (arena) {
+        if (weft_running())
+            weftcc_arena_free(p);
+        return;
+    }
+    if (weftcc_pre_known(p, true) && weftcc_snapshot_on)
+        return; /* part of the snapshot: it lives on */
     __libc_free(p);
 }
 
-void *realloc(void *p, size_t n)
+static void *realloc_at(void *p, size_t n, const void *ra)
 {
-    struct weft__run *r;
-    struct weft__task *t = p != NULL ? mem_task(&r) : NULL;
-    size_t old = t != NULL ? malloc_usable_size(p) : 0;
-    void *q = __libc_realloc(p, n);
+    if (p == NULL)
+        return alloc(n, 0, false, ra);
+    struct weft__run *r = NULL;
+    struct weft__task *t = mem_task(&r);
+    bool arena = weftcc_arena_owns(p);
+    bool pre = !arena && weftcc_snapshot_on && weftcc_pre_known(p, false);
+    size_t old = arena || pre || t != NULL ? usable(p) : 0;
+    if (pre)
+        old = weftcc_pre_size(p);
+    void *q;
+    if (arena || pre) {
+        /* a new block; the old one is the arena's, or the snapshot's */
+        q = alloc(n, 0, false, ra);
+        if (q != NULL) {
+            memcpy(q, p, old < n ? old : n);
+            if (arena && weft_running())
+                weftcc_arena_free(p);
+        }
+        if (t != NULL && q != NULL)
+            range_existing(r, t, (uintptr_t)p, old, true,
+                           (uint32_t)weftcc_pc_line(ra));
+        return q;
+    }
+    if (!weftcc_snapshot_on)
+        weftcc_pre_known(p, true);
+    q = __libc_realloc(p, n);
+    if (!weftcc_snapshot_on && q != NULL && weftcc_program_code(ra))
+        weftcc_pre_add(q, malloc_usable_size(q));
     if (t != NULL && q != NULL && q != p)
         range_existing(r, t, (uintptr_t)p, old, true,
-                       (uint32_t)weftcc_pc_line(RA));
+                       (uint32_t)weftcc_pc_line(ra));
     if (q != p)
         return fresh(q);
     /* Grown in place: the new tail held other blocks, freed by others;
@@ -1768,25 +1840,54 @@ void *realloc(void *p, size_t n)
     return q;
 }
 
+void *realloc(void *p, size_t n)
+{
+    return realloc_at(p, n, RA);
+}
+
+void *reallocarray(void *p, size_t n, size_t size)
+{
+    if (size != 0 && n > SIZE_MAX / size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc_at(p, n * size, RA);
+}
+
 void *memalign(size_t align, size_t n)
 {
-    return fresh(__libc_memalign(align, n));
+    return alloc(n, align, false, RA);
 }
 
 void *aligned_alloc(size_t align, size_t n)
 {
-    return memalign(align, n);
+    return alloc(n, align, false, RA);
 }
 
 int posix_memalign(void **out, size_t align, size_t n)
 {
     if (align < sizeof(void *) || (align & (align - 1)) != 0)
         return EINVAL;
-    void *p = memalign(align, n);
+    void *p = alloc(n, align, false, RA);
     if (p == NULL)
         return ENOMEM;
     *out = p;
     return 0;
+}
+
+void *valloc(size_t n)
+{
+    return alloc(n, (size_t)sysconf(_SC_PAGESIZE), false, RA);
+}
+
+size_t malloc_usable_size(void *p)
+{
+    static size_t (*real_)(void *);
+    if (p != NULL && weftcc_arena_owns(p))
+        return weftcc_arena_usable(p);
+    if (real_ == NULL)
+        real_ = (size_t(*)(void *))weftcc_real("malloc_usable_size");
+    return p != NULL ? real_(p) : 0;
 }
 
 /* libweft's own allocations bypass the detector (see the Makefile's
@@ -1808,6 +1909,10 @@ void *weftcc_real_realloc(void *p, size_t n)
 
 void weftcc_real_free(void *p)
 {
+    /* a block glibc got from the program's malloc during an execution
+     * (dynamic TLS): the arena's, gone with it */
+    if (weftcc_arena_owns(p))
+        return;
     __libc_free(p);
 }
 

@@ -11,8 +11,10 @@
 #include "explore/explore.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 /* weft-cc's default step bound (WEFT_MAX_STEPS): see main.c. */
@@ -23,33 +25,49 @@
 #define WEFTCC_REALTIME_BASE ((int64_t)1700000000 * 1000000000)
 #define WEFTCC_MONO_BASE     ((int64_t)1000 * 1000000000)
 
-/* What an isolated child tells the parent, in a shared page. */
+/* What one execution run in a forked child (WEFT_ISOLATE=fork) tells the
+ * parent. */
 enum weftcc_state {
     WEFTCC_NONE = 0, /* the child died before saying anything */
-    WEFTCC_PASS,     /* main returned 0 or exit(0) */
+    WEFTCC_PASS,     /* the execution passed */
     WEFTCC_FINDING,  /* weft made a finding; the child printed the report */
 };
 
-#define WEFTCC_MAX_PAIRS 128
-
-struct weftcc_shared {
+struct weftcc_result {
     volatile int state;
     int finding; /* weft_finding_t */
     char message[512];
-    uint64_t steps; /* of the child's execution (pct learns from them) */
+    uint64_t steps; /* of the execution (pct learns from them) */
+    uint64_t hash;  /* its trace hash */
+};
+
+#define WEFTCC_MAX_PAIRS 128
+#define WEFTCC_MAX_JOBS  64
+
+/* What every process of a weft-cc run shares (forked children, forked
+ * workers, the explorer): one shared mapping, made at main's entry. */
+struct weftcc_shared {
     /* WEFT_RACE=report: races printed, and the pairs of sites already
      * reported by any execution (each distinct race is printed once) */
     unsigned races;
     unsigned npairs;
     uint64_t pairs[WEFTCC_MAX_PAIRS];
+    /* snapshot executions: what one did that the snapshot cannot undo */
+    volatile int tainted;
+    char taint_what[256];
+    /* threads the program created, in any execution; and the status it
+     * exited with last (a program with no thread is run once, and weft-cc
+     * answers with its own status and output) */
+    volatile unsigned threads;
+    volatile int status;
+    struct weftcc_result slot[WEFTCC_MAX_JOBS]; /* fork mode's children */
 };
 
 /* tsan.c: the ThreadSanitizer hooks and the race detector. */
 enum { WEFTCC_GRAN_SYNC, WEFTCC_GRAN_ATOMICS, WEFTCC_GRAN_MEMORY };
 enum { WEFTCC_RACE_OFF, WEFTCC_RACE_REPORT, WEFTCC_RACE_FAIL };
-extern int weftcc_granularity;         /* WEFT_GRANULARITY */
-extern int weftcc_race_mode;           /* WEFT_RACE */
-extern unsigned weftcc_races_reported; /* report mode, this process */
+extern int weftcc_granularity; /* WEFT_GRANULARITY */
+extern int weftcc_race_mode;   /* WEFT_RACE */
 /* A return address as a site line (see weft__pc_site), 0 outside the
  * program's image. */
 int weftcc_pc_line(const void *ra);
@@ -66,11 +84,17 @@ void weftcc_hb_release(const void *obj);
 void weftcc_hb_spawned(uint32_t child); /* parent, right after a spawn */
 void weftcc_hb_joined(uint32_t child);  /* after a successful join */
 
-/* main.c: set in an isolated child, NULL otherwise. */
-extern struct weftcc_shared *weftcc_child;
-/* tsan.c: in an isolated child, the execution passed (main returned 0 or
- * exit(0)): tell the parent, with its step count, and end the process. */
-_Noreturn void weftcc_child_pass(void);
+/* main.c: the run's shared page (always set once main is entered), and a
+ * forked child's own result slot (NULL elsewhere). */
+extern struct weftcc_shared *weftcc_sh;
+extern struct weftcc_result *weftcc_child;
+/* main.c: the program leaves, by main returning or by exit(status) from
+ * a thread (ra: the call): its execution's atexit handlers run, a status
+ * other than 0 is a finding (of a program that created threads), and the
+ * execution ends, whatever other threads are doing. */
+_Noreturn void weftcc_leave(int status, bool from_main, const void *ra);
+/* tsan.c: the program's file (for a fresh process: the same program). */
+const char *weftcc_exe_path(void);
 
 /* interpose.c: glibc's own functions, bypassing the interposers. libweft's
  * references to the interposed names are renamed to these (see the
@@ -87,5 +111,44 @@ pthread_t weftcc_real_pthread_self(void);
 int weftcc_real_sched_yield(void);
 _Noreturn void weftcc_real_exit(int status);
 time_t weftcc_real_time(time_t *t);
+void *weftcc_real_malloc(size_t n);
+void *weftcc_real_calloc(size_t n, size_t size);
+void *weftcc_real_realloc(void *p, size_t n);
+void weftcc_real_free(void *p);
+
+/* snapshot.c: snapshot executions (WEFT_ISOLATE=snapshot). */
+extern bool weftcc_snapshot_on; /* taken: executions restore it */
+/* Record what executions may change (at main's entry): 0, or -1 and why. */
+int weftcc_snapshot_take(char *why, size_t len);
+/* Put it back (at the start of every execution). */
+void weftcc_snapshot_restore(void);
+/* Bytes a restore copies back (figures). */
+size_t weftcc_snapshot_size(void);
+/* At the start of every execution, in every mode: rand() and friends
+ * start as a fresh process's. */
+void weftcc_execution_start(void);
+/* An execution did what the snapshot cannot undo: say so once, finish
+ * the exploration in forked processes. ra: the program's call. */
+void weftcc_taint(const char *what, const void *ra);
+/* The program's allocations during an execution come from an arena
+ * emptied between executions. */
+bool weftcc_arena_owns(const void *p);
+void *weftcc_arena_alloc(size_t n, size_t align);
+void weftcc_arena_free(void *p);
+size_t weftcc_arena_usable(const void *p);
+/* Is this code address the program's (executable or own library)? */
+bool weftcc_program_code(const void *ra);
+bool weftcc_own_code(const void *ra);
+/* Blocks the program allocated before main (part of the snapshot). */
+void weftcc_pre_add(void *p, size_t size);
+bool weftcc_pre_known(void *p, bool freed);
+size_t weftcc_pre_size(const void *p);
+/* Run and drop the atexit handlers the execution registered. */
+void weftcc_atexit_run(int status);
+/* Move a descriptor weft keeps open for long above the program's. */
+int weftcc_fd_high(int fd);
+int weftcc_real_sigaction(int sig, const struct sigaction *a,
+                          struct sigaction *old);
+int weftcc_real_fclose(FILE *f);
 
 #endif /* WEFTCC_H */

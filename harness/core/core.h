@@ -383,6 +383,8 @@ struct weft__run {
 
     bool failed;
     bool oom;
+    bool ended;     /* the program ended the execution (weft__end) */
+    bool abandoned; /* the execution cannot count (weft__abandon) */
     struct weft__finding finding;
     struct weft__cov *cov; /* synchronization coverage, when asked for */
     const struct weft__cov_ops *cov_ops;
@@ -574,6 +576,14 @@ weft__finding(struct weft__run *r, weft_finding_t kind, const char *file,
 WEFT__HIDDEN WEFT__NORETURN void
 weft__vfinding(struct weft__run *r, weft_finding_t kind, const char *file,
                int line, const char *fmt, va_list ap) WEFT__PRINTF(5, 0);
+
+/* The program ends the execution, as a process ends when main returns or
+ * exit is called: now, whatever other tasks are doing (they are dropped,
+ * not checked). Not a finding. */
+WEFT__HIDDEN WEFT__NORETURN void weft__end(struct weft__run *r);
+/* End the execution as one that does not count: it cannot be run here
+ * (the search stops; the caller runs it elsewhere). */
+WEFT__HIDDEN WEFT__NORETURN void weft__abandon(struct weft__run *r);
 
 /* Task lifecycle (sched.c) */
 WEFT__HIDDEN struct weft__task *weft__task_new(struct weft__run *r,

@@ -159,6 +159,8 @@ const char *weft__site(const char *file, int line)
         return weft__pc_site_fmt(line);
     if (file == weft__pc_site)
         snprintf(b, sizeof buf[0], "<program>+0x%x", (unsigned)line);
+    else if (line <= 0) /* a place with no line: "main returns" */
+        snprintf(b, sizeof buf[0], "%s", file);
     else
         snprintf(b, sizeof buf[0], "%s:%d", file, line);
     return b;
@@ -772,6 +774,20 @@ void weft__vfinding(struct weft__run *r, weft_finding_t kind, const char *file,
     abort(); /* the scheduler never resumes a failed execution */
 }
 
+void weft__end(struct weft__run *r)
+{
+    r->ended = true;
+    r->cur->dying = true;
+    switch_to(r, &r->sched);
+    abort(); /* the scheduler never resumes an ended execution */
+}
+
+void weft__abandon(struct weft__run *r)
+{
+    r->abandoned = true;
+    weft__end(r);
+}
+
 void weft__finding(struct weft__run *r, weft_finding_t kind, const char *file,
                    int line, const char *fmt, ...)
 {
@@ -1012,6 +1028,7 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     r->decisions_full = false;
     r->failed = false;
     r->oom = false;
+    r->ended = r->abandoned = false;
     r->dead = NULL;
     r->finding.kind = WEFT_FINDING_NONE;
     r->finding.message[0] = '\0';
@@ -1049,7 +1066,9 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     release_dead(r);
     if (r->oom)
         return -ENOMEM;
-    for (unsigned i = 0; i < r->on.ncheck && !r->failed; i++)
+    /* An execution the program ended (exit, main returning) dropped its
+     * other tasks where they were: nothing is left to check. */
+    for (unsigned i = 0; i < r->on.ncheck && !r->failed && !r->ended; i++)
         if (r->on.check[i](r))
             r->failed = true;
     if (!r->failed && !r->decisions_full) {

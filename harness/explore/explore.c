@@ -147,6 +147,10 @@ static int search_serial(struct weft__search *s)
         }
         r->seed = weft__exec_seed(cfg->seed, i);
         int e = weft__run_one(r, s->body, s->arg);
+        if (r->abandoned) { /* it did not run here: stop before it */
+            s->stopped = weft__stop_why;
+            break;
+        }
         s->executions++;
         s->total_steps += r->step;
         weft__distinct_add(s->distinct, r->hash, false);
@@ -161,6 +165,18 @@ static int search_serial(struct weft__search *s)
         }
         if (!s->st->next(s->state, r->step)) {
             s->exhausted = s->st != &weft__strategy_replay;
+            break;
+        }
+        if (WEFT__UNLIKELY(weft__stop_why != NULL)) {
+            s->stopped = weft__stop_why;
+            break;
+        }
+        /* An execution that made no choice at all is the only one there
+         * is: every other would run the same (weft-cc: a program that
+         * starts no thread runs once, as it would without weft). */
+        if (weft__once_if_unchosen && r->ndecisions == 0 &&
+            !r->decisions_full && s->st->seed_replays) {
+            s->exhausted = true;
             break;
         }
     }
@@ -375,6 +391,13 @@ static void schedule_path(struct weft__search *s, struct weft__found *f,
     }
 }
 
+const char *weft__stop_why;
+bool weft__quiet_pass;
+bool weft__once_if_unchosen;
+void (*weft__rerun_quiet)(bool on);
+bool (*weft__confirm)(const char *schedule, weft_finding_t kind, uint64_t hash,
+                      char *note, size_t len);
+
 /* Set by weft-cc: report a failure from the execution that found it,
  * without replaying it (the program's globals are no longer fresh in that
  * process). */
@@ -401,6 +424,8 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
         if (k == 0) {
             res->finding = f->f.kind;
             res->seed = f->seed;
+            res->execution =
+                f->index == UINT64_MAX ? 0 : f->index + 1 + weft__exec_offset;
             res->steps = res->shrunk_steps = f->orig_steps;
             res->time = f->time;
             res->trace_hash = f->hash;
@@ -410,6 +435,8 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
         }
         return 0;
     }
+    if (weft__rerun_quiet != NULL)
+        weft__rerun_quiet(true);
     if (cfg->shrink && f->path[0] == '\0')
         shrink_runs =
             weft__shrink(r, s->body, s->arg, &f->s, &f->f, SHRINK_BUDGET);
@@ -433,6 +460,8 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
     if (!in_place) {
         void *st = NULL;
         if (weft__replay_create(&st, &f->s) != 0) {
+            if (weft__rerun_quiet != NULL)
+                weft__rerun_quiet(false);
             r->cov = cov;
             return -ENOMEM;
         }
@@ -444,10 +473,14 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
         r->strategy_state = s->state;
         weft__free(st);
         if (e != 0) {
+            if (weft__rerun_quiet != NULL)
+                weft__rerun_quiet(false);
             r->cov = cov;
             return e;
         }
     }
+    if (weft__rerun_quiet != NULL)
+        weft__rerun_quiet(false);
     r->cov = cov;
 
     /* A file only where it is asked for, or where the seed cannot
@@ -457,7 +490,8 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
     int w = -ENOENT;
     bool want_file = f->path[0] != '\0' || cfg->schedule_out != NULL ||
                      (cfg->failure_dir != NULL && cfg->name != NULL) ||
-                     !s->st->seed_replays || f->index == UINT64_MAX;
+                     !s->st->seed_replays || f->index == UINT64_MAX ||
+                     weft__confirm != NULL;
     if (want_file) {
         schedule_path(s, f, k, path, sizeof path);
         w = weft__schedule_write_s(path, &f->s, s->st->name);
@@ -465,10 +499,28 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
             fprintf(stderr, "weft: cannot write %s: %s\n", path, strerror(-w));
     }
 
+    /* Confirmed in a fresh process before it is told (weft-cc's snapshot
+     * executions: nothing an earlier execution left behind may make a
+     * finding). */
+    char confirm_note[600] = "";
+    bool confirmed = true;
+    if (weft__confirm != NULL && w == 0 && r->failed)
+        confirmed = weft__confirm(path, r->finding.kind, weft__mix(r->hash),
+                                  confirm_note, sizeof confirm_note);
+
     struct weft__buf rep = { 0 };
     uint64_t exec_no =
         f->index == UINT64_MAX ? 0 : f->index + 1 + weft__exec_offset;
+    if (!confirmed)
+        weft__buf_printf(&rep,
+                         "weft: NOT CONFIRMED: the failure below did not "
+                         "happen again when its schedule was replayed in a "
+                         "fresh process, so an earlier execution may have "
+                         "left state behind that weft did not undo: %s\n",
+                         confirm_note);
     weft__report(r, exec_no, &rep);
+    if (confirmed && confirm_note[0] != '\0')
+        weft__buf_printf(&rep, "  confirmed: %s\n", confirm_note);
     unsigned pre = weft__schedule_preemptions(&f->s);
     if (shrink_runs > 0)
         weft__buf_printf(&rep,
@@ -506,6 +558,7 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
     if (k == 0) {
         res->finding = f->f.kind;
         res->seed = f->seed;
+        res->execution = exec_no;
         res->steps = r->step;
         res->time = r->now;
         res->trace_hash = weft__mix(r->hash);
@@ -589,7 +642,7 @@ static void summary(struct weft__search *s, weft_result_t *res)
     res->steps = r->step;
     res->time = r->now;
     res->trace_hash = weft__mix(r->hash);
-    if (cfg->quiet)
+    if (cfg->quiet || weft__quiet_pass)
         return;
     fprintf(stderr,
             "weft: %s%s%llu execution%s%s, no failure (strategy %s, %s%llu "
@@ -602,6 +655,8 @@ static void summary(struct weft__search *s, weft_result_t *res)
             (unsigned long long)s->nset, (unsigned long long)s->total_steps);
     if (s->out_of_time)
         fprintf(stderr, "; stopped by the %.1fs time budget", cfg->time_budget);
+    if (s->stopped != NULL)
+        fprintf(stderr, "; stopped: %s", s->stopped);
     if (s->stride > 1)
         fprintf(stderr, "; shard %u/%u", cfg->shard_index, cfg->shard_count);
     if (s->executions == 1)

@@ -88,6 +88,26 @@ WEFT__HIDDEN const struct weft__schedule *weft__replay_schedule(void *state);
  * and the number of executions run before this process started. */
 WEFT__HIDDEN extern bool weft__report_first_run;
 WEFT__HIDDEN extern uint64_t weft__exec_offset;
+/* Set by a layer above during an execution: the search stops after it,
+ * saying why (weft-cc: a snapshot that cannot undo what it did). */
+WEFT__HIDDEN extern const char *weft__stop_why;
+/* Set by a layer above: print no summary for an exploration that found
+ * nothing (the caller prints its own). */
+WEFT__HIDDEN extern bool weft__quiet_pass;
+/* Set by a layer above: an execution that made no choice ends the search,
+ * exhausted (every other would run the same). */
+WEFT__HIDDEN extern bool weft__once_if_unchosen;
+/* Set by a layer above: confirm a failure before it is reported, by
+ * replaying its schedule file in a fresh process. Returns true when it
+ * failed there the same way; writes a line for the report into note
+ * (what was seen, or why it could not be confirmed). */
+WEFT__HIDDEN extern bool (*weft__confirm)(const char *schedule,
+                                          weft_finding_t kind, uint64_t hash,
+                                          char *note, size_t len);
+/* Set by a layer above: called with true before the executions a report
+ * re-runs (shrinking, the final replay) and false after (weft-cc hides
+ * the program's own output there: it was seen when the failure was). */
+WEFT__HIDDEN extern void (*weft__rerun_quiet)(bool on);
 
 /* One distinct failure found by a search. */
 struct weft__found {
@@ -114,6 +134,7 @@ struct weft__search {
     uint64_t first, stride; /* this shard's execution indices */
     uint64_t executions, total_steps, persisted;
     bool exhausted, out_of_time;
+    const char *stopped; /* why a layer above stopped the search */
     struct weft__found found[16];
     unsigned nfound;
     struct weft__distinct *distinct; /* distinct trace hashes */

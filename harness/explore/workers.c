@@ -65,6 +65,8 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
             weft__gcov_flush();
             _exit(3);
         }
+        if (r->abandoned) /* it cannot run here (weft__stop_why says) */
+            break;
         __atomic_store_n(&me->executions, me->executions + 1, __ATOMIC_RELAXED);
         me->steps += r->step;
         me->last = i;
@@ -80,6 +82,10 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
             if (!cfg->keep_going || me->nfail == FAILS_PER_WORKER)
                 break;
         }
+        if (WEFT__UNLIKELY(weft__stop_why != NULL))
+            break;
+        if (weft__once_if_unchosen && r->ndecisions == 0 && !r->decisions_full)
+            break; /* the only execution there is */
     }
     if (r->cov != NULL)
         weft__cov_write(cfg, true);

@@ -61,7 +61,9 @@ void weft__export_json(const char *path, const weft_config_t *cfg,
         json_str(f, weft_finding_name(res->finding));
         fprintf(f, ",\n    \"message\": ");
         json_str(f, res->message);
-        fprintf(f, ",\n    \"seed\": %llu,\n    \"steps\": %llu,\n",
+        fprintf(f, ",\n    \"execution\": %llu,\n",
+                (unsigned long long)res->execution);
+        fprintf(f, "    \"seed\": %llu,\n    \"steps\": %llu,\n",
                 (unsigned long long)res->seed, (unsigned long long)res->steps);
         fprintf(f, "    \"steps_before_shrinking\": %llu,\n",
                 (unsigned long long)res->shrunk_steps);

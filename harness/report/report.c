@@ -29,6 +29,7 @@ static const char *const finding_names[WEFT_FINDING__COUNT] = {
     [WEFT_FINDING_TASK_LEAK] = "task group left with live children",
     [WEFT_FINDING_LOCK_ORDER] = "lock-order inversion",
     [WEFT_FINDING_DATA_RACE] = "data race",
+    [WEFT_FINDING_EXIT] = "exit",
 };
 
 const char *weft_finding_name(weft_finding_t kind)

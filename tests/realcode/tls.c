@@ -24,10 +24,14 @@ static __thread int initialised = 5;
 static __thread char cache[64];
 static __thread int counter;
 static __thread int set_by_ctor;
+/* read through a volatile: clang 14 would otherwise evaluate the
+ * constructor at compile time and fold 42 into the initialiser of every
+ * thread's copy (its global optimizer forgets the variable is per thread) */
+static volatile int forty_two = 42;
 
 __attribute__((constructor)) static void ctor(void)
 {
-    set_by_ctor = 42; /* the initial thread's copy */
+    set_by_ctor = forty_two; /* the initial thread's copy */
 }
 
 static void check(int cond, const char *what)
