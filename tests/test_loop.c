@@ -684,6 +684,239 @@ static void call_later_and_call_at_fire_at_exactly_their_instant(void **state)
     assert_int_equal(later_st.at[3], 7 * WEFT_MSEC);
 }
 
+/* ----------------------------------------- timers due at one instant */
+
+/* At T = 5 ms everything falls due together: a thread's sleep, two
+ * coroutines' sleeps and a call_at on loop A (run by the body), one
+ * coroutine's sleep and a call_at on loop B (run by a second thread).
+ * Each appends its letter to the log when it runs. */
+#define TIE_T (5 * WEFT_MSEC)
+
+struct tie {
+    weft_loop_t a, b;
+    char log[8];
+    int n;
+    bool late;    /* something ran at a time other than T */
+    uint64_t abx; /* bit per order of a, b, x on loop A */
+    uint64_t cy;  /* bit per order of c, y on loop B */
+    bool t_first, t_last;
+    uint64_t runs;
+};
+
+static struct tie *tie_state;
+
+static void tie_log(char c)
+{
+    struct tie *s = tie_state;
+    if (weft_now() != TIE_T)
+        s->late = true;
+    s->log[s->n++] = c;
+}
+
+static void tie_cb(void *arg)
+{
+    tie_log((char)(uintptr_t)arg);
+}
+
+static void *tie_sleeper(void *arg)
+{
+    int rc = weft_await_sleep_until(TIE_T);
+    weft_assert(rc == 0, "the sleep returned %d", rc);
+    tie_log((char)(uintptr_t)arg);
+    return NULL;
+}
+
+static void *tie_a(void *arg)
+{
+    struct tie *s = arg;
+    weft_call_at(&s->a, TIE_T, tie_cb, (void *)(uintptr_t)'x');
+    weft_future_t *b = weft_spawn("b", tie_sleeper, (void *)(uintptr_t)'b');
+    tie_sleeper((void *)(uintptr_t)'a');
+    weft_await(b, NULL);
+    return NULL;
+}
+
+static void *tie_b(void *arg)
+{
+    struct tie *s = arg;
+    weft_call_at(&s->b, TIE_T, tie_cb, (void *)(uintptr_t)'y');
+    tie_sleeper((void *)(uintptr_t)'c');
+    weft_await_sleep_until(TIE_T + WEFT_MSEC); /* y has run by then */
+    return NULL;
+}
+
+static void *tie_loop_b(void *arg)
+{
+    struct tie *s = arg;
+    weft_loop_run(&s->b, tie_b, s, NULL);
+    return NULL;
+}
+
+static void *tie_thread(void *arg)
+{
+    (void)arg;
+    weft_sleep_until(TIE_T);
+    tie_log('t');
+    return NULL;
+}
+
+/* The order of the letters of set in log, as a permutation index. */
+static int tie_order(const char *log, const char *set)
+{
+    char sub[4];
+    int k = 0, n = (int)strlen(set), index = 0;
+    for (const char *p = log; *p != '\0'; p++)
+        if (strchr(set, *p) != NULL && k < 3)
+            sub[k++] = *p;
+    if (k != n)
+        return 63;
+    /* Lehmer code: how many later letters come before each in set. */
+    for (int i = 0; i < n; i++) {
+        int smaller = 0;
+        for (int j = i + 1; j < n; j++)
+            smaller += strchr(set, sub[j]) < strchr(set, sub[i]);
+        index = index * (n - i) + smaller;
+    }
+    return index;
+}
+
+static void tie_body(void *arg)
+{
+    struct tie *s = arg;
+    weft_thread_t t, lb;
+    tie_state = s;
+    memset(s->log, 0, sizeof s->log);
+    s->n = 0;
+    weft_loop_init(&s->a, 0);
+    weft_loop_init(&s->b, 0);
+    weft_thread_spawn(&t, "sleeper", tie_thread, NULL);
+    weft_thread_spawn(&lb, "loop B", tie_loop_b, s);
+    weft_loop_run(&s->a, tie_a, s, NULL);
+    weft_thread_join(t, NULL);
+    weft_thread_join(lb, NULL);
+    weft_assert(s->n == 6, "%d of 6 ran: %s", s->n, s->log);
+    s->runs++;
+    s->abx |= 1ull << tie_order(s->log, "abx");
+    s->cy |= 1ull << tie_order(s->log, "cy");
+    s->t_first |= s->log[0] == 't';
+    s->t_last |= s->log[5] == 't';
+}
+
+static void
+timers_and_callbacks_due_at_one_instant_fire_in_every_order(void **state)
+{
+    (void)state;
+    struct tie s;
+    struct outcome o;
+    memset(&s, 0, sizeof s);
+    explore(tie_body, &s, sizeof s, 15, 3000, &o);
+    /* Today's false deadlock: a coroutine's wake-up woke its idle loop
+     * thread, whose own timer entry then woke it a second time. */
+    assert_no_finding(&o);
+    assert_int_equal(s.runs, 3000);
+    assert_false(s.late);
+    assert_int_equal(s.abx, 0x3f); /* all six orders of a, b, x */
+    assert_int_equal(s.cy, 0x3);   /* both orders of c, y */
+    assert_true(s.t_first);
+    assert_true(s.t_last);
+}
+
+/* One coroutine and one callback of its loop, due at the same instant:
+ * which runs first is a recorded choice, so both orders are explored and
+ * a seed replays its order. */
+struct tie2 {
+    char first;
+    uint64_t seen; /* bit 0: the callback first, bit 1: the coroutine */
+};
+
+static struct tie2 *tie2_state;
+
+static void tie2_cb(void *arg)
+{
+    (void)arg;
+    if (tie2_state->first == 0)
+        tie2_state->first = 'x';
+}
+
+static void *tie2_main(void *arg)
+{
+    (void)arg;
+    weft_call_later(weft_loop_current(), WEFT_MSEC, tie2_cb, NULL);
+    int rc = weft_await_sleep_for(WEFT_MSEC);
+    weft_assert(rc == 0, "the sleep returned %d", rc);
+    if (tie2_state->first == 0)
+        tie2_state->first = 'a';
+    weft_await_sleep_for(WEFT_MSEC);
+    return NULL;
+}
+
+static void tie2_body(void *arg)
+{
+    struct tie2 *s = arg;
+    tie2_state = s;
+    s->first = 0;
+    weft_run(tie2_main, NULL, NULL);
+    s->seen |= s->first == 'x' ? 1 : s->first == 'a' ? 2 : 4;
+}
+
+struct tie2_job {
+    int rc;
+    uint64_t seen;
+    char first[40][2];
+    bool exhausted;
+    uint64_t dfs_executions;
+};
+
+static void tie2_all(void *p)
+{
+    struct tie2_job *j = p;
+    struct tie2 s;
+    weft_config_t c;
+    weft_result_t r;
+    /* dfs enumerates every order and says so */
+    memset(&s, 0, sizeof s);
+    config(&c, 1, 100);
+    c.strategy = "dfs";
+    j->rc = weft_explore(&c, tie2_body, &s, &r);
+    j->seen = s.seen;
+    j->exhausted = r.exhausted;
+    j->dfs_executions = r.executions;
+    weft_result_destroy(&r);
+    /* each seed replays its order */
+    for (int pass = 0; pass < 2; pass++)
+        for (int seed = 0; seed < 40; seed++) {
+            config(&c, 100 + (uint64_t)seed, 1);
+            if (weft_explore(&c, tie2_body, &s, NULL) != 0)
+                j->rc = 1;
+            j->first[seed][pass] = s.first;
+        }
+}
+
+static void
+a_loop_callback_and_a_coroutine_due_together_run_in_either_order(void **state)
+{
+    (void)state;
+    struct tie2_job j;
+    bool complete;
+    memset(&j, 0, sizeof j);
+    struct region rs[1] = { { &j, sizeof j } };
+    int sig = in_child(tie2_all, &j, rs, 1, &complete);
+    assert_int_equal(sig, 0);
+    assert_true(complete);
+    assert_int_equal(j.rc, 0);
+    assert_int_equal(j.seen, 3); /* today: the callback always first */
+    assert_true(j.exhausted);
+    /* two ties, two orders each: which of the coroutine and the loop's
+     * thread the clock wakes first, and the loop's own tie */
+    assert_int_equal(j.dfs_executions, 4);
+    uint64_t seen = 0;
+    for (int seed = 0; seed < 40; seed++) {
+        assert_int_equal(j.first[seed][0], j.first[seed][1]);
+        seen |= j.first[seed][0] == 'x' ? 1 : 2;
+    }
+    assert_int_equal(seen, 3);
+}
+
 /* ---------------------------------------- run_coroutine_threadsafe */
 
 struct threadsafe {
@@ -1250,6 +1483,10 @@ int main(void)
         cmocka_unit_test(a_loop_run_again_still_runs_to_thread_jobs),
         cmocka_unit_test(call_soon_runs_callbacks_fifo_on_the_loop_thread),
         cmocka_unit_test(call_later_and_call_at_fire_at_exactly_their_instant),
+        cmocka_unit_test(
+            timers_and_callbacks_due_at_one_instant_fire_in_every_order),
+        cmocka_unit_test(
+            a_loop_callback_and_a_coroutine_due_together_run_in_either_order),
         cmocka_unit_test(
             spawn_on_from_a_thread_runs_on_the_loop_and_can_be_waited),
         cmocka_unit_test(

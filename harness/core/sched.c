@@ -287,8 +287,18 @@ static inline uint64_t id_hash(uint32_t id)
     return weft__mix(id + 0x9e3779b97f4a7c15ULL);
 }
 
+/* Is t in the ready set? Exact, whatever t->state says: its slot names it. */
+static inline bool in_ready_set(const struct weft__run *r,
+                                const struct weft__task *t)
+{
+    return t->ready_pos < r->nready && r->ready[t->ready_pos] == t;
+}
+
 static void ready_add(struct weft__run *r, struct weft__task *t)
 {
+    /* A task in the set twice would be chosen twice and left behind once
+     * it blocks: a false deadlock, or a blocked task run. */
+    WEFT__ASSERT(!in_ready_set(r, t));
     uint32_t i = r->nready++;
     r->ready[i] = t;
     r->ready_ids[i] = t->id;
@@ -499,7 +509,22 @@ static bool fire_timers(struct weft__run *r)
         r->due[n++] = e;
     }
     struct weft__timer *due = r->due;
+    bool recheck = false;
     for (uint32_t i = 0; i < n; i++) {
+        /* A wake-up that goes through a layer's hook can wake another
+         * task due now (a coroutine queued on its loop wakes the loop's
+         * idle thread): that task's entry is stale by then, and waking it
+         * again would put it in the ready set twice. Drop such entries
+         * before the next choice, keeping the others' order. */
+        if (recheck) {
+            uint32_t live = i;
+            for (uint32_t j = i; j < n; j++)
+                if (!timer_stale(&due[j]))
+                    due[live++] = due[j];
+            n = live;
+            if (i == n)
+                break;
+        }
         uint32_t k =
             i + (uint32_t)weft__choose_value(r, n - i, WEFT__OP_TIMEOUT);
         struct weft__timer e = due[k];
@@ -508,6 +533,7 @@ static bool fire_timers(struct weft__run *r)
         e.task->timed_out = true;
         trace(r, WEFT__OP_TIMEOUT, e.task->wait_op, 0, e.task->id, e.task->file,
               e.task->line);
+        recheck = e.task->on_wake != NULL;
         weft__wake_task(r, e.task);
     }
     return true;

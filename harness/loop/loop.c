@@ -33,6 +33,7 @@ struct weft__cb {
     void *arg;
     const char *file;
     int line;
+    bool timed; /* it waited in the loop's timer heap */
 };
 
 struct weft__job {
@@ -378,7 +379,8 @@ int weft_call_at_at(weft_loop_t *l, int64_t when, weft_fn *fn, void *arg,
     cb->seq = L->seq++;
     cb->file = file;
     cb->line = line;
-    if (when < 0 || when <= r->now)
+    cb->timed = when >= 0 && when > r->now;
+    if (!cb->timed)
         soon_push(L, cb);
     else if (timer_add(r, L, cb) != 0)
         return -ENOMEM;
@@ -455,6 +457,24 @@ static void run_callback(struct weft__run *r, struct weft__task *self,
     (void)r;
 }
 
+/* Callbacks run before queued coroutines, except at a timer tie: a
+ * callback from the loop's timer heap and a coroutine woken by its own
+ * timer, due at the same instant, have no order of their own (asyncio's
+ * timer heap promises none, trio shuffles), so which goes first is the
+ * strategy's choice, recorded like every timer tie. Only the coroutine the
+ * loop would resume next counts (any queued one on a shuffled loop). */
+static bool coroutine_first(struct weft__run *r, struct weft__loop *L)
+{
+    const struct weft__cb *cb = L->soon_head;
+    if (!cb->timed || L->qhead == NULL)
+        return false;
+    bool tie = false;
+    for (struct weft__task *c = L->qhead; c != NULL && !tie;
+         c = (L->pub->flags & WEFT_LOOP_SHUFFLE) ? c->x->co_next : NULL)
+        tie = c->timed_out && c->deadline == cb->when;
+    return tie && weft__choose_value(r, 2, WEFT__OP_TIMEOUT) == 1;
+}
+
 /* One turn of the loop: a due callback, else a queued coroutine, else
  * wait for work. Returns false when there is nothing at all to wait for
  * (no coroutine, callback or timer: only another thread could bring work,
@@ -464,7 +484,7 @@ static void turn(struct weft__run *r, struct weft__loop *L,
 {
     while (L->ntimers > 0 && L->timers[0]->when <= r->now)
         soon_push(L, timer_take(L));
-    if (L->soon_head != NULL) {
+    if (L->soon_head != NULL && !coroutine_first(r, L)) {
         struct weft__cb *cb = L->soon_head;
         L->soon_head = cb->next;
         if (L->soon_head == NULL)
