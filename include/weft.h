@@ -688,6 +688,24 @@ int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
 #define weft_run(main, arg, ret) \
     weft_loop_run_at(NULL, (main), (arg), (ret), __FILE__, __LINE__)
 
+/*
+ * weft_loop_run with a handle on the main coroutine: *main_future is its
+ * future from before it first runs until the execution ends, so another
+ * thread (or a callback) can cancel it with weft_cancel, wait for it with
+ * weft_future_wait, or add done-callbacks (asyncio: loop.create_task(main)
+ * then loop.run_until_complete(task)). l may be NULL (a fresh loop, as
+ * weft_run). Returns as weft_loop_run; main_future must not be NULL.
+ */
+#define weft_loop_run_future(l, main, arg, main_future, ret)          \
+    weft_loop_run_future_at((l), (main), (arg), (main_future), (ret), \
+                            __FILE__, __LINE__)
+#define weft_run_future(main, arg, main_future, ret)                   \
+    weft_loop_run_future_at(NULL, (main), (arg), (main_future), (ret), \
+                            __FILE__, __LINE__)
+int weft_loop_run_future_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
+                            weft_future_t **main_future, void **ret,
+                            const char *file, int line);
+
 /* The loop of the running coroutine, or the loop this thread runs. */
 weft_loop_t *weft_loop_current(void);
 bool weft_in_coroutine(void);
@@ -709,9 +727,45 @@ weft_future_t *weft_spawn_on_at(weft_loop_t *l, const char *name,
 #define weft_task_fail(err) weft_task_fail_at((err), __FILE__, __LINE__)
 WEFT__NORETURN void weft_task_fail_at(int err, const char *file, int line);
 
-/* Cancel the task whose future is f: its current or next await (or
- * cancellation point) returns -ECANCELED; f ends cancelled. */
+/*
+ * Cancel the task whose future is f (asyncio's Task.cancel): its current
+ * or next cancellation point (an await, a blocking call, a timed wait)
+ * returns -ECANCELED, once per request. What f then holds is what the
+ * task does about it (asyncio's rule): a task that returns normally after
+ * it saw -ECANCELED completes f with its value; one that ends through
+ * weft_task_fail(-ECANCELED) (the way to let the cancellation through, as
+ * re-raising CancelledError), or that ends before the cancellation reached
+ * any cancellation point, leaves f cancelled. Returns 0, or -EINVAL when
+ * the task has ended already.
+ */
 #define weft_cancel(f) weft_future_cancel(f)
+
+/*
+ * How many cancellation requests of the calling task are outstanding:
+ * weft_cancel calls on it minus weft_uncancel calls (asyncio's
+ * Task.cancelling()). Delivering a request (-ECANCELED from a cancellation
+ * point) does not withdraw it.
+ */
+unsigned weft_cancelling(void);
+
+/*
+ * Is the calling task being cancelled, where it stands: an outstanding
+ * task cancellation request, or an enclosing cancel scope that is
+ * cancelled or past its deadline, not kept out by a shield. After an await
+ * returned -ECANCELED, true means "I was cancelled" and false means "the
+ * future I awaited was cancelled" (trio: the scope's cancel_called;
+ * asyncio: cancelling() > 0).
+ */
+bool weft_cancel_requested(void);
+
+/*
+ * Withdraw one cancellation request of the calling task (asyncio's
+ * Task.uncancel()), for code that handled a cancellation it caused itself
+ * (a timeout of its own) and goes on. When none is left, one not yet
+ * delivered is withdrawn too: no cancellation point will report it.
+ * Returns the requests still outstanding.
+ */
+unsigned weft_uncancel(void);
 
 /* Await in a coroutine: sleep until a virtual deadline, or let the other
  * ready coroutines of the loop run first. Return 0 or -ECANCELED. */
@@ -742,7 +796,8 @@ weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
 
 /* cancel scopes (trio's): a deadline and/or an explicit cancel for a
  * stretch of code in one task. Awaits and blocking calls inside return
- * -ECANCELED once the scope is cancelled. */
+ * -ECANCELED once the scope is cancelled. The fields are private: read
+ * them with weft_scope_cancel_called and weft_scope_cancelled_caught. */
 typedef struct weft_scope {
     int64_t deadline;
     unsigned flags;
@@ -759,6 +814,12 @@ typedef struct weft_scope {
 void weft_scope_enter(weft_scope_t *s, int64_t deadline, unsigned flags);
 int weft_scope_exit(weft_scope_t *s);
 void weft_scope_cancel(weft_scope_t *s);
+/* trio's cancel_called: s was cancelled by weft_scope_cancel, or its
+ * deadline has passed (whether or not anything inside noticed). */
+bool weft_scope_cancel_called(const weft_scope_t *s);
+/* trio's cancelled_caught: a cancellation point inside s returned
+ * -ECANCELED because of s (or of a scope around it, up to a shield). */
+bool weft_scope_cancelled_caught(const weft_scope_t *s);
 
 /* task-local storage with context-variable semantics: a child task starts
  * with a copy of its parent's values. */

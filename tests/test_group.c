@@ -311,6 +311,8 @@ static void *pc_parent(void *arg)
     s->wait_at = weft_now();
     s->live_after = s->g.live;
     s->ended_before_wait_returned = s->ended;
+    if (s->wait_rc == -ECANCELED)
+        weft_task_fail(-ECANCELED); /* let the cancellation through */
     return NULL;
 }
 

@@ -141,7 +141,9 @@ struct weft__task {
     /* cancellation of its waits (cancel.c) */
     struct weft_scope *scope; /* innermost cancel scope */
     bool cancel_pending;      /* a cancellation not yet delivered */
-    bool cancel_requested;    /* the task was cancelled */
+    uint32_t cancel_requests; /* cancellations asked for and not withdrawn
+                                 (weft_cancel minus weft_uncancel):
+                                 asyncio's Task.cancelling() */
     bool cancellable;         /* its current wait is a cancel point */
     bool deadline_cancel;     /* its last wait ended by a scope deadline */
 

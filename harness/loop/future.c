@@ -134,9 +134,15 @@ void weft__task_done(struct weft__run *r, struct weft__task *t, void *ret,
     weft_future_t *f = t->x != NULL ? t->x->future : NULL;
     if (f == NULL || f->state != PENDING)
         return;
+    /* asyncio's rule: a task that was cancelled, handled it and then
+     * returned normally ends with its value; one that ends while its
+     * cancellation was never delivered (no cancellation point reached,
+     * or all of them shielded) ends cancelled, as does
+     * weft_task_fail(-ECANCELED), the way to let a cancellation
+     * through. */
     if (err != 0 && err != -ECANCELED)
         complete(r, f, FAILED, err, NULL);
-    else if (t->cancel_requested || err == -ECANCELED)
+    else if (err == -ECANCELED || t->cancel_pending)
         complete(r, f, CANCELLED, -ECANCELED, NULL);
     else
         complete(r, f, DONE, 0, ret);

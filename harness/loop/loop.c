@@ -545,9 +545,14 @@ static void *worker(void *arg)
              * weft_task_fail fails it. */
             x->future = j->f;
             j->f->task = self;
-            self->cancel_requested = self->cancel_pending = false;
+            self->cancel_requests = 0;
+            self->cancel_pending = false;
             void *ret = j->fn(j->arg);
-            weft__task_done(r, self, ret, 0);
+            /* A cancelled job's future ends cancelled whatever the job
+             * returns (asyncio: a cancelled executor future drops what
+             * the thread returns), and the worker lives on. */
+            weft__task_done(r, self, ret,
+                            self->cancel_requests > 0 ? -ECANCELED : 0);
             x->future = NULL;
             continue;
         }
@@ -635,9 +640,17 @@ static void pool_shutdown(struct weft__run *r, struct weft__loop *L,
 int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
                      void **ret, const char *file, int line)
 {
+    weft_future_t *mf;
+    return weft_loop_run_future_at(l, main, arg, &mf, ret, file, line);
+}
+
+int weft_loop_run_future_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
+                            weft_future_t **main_future, void **ret,
+                            const char *file, int line)
+{
     struct weft__run *r = weft__run_get("weft_loop_run");
     struct weft__task *self = r->cur;
-    if (main == NULL)
+    if (main == NULL || main_future == NULL)
         return -EINVAL;
     if (weft__any_loop(self) != NULL)
         return -EBUSY; /* no loop inside a loop, as asyncio.run */
@@ -668,6 +681,7 @@ int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
         self->x->runs_loop = NULL;
         return -ENOMEM;
     }
+    *main_future = mf;
     while (mf->state == 0)
         turn(r, L, self);
     /* asyncio.run's epilogue: cancel what is left, let it finish. */
