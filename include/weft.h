@@ -833,43 +833,85 @@ typedef struct weft_local {
 void *weft_local_get(weft_local_t *key);
 int weft_local_set(weft_local_t *key, void *value);
 
-/* task groups (structured concurrency): children are coroutines when
- * spawned from a coroutine, threads otherwise. The first child that fails
- * cancels its siblings; wait collects them all. Leaving a group with live
- * children (destroying it, or the execution ending, before wait) is a
- * finding. */
-#define WEFT_GROUP_MAX_ERRORS 8
+/*
+ * task groups (structured concurrency, trio's nursery and asyncio's
+ * TaskGroup): children are coroutines when spawned from a coroutine,
+ * threads otherwise. The first child that fails cancels its siblings;
+ * wait collects them all. A group accepts children until its waiter has
+ * returned, so children may start siblings into their own group while the
+ * parent waits (the nursery idiom: pass the group down). Leaving a group
+ * with live children (destroying it, or the execution ending, before
+ * wait) is a finding. The fields are private: use the calls below.
+ */
 typedef struct weft_group {
     weft__obj_t o;
     struct weft__task *owner;
-    unsigned live; /* children not yet ended */
-    unsigned spawned;
+    unsigned live;    /* children not yet ended */
+    unsigned spawned; /* children ever started */
     int first_error;  /* 0, or the first child's error */
-    unsigned nerrors; /* errors collected (all children) */
-    int errors[WEFT_GROUP_MAX_ERRORS];
+    unsigned nerrors; /* children that failed */
     struct weft__gchild *children;
+    struct weft__gchild **ended; /* children in the order they ended */
+    uint32_t nended, ended_cap;
+    struct weft__gchild **failed; /* the failed ones, in that order */
+    uint32_t nfailed, failed_cap;
     struct weft__grec *rec; /* the execution's record of it */
-    bool waited;
+    bool waited;            /* a wait has started */
+    bool closed;            /* its waiter returned: no more children */
+    bool cancelled;         /* its children are cancelled, later ones too */
 } weft_group_t;
 
 #define weft_group_init(g) weft_group_init_at((g), __FILE__, __LINE__)
 int weft_group_init_at(weft_group_t *g, const char *file, int line);
-/* Start fn(arg) in g. Returns 0, -ENOMEM, -EINVAL (g already waited). */
+/* Start fn(arg) in g, from the parent or from one of g's children (or
+ * any task), until g's waiter has returned. A child started into a group
+ * that is being cancelled (a sibling failed, weft_group_cancel, a
+ * cancelled waiter) starts cancelled, as in trio. Returns 0, -ENOMEM, or
+ * -EINVAL (fn is NULL, or g's wait has returned: the group is closed). */
 #define weft_group_spawn(g, name, fn, arg) \
     weft_group_spawn_at((g), (name), (fn), (arg), __FILE__, __LINE__)
 int weft_group_spawn_at(weft_group_t *g, const char *name, weft_thread_fn *fn,
                         void *arg, const char *file, int line);
-/* Wait (await, in a coroutine) for every child. Returns 0 or the first
- * child error; -ECANCELED if the waiting task itself was cancelled (the
- * children are cancelled too and still waited for). */
+/* Wait (await, in a coroutine) until every child has ended, those the
+ * children start meanwhile included; then the group is closed. Returns 0
+ * or the first child's error (all of them: weft_group_error);
+ * -ECANCELED if the waiting task itself was cancelled (the children are
+ * cancelled too and still waited for). */
 #define weft_group_wait(g) weft_group_wait_at((g), __FILE__, __LINE__)
 int weft_group_wait_at(weft_group_t *g, const char *file, int line);
-/* Cancel every live child. */
+/* Cancel every live child, and every child started from now on. */
 #define weft_group_cancel(g) weft_group_cancel_at((g), __FILE__, __LINE__)
 int weft_group_cancel_at(weft_group_t *g, const char *file, int line);
 /* A group left with live children is a finding (WEFT_FINDING_TASK_LEAK). */
 #define weft_group_destroy(g) weft_group_destroy_at((g), __FILE__, __LINE__)
 int weft_group_destroy_at(weft_group_t *g, const char *file, int line);
+
+/* How one child of a group ended. */
+typedef struct weft_outcome {
+    const char *name; /* its name as spawned ("" if none) */
+    unsigned task;    /* its task number, as reports name it ("task 4") */
+    int err;          /* 0: it returned; -ECANCELED: cancelled; else the
+                         error it failed with (weft_task_fail) */
+    void *value;      /* what it returned, when err is 0 */
+    const char *file; /* where it ended: its weft_task_fail call, else */
+    int line;         /* its last visible operation */
+} weft_outcome_t;
+
+/*
+ * Walk a group's children once they have ended (asyncio's ExceptionGroup,
+ * with every child kept, uncapped): weft_group_outcome gives the i-th
+ * child to end, weft_group_error the i-th to fail (cancelled children are
+ * not failures), both counting from 0 in the order they ended. Returns 0
+ * and fills *out, or -ENOENT past the last. Valid until the execution
+ * ends:
+ *
+ *     weft_outcome_t o;
+ *     for (size_t i = 0; weft_group_error(&g, i, &o) == 0; i++)
+ *         printf("%s failed with %d at %s:%d\n", o.name, o.err, o.file,
+ *                o.line);
+ */
+int weft_group_outcome(const weft_group_t *g, size_t i, weft_outcome_t *out);
+int weft_group_error(const weft_group_t *g, size_t i, weft_outcome_t *out);
 
 /* channels: a bounded queue of pointers; put and get await in a coroutine
  * and block in a thread, until a deadline. */
