@@ -921,6 +921,9 @@ typedef struct weft_chan {
     void **buf;
     size_t cap, head, len;
     bool closed;
+    unsigned senders, receivers; /* open ends (weft_chan_open) */
+    bool no_senders;             /* the last send end was closed */
+    bool no_receivers;           /* the last receive end was closed */
 } weft_chan_t;
 
 /* capacity >= 1; the buffer lives until the execution ends. */
@@ -942,6 +945,59 @@ int weft_chan_get_at(weft_chan_t *c, void **v, int64_t deadline,
 /* After close, puts fail with -EPIPE and gets drain what is left. */
 #define weft_chan_close(c) weft_chan_close_at((c), __FILE__, __LINE__)
 int weft_chan_close_at(weft_chan_t *c, const char *file, int line);
+
+/*
+ * Send and receive ends (trio's memory channels): weft_chan_open makes a
+ * channel with one send end and one receive end; each end can be cloned,
+ * one clone per task that sends or receives, and each clone is closed by
+ * its owner when done. When the last send end is closed, receivers drain
+ * what is left and then get -EPIPE (trio's EndOfChannel): a consumer loop
+ * ends by itself once every producer is done. When the last receive end
+ * is closed, what was buffered is dropped and senders get -EPIPE (trio's
+ * BrokenResourceError). Using an end that was closed (or one from an
+ * earlier execution) returns -EBADF (trio's ClosedResourceError), as does
+ * a send or receive blocked on an end that its owner closes meanwhile.
+ * The ends are the caller's objects, like the channel; they are plain
+ * handles, so cloning one is no visible operation. weft_chan_put/get/close
+ * still work on such a channel, as one more anonymous end.
+ */
+struct weft__chan_end {
+    weft_chan_t *chan;
+    uint64_t epoch; /* the execution it belongs to */
+    bool closed;
+};
+typedef struct weft_chan_tx {
+    struct weft__chan_end end;
+} weft_chan_tx_t;
+typedef struct weft_chan_rx {
+    struct weft__chan_end end;
+} weft_chan_rx_t;
+
+/* Initialise c with capacity >= 1 and open its two ends. */
+#define weft_chan_open(c, capacity, tx, rx) \
+    weft_chan_open_at((c), (capacity), (tx), (rx), __FILE__, __LINE__)
+int weft_chan_open_at(weft_chan_t *c, size_t capacity, weft_chan_tx_t *tx,
+                      weft_chan_rx_t *rx, const char *file, int line);
+/* Another end on the same channel; -EBADF if from is closed. */
+int weft_chan_tx_clone(const weft_chan_tx_t *from, weft_chan_tx_t *to);
+int weft_chan_rx_clone(const weft_chan_rx_t *from, weft_chan_rx_t *to);
+/* As weft_chan_put; -EPIPE once no receive end is left, -EBADF for a
+ * closed end. */
+#define weft_chan_send(tx, v, deadline) \
+    weft_chan_send_at((tx), (v), (deadline), __FILE__, __LINE__)
+int weft_chan_send_at(weft_chan_tx_t *tx, void *v, int64_t deadline,
+                      const char *file, int line);
+/* As weft_chan_get; -EPIPE once empty with no send end left, -EBADF for
+ * a closed end. */
+#define weft_chan_recv(rx, v, deadline) \
+    weft_chan_recv_at((rx), (v), (deadline), __FILE__, __LINE__)
+int weft_chan_recv_at(weft_chan_rx_t *rx, void **v, int64_t deadline,
+                      const char *file, int line);
+/* Close one end: 0, or -EBADF if it was closed already. */
+#define weft_chan_tx_close(tx) weft_chan_tx_close_at((tx), __FILE__, __LINE__)
+int weft_chan_tx_close_at(weft_chan_tx_t *tx, const char *file, int line);
+#define weft_chan_rx_close(rx) weft_chan_rx_close_at((rx), __FILE__, __LINE__)
+int weft_chan_rx_close_at(weft_chan_rx_t *rx, const char *file, int line);
 
 /* ---------------------------------------------------------- command line */
 
