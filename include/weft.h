@@ -642,8 +642,14 @@ int weft_future_wait_at(weft_future_t *f, void **value, int64_t deadline,
                         const char *file, int line);
 
 /* fn(f, arg) runs once f is complete: on the loop of the coroutine or
- * loop thread that registered it, else in the completing task. */
+ * loop thread that registered it, else in the completing task. Each
+ * registration runs once, in registration order. */
 int weft_future_on_done(weft_future_t *f, weft_future_fn *fn, void *arg);
+/* Undo weft_future_on_done (asyncio's remove_done_callback): every
+ * registration of fn with this arg that has not run yet is dropped.
+ * Returns how many were (0 once f has completed: its callbacks are queued
+ * or have run), or -EINVAL if fn is NULL. */
+int weft_future_remove_done(weft_future_t *f, weft_future_fn *fn, void *arg);
 
 /* Wait (in a thread) or await (in a coroutine) until all of fs are done,
  * or the first one is: 0, or -ETIMEDOUT at the deadline, -ECANCELED. */

@@ -297,6 +297,26 @@ int weft_future_on_done(weft_future_t *f, weft_future_fn *fn, void *arg)
     return add_callback(r, f, fn, arg, loop);
 }
 
+int weft_future_remove_done(weft_future_t *f, weft_future_fn *fn, void *arg)
+{
+    struct weft__run *r = weft__run_get("weft_future_remove_done");
+    touch(r, f);
+    if (fn == NULL)
+        return -EINVAL;
+    /* Only what f still holds: once f completed, its callbacks are
+     * queued on their loops or have run (asyncio's rule too). */
+    int n = 0;
+    for (struct weft__callback **p = &f->callbacks; *p != NULL;) {
+        if ((*p)->fn == fn && (*p)->arg == arg) {
+            *p = (*p)->next;
+            n++;
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    return n;
+}
+
 /* A private wait object that completions of the futures wake. */
 struct waitset {
     weft__obj_t o;
