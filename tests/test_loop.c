@@ -1079,6 +1079,108 @@ to_thread_runs_jobs_on_a_bounded_pool_of_worker_threads(void **state)
     CHECK_AFTER(pool_ok(&s));
 }
 
+/* A pool of one worker, exhausted by jobs that wait on each other: job A
+ * waits for a future that job B completes, but B is queued behind A for
+ * ever. The deadlock report must show what no blocked task shows: the
+ * job still queued, and the pool's size. */
+struct exhausted {
+    weft_future_t ready;
+    weft_future_t *b;
+    int a_line, b_line;
+};
+
+static void *exhausted_a(void *arg)
+{
+    struct exhausted *s = arg;
+    weft_future_wait(&s->ready, NULL, WEFT_FOREVER);
+    return NULL;
+}
+
+static void *exhausted_b(void *arg)
+{
+    struct exhausted *s = arg;
+    weft_future_set_result(&s->ready, NULL);
+    return NULL;
+}
+
+static void *exhausted_main(void *arg)
+{
+    struct exhausted *s = arg;
+    s->a_line = __LINE__ + 1;
+    weft_future_t *a = weft_to_thread(exhausted_a, s);
+    s->b_line = __LINE__ + 1;
+    s->b = weft_to_thread(exhausted_b, s);
+    weft_await(a, NULL);
+    weft_await(s->b, NULL);
+    return NULL;
+}
+
+static void exhausted_body(void *arg)
+{
+    struct exhausted *s = arg;
+    weft_future_init(&s->ready);
+    weft_run(exhausted_main, s, NULL);
+}
+
+static void exhausted_explore(struct exhausted *s, struct outcome *o)
+{
+    weft_config_t c;
+    memset(s, 0, sizeof *s);
+    config(&c, 1, 20);
+    c.loop_workers = 1;
+    explore_cfg(&c, exhausted_body, s, sizeof *s, o);
+    assert_finding(o, WEFT_FINDING_DEADLOCK);
+}
+
+static void
+an_exhausted_pool_deadlock_shows_the_queued_job_and_the_pool_size(void **state)
+{
+    (void)state;
+    struct exhausted s;
+    struct outcome o;
+    char where[96];
+    exhausted_explore(&s, &o);
+    assert_contains(o.report, "to_thread pool of loop L");
+    assert_contains(o.report, "1 worker of at most 1 (WEFT_LOOP_WORKERS), "
+                              "1 busy; 1 job queued, never started");
+    snprintf(where, sizeof where, "submitted at %s:%d by task 1", __FILE__,
+             s.b_line);
+    assert_contains(o.report, where);
+    /* and the busy worker says which job it runs */
+    snprintf(where, sizeof where, "runs the to_thread job submitted at %s:%d",
+             __FILE__, s.a_line);
+    assert_contains(o.report, where);
+}
+
+static void the_trace_names_a_to_thread_submission(void **state)
+{
+    (void)state;
+    struct exhausted s;
+    struct outcome o;
+    char line[96];
+    exhausted_explore(&s, &o);
+    /* the event line of the first submission names it */
+    snprintf(line, sizeof line, "%s:%d", __FILE__, s.a_line);
+    const char *p = strstr(o.report, "last ");
+    bool named = false;
+    while (p != NULL && (p = strstr(p, line)) != NULL && !named) {
+        const char *bol = p;
+        while (bol > o.report && bol[-1] != '\n')
+            bol--;
+        named = strstr(bol, "to_thread L") != NULL &&
+                strstr(bol, "to_thread L") < p;
+        p++;
+    }
+    if (!named) {
+        show("weft report", o.report);
+        fail_msg("no event line names the submission at %s", line);
+    }
+    if (strstr(o.report, "call soon") != NULL) {
+        show("weft report", o.report);
+        fail_msg("a to_thread submission is traced as \"call soon\"");
+    }
+}
+
 /* ------------------------------------------------------ blocking policy */
 
 struct blocking {
@@ -1491,6 +1593,9 @@ int main(void)
             spawn_on_from_a_thread_runs_on_the_loop_and_can_be_waited),
         cmocka_unit_test(
             to_thread_runs_jobs_on_a_bounded_pool_of_worker_threads),
+        cmocka_unit_test(
+            an_exhausted_pool_deadlock_shows_the_queued_job_and_the_pool_size),
+        cmocka_unit_test(the_trace_names_a_to_thread_submission),
         cmocka_unit_test(future_wait_in_a_coroutine_is_blocking_in_loop),
         cmocka_unit_test(blocking_warn_lets_the_loop_deadlock_and_explains_it),
         cmocka_unit_test(blocking_allow_lets_a_harmless_blocking_call_pass),

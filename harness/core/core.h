@@ -72,6 +72,8 @@ enum weft__op {
     WEFT__OP_BLOCK,   /* the task starts waiting */
     WEFT__OP_WAKEUP,  /* another task's operation ended its wait */
     WEFT__OP_TIMEOUT, /* its deadline ended its wait */
+    /* appended, as schedule files hold operation numbers: */
+    WEFT__OP_TO_THREAD, /* a job is submitted to a loop's to_thread pool */
     WEFT__OP__COUNT
 };
 

@@ -80,6 +80,7 @@ static const char *const op_names[WEFT__OP__COUNT] = {
     [WEFT__OP_BLOCK] = "blocks",
     [WEFT__OP_WAKEUP] = "woken",
     [WEFT__OP_TIMEOUT] = "timeout",
+    [WEFT__OP_TO_THREAD] = "to_thread",
 };
 
 char weft__op_letter(int op)
@@ -112,6 +113,7 @@ char weft__op_letter(int op)
     case WEFT__OP_LOOP:
     case WEFT__OP_LOOP_IDLE:
     case WEFT__OP_CALL:
+    case WEFT__OP_TO_THREAD:
         return 'L';
     case WEFT__OP_GROUP:
         return 'G';

@@ -42,10 +42,14 @@ struct weft__job {
     void *arg;
     weft_future_t *f;
     struct weft__locals *locals; /* a copy of the submitter's */
+    const char *file;            /* where it was submitted, by whom */
+    int line;
+    uint32_t by;
 };
 
 struct weft__loop {
     weft_loop_t *pub;
+    uint32_t id;                /* its object id: L<id> in reports */
     struct weft__task *thread;  /* running it, or NULL */
     struct weft__task *running; /* the coroutine holding its thread */
     struct weft__task *qhead, *qtail;
@@ -205,7 +209,12 @@ static struct weft__loop *impl(struct weft__run *r, weft_loop_t *l)
         if (l->impl == NULL)
             return NULL;
         l->impl->pub = l;
+        l->impl->id = l->o.id;
         weft__obj_init(r, &l->impl->pool, l->o.file, l->o.line);
+        struct weft__runx *rx = weft__rx_make(r);
+        if (rx == NULL || weft__rx_push(r, &rx->loops, &rx->nloops,
+                                        &rx->loops_cap, l->impl) != 0)
+            return NULL;
     }
     return l->impl;
 }
@@ -225,7 +234,9 @@ int weft_loop_init_at(weft_loop_t *l, unsigned flags, const char *file,
 
 uint32_t weft__loop_id(const struct weft__loop *l)
 {
-    return l ? l->pub->o.id : 0;
+    /* Kept in the arena: the loop object may live in a frame that is
+     * gone by the time a report names it. */
+    return l ? l->id : 0;
 }
 
 struct weft__task *weft__loop_running(const struct weft__loop *l,
@@ -540,6 +551,8 @@ static void *worker(void *arg)
             if (j->f->state != 0)
                 continue; /* cancelled before it started: never runs */
             x->locals = j->locals;
+            x->job_file = j->file;
+            x->job_line = j->line;
             /* While it runs the job, the job's future is the worker's
              * own: cancelling it cancels the worker's waits, and
              * weft_task_fail fails it. */
@@ -554,6 +567,7 @@ static void *worker(void *arg)
             weft__task_done(r, self, ret,
                             self->cancel_requests > 0 ? -ECANCELED : 0);
             x->future = NULL;
+            x->job_file = NULL;
             continue;
         }
         if (L->shutdown)
@@ -574,7 +588,7 @@ weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
     struct weft__loop *L = weft__any_loop(self);
     if (L == NULL || fn == NULL)
         return NULL;
-    weft__visible(r, WEFT__OP_CALL, &L->pool, file, line);
+    weft__visible(r, WEFT__OP_TO_THREAD, &L->pub->o, file, line);
     struct weft__job *j = weft__run_alloc(r, sizeof *j);
     weft_future_t *f = weft__run_alloc(r, sizeof *f);
     if (j == NULL || f == NULL)
@@ -588,6 +602,9 @@ weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
     j->arg = arg;
     j->f = f;
     j->locals = weft__locals_copy(r, self);
+    j->file = file;
+    j->line = line;
+    j->by = self->id;
     if (L->jobs_tail)
         L->jobs_tail->next = j;
     else
@@ -615,6 +632,44 @@ static struct weft__task *spawn_worker(struct weft__run *r,
     w->x->pool_of = L;
     L->workers[L->nworkers++] = w;
     return w;
+}
+
+void weft__pool_view(const struct weft__run *r, const struct weft__loop *L,
+                     struct weft__pool_view *v)
+{
+    v->workers = L->nworkers;
+    v->max = r->cfg->loop_workers ? r->cfg->loop_workers : 1;
+    v->idle = L->idle;
+    v->queued = 0;
+    for (const struct weft__job *j = L->jobs_head; j != NULL; j = j->next)
+        v->queued += j->f->state == 0; /* a cancelled one never runs */
+}
+
+bool weft__pool_queued(const struct weft__loop *L, uint32_t i,
+                       weft_future_t **f, const char **file, int *line,
+                       uint32_t *by)
+{
+    for (const struct weft__job *j = L->jobs_head; j != NULL; j = j->next) {
+        if (j->f->state != 0 || i-- > 0)
+            continue;
+        *f = j->f;
+        *file = j->file;
+        *line = j->line;
+        *by = j->by;
+        return true;
+    }
+    return false;
+}
+
+struct weft__loop *weft__job_queued_on(const struct weft__run *r,
+                                       const weft_future_t *f)
+{
+    for (uint32_t i = 0; r->x != NULL && i < r->x->nloops; i++)
+        for (const struct weft__job *j = r->x->loops[i]->jobs_head; j != NULL;
+             j = j->next)
+            if (j->f == f)
+                return r->x->loops[i];
+    return NULL;
 }
 
 /* Stop the pool and wait for its workers to end. */
