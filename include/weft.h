@@ -131,6 +131,15 @@ typedef struct weft_config {
                                   thread for real and say so), _ALLOW */
     unsigned loop_workers;     /* WEFT_LOOP_WORKERS: worker threads of each
                                   loop's to_thread pool (4) */
+    unsigned loop_debug;       /* WEFT_LOOP_DEBUG: asyncio's debug mode for
+                                  loops. 0 (default): off. N: warn on
+                                  stderr, once per site, about a coroutine
+                                  or callback that runs more than N visible
+                                  operations without awaiting (it holds its
+                                  loop's thread all along), and about a
+                                  loop whose main coroutine returns while
+                                  other coroutines or timer callbacks are
+                                  still pending. Never a finding */
     int lock_order;            /* WEFT_LOCK_ORDER: the lock-order detector:
                                   0 off, 1 (default) a cycle in the order
                                   locks are taken (A then B here, B then A

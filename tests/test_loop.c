@@ -1429,6 +1429,180 @@ static void a_callback_that_sleeps_is_blocking_in_loop(void **state)
     assert_contains(o.message, "sleep");
 }
 
+/* ------------------------------------------------- debug mode (asyncio) */
+
+/* "hog" runs 150 visible operations (yields: scheduling points, not
+ * awaits) between two awaits; "polite" awaits every 40; a callback runs
+ * 120. With WEFT_LOOP_DEBUG=100 the hog and the callback are reported,
+ * once each over the whole exploration, with their lines; "polite" never.
+ */
+struct hog {
+    int resumed_line, awaited_line, cb_line;
+};
+
+static struct hog *hog_state;
+
+static void hog_cb(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 120; i++)
+        weft_yield();
+}
+
+static void *hog(void *arg)
+{
+    struct hog *s = arg;
+    s->resumed_line = __LINE__ + 1;
+    weft_await_yield();
+    for (int i = 0; i < 150; i++)
+        weft_yield();
+    s->awaited_line = __LINE__ + 1;
+    weft_await_yield();
+    return NULL;
+}
+
+static void *polite(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 200; i++) {
+        weft_yield();
+        if (i % 40 == 0)
+            weft_await_yield();
+    }
+    return NULL;
+}
+
+static void *hog_main(void *arg)
+{
+    struct hog *s = arg;
+    s->cb_line = __LINE__ + 1;
+    weft_call_soon(weft_loop_current(), hog_cb, NULL);
+    weft_future_t *f[2] = { weft_spawn("hog", hog, s),
+                            weft_spawn("polite", polite, s) };
+    weft_wait_all(f, 2, WEFT_FOREVER);
+    return NULL;
+}
+
+static void hog_body(void *arg)
+{
+    hog_state = arg;
+    weft_run(hog_main, arg, NULL);
+}
+
+static int count(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+static char debug_err[8192];
+
+static void debug_explore(weft_body_fn *body, void *st, size_t size,
+                          unsigned debug, struct outcome *o)
+{
+    weft_config_t c;
+    config(&c, 51, 50);
+    c.quiet = false; /* warnings are printed */
+    c.loop_debug = debug;
+    explore_cfg_stderr(&c, body, st, size, o, debug_err, sizeof debug_err);
+    assert_no_finding(o);
+}
+
+static void
+debug_mode_warns_once_about_a_coroutine_that_runs_long_without_awaiting(
+    void **state)
+{
+    (void)state;
+    struct hog s;
+    struct outcome o;
+    char want[256];
+    debug_explore(hog_body, &s, sizeof s, 100, &o);
+    /* once each over 50 executions; 150 yields and the await that ends
+     * the stretch */
+    assert_int_equal(count(debug_err, "weft: warning:"), 2);
+    snprintf(want, sizeof want,
+             "\"hog\" ran 151 visible operations without awaiting, from "
+             "%s:%d to %s:%d",
+             __FILE__, s.resumed_line, __FILE__, s.awaited_line);
+    assert_contains(debug_err, want);
+    snprintf(want, sizeof want,
+             "the callback queued at %s:%d ran 120 visible operations",
+             __FILE__, s.cb_line);
+    assert_contains(debug_err, want);
+    assert_int_equal(count(debug_err, "polite"), 0);
+    assert_contains(debug_err, "(WEFT_LOOP_DEBUG=100)");
+}
+
+static void debug_mode_is_off_by_default(void **state)
+{
+    (void)state;
+    struct hog s;
+    struct outcome o;
+    debug_explore(hog_body, &s, sizeof s, 0, &o);
+    assert_int_equal(count(debug_err, "warning"), 0);
+}
+
+/* The main coroutine returns while "ticker" still loops and a call_later
+ * is ten seconds away: both are named, with where they were made. */
+struct leftover {
+    int spawn_line, timer_line, run_line;
+};
+
+static void nothing(void *arg)
+{
+    (void)arg;
+}
+
+static void *ticker(void *arg)
+{
+    (void)arg;
+    while (weft_await_sleep_for(WEFT_SEC) == 0)
+        ;
+    return NULL;
+}
+
+static void *leftover_main(void *arg)
+{
+    struct leftover *s = arg;
+    s->spawn_line = __LINE__ + 1;
+    weft_spawn("ticker", ticker, NULL);
+    s->timer_line = __LINE__ + 1;
+    weft_call_later(weft_loop_current(), 10 * WEFT_SEC, nothing, NULL);
+    weft_await_sleep_for(WEFT_MSEC);
+    return NULL;
+}
+
+static void leftover_body(void *arg)
+{
+    struct leftover *s = arg;
+    s->run_line = __LINE__ + 1;
+    weft_run(leftover_main, s, NULL);
+}
+
+static void
+debug_mode_warns_about_a_loop_that_ends_with_work_pending(void **state)
+{
+    (void)state;
+    struct leftover s;
+    struct outcome o;
+    char want[256];
+    debug_explore(leftover_body, &s, sizeof s, 100, &o);
+    assert_int_equal(count(debug_err, "weft: warning:"), 1);
+    snprintf(want, sizeof want, "run at %s:%d: its main coroutine returned",
+             __FILE__, s.run_line);
+    assert_contains(debug_err, want);
+    snprintf(want, sizeof want, "\"ticker\" spawned at %s:%d", __FILE__,
+             s.spawn_line);
+    assert_contains(debug_err, want);
+    snprintf(want, sizeof want,
+             "1 timer callback that will never run, the first queued at "
+             "%s:%d",
+             __FILE__, s.timer_line);
+    assert_contains(debug_err, want);
+}
+
 /* ------------------------------------------------------------ determinism */
 
 struct det {
@@ -1604,6 +1778,11 @@ int main(void)
         cmocka_unit_test(a_lock_that_must_wait_in_a_coroutine_is_flagged),
         cmocka_unit_test(an_uncontended_lock_in_a_coroutine_is_not_flagged),
         cmocka_unit_test(a_callback_that_sleeps_is_blocking_in_loop),
+        cmocka_unit_test(
+            debug_mode_warns_once_about_a_coroutine_that_runs_long_without_awaiting),
+        cmocka_unit_test(debug_mode_is_off_by_default),
+        cmocka_unit_test(
+            debug_mode_warns_about_a_loop_that_ends_with_work_pending),
         cmocka_unit_test(mixed_runs_are_deterministic_per_seed),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);

@@ -136,6 +136,7 @@ struct weft__task {
 
     const char *file; /* site of its latest visible operation */
     int line;
+    uint64_t ops; /* visible operations it performed (loop debug mode) */
     const char *spawn_file;
     int spawn_line;
     int fail_err; /* weft_task_fail's error, or 0 */

@@ -766,6 +766,7 @@ void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
     /* Traced now, when it takes effect, not when it was reached: the
      * trace then reads in the order things happened. */
     ++r->step;
+    t->ops++;
     trace(r, op, 0, obj ? obj->id : 0, t->id, file, line);
     if (WEFT__UNLIKELY(r->cov != NULL) && op != WEFT__OP_EXIT)
         r->cov_ops->count(r->cov, WEFT__COV_REACHED, file, line);

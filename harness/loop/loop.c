@@ -21,6 +21,8 @@
 #include "loop/loop.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 struct weft__cb {
@@ -195,11 +197,79 @@ static bool execution_check(struct weft__run *r)
     return weft__group_leaks(r) || weft__unobserved(r);
 }
 
+/* ------------------------------------------------------------ debug mode */
+
+/* asyncio's debug mode (WEFT_LOOP_DEBUG): warnings, never findings, each
+ * given once per site in an exploration (the sites seen so far, reset
+ * when the run is torn down). They depend only on the execution, so a
+ * replay gives the same ones. */
+static _Thread_local struct warned {
+    const char *file;
+    int line;
+} * warned;
+static _Thread_local uint32_t nwarned, warned_cap;
+
+static bool first_warning(const char *file, int line)
+{
+    for (uint32_t i = 0; i < nwarned; i++)
+        if (warned[i].line == line &&
+            (warned[i].file == file ||
+             (file && warned[i].file && strcmp(warned[i].file, file) == 0)))
+            return false;
+    if (weft__grow(&warned, &warned_cap, nwarned + 1, sizeof *warned) == 0)
+        warned[nwarned++] = (struct warned){ file, line };
+    return true;
+}
+
+static void warn(struct weft__run *r, const char *file, int line,
+                 const char *fmt, ...) WEFT__PRINTF(4, 5);
+
+static void warn(struct weft__run *r, const char *file, int line,
+                 const char *fmt, ...)
+{
+    if (r->cfg->quiet || !first_warning(file, line))
+        return;
+    struct weft__buf b = { 0 };
+    va_list ap;
+    va_start(ap, fmt);
+    weft__buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "weft: warning: %s (WEFT_LOOP_DEBUG=%u)\n", b.s ? b.s : "?",
+            r->cfg->loop_debug);
+    weft__free(b.s);
+}
+
+static void debug_teardown(struct weft__run *r)
+{
+    (void)r;
+    weft__free(warned);
+    warned = NULL;
+    nwarned = warned_cap = 0;
+}
+
+/* A coroutine gives its loop's thread back (an await, or its end): did
+ * it keep it too long? */
+static void slow_coroutine(struct weft__run *r, struct weft__task *t)
+{
+    struct weft__taskx *x = t->x;
+    uint64_t n = t->ops - x->resumed_ops;
+    if (n <= r->cfg->loop_debug)
+        return;
+    warn(r, t->file, t->line,
+         "coroutine %s ran %llu visible operations without awaiting, from "
+         "%s to %s, holding loop L%u's thread all along: a slow callback, "
+         "in asyncio's words",
+         weft__task_name(t), (unsigned long long)n,
+         weft__site(x->resumed_file, x->resumed_line),
+         weft__site(t->file, t->line), weft__loop_id(x->loop));
+}
+
 const struct weft__hooks weft__loop_hooks = {
     .spawned = task_spawned,
     .ending = task_ending,
     .ended = task_ended,
     .check = execution_check,
+    .teardown = debug_teardown,
 };
 
 static struct weft__loop *impl(struct weft__run *r, weft_loop_t *l)
@@ -292,6 +362,8 @@ static void loop_release(struct weft__run *r, struct weft__task *t)
     struct weft__task *th = L->thread;
     if (L->running == t)
         L->running = NULL;
+    if (WEFT__UNLIKELY(r->cfg->loop_debug != 0))
+        slow_coroutine(r, t);
     if (th != NULL && th->state == WEFT__BLOCKED &&
         th->wait_op == WEFT__OP_LOOP)
         weft__ready(r, th);
@@ -457,6 +529,7 @@ weft_future_t *weft_spawn_on_at(weft_loop_t *l, const char *name,
 static void run_callback(struct weft__run *r, struct weft__task *self,
                          struct weft__cb *cb)
 {
+    uint64_t ops = self->ops;
     self->x->in_callback = true;
     self->on_block = blocking_in_loop;
     if (cb->ffn != NULL)
@@ -465,7 +538,19 @@ static void run_callback(struct weft__run *r, struct weft__task *self,
         cb->fn(cb->arg);
     self->on_block = NULL;
     self->x->in_callback = false;
-    (void)r;
+    uint64_t n = self->ops - ops;
+    if (WEFT__UNLIKELY(r->cfg->loop_debug != 0) && n > r->cfg->loop_debug) {
+        /* a done-callback is named by its future */
+        const char *file = cb->ffn ? cb->f->o.file : cb->file;
+        int line = cb->ffn ? cb->f->o.line : cb->line;
+        warn(r, file, line,
+             "%s %s ran %llu visible operations, holding loop L%u's thread "
+             "all along: a slow callback, in asyncio's words",
+             cb->ffn ? "a done-callback of the future made at"
+                     : "the callback queued at",
+             weft__site(file, line), (unsigned long long)n,
+             weft__loop_id(self->x->runs_loop));
+    }
 }
 
 /* Callbacks run before queued coroutines, except at a timer tie: a
@@ -508,6 +593,11 @@ static void turn(struct weft__run *r, struct weft__loop *L,
         c->on_wake = NULL;
         c->wait_op = 0;
         L->running = c;
+        if (WEFT__UNLIKELY(r->cfg->loop_debug != 0)) {
+            c->x->resumed_ops = c->ops;
+            c->x->resumed_file = c->file;
+            c->x->resumed_line = c->line;
+        }
         weft__ready(r, c);
         weft__suspend(r, WEFT__OP_LOOP, NULL, WEFT_FOREVER);
         return;
@@ -692,6 +782,43 @@ static void pool_shutdown(struct weft__run *r, struct weft__loop *L,
 
 /* ------------------------------------------------------------------- run */
 
+/* Debug mode: the main coroutine returned; what else was still to do is
+ * cancelled (coroutines) or dropped (timer callbacks) on the way out. */
+static void pending_at_end(struct weft__run *r, struct weft__loop *L,
+                           const char *file, int line)
+{
+    struct weft__buf b = { 0 };
+    unsigned n = 0;
+    for (uint32_t i = 0; i < r->ntasks; i++) {
+        struct weft__task *t = r->tasks[i];
+        if (weft__co_loop(t) != L || t->state == WEFT__DONE)
+            continue;
+        if (n++ == 0)
+            weft__buf_printf(&b, "coroutines still pending, cancelled on the "
+                                 "way out: ");
+        if (n <= 4)
+            weft__buf_printf(&b, "%s%s spawned at %s", n > 1 ? ", " : "",
+                             weft__task_name(t),
+                             weft__site(t->spawn_file, t->spawn_line));
+    }
+    if (n > 4)
+        weft__buf_printf(&b, " and %u more", n - 4);
+    if (L->ntimers > 0) {
+        const struct weft__cb *first = L->timers[0]; /* the heap's top */
+        weft__buf_printf(&b,
+                         "%s%u timer callback%s that will never run, the "
+                         "first queued at %s",
+                         n ? "; " : "", L->ntimers, L->ntimers == 1 ? "" : "s",
+                         weft__site(first->file, first->line));
+    }
+    if (b.len > 0)
+        warn(r, file, line,
+             "loop L%u run at %s: its main coroutine returned, and left %s; "
+             "in asyncio's words, a task was destroyed but it is pending",
+             weft__loop_id(L), weft__site(file, line), b.s);
+    weft__free(b.s);
+}
+
 int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
                      void **ret, const char *file, int line)
 {
@@ -739,6 +866,8 @@ int weft_loop_run_future_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
     *main_future = mf;
     while (mf->state == 0)
         turn(r, L, self);
+    if (WEFT__UNLIKELY(r->cfg->loop_debug != 0))
+        pending_at_end(r, L, file, line);
     /* asyncio.run's epilogue: cancel what is left, let it finish. */
     for (uint32_t i = 0; i < r->ntasks; i++) {
         struct weft__task *t = r->tasks[i];

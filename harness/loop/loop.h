@@ -32,6 +32,11 @@ struct weft__taskx {
     int block_line;
     const char *job_file; /* a to_thread worker's current job: */
     int job_line;         /* where it was submitted */
+    /* loop debug mode: where and after how many operations of its own a
+     * coroutine last got its loop's thread */
+    uint64_t resumed_ops;
+    const char *resumed_file;
+    int resumed_line;
 };
 
 /* The execution's loop-layer state (r->x), made on first need. */
