@@ -93,9 +93,11 @@ WEFT__HIDDEN const char *weft__site(const char *file, int line);
 
 /* -------------------------------------------------------------- tasks */
 
+/* A task is READY exactly while it is in run->ready (ready_add checks
+ * it); a task just made is BLOCKED (0) until it is added. */
 enum weft__state {
-    WEFT__READY,   /* running or runnable: in run->ready */
     WEFT__BLOCKED, /* waiting on wait_obj and/or a deadline */
+    WEFT__READY,   /* running or runnable: in run->ready */
     WEFT__DONE,
 };
 

@@ -289,18 +289,11 @@ static inline uint64_t id_hash(uint32_t id)
     return weft__mix(id + 0x9e3779b97f4a7c15ULL);
 }
 
-/* Is t in the ready set? Exact, whatever t->state says: its slot names it. */
-static inline bool in_ready_set(const struct weft__run *r,
-                                const struct weft__task *t)
-{
-    return t->ready_pos < r->nready && r->ready[t->ready_pos] == t;
-}
-
 static void ready_add(struct weft__run *r, struct weft__task *t)
 {
     /* A task in the set twice would be chosen twice and left behind once
      * it blocks: a false deadlock, or a blocked task run. */
-    WEFT__ASSERT(!in_ready_set(r, t));
+    WEFT__ASSERT(t->state != WEFT__READY);
     uint32_t i = r->nready++;
     r->ready[i] = t;
     r->ready_ids[i] = t->id;
@@ -486,7 +479,7 @@ static inline bool timer_stale(const struct weft__timer *e)
 /* Nothing is ready: jump to the earliest live deadline and wake every task
  * due then (the strategy orders them, as they are all ready at once).
  * Returns false when no timer is pending. */
-static bool fire_timers(struct weft__run *r)
+static __attribute__((noinline)) bool fire_timers(struct weft__run *r)
 {
     while (r->ntimers > 0 && timer_stale(&r->timers[0]))
         timer_pop(r);

@@ -52,6 +52,7 @@ struct weft__job {
 struct weft__loop {
     weft_loop_t *pub;
     uint32_t id;                /* its object id: L<id> in reports */
+    unsigned debug;             /* WEFT_LOOP_DEBUG, at hand (0: off) */
     struct weft__task *thread;  /* running it, or NULL */
     struct weft__task *running; /* the coroutine holding its thread */
     struct weft__task *qhead, *qtail;
@@ -247,9 +248,10 @@ static void debug_teardown(struct weft__run *r)
     nwarned = warned_cap = 0;
 }
 
-/* A coroutine gives its loop's thread back (an await, or its end): did
- * it keep it too long? */
-static void slow_coroutine(struct weft__run *r, struct weft__task *t)
+/* A coroutine gave its loop's thread back (an await, or its end): did
+ * it keep it too long? Out of line: the hot path only tests L->debug. */
+static __attribute__((cold, noinline)) void slow_coroutine(struct weft__run *r,
+                                                           struct weft__task *t)
 {
     struct weft__taskx *x = t->x;
     uint64_t n = t->ops - x->resumed_ops;
@@ -280,11 +282,8 @@ static struct weft__loop *impl(struct weft__run *r, weft_loop_t *l)
             return NULL;
         l->impl->pub = l;
         l->impl->id = l->o.id;
+        l->impl->debug = r->cfg->loop_debug;
         weft__obj_init(r, &l->impl->pool, l->o.file, l->o.line);
-        struct weft__runx *rx = weft__rx_make(r);
-        if (rx == NULL || weft__rx_push(r, &rx->loops, &rx->nloops,
-                                        &rx->loops_cap, l->impl) != 0)
-            return NULL;
     }
     return l->impl;
 }
@@ -362,8 +361,6 @@ static void loop_release(struct weft__run *r, struct weft__task *t)
     struct weft__task *th = L->thread;
     if (L->running == t)
         L->running = NULL;
-    if (WEFT__UNLIKELY(r->cfg->loop_debug != 0))
-        slow_coroutine(r, t);
     if (th != NULL && th->state == WEFT__BLOCKED &&
         th->wait_op == WEFT__OP_LOOP)
         weft__ready(r, th);
@@ -539,7 +536,7 @@ static void run_callback(struct weft__run *r, struct weft__task *self,
     self->on_block = NULL;
     self->x->in_callback = false;
     uint64_t n = self->ops - ops;
-    if (WEFT__UNLIKELY(r->cfg->loop_debug != 0) && n > r->cfg->loop_debug) {
+    if (WEFT__UNLIKELY(n > r->cfg->loop_debug && r->cfg->loop_debug != 0)) {
         /* a done-callback is named by its future */
         const char *file = cb->ffn ? cb->f->o.file : cb->file;
         int line = cb->ffn ? cb->f->o.line : cb->line;
@@ -593,13 +590,17 @@ static void turn(struct weft__run *r, struct weft__loop *L,
         c->on_wake = NULL;
         c->wait_op = 0;
         L->running = c;
-        if (WEFT__UNLIKELY(r->cfg->loop_debug != 0)) {
+        if (WEFT__UNLIKELY(L->debug != 0)) {
             c->x->resumed_ops = c->ops;
             c->x->resumed_file = c->file;
             c->x->resumed_line = c->line;
         }
         weft__ready(r, c);
         weft__suspend(r, WEFT__OP_LOOP, NULL, WEFT_FOREVER);
+        /* c gave the thread back (it awaits, or it ended) and cannot run
+         * again before this thread resumes it: its count is final. */
+        if (WEFT__UNLIKELY(L->debug != 0))
+            slow_coroutine(r, c);
         return;
     }
     int64_t next = L->ntimers > 0 ? L->timers[0]->when : WEFT_FOREVER;
@@ -754,17 +755,30 @@ bool weft__pool_queued(const struct weft__loop *L, uint32_t i,
 struct weft__loop *weft__job_queued_on(const struct weft__run *r,
                                        const weft_future_t *f)
 {
-    for (uint32_t i = 0; r->x != NULL && i < r->x->nloops; i++)
-        for (const struct weft__job *j = r->x->loops[i]->jobs_head; j != NULL;
-             j = j->next)
+    for (struct weft__loop *L = weft__loop_next(r, NULL); L != NULL;
+         L = weft__loop_next(r, L))
+        for (const struct weft__job *j = L->jobs_head; j != NULL; j = j->next)
             if (j->f == f)
-                return r->x->loops[i];
+                return L;
+    return NULL;
+}
+
+struct weft__loop *weft__loop_next(const struct weft__run *r,
+                                   const struct weft__loop *L)
+{
+    uint32_t i = L != NULL ? L->thread->id + 1 : 0;
+    for (; i < r->ntasks; i++) {
+        struct weft__loop *next = weft__runs_loop(r->tasks[i]);
+        if (next != NULL && next->thread == r->tasks[i])
+            return next;
+    }
     return NULL;
 }
 
 /* Stop the pool and wait for its workers to end. */
-static void pool_shutdown(struct weft__run *r, struct weft__loop *L,
-                          struct weft__task *self)
+static inline __attribute__((always_inline)) void
+pool_shutdown(struct weft__run *r, struct weft__loop *L,
+              struct weft__task *self)
 {
     L->shutdown = true;
     weft__wake(r, &L->pool, WEFT__WAKE_ALL);
@@ -819,16 +833,9 @@ static void pending_at_end(struct weft__run *r, struct weft__loop *L,
     weft__free(b.s);
 }
 
-int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
-                     void **ret, const char *file, int line)
-{
-    weft_future_t *mf;
-    return weft_loop_run_future_at(l, main, arg, &mf, ret, file, line);
-}
-
-int weft_loop_run_future_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
-                            weft_future_t **main_future, void **ret,
-                            const char *file, int line)
+static inline __attribute__((always_inline)) int
+loop_run(weft_loop_t *l, weft_thread_fn *main, void *arg,
+         weft_future_t **main_future, void **ret, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_loop_run");
     struct weft__task *self = r->cur;
@@ -866,7 +873,7 @@ int weft_loop_run_future_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
     *main_future = mf;
     while (mf->state == 0)
         turn(r, L, self);
-    if (WEFT__UNLIKELY(r->cfg->loop_debug != 0))
+    if (WEFT__UNLIKELY(L->debug != 0))
         pending_at_end(r, L, file, line);
     /* asyncio.run's epilogue: cancel what is left, let it finish. */
     for (uint32_t i = 0; i < r->ntasks; i++) {
@@ -887,6 +894,20 @@ int weft_loop_run_future_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
     L->thread = NULL;
     self->x->runs_loop = NULL;
     return weft_future_result(mf, ret);
+}
+
+int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
+                     void **ret, const char *file, int line)
+{
+    weft_future_t *mf;
+    return loop_run(l, main, arg, &mf, ret, file, line);
+}
+
+int weft_loop_run_future_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
+                            weft_future_t **main_future, void **ret,
+                            const char *file, int line)
+{
+    return loop_run(l, main, arg, main_future, ret, file, line);
 }
 
 int weft_await_sleep_until_at(int64_t deadline, const char *file, int line)

@@ -48,9 +48,6 @@ struct weft__runx {
      * themselves may be gone: they live in tasks' frames) */
     struct weft__grec **groups;
     uint32_t ngroups, groups_cap;
-    /* the loops touched this execution, in that order (reports) */
-    struct weft__loop **loops;
-    uint32_t nloops, loops_cap;
 };
 
 /* t's loop-layer state, or NULL when it has none (nothing to read). */
@@ -117,6 +114,12 @@ WEFT__HIDDEN uint32_t weft__loop_id(const struct weft__loop *l);
 /* The coroutine holding a loop's thread, and how many are queued. */
 WEFT__HIDDEN struct weft__task *weft__loop_running(const struct weft__loop *l,
                                                    uint32_t *queued);
+/* The running loops of this execution, in the order of their threads'
+ * task ids: the first after NULL, NULL after the last (reports). Only a
+ * running loop can hold to_thread jobs: its pool drains before it
+ * returns. */
+WEFT__HIDDEN struct weft__loop *weft__loop_next(const struct weft__run *r,
+                                                const struct weft__loop *L);
 /* Reports: a loop's to_thread pool as it stands. */
 struct weft__pool_view {
     unsigned workers; /* started and not ended */

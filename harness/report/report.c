@@ -186,8 +186,8 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
  * blocked task shows them, so they get their own lines. */
 static void pools(struct weft__run *r, struct weft__buf *b)
 {
-    for (uint32_t i = 0; r->x != NULL && i < r->x->nloops; i++) {
-        struct weft__loop *L = r->x->loops[i];
+    for (struct weft__loop *L = weft__loop_next(r, NULL); L != NULL;
+         L = weft__loop_next(r, L)) {
         struct weft__pool_view v;
         weft__pool_view(r, L, &v);
         if (v.queued == 0)
