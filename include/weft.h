@@ -791,7 +791,11 @@ unsigned weft_uncancel(void);
 #define weft_await_yield() weft_await_sleep_until_at(0, __FILE__, __LINE__)
 int weft_await_sleep_until_at(int64_t deadline, const char *file, int line);
 
-/* bridges: callbacks on a loop, from anywhere (thread-safe) */
+/* bridges: callbacks on a loop, from anywhere (thread-safe). Callbacks
+ * run on the loop's thread before its queued coroutines, those due at one
+ * instant in the order they were queued; a callback and a coroutine's
+ * timer due at the same instant have no order: the strategy picks one
+ * (a recorded choice, so a seed replays it). */
 #define weft_call_soon(l, fn, arg) \
     weft_call_at_at((l), -1, (fn), (arg), __FILE__, __LINE__)
 #define weft_call_at(l, when, fn, arg) \

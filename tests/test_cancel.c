@@ -5,7 +5,11 @@
  * cancelled before it resumes, cancel scopes (move-on-after, fail-after,
  * nesting, shields, weft_scope_cancel from another task), scopes around a
  * thread's blocking calls, cancelling to_thread jobs, and a reply racing a
- * timeout at the same virtual instant.
+ * timeout at the same virtual instant. What a cancelled task's future
+ * ends with (its value if it handled the cancellation and returned,
+ * cancelled if it let it through or never saw it), weft_cancelling,
+ * weft_cancel_requested and weft_uncancel, the main coroutine's future
+ * (weft_run_future) and the scope accessors.
  *
  * Every exploration runs in a forked child (a library crash or hang fails
  * one test, not the program) with a pinned seed and the random strategy;

@@ -3,6 +3,7 @@
  * threads (with deadlines), completed from a thread, a coroutine or a timer
  * callback; completing twice; errors; results while pending; done-callbacks
  * (queued on the registering loop, inline for a thread without one);
+ * removing done-callbacks; a loop's future handed straight to threads;
  * waiting for all or any of several; failures nobody observed; static
  * futures in repeated executions.
  *

@@ -1,8 +1,10 @@
 /*
  * test_group.c: task groups (structured concurrency: success, the first
  * failure cancelling the siblings, collected errors, weft_group_cancel,
- * cancelling the waiting parent, children as coroutines or threads, task
- * leaks), task-local storage with context-variable semantics (children
+ * cancelling the waiting parent, children as coroutines or threads,
+ * children starting siblings while the parent waits (trio's nursery),
+ * children started cancelled, every child's outcome, task leaks),
+ * task-local storage with context-variable semantics (children
  * start with a copy, in coroutines, threads, group children and to_thread
  * jobs) and channels (FIFO, bounded, close, deadlines, between coroutines
  * and threads both ways).

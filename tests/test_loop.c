@@ -4,7 +4,10 @@
  * loop, weft_run and weft_loop_run, callbacks (call_soon, call_later,
  * call_at), run_coroutine_threadsafe (weft_spawn_on from a thread), the
  * bounded to_thread pool, the blocking-in-loop policy (error, warn,
- * allow) and determinism of mixed thread/coroutine executions.
+ * allow) and determinism of mixed thread/coroutine executions. Timers,
+ * callbacks and coroutines due at one instant (every order, no false
+ * deadlock), the deadlock report of an exhausted pool, the trace's name
+ * of a to_thread submission, and the debug mode (WEFT_LOOP_DEBUG).
  *
  * Every exploration runs in a forked child (a library crash or hang fails
  * one test, not the program) with a pinned seed and the random strategy;
