@@ -289,17 +289,23 @@ static inline uint64_t id_hash(uint32_t id)
     return weft__mix(id + 0x9e3779b97f4a7c15ULL);
 }
 
-static void ready_add(struct weft__run *r, struct weft__task *t)
+/* Add a task that cannot be in the set (a new one). */
+static inline void ready_push(struct weft__run *r, struct weft__task *t)
 {
-    /* A task in the set twice would be chosen twice and left behind once
-     * it blocks: a false deadlock, or a blocked task run. */
-    WEFT__ASSERT(t->state != WEFT__READY);
     uint32_t i = r->nready++;
     r->ready[i] = t;
     r->ready_ids[i] = t->id;
     r->ready_hash ^= id_hash(t->id);
     t->ready_pos = i;
     t->state = WEFT__READY;
+}
+
+static void ready_add(struct weft__run *r, struct weft__task *t)
+{
+    /* A task in the set twice would be chosen twice and left behind once
+     * it blocks: a false deadlock, or a blocked task run. */
+    WEFT__ASSERT(t->state != WEFT__READY);
+    ready_push(r, t);
 }
 
 void weft__ready(struct weft__run *r, struct weft__task *t)
@@ -893,7 +899,7 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
     weft__ctx_make(&t->ctx, s->lo, s->size, task_entry, t);
     if (tls != NULL)
         t->ctx.tp = weft__tls_tp(tls);
-    ready_add(r, t);
+    ready_push(r, t); /* new: BLOCKED (0) until now */
     r->live++;
     return t;
 }

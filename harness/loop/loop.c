@@ -187,10 +187,17 @@ static void task_ending(struct weft__run *r, struct weft__task *t, void *ret,
         weft__pool_worker_died(r, t);
 }
 
+static __attribute__((cold, noinline)) void
+slow_coroutine(struct weft__run *r, struct weft__task *t);
+
 static void task_ended(struct weft__run *r, struct weft__task *t)
 {
-    if (weft__co_loop(t) != NULL)
-        loop_release(r, t); /* the loop's thread goes on */
+    struct weft__loop *L = weft__co_loop(t);
+    if (L == NULL)
+        return;
+    if (WEFT__UNLIKELY(L->debug != 0))
+        slow_coroutine(r, t); /* its last stretch */
+    loop_release(r, t);       /* the loop's thread goes on */
 }
 
 static bool execution_check(struct weft__run *r)
@@ -248,15 +255,18 @@ static void debug_teardown(struct weft__run *r)
     nwarned = warned_cap = 0;
 }
 
-/* A coroutine gave its loop's thread back (an await, or its end): did
- * it keep it too long? Out of line: the hot path only tests L->debug. */
+/* Did coroutine t keep its loop's thread too long, from its last resume
+ * to the await where it gave it back (or its end)? Asked when the loop
+ * resumes it next, when its count and site are still those of that
+ * await, or when it ends: so the hot path only tests L->debug once per
+ * resume. */
 static __attribute__((cold, noinline)) void slow_coroutine(struct weft__run *r,
                                                            struct weft__task *t)
 {
     struct weft__taskx *x = t->x;
     uint64_t n = t->ops - x->resumed_ops;
-    if (n <= r->cfg->loop_debug)
-        return;
+    if (x->resumed_file == NULL || n <= r->cfg->loop_debug)
+        return; /* not resumed yet: no stretch to judge */
     warn(r, t->file, t->line,
          "coroutine %s ran %llu visible operations without awaiting, from "
          "%s to %s, holding loop L%u's thread all along: a slow callback, "
@@ -591,16 +601,13 @@ static void turn(struct weft__run *r, struct weft__loop *L,
         c->wait_op = 0;
         L->running = c;
         if (WEFT__UNLIKELY(L->debug != 0)) {
+            slow_coroutine(r, c); /* the stretch before its await */
             c->x->resumed_ops = c->ops;
             c->x->resumed_file = c->file;
             c->x->resumed_line = c->line;
         }
         weft__ready(r, c);
         weft__suspend(r, WEFT__OP_LOOP, NULL, WEFT_FOREVER);
-        /* c gave the thread back (it awaits, or it ended) and cannot run
-         * again before this thread resumes it: its count is final. */
-        if (WEFT__UNLIKELY(L->debug != 0))
-            slow_coroutine(r, c);
         return;
     }
     int64_t next = L->ntimers > 0 ? L->timers[0]->when : WEFT_FOREVER;
