@@ -134,6 +134,15 @@ typedef struct weft_config {
                                   thread for real and say so), _ALLOW */
     unsigned loop_workers;     /* WEFT_LOOP_WORKERS: worker threads of each
                                   loop's to_thread pool (4) */
+    unsigned loop_debug;       /* WEFT_LOOP_DEBUG: asyncio's debug mode for
+                                  loops. 0 (default): off. N: warn on
+                                  stderr, once per site, about a coroutine
+                                  or callback that runs more than N visible
+                                  operations without awaiting (it holds its
+                                  loop's thread all along), and about a
+                                  loop whose main coroutine returns while
+                                  other coroutines or timer callbacks are
+                                  still pending. Never a finding */
     int lock_order;            /* WEFT_LOCK_ORDER: the lock-order detector:
                                   0 off, 1 (default) a cycle in the order
                                   locks are taken (A then B here, B then A
@@ -647,8 +656,14 @@ int weft_future_wait_at(weft_future_t *f, void **value, int64_t deadline,
                         const char *file, int line);
 
 /* fn(f, arg) runs once f is complete: on the loop of the coroutine or
- * loop thread that registered it, else in the completing task. */
+ * loop thread that registered it, else in the completing task. Each
+ * registration runs once, in registration order. */
 int weft_future_on_done(weft_future_t *f, weft_future_fn *fn, void *arg);
+/* Undo weft_future_on_done (asyncio's remove_done_callback): every
+ * registration of fn with this arg that has not run yet is dropped.
+ * Returns how many were (0 once f has completed: its callbacks are queued
+ * or have run), or -EINVAL if fn is NULL. */
+int weft_future_remove_done(weft_future_t *f, weft_future_fn *fn, void *arg);
 
 /* Wait (in a thread) or await (in a coroutine) until all of fs are done,
  * or the first one is: 0, or -ETIMEDOUT at the deadline, -ECANCELED. */
@@ -693,6 +708,24 @@ int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
 #define weft_run(main, arg, ret) \
     weft_loop_run_at(NULL, (main), (arg), (ret), __FILE__, __LINE__)
 
+/*
+ * weft_loop_run with a handle on the main coroutine: *main_future is its
+ * future from before it first runs until the execution ends, so another
+ * thread (or a callback) can cancel it with weft_cancel, wait for it with
+ * weft_future_wait, or add done-callbacks (asyncio: loop.create_task(main)
+ * then loop.run_until_complete(task)). l may be NULL (a fresh loop, as
+ * weft_run). Returns as weft_loop_run; main_future must not be NULL.
+ */
+#define weft_loop_run_future(l, main, arg, main_future, ret)          \
+    weft_loop_run_future_at((l), (main), (arg), (main_future), (ret), \
+                            __FILE__, __LINE__)
+#define weft_run_future(main, arg, main_future, ret)                   \
+    weft_loop_run_future_at(NULL, (main), (arg), (main_future), (ret), \
+                            __FILE__, __LINE__)
+int weft_loop_run_future_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
+                            weft_future_t **main_future, void **ret,
+                            const char *file, int line);
+
 /* The loop of the running coroutine, or the loop this thread runs. */
 weft_loop_t *weft_loop_current(void);
 bool weft_in_coroutine(void);
@@ -714,9 +747,45 @@ weft_future_t *weft_spawn_on_at(weft_loop_t *l, const char *name,
 #define weft_task_fail(err) weft_task_fail_at((err), __FILE__, __LINE__)
 WEFT__NORETURN void weft_task_fail_at(int err, const char *file, int line);
 
-/* Cancel the task whose future is f: its current or next await (or
- * cancellation point) returns -ECANCELED; f ends cancelled. */
+/*
+ * Cancel the task whose future is f (asyncio's Task.cancel): its current
+ * or next cancellation point (an await, a blocking call, a timed wait)
+ * returns -ECANCELED, once per request. What f then holds is what the
+ * task does about it (asyncio's rule): a task that returns normally after
+ * it saw -ECANCELED completes f with its value; one that ends through
+ * weft_task_fail(-ECANCELED) (the way to let the cancellation through, as
+ * re-raising CancelledError), or that ends before the cancellation reached
+ * any cancellation point, leaves f cancelled. Returns 0, or -EINVAL when
+ * the task has ended already.
+ */
 #define weft_cancel(f) weft_future_cancel(f)
+
+/*
+ * How many cancellation requests of the calling task are outstanding:
+ * weft_cancel calls on it minus weft_uncancel calls (asyncio's
+ * Task.cancelling()). Delivering a request (-ECANCELED from a cancellation
+ * point) does not withdraw it.
+ */
+unsigned weft_cancelling(void);
+
+/*
+ * Is the calling task being cancelled, where it stands: an outstanding
+ * task cancellation request, or an enclosing cancel scope that is
+ * cancelled or past its deadline, not kept out by a shield. After an await
+ * returned -ECANCELED, true means "I was cancelled" and false means "the
+ * future I awaited was cancelled" (trio: the scope's cancel_called;
+ * asyncio: cancelling() > 0).
+ */
+bool weft_cancel_requested(void);
+
+/*
+ * Withdraw one cancellation request of the calling task (asyncio's
+ * Task.uncancel()), for code that handled a cancellation it caused itself
+ * (a timeout of its own) and goes on. When none is left, one not yet
+ * delivered is withdrawn too: no cancellation point will report it.
+ * Returns the requests still outstanding.
+ */
+unsigned weft_uncancel(void);
 
 /* Await in a coroutine: sleep until a virtual deadline, or let the other
  * ready coroutines of the loop run first. Return 0 or -ECANCELED. */
@@ -727,7 +796,11 @@ WEFT__NORETURN void weft_task_fail_at(int err, const char *file, int line);
 #define weft_await_yield() weft_await_sleep_until_at(0, __FILE__, __LINE__)
 int weft_await_sleep_until_at(int64_t deadline, const char *file, int line);
 
-/* bridges: callbacks on a loop, from anywhere (thread-safe) */
+/* bridges: callbacks on a loop, from anywhere (thread-safe). Callbacks
+ * run on the loop's thread before its queued coroutines, those due at one
+ * instant in the order they were queued; a callback and a coroutine's
+ * timer due at the same instant have no order: the strategy picks one
+ * (a recorded choice, so a seed replays it). */
 #define weft_call_soon(l, fn, arg) \
     weft_call_at_at((l), -1, (fn), (arg), __FILE__, __LINE__)
 #define weft_call_at(l, when, fn, arg) \
@@ -747,7 +820,8 @@ weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
 
 /* cancel scopes (trio's): a deadline and/or an explicit cancel for a
  * stretch of code in one task. Awaits and blocking calls inside return
- * -ECANCELED once the scope is cancelled. */
+ * -ECANCELED once the scope is cancelled. The fields are private: read
+ * them with weft_scope_cancel_called and weft_scope_cancelled_caught. */
 typedef struct weft_scope {
     int64_t deadline;
     unsigned flags;
@@ -764,6 +838,12 @@ typedef struct weft_scope {
 void weft_scope_enter(weft_scope_t *s, int64_t deadline, unsigned flags);
 int weft_scope_exit(weft_scope_t *s);
 void weft_scope_cancel(weft_scope_t *s);
+/* trio's cancel_called: s was cancelled by weft_scope_cancel, or its
+ * deadline has passed (whether or not anything inside noticed). */
+bool weft_scope_cancel_called(const weft_scope_t *s);
+/* trio's cancelled_caught: a cancellation point inside s returned
+ * -ECANCELED because of s (or of a scope around it, up to a shield). */
+bool weft_scope_cancelled_caught(const weft_scope_t *s);
 
 /* task-local storage with context-variable semantics: a child task starts
  * with a copy of its parent's values. */
@@ -777,43 +857,85 @@ typedef struct weft_local {
 void *weft_local_get(weft_local_t *key);
 int weft_local_set(weft_local_t *key, void *value);
 
-/* task groups (structured concurrency): children are coroutines when
- * spawned from a coroutine, threads otherwise. The first child that fails
- * cancels its siblings; wait collects them all. Leaving a group with live
- * children (destroying it, or the execution ending, before wait) is a
- * finding. */
-#define WEFT_GROUP_MAX_ERRORS 8
+/*
+ * task groups (structured concurrency, trio's nursery and asyncio's
+ * TaskGroup): children are coroutines when spawned from a coroutine,
+ * threads otherwise. The first child that fails cancels its siblings;
+ * wait collects them all. A group accepts children until its waiter has
+ * returned, so children may start siblings into their own group while the
+ * parent waits (the nursery idiom: pass the group down). Leaving a group
+ * with live children (destroying it, or the execution ending, before
+ * wait) is a finding. The fields are private: use the calls below.
+ */
 typedef struct weft_group {
     weft__obj_t o;
     struct weft__task *owner;
-    unsigned live; /* children not yet ended */
-    unsigned spawned;
+    unsigned live;    /* children not yet ended */
+    unsigned spawned; /* children ever started */
     int first_error;  /* 0, or the first child's error */
-    unsigned nerrors; /* errors collected (all children) */
-    int errors[WEFT_GROUP_MAX_ERRORS];
+    unsigned nerrors; /* children that failed */
     struct weft__gchild *children;
+    struct weft__gchild **ended; /* children in the order they ended */
+    uint32_t nended, ended_cap;
+    struct weft__gchild **failed; /* the failed ones, in that order */
+    uint32_t nfailed, failed_cap;
     struct weft__grec *rec; /* the execution's record of it */
-    bool waited;
+    bool waited;            /* a wait has started */
+    bool closed;            /* its waiter returned: no more children */
+    bool cancelled;         /* its children are cancelled, later ones too */
 } weft_group_t;
 
 #define weft_group_init(g) weft_group_init_at((g), __FILE__, __LINE__)
 int weft_group_init_at(weft_group_t *g, const char *file, int line);
-/* Start fn(arg) in g. Returns 0, -ENOMEM, -EINVAL (g already waited). */
+/* Start fn(arg) in g, from the parent or from one of g's children (or
+ * any task), until g's waiter has returned. A child started into a group
+ * that is being cancelled (a sibling failed, weft_group_cancel, a
+ * cancelled waiter) starts cancelled, as in trio. Returns 0, -ENOMEM, or
+ * -EINVAL (fn is NULL, or g's wait has returned: the group is closed). */
 #define weft_group_spawn(g, name, fn, arg) \
     weft_group_spawn_at((g), (name), (fn), (arg), __FILE__, __LINE__)
 int weft_group_spawn_at(weft_group_t *g, const char *name, weft_thread_fn *fn,
                         void *arg, const char *file, int line);
-/* Wait (await, in a coroutine) for every child. Returns 0 or the first
- * child error; -ECANCELED if the waiting task itself was cancelled (the
- * children are cancelled too and still waited for). */
+/* Wait (await, in a coroutine) until every child has ended, those the
+ * children start meanwhile included; then the group is closed. Returns 0
+ * or the first child's error (all of them: weft_group_error);
+ * -ECANCELED if the waiting task itself was cancelled (the children are
+ * cancelled too and still waited for). */
 #define weft_group_wait(g) weft_group_wait_at((g), __FILE__, __LINE__)
 int weft_group_wait_at(weft_group_t *g, const char *file, int line);
-/* Cancel every live child. */
+/* Cancel every live child, and every child started from now on. */
 #define weft_group_cancel(g) weft_group_cancel_at((g), __FILE__, __LINE__)
 int weft_group_cancel_at(weft_group_t *g, const char *file, int line);
 /* A group left with live children is a finding (WEFT_FINDING_TASK_LEAK). */
 #define weft_group_destroy(g) weft_group_destroy_at((g), __FILE__, __LINE__)
 int weft_group_destroy_at(weft_group_t *g, const char *file, int line);
+
+/* How one child of a group ended. */
+typedef struct weft_outcome {
+    const char *name; /* its name as spawned ("" if none) */
+    unsigned task;    /* its task number, as reports name it ("task 4") */
+    int err;          /* 0: it returned; -ECANCELED: cancelled; else the
+                         error it failed with (weft_task_fail) */
+    void *value;      /* what it returned, when err is 0 */
+    const char *file; /* where it ended: its weft_task_fail call, else */
+    int line;         /* its last visible operation */
+} weft_outcome_t;
+
+/*
+ * Walk a group's children once they have ended (asyncio's ExceptionGroup,
+ * with every child kept, uncapped): weft_group_outcome gives the i-th
+ * child to end, weft_group_error the i-th to fail (cancelled children are
+ * not failures), both counting from 0 in the order they ended. Returns 0
+ * and fills *out, or -ENOENT past the last. Valid until the execution
+ * ends:
+ *
+ *     weft_outcome_t o;
+ *     for (size_t i = 0; weft_group_error(&g, i, &o) == 0; i++)
+ *         printf("%s failed with %d at %s:%d\n", o.name, o.err, o.file,
+ *                o.line);
+ */
+int weft_group_outcome(const weft_group_t *g, size_t i, weft_outcome_t *out);
+int weft_group_error(const weft_group_t *g, size_t i, weft_outcome_t *out);
 
 /* channels: a bounded queue of pointers; put and get await in a coroutine
  * and block in a thread, until a deadline. */
@@ -823,6 +945,9 @@ typedef struct weft_chan {
     void **buf;
     size_t cap, head, len;
     bool closed;
+    unsigned senders, receivers; /* open ends (weft_chan_open) */
+    bool no_senders;             /* the last send end was closed */
+    bool no_receivers;           /* the last receive end was closed */
 } weft_chan_t;
 
 /* capacity >= 1; the buffer lives until the execution ends. */
@@ -844,6 +969,59 @@ int weft_chan_get_at(weft_chan_t *c, void **v, int64_t deadline,
 /* After close, puts fail with -EPIPE and gets drain what is left. */
 #define weft_chan_close(c) weft_chan_close_at((c), __FILE__, __LINE__)
 int weft_chan_close_at(weft_chan_t *c, const char *file, int line);
+
+/*
+ * Send and receive ends (trio's memory channels): weft_chan_open makes a
+ * channel with one send end and one receive end; each end can be cloned,
+ * one clone per task that sends or receives, and each clone is closed by
+ * its owner when done. When the last send end is closed, receivers drain
+ * what is left and then get -EPIPE (trio's EndOfChannel): a consumer loop
+ * ends by itself once every producer is done. When the last receive end
+ * is closed, what was buffered is dropped and senders get -EPIPE (trio's
+ * BrokenResourceError). Using an end that was closed (or one from an
+ * earlier execution) returns -EBADF (trio's ClosedResourceError), as does
+ * a send or receive blocked on an end that its owner closes meanwhile.
+ * The ends are the caller's objects, like the channel; they are plain
+ * handles, so cloning one is no visible operation. weft_chan_put/get/close
+ * still work on such a channel, as one more anonymous end.
+ */
+struct weft__chan_end {
+    weft_chan_t *chan;
+    uint64_t epoch; /* the execution it belongs to */
+    bool closed;
+};
+typedef struct weft_chan_tx {
+    struct weft__chan_end end;
+} weft_chan_tx_t;
+typedef struct weft_chan_rx {
+    struct weft__chan_end end;
+} weft_chan_rx_t;
+
+/* Initialise c with capacity >= 1 and open its two ends. */
+#define weft_chan_open(c, capacity, tx, rx) \
+    weft_chan_open_at((c), (capacity), (tx), (rx), __FILE__, __LINE__)
+int weft_chan_open_at(weft_chan_t *c, size_t capacity, weft_chan_tx_t *tx,
+                      weft_chan_rx_t *rx, const char *file, int line);
+/* Another end on the same channel; -EBADF if from is closed. */
+int weft_chan_tx_clone(const weft_chan_tx_t *from, weft_chan_tx_t *to);
+int weft_chan_rx_clone(const weft_chan_rx_t *from, weft_chan_rx_t *to);
+/* As weft_chan_put; -EPIPE once no receive end is left, -EBADF for a
+ * closed end. */
+#define weft_chan_send(tx, v, deadline) \
+    weft_chan_send_at((tx), (v), (deadline), __FILE__, __LINE__)
+int weft_chan_send_at(weft_chan_tx_t *tx, void *v, int64_t deadline,
+                      const char *file, int line);
+/* As weft_chan_get; -EPIPE once empty with no send end left, -EBADF for
+ * a closed end. */
+#define weft_chan_recv(rx, v, deadline) \
+    weft_chan_recv_at((rx), (v), (deadline), __FILE__, __LINE__)
+int weft_chan_recv_at(weft_chan_rx_t *rx, void **v, int64_t deadline,
+                      const char *file, int line);
+/* Close one end: 0, or -EBADF if it was closed already. */
+#define weft_chan_tx_close(tx) weft_chan_tx_close_at((tx), __FILE__, __LINE__)
+int weft_chan_tx_close_at(weft_chan_tx_t *tx, const char *file, int line);
+#define weft_chan_rx_close(rx) weft_chan_rx_close_at((rx), __FILE__, __LINE__)
+int weft_chan_rx_close_at(weft_chan_rx_t *rx, const char *file, int line);
 
 /* ---------------------------------------------------------- command line */
 

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -153,6 +154,47 @@ static inline void explore_cfg(const weft_config_t *cfg, weft_body_fn *body,
     *o = x.out;
     o->signal = sig;
     o->answered = complete && x.out.answered;
+}
+
+struct ejob {
+    struct xjob x;
+    char *err;
+    size_t n;
+};
+
+static inline void explore_stderr_job(void *p)
+{
+    struct ejob *e = p;
+    char path[96];
+    snprintf(path, sizeof path, "%s/stderr-XXXXXX", tmpdir);
+    int fd = mkstemp(path);
+    if (fd < 0 || dup2(fd, 2) < 0)
+        _exit(4);
+    explore_job(&e->x);
+    fflush(stderr);
+    ssize_t got = pread(fd, e->err, e->n - 1, 0);
+    e->err[got > 0 ? got : 0] = '\0';
+    close(fd);
+    unlink(path);
+}
+
+/* explore_cfg, and what weft wrote on stderr besides (warnings), into
+ * err (n bytes, NUL-terminated). */
+static inline void explore_cfg_stderr(const weft_config_t *cfg,
+                                      weft_body_fn *body, void *st, size_t size,
+                                      struct outcome *o, char *err, size_t n)
+{
+    struct ejob e = { { cfg, body, st, { 0 } }, err, n };
+    struct region rs[3] = { { &e.x.out, sizeof e.x.out },
+                            { err, n },
+                            { st, size } };
+    bool complete;
+    err[0] = '\0';
+    int sig =
+        in_child(explore_stderr_job, &e, rs, st != NULL ? 3 : 2, &complete);
+    *o = e.x.out;
+    o->signal = sig;
+    o->answered = complete && e.x.out.answered;
 }
 
 static inline void explore(weft_body_fn *body, void *st, size_t size,

@@ -5,7 +5,11 @@
  * cancelled before it resumes, cancel scopes (move-on-after, fail-after,
  * nesting, shields, weft_scope_cancel from another task), scopes around a
  * thread's blocking calls, cancelling to_thread jobs, and a reply racing a
- * timeout at the same virtual instant.
+ * timeout at the same virtual instant. What a cancelled task's future
+ * ends with (its value if it handled the cancellation and returned,
+ * cancelled if it let it through or never saw it), weft_cancelling,
+ * weft_cancel_requested and weft_uncancel, the main coroutine's future
+ * (weft_run_future) and the scope accessors.
  *
  * Every exploration runs in a forked child (a library crash or hang fails
  * one test, not the program) with a pinned seed and the random strategy;
@@ -48,7 +52,8 @@ static void *victim(void *arg)
     /* Delivered once: the next await is an ordinary one. */
     s->after_rc = weft_await_sleep_for(WEFT_MSEC);
     s->victim_returned = true;
-    return (void *)(uintptr_t)1;
+    /* Cleanup done: let the cancellation through (asyncio: re-raise). */
+    weft_task_fail(-ECANCELED);
 }
 
 static void *observer(void *arg)
@@ -103,7 +108,6 @@ cancelling_a_task_ends_its_await_and_its_future_is_cancelled(void **state)
     explore(victim_body, &s, sizeof s, 1, 50, &o);
     assert_no_finding(&o);
     CHECK_AFTER(victim_ok(&s));
-    /* It returned normally after the cancellation: still cancelled. */
 }
 
 /* ------------------------------------ cancellation at every await, explored */
@@ -127,7 +131,7 @@ static void *every_worker(void *arg)
         int rc = weft_await_sleep_for(WEFT_MSEC);
         if (rc != 0) {
             s->first_failed = rc;
-            return NULL;
+            weft_task_fail(rc); /* let the cancellation through */
         }
         s->completed++;
     }
@@ -177,8 +181,9 @@ static void every_body(void *arg)
     s->outcomes |= 1ull << s->completed;
     weft_assert(s->completed == 3 || s->first_failed == -ECANCELED,
                 "an await returned %d", s->first_failed);
-    /* weft_cancel succeeded: the future ends cancelled (even if the
-     * worker got to return first); else the worker was done. */
+    /* weft_cancel succeeded: the future ends cancelled (the worker let
+     * it through, or returned before it was delivered); else the worker
+     * was done. */
     if (s->cancel_rc == 0)
         weft_assert(s->rc == -ECANCELED,
                     "the worker's future gave %d after weft_cancel", s->rc);
@@ -253,7 +258,9 @@ static const char *queued_ok(const struct queued *s)
 {
     EXPECT_EQ(s->resumed, 1);
     EXPECT(s->wait_rc == 0 || s->wait_rc == -ECANCELED);
-    EXPECT_EQ(s->main_rc, s->by_scope ? 0 : -ECANCELED);
+    /* Delivered at the await (or the scope hit), handled, and the worker
+     * returned normally: its future holds its value (asyncio's rule). */
+    EXPECT_EQ(s->main_rc, 0);
     EXPECT_EQ(s->sleep_rc, 0);
     EXPECT_EQ(s->slept_until, WEFT_MSEC);
     return NULL;
@@ -295,6 +302,382 @@ scope_cancel_of_a_woken_coroutine_before_it_resumes_is_harmless(void **state)
 {
     (void)state;
     check_queued(true);
+}
+
+/* --------------------------- what a cancelled task's future ends with */
+
+/* The worker is cancelled at 1 ms, in its 1 s sleep. How it ends decides
+ * what its future holds (asyncio's rule). */
+enum { HANDLE_AND_RETURN, LET_IT_THROUGH, NEVER_AWAITS };
+
+struct handled {
+    int how;
+    weft_future_t *fw;
+    int sleep_rc, main_rc, thread_rc;
+    void *value, *thread_value;
+    weft_thread_t waiter;
+};
+
+static void *handled_worker(void *arg)
+{
+    struct handled *s = arg;
+    if (s->how == NEVER_AWAITS) {
+        /* Busy without a cancellation point until it returns: the
+         * request is never delivered. */
+        for (int i = 0; i < 3; i++)
+            weft_yield();
+        return (void *)(uintptr_t)7;
+    }
+    s->sleep_rc = weft_await_sleep_for(WEFT_SEC);
+    weft_await_sleep_for(WEFT_MSEC); /* cleanup, after the cancellation */
+    if (s->how == LET_IT_THROUGH)
+        weft_task_fail(-ECANCELED);
+    return (void *)(uintptr_t)7;
+}
+
+static void *handled_thread(void *arg)
+{
+    struct handled *s = arg;
+    s->thread_rc = weft_future_wait(s->fw, &s->thread_value, WEFT_FOREVER);
+    return NULL;
+}
+
+static void *handled_main(void *arg)
+{
+    struct handled *s = arg;
+    s->fw = weft_spawn("worker", handled_worker, s);
+    weft_thread_spawn(&s->waiter, "waiter", handled_thread, s);
+    if (s->how != NEVER_AWAITS)
+        weft_await_sleep_for(WEFT_MSEC);
+    weft_cancel(s->fw);
+    s->main_rc = weft_await(s->fw, &s->value);
+    return NULL;
+}
+
+static void handled_body(void *arg)
+{
+    struct handled *s = arg;
+    int how = s->how;
+    memset(s, 0, sizeof *s);
+    s->how = how;
+    s->main_rc = s->thread_rc = s->sleep_rc = 1;
+    weft_run(handled_main, s, NULL);
+    weft_thread_join(s->waiter, NULL);
+}
+
+static void run_handled(int how, struct handled *s)
+{
+    struct outcome o;
+    memset(s, 0, sizeof *s);
+    s->how = how;
+    explore(handled_body, s, sizeof *s, 17, 100, &o);
+    assert_no_finding(&o);
+}
+
+static void
+a_coroutine_that_handles_its_cancellation_and_returns_ends_with_its_value(
+    void **state)
+{
+    (void)state;
+    struct handled s;
+    run_handled(HANDLE_AND_RETURN, &s);
+    assert_int_equal(s.sleep_rc, -ECANCELED); /* it was delivered */
+    assert_int_equal(s.main_rc, 0);           /* today: -ECANCELED */
+    assert_ptr_equal(s.value, (void *)(uintptr_t)7);
+    assert_int_equal(s.thread_rc, 0); /* a thread waiting sees the same */
+    assert_ptr_equal(s.thread_value, (void *)(uintptr_t)7);
+}
+
+static void
+a_coroutine_that_lets_its_cancellation_through_ends_cancelled(void **state)
+{
+    (void)state;
+    struct handled s;
+    run_handled(LET_IT_THROUGH, &s);
+    assert_int_equal(s.sleep_rc, -ECANCELED);
+    assert_int_equal(s.main_rc, -ECANCELED);
+    assert_int_equal(s.thread_rc, -ECANCELED);
+}
+
+static void
+a_coroutine_that_returns_before_its_cancellation_lands_ends_cancelled(
+    void **state)
+{
+    (void)state;
+    struct handled s;
+    run_handled(NEVER_AWAITS, &s);
+    assert_int_equal(s.main_rc, -ECANCELED);
+    assert_int_equal(s.thread_rc, -ECANCELED);
+}
+
+/* ------------------- am I cancelled, or was the future I awaited? */
+
+enum { FUTURE_CANCELLED, TASK_CANCELLED, SCOPE_CANCELLED, WITHDRAWN };
+
+struct whose {
+    int who;
+    weft_future_t f;
+    weft_future_t *fw;
+    weft_scope_t sc;
+    int await_rc;
+    bool requested_before, requested_after, requested_outside;
+    unsigned cancelling_after, uncancel_rc[2], cancelling_end;
+    int main_rc, later_rc;
+};
+
+static void *whose_worker(void *arg)
+{
+    struct whose *s = arg;
+    s->requested_before = weft_cancel_requested();
+    weft_scope_enter(&s->sc, WEFT_FOREVER, 0);
+    if (s->who == WITHDRAWN) {
+        /* two requests, both withdrawn before any cancellation point */
+        s->uncancel_rc[0] = weft_uncancel();
+        s->uncancel_rc[1] = weft_uncancel();
+    }
+    s->await_rc = weft_await(&s->f, NULL);
+    s->requested_after = weft_cancel_requested();
+    s->cancelling_after = weft_cancelling();
+    weft_scope_exit(&s->sc);
+    s->requested_outside = weft_cancel_requested();
+    s->later_rc = weft_await_sleep_for(WEFT_MSEC);
+    s->cancelling_end = weft_cancelling();
+    return (void *)(uintptr_t)3;
+}
+
+static void *whose_main(void *arg)
+{
+    struct whose *s = arg;
+    s->fw = weft_spawn("worker", whose_worker, s);
+    if (s->who == WITHDRAWN) {
+        weft_cancel(s->fw);
+        weft_cancel(s->fw);
+        weft_await_sleep_for(WEFT_MSEC);
+        weft_future_set_result(&s->f, NULL);
+    } else {
+        weft_await_sleep_for(WEFT_MSEC); /* the worker awaits f */
+        if (s->who == FUTURE_CANCELLED)
+            weft_future_cancel(&s->f);
+        else if (s->who == TASK_CANCELLED)
+            weft_cancel(s->fw);
+        else
+            weft_scope_cancel(&s->sc);
+    }
+    s->main_rc = weft_await(s->fw, NULL);
+    return NULL;
+}
+
+static void whose_body(void *arg)
+{
+    struct whose *s = arg;
+    int who = s->who;
+    memset(s, 0, sizeof *s);
+    s->who = who;
+    weft_future_init(&s->f);
+    weft_run(whose_main, s, NULL);
+}
+
+static void run_whose(int who, struct whose *s)
+{
+    struct outcome o;
+    memset(s, 0, sizeof *s);
+    s->who = who;
+    explore(whose_body, s, sizeof *s, 19, 50, &o);
+    assert_no_finding(&o);
+    /* cancelled before it first ran, or not yet */
+    assert_int_equal(s->requested_before, who == WITHDRAWN);
+}
+
+static void
+cancel_requested_tells_my_cancellation_from_the_awaited_futures(void **state)
+{
+    (void)state;
+    struct whose s;
+    run_whose(FUTURE_CANCELLED, &s);
+    assert_int_equal(s.await_rc, -ECANCELED);
+    assert_false(s.requested_after); /* the future was cancelled, not me */
+    assert_int_equal(s.cancelling_after, 0);
+    assert_int_equal(s.main_rc, 0);
+
+    run_whose(TASK_CANCELLED, &s);
+    assert_int_equal(s.await_rc, -ECANCELED);
+    assert_true(s.requested_after); /* I was */
+    assert_int_equal(s.cancelling_after, 1);
+    assert_true(s.requested_outside); /* until withdrawn */
+    assert_int_equal(s.later_rc, 0);  /* delivered once */
+    assert_int_equal(s.cancelling_end, 1);
+
+    run_whose(SCOPE_CANCELLED, &s);
+    assert_int_equal(s.await_rc, -ECANCELED);
+    assert_true(s.requested_after); /* my scope was */
+    assert_int_equal(s.cancelling_after, 0);
+    assert_false(s.requested_outside); /* not once out of it */
+}
+
+static void uncancel_withdraws_requests_not_yet_delivered(void **state)
+{
+    (void)state;
+    struct whose s;
+    run_whose(WITHDRAWN, &s);
+    assert_int_equal(s.uncancel_rc[0], 1);
+    assert_int_equal(s.uncancel_rc[1], 0);
+    assert_int_equal(s.await_rc, 0); /* no cancellation point reports it */
+    assert_false(s.requested_after);
+    assert_int_equal(s.cancelling_end, 0);
+    assert_int_equal(s.main_rc, 0); /* and its future holds its value */
+}
+
+/* ------------------------- a handle on weft_run's main coroutine */
+
+struct mainf {
+    bool wait_only;
+    weft_future_t *mf;
+    weft_future_t started;
+    int run_rc, wait_rc, cancel_rc, sleep_rc;
+    void *ret, *waited;
+    int64_t ended_at;
+};
+
+static void *mainf_main(void *arg)
+{
+    struct mainf *s = arg;
+    weft_future_set_result(&s->started, NULL);
+    s->sleep_rc = weft_await_sleep_for(WEFT_SEC);
+    s->ended_at = weft_now();
+    if (s->sleep_rc != 0)
+        weft_task_fail(s->sleep_rc);
+    return (void *)(uintptr_t)5;
+}
+
+static void *mainf_thread(void *arg)
+{
+    struct mainf *s = arg;
+    weft_future_wait(&s->started, NULL, WEFT_FOREVER);
+    if (!s->wait_only) {
+        weft_sleep_for(2 * WEFT_MSEC);
+        s->cancel_rc = weft_cancel(s->mf);
+    }
+    s->wait_rc = weft_future_wait(s->mf, &s->waited, WEFT_FOREVER);
+    return NULL;
+}
+
+static void *mainf_runner(void *arg)
+{
+    struct mainf *s = arg;
+    s->run_rc = weft_run_future(mainf_main, s, &s->mf, &s->ret);
+    return NULL;
+}
+
+static void mainf_body(void *arg)
+{
+    struct mainf *s = arg;
+    bool wait_only = s->wait_only;
+    weft_thread_t a, b;
+    memset(s, 0, sizeof *s);
+    s->wait_only = wait_only;
+    s->run_rc = s->wait_rc = s->cancel_rc = 1;
+    weft_future_init(&s->started);
+    weft_thread_spawn(&a, "runner", mainf_runner, s);
+    weft_thread_spawn(&b, "other", mainf_thread, s);
+    weft_thread_join(a, NULL);
+    weft_thread_join(b, NULL);
+}
+
+static void
+weft_run_future_lets_a_thread_cancel_the_main_coroutine(void **state)
+{
+    (void)state;
+    struct mainf s;
+    struct outcome o;
+    memset(&s, 0, sizeof s);
+    explore(mainf_body, &s, sizeof s, 23, 100, &o);
+    assert_no_finding(&o);
+    assert_int_equal(s.cancel_rc, 0);
+    assert_int_equal(s.sleep_rc, -ECANCELED);
+    assert_int_equal(s.ended_at, 2 * WEFT_MSEC);
+    assert_int_equal(s.run_rc, -ECANCELED);
+    assert_int_equal(s.wait_rc, -ECANCELED);
+}
+
+static void
+weft_run_future_lets_a_thread_wait_for_the_main_coroutine(void **state)
+{
+    (void)state;
+    struct mainf s;
+    struct outcome o;
+    memset(&s, 0, sizeof s);
+    s.wait_only = true;
+    explore(mainf_body, &s, sizeof s, 23, 100, &o);
+    assert_no_finding(&o);
+    assert_int_equal(s.run_rc, 0);
+    assert_ptr_equal(s.ret, (void *)(uintptr_t)5);
+    assert_int_equal(s.wait_rc, 0);
+    assert_ptr_equal(s.waited, (void *)(uintptr_t)5);
+}
+
+/* ------------------------------------------- scope state, through calls */
+
+struct scope_calls {
+    weft_scope_t quiet, cancelled, caught;
+    bool quiet_called, quiet_caught;
+    bool expired_called, expired_caught;
+    bool cancelled_called, cancelled_caught;
+    bool caught_called, caught_caught;
+};
+
+static void *scope_calls_main(void *arg)
+{
+    struct scope_calls *s = arg;
+    /* A scope nothing cancels: neither called nor caught. */
+    weft_scope_enter(&s->quiet, weft_now() + WEFT_MSEC, 0);
+    s->quiet_called = weft_scope_cancel_called(&s->quiet);
+    s->quiet_caught = weft_scope_cancelled_caught(&s->quiet);
+    weft_scope_exit(&s->quiet);
+
+    weft_scope_enter(&s->cancelled, weft_now() + 2 * WEFT_MSEC, 0);
+    weft_scope_t inner;
+    weft_scope_enter(&inner, WEFT_FOREVER, WEFT_SCOPE_SHIELD);
+    weft_await_sleep_for(3 * WEFT_MSEC); /* shielded: ends normally */
+    weft_scope_exit(&inner);
+    s->expired_called = weft_scope_cancel_called(&s->cancelled);
+    s->expired_caught = weft_scope_cancelled_caught(&s->cancelled);
+    weft_scope_exit(&s->cancelled);
+
+    weft_scope_enter(&s->caught, WEFT_FOREVER, 0);
+    weft_scope_cancel(&s->caught);
+    s->cancelled_called = weft_scope_cancel_called(&s->caught);
+    s->cancelled_caught = weft_scope_cancelled_caught(&s->caught);
+    weft_await_yield(); /* a cancellation point: -ECANCELED */
+    s->caught_called = weft_scope_cancel_called(&s->caught);
+    s->caught_caught = weft_scope_cancelled_caught(&s->caught);
+    weft_scope_exit(&s->caught);
+    return NULL;
+}
+
+static void scope_calls_body(void *arg)
+{
+    struct scope_calls *s = arg;
+    memset(s, 0, sizeof *s);
+    weft_run(scope_calls_main, s, NULL);
+}
+
+static void
+scope_state_is_read_through_cancel_called_and_cancelled_caught(void **state)
+{
+    (void)state;
+    struct scope_calls s;
+    struct outcome o;
+    explore(scope_calls_body, &s, sizeof s, 29, 20, &o);
+    assert_no_finding(&o);
+    assert_false(s.quiet_called);
+    assert_false(s.quiet_caught);
+    /* its deadline passed during a shielded sleep: called, not caught */
+    assert_true(s.expired_called);
+    assert_false(s.expired_caught);
+    assert_true(s.cancelled_called);
+    assert_false(s.cancelled_caught);
+    assert_true(s.caught_called);
+    assert_true(s.caught_caught);
 }
 
 /* ---------------------------------------------------------- cancel scopes */
@@ -1031,6 +1414,21 @@ static int remove_tmpdir(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(
+            a_coroutine_that_handles_its_cancellation_and_returns_ends_with_its_value),
+        cmocka_unit_test(
+            a_coroutine_that_lets_its_cancellation_through_ends_cancelled),
+        cmocka_unit_test(
+            a_coroutine_that_returns_before_its_cancellation_lands_ends_cancelled),
+        cmocka_unit_test(
+            cancel_requested_tells_my_cancellation_from_the_awaited_futures),
+        cmocka_unit_test(uncancel_withdraws_requests_not_yet_delivered),
+        cmocka_unit_test(
+            weft_run_future_lets_a_thread_cancel_the_main_coroutine),
+        cmocka_unit_test(
+            weft_run_future_lets_a_thread_wait_for_the_main_coroutine),
+        cmocka_unit_test(
+            scope_state_is_read_through_cancel_called_and_cancelled_caught),
         cmocka_unit_test(
             cancelling_a_task_ends_its_await_and_its_future_is_cancelled),
         cmocka_unit_test(cancellation_lands_at_every_await_of_a_coroutine),

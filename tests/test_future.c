@@ -3,6 +3,7 @@
  * threads (with deadlines), completed from a thread, a coroutine or a timer
  * callback; completing twice; errors; results while pending; done-callbacks
  * (queued on the registering loop, inline for a thread without one);
+ * removing done-callbacks; a loop's future handed straight to threads;
  * waiting for all or any of several; failures nobody observed; static
  * futures in repeated executions.
  *
@@ -577,6 +578,163 @@ static void done_callbacks_of_a_thread_without_a_loop_run_inline(void **state)
     CHECK_AFTER(inline_ok(&s));
 }
 
+/* Registered: cb(A) twice, cb(B), other(A); cb(A) is removed (both
+ * registrations) before completion; after completion nothing is left to
+ * remove. Runs on the loop, so only what ran by the end counts. */
+struct removal {
+    weft_future_t f;
+    int ran[3]; /* cb(A), cb(B), other(A) */
+    int removed, removed_again, removed_late, removed_null;
+};
+
+static struct removal *removal_state;
+
+static void removal_cb(weft_future_t *f, void *arg)
+{
+    (void)f;
+    removal_state->ran[(uintptr_t)arg]++;
+}
+
+static void removal_other(weft_future_t *f, void *arg)
+{
+    (void)f;
+    (void)arg;
+    removal_state->ran[2]++;
+}
+
+static void *removal_main(void *arg)
+{
+    struct removal *s = arg;
+    weft_future_on_done(&s->f, removal_cb, (void *)(uintptr_t)0);
+    weft_future_on_done(&s->f, removal_cb, (void *)(uintptr_t)1);
+    weft_future_on_done(&s->f, removal_cb, (void *)(uintptr_t)0);
+    weft_future_on_done(&s->f, removal_other, (void *)(uintptr_t)0);
+    s->removed = weft_future_remove_done(&s->f, removal_cb, (void *)0);
+    s->removed_again = weft_future_remove_done(&s->f, removal_cb, (void *)0);
+    s->removed_null = weft_future_remove_done(&s->f, NULL, NULL);
+    weft_future_set_result(&s->f, NULL);
+    s->removed_late = weft_future_remove_done(&s->f, removal_other, (void *)0);
+    weft_await_sleep_for(WEFT_MSEC); /* the queued callbacks run */
+    return NULL;
+}
+
+static void removal_body(void *arg)
+{
+    struct removal *s = arg;
+    removal_state = s;
+    memset(s, 0, sizeof *s);
+    weft_future_init(&s->f);
+    weft_run(removal_main, s, NULL);
+}
+
+static void
+done_callbacks_can_be_removed_until_the_future_completes(void **state)
+{
+    (void)state;
+    struct removal s;
+    struct outcome o;
+    explore(removal_body, &s, sizeof s, 37, 20, &o);
+    assert_no_finding(&o);
+    assert_int_equal(s.removed, 2);
+    assert_int_equal(s.removed_again, 0);
+    assert_int_equal(s.removed_null, -EINVAL);
+    assert_int_equal(s.removed_late, 0);
+    assert_int_equal(s.ran[0], 0);
+    assert_int_equal(s.ran[1], 1);
+    assert_int_equal(s.ran[2], 1);
+}
+
+/* ------------------------------------ a loop's future, straight to a thread */
+
+/* Three direct routes, no future carrying another: (1) a coroutine starts
+ * a thread with its future as the argument; (2) a coroutine hands a
+ * future to a thread that already runs through a channel; (3) a thread
+ * starts the coroutine itself (weft_spawn_on) and holds its future. Each
+ * thread waits with weft_future_wait; the coroutines only await. */
+struct handoff {
+    weft_loop_t l;
+    weft_chan_t mailbox;
+    weft_future_t *spawned, *made;
+    int rc[3];
+    void *v[3];
+    weft_thread_t t1, t2, t3;
+};
+
+static void *handoff_child(void *arg)
+{
+    weft_await_sleep_for(WEFT_MSEC);
+    return arg;
+}
+
+static void *handoff_starter(void *arg)
+{
+    struct handoff *s = arg;
+    s->rc[0] = weft_future_wait(s->spawned, &s->v[0], WEFT_FOREVER);
+    return NULL;
+}
+
+static void *handoff_reader(void *arg)
+{
+    struct handoff *s = arg;
+    void *f = NULL;
+    weft_chan_get(&s->mailbox, &f, WEFT_FOREVER);
+    s->rc[1] = weft_future_wait(f, &s->v[1], WEFT_FOREVER);
+    return NULL;
+}
+
+static void *handoff_submitter(void *arg)
+{
+    struct handoff *s = arg;
+    weft_sleep_for(WEFT_MSEC); /* the loop is running by then */
+    weft_future_t *f =
+        weft_spawn_on(&s->l, "from a thread", handoff_child, (void *)3);
+    s->rc[2] = weft_future_wait(f, &s->v[2], WEFT_FOREVER);
+    return NULL;
+}
+
+static void *handoff_main(void *arg)
+{
+    struct handoff *s = arg;
+    s->spawned = weft_spawn("child", handoff_child, (void *)1);
+    weft_thread_spawn(&s->t1, "starter", handoff_starter, s);
+    s->made = weft_future_new();
+    weft_chan_put(&s->mailbox, s->made, WEFT_FOREVER);
+    weft_await_sleep_for(2 * WEFT_MSEC);
+    weft_future_set_result(s->made, (void *)2);
+    weft_await(s->spawned, NULL);
+    weft_await_sleep_for(3 * WEFT_MSEC); /* the thread's coroutine ends */
+    return NULL;
+}
+
+static void handoff_body(void *arg)
+{
+    struct handoff *s = arg;
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < 3; i++)
+        s->rc[i] = 1;
+    weft_loop_init(&s->l, 0);
+    weft_chan_init(&s->mailbox, 1);
+    weft_thread_spawn(&s->t2, "reader", handoff_reader, s);
+    weft_thread_spawn(&s->t3, "submitter", handoff_submitter, s);
+    weft_loop_run(&s->l, handoff_main, s, NULL);
+    weft_thread_join(s->t1, NULL);
+    weft_thread_join(s->t2, NULL);
+    weft_thread_join(s->t3, NULL);
+}
+
+static void a_future_made_in_a_loop_goes_to_a_thread_directly(void **state)
+{
+    (void)state;
+    struct handoff s;
+    struct outcome o;
+    explore(handoff_body, &s, sizeof s, 39, 200, &o);
+    assert_no_finding(&o);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(s.rc[i], 0);
+        assert_ptr_equal(s.v[i], (void *)(uintptr_t)(i + 1));
+    }
+}
+
 /* ------------------------------------------------- waiting for several */
 
 struct many {
@@ -924,6 +1082,9 @@ int main(void)
         cmocka_unit_test(
             done_callbacks_run_later_on_the_loop_that_registered_them),
         cmocka_unit_test(done_callbacks_of_a_thread_without_a_loop_run_inline),
+        cmocka_unit_test(
+            done_callbacks_can_be_removed_until_the_future_completes),
+        cmocka_unit_test(a_future_made_in_a_loop_goes_to_a_thread_directly),
         cmocka_unit_test(wait_any_and_wait_all_in_a_coroutine_and_in_a_thread),
         cmocka_unit_test(a_failed_coroutine_nobody_awaits_is_unobserved),
         cmocka_unit_test(an_awaited_failure_is_no_finding),

@@ -1,8 +1,10 @@
 /*
  * test_group.c: task groups (structured concurrency: success, the first
  * failure cancelling the siblings, collected errors, weft_group_cancel,
- * cancelling the waiting parent, children as coroutines or threads, task
- * leaks), task-local storage with context-variable semantics (children
+ * cancelling the waiting parent, children as coroutines or threads,
+ * children starting siblings while the parent waits (trio's nursery),
+ * children started cancelled, every child's outcome, task leaks),
+ * task-local storage with context-variable semantics (children
  * start with a copy, in coroutines, threads, group children and to_thread
  * jobs) and channels (FIFO, bounded, close, deadlines, between coroutines
  * and threads both ways).
@@ -47,7 +49,7 @@ struct grp {
     int64_t wait_at;
     int spawn_after_wait;
     unsigned live, nerrors;
-    int first_error, errors[WEFT_GROUP_MAX_ERRORS];
+    int first_error, errors[8];
     int child_rc[3];
     int child_ended;
     bool child_in_co[3];
@@ -75,7 +77,9 @@ static void grp_parent(struct grp *s)
     s->live = s->g.live;
     s->nerrors = s->g.nerrors;
     s->first_error = s->g.first_error;
-    memcpy(s->errors, s->g.errors, sizeof s->errors);
+    weft_outcome_t out;
+    for (size_t i = 0; i < 8 && weft_group_error(&s->g, i, &out) == 0; i++)
+        s->errors[i] = out.err;
     s->spawn_after_wait = weft_group_spawn(&s->g, "late", s->child, NULL);
 }
 
@@ -311,6 +315,8 @@ static void *pc_parent(void *arg)
     s->wait_at = weft_now();
     s->live_after = s->g.live;
     s->ended_before_wait_returned = s->ended;
+    if (s->wait_rc == -ECANCELED)
+        weft_task_fail(-ECANCELED); /* let the cancellation through */
     return NULL;
 }
 
@@ -358,6 +364,291 @@ cancelling_the_parent_cancels_the_children_and_still_waits(void **state)
     explore(pc_body, &s, sizeof s, 13, 50, &o);
     assert_no_finding(&o);
     CHECK_AFTER(parent_cancel_ok(&s));
+}
+
+/* ----------------------------------- children that start siblings */
+
+/* trio's nursery idiom: the parent starts one "root" child with the
+ * group as its argument and waits; at 1 ms the root starts two "leaf"
+ * siblings into the same group, and at 2 ms each leaf starts a "twig".
+ * The parent's wait lasts until the last twig ends (at 5 ms); once it
+ * has returned, the group takes no more children. */
+struct nursery {
+    bool from_thread;
+    weft_group_t g;
+    int wait_rc, late_rc;
+    int spawn_rc[3];
+    int nspawn;
+    int ran;
+    int64_t wait_at;
+    unsigned spawned;
+};
+
+static struct nursery *nursery_state;
+
+static void *nursery_twig(void *arg)
+{
+    (void)arg;
+    grp_sleep(3 * WEFT_MSEC);
+    nursery_state->ran++;
+    return NULL;
+}
+
+static void *nursery_leaf(void *arg)
+{
+    struct nursery *s = nursery_state;
+    weft_group_t *g = arg;
+    grp_sleep(WEFT_MSEC);
+    s->spawn_rc[s->nspawn++] = weft_group_spawn(g, "twig", nursery_twig, g);
+    s->ran++;
+    return NULL;
+}
+
+static void *nursery_root(void *arg)
+{
+    struct nursery *s = nursery_state;
+    weft_group_t *g = arg;
+    grp_sleep(WEFT_MSEC);
+    weft_group_spawn(g, "leaf", nursery_leaf, g);
+    weft_group_spawn(g, "leaf", nursery_leaf, g);
+    s->ran++;
+    return NULL;
+}
+
+static void nursery_parent(struct nursery *s)
+{
+    weft_group_init(&s->g);
+    weft_group_spawn(&s->g, "root", nursery_root, &s->g);
+    s->wait_rc = weft_group_wait(&s->g);
+    s->wait_at = weft_now();
+    s->spawned = s->g.spawned;
+    s->late_rc = weft_group_spawn(&s->g, "late", nursery_twig, NULL);
+}
+
+static void *nursery_co(void *arg)
+{
+    nursery_parent(arg);
+    return NULL;
+}
+
+static void nursery_body(void *arg)
+{
+    struct nursery *s = arg;
+    bool from_thread = s->from_thread;
+    nursery_state = s;
+    memset(s, 0, sizeof *s);
+    s->from_thread = from_thread;
+    s->wait_rc = s->late_rc = 1;
+    if (from_thread) {
+        weft_thread_t t;
+        weft_thread_spawn(&t, "parent", nursery_co, s);
+        weft_thread_join(t, NULL);
+    } else {
+        weft_run(nursery_co, s, NULL);
+    }
+}
+
+static void children_start_siblings_into_their_own_group_while_the_parent_waits(
+    void **state)
+{
+    (void)state;
+    for (int from_thread = 0; from_thread < 2; from_thread++) {
+        struct nursery s;
+        struct outcome o;
+        memset(&s, 0, sizeof s);
+        s.from_thread = from_thread;
+        explore(nursery_body, &s, sizeof s, 31, 100, &o);
+        assert_no_finding(&o);
+        assert_int_equal(s.nspawn, 2);
+        assert_int_equal(s.spawn_rc[0], 0); /* today: -EINVAL */
+        assert_int_equal(s.spawn_rc[1], 0);
+        assert_int_equal(s.ran, 5);
+        assert_int_equal(s.spawned, 5);
+        assert_int_equal(s.wait_rc, 0);
+        assert_int_equal(s.wait_at, 5 * WEFT_MSEC);
+        assert_int_equal(s.late_rc, -EINVAL); /* closed once waited */
+    }
+}
+
+/* A child started into a group that is being cancelled starts cancelled:
+ * "bad" fails at 1 ms, which cancels "helper"; the helper, cancelled,
+ * starts a "cleanup" sibling, whose first await says -ECANCELED. */
+struct cancelled_start {
+    weft_group_t g;
+    int helper_rc, spawn_rc, cleanup_rc, wait_rc;
+    unsigned cleanup_cancelling;
+};
+
+static struct cancelled_start *cs_state;
+
+static void *cs_bad(void *arg)
+{
+    (void)arg;
+    weft_await_sleep_for(WEFT_MSEC);
+    weft_task_fail(-EIO);
+}
+
+static void *cs_cleanup(void *arg)
+{
+    (void)arg;
+    cs_state->cleanup_cancelling = weft_cancelling();
+    cs_state->cleanup_rc = weft_await_sleep_for(WEFT_MSEC);
+    return NULL;
+}
+
+static void *cs_helper(void *arg)
+{
+    struct cancelled_start *s = cs_state;
+    s->helper_rc = weft_await_sleep_for(WEFT_SEC);
+    s->spawn_rc = weft_group_spawn(arg, "cleanup", cs_cleanup, NULL);
+    return NULL;
+}
+
+static void *cs_main(void *arg)
+{
+    struct cancelled_start *s = arg;
+    weft_group_init(&s->g);
+    weft_group_spawn(&s->g, "bad", cs_bad, NULL);
+    weft_group_spawn(&s->g, "helper", cs_helper, &s->g);
+    s->wait_rc = weft_group_wait(&s->g);
+    return NULL;
+}
+
+static void cs_body(void *arg)
+{
+    struct cancelled_start *s = arg;
+    cs_state = s;
+    memset(s, 0, sizeof *s);
+    s->helper_rc = s->spawn_rc = s->cleanup_rc = s->wait_rc = 1;
+    weft_run(cs_main, s, NULL);
+}
+
+static void
+a_child_started_into_a_cancelled_group_starts_cancelled(void **state)
+{
+    (void)state;
+    struct cancelled_start s;
+    struct outcome o;
+    explore(cs_body, &s, sizeof s, 33, 50, &o);
+    assert_no_finding(&o);
+    assert_int_equal(s.helper_rc, -ECANCELED);
+    assert_int_equal(s.spawn_rc, 0);
+    assert_int_equal(s.cleanup_cancelling, 1);
+    assert_int_equal(s.cleanup_rc, -ECANCELED);
+    assert_int_equal(s.wait_rc, -EIO);
+}
+
+/* ---------------------------------------------- every child's outcome */
+
+/* Twenty children, more than any fixed cap. Child k sleeps k + 1 ms;
+ * child 0 fails first (-100, at 1 ms) and cancels the others, which then
+ * fail with -(100 + k) when k is even and return k when odd: ten
+ * failures, ten values, each with its name and where it failed. */
+#define OUTCOMES 20
+
+struct one_outcome {
+    char name[8];
+    int err, line;
+    void *value;
+    bool in_this_file;
+};
+
+struct outcomes {
+    weft_group_t g;
+    int wait_rc, past_end;
+    int fail_line;
+    size_t nouts, nerrs;
+    struct one_outcome outs[OUTCOMES + 1], errs[OUTCOMES + 1];
+};
+
+static struct outcomes *outs_state;
+
+static void *outs_child(void *arg)
+{
+    int k = (int)(uintptr_t)arg;
+    weft_await_sleep_for((k + 1) * WEFT_MSEC);
+    if (k % 2 == 0) {
+        outs_state->fail_line = __LINE__ + 1;
+        weft_task_fail(-(100 + k));
+    }
+    return (void *)(uintptr_t)k;
+}
+
+static void outs_copy(struct one_outcome *to, const weft_outcome_t *from)
+{
+    snprintf(to->name, sizeof to->name, "%s", from->name);
+    to->err = from->err;
+    to->line = from->line;
+    to->value = from->value;
+    to->in_this_file = from->file != NULL && strstr(from->file, "test_group");
+}
+
+static void *outs_main(void *arg)
+{
+    struct outcomes *s = arg;
+    weft_outcome_t o;
+    char names[OUTCOMES][8];
+    weft_group_init(&s->g);
+    for (int k = 0; k < OUTCOMES; k++) {
+        snprintf(names[k], sizeof names[k], "c%d", k);
+        weft_group_spawn(&s->g, names[k], outs_child, (void *)(uintptr_t)k);
+    }
+    s->wait_rc = weft_group_wait(&s->g);
+    for (; s->nouts <= OUTCOMES && weft_group_outcome(&s->g, s->nouts, &o) == 0;
+         s->nouts++)
+        outs_copy(&s->outs[s->nouts], &o);
+    for (; s->nerrs <= OUTCOMES && weft_group_error(&s->g, s->nerrs, &o) == 0;
+         s->nerrs++)
+        outs_copy(&s->errs[s->nerrs], &o);
+    s->past_end = weft_group_error(&s->g, s->nerrs, &o);
+    return NULL;
+}
+
+static void outs_body(void *arg)
+{
+    struct outcomes *s = arg;
+    outs_state = s;
+    memset(s, 0, sizeof *s);
+    weft_run(outs_main, s, NULL);
+}
+
+static void a_group_keeps_every_childs_outcome_uncapped(void **state)
+{
+    (void)state;
+    struct outcomes s;
+    struct outcome o;
+    explore(outs_body, &s, sizeof s, 35, 50, &o);
+    assert_no_finding(&o);
+    assert_int_equal(s.wait_rc, -100);
+    assert_int_equal(s.nouts, OUTCOMES);
+    assert_int_equal(s.nerrs, OUTCOMES / 2); /* today: capped at 8 */
+    assert_int_equal(s.past_end, -ENOENT);
+    /* the first to end is the first failure */
+    assert_string_equal(s.outs[0].name, "c0");
+    assert_string_equal(s.errs[0].name, "c0");
+    assert_int_equal(s.errs[0].err, -100);
+    /* every child once, as it ended; the failures in the same order */
+    bool seen[OUTCOMES] = { false };
+    size_t e = 0;
+    for (size_t i = 0; i < s.nouts; i++) {
+        const struct one_outcome *x = &s.outs[i];
+        int k = atoi(x->name + 1);
+        assert_false(seen[k]);
+        seen[k] = true;
+        if (k % 2 == 1) {
+            assert_int_equal(x->err, 0);
+            assert_ptr_equal(x->value, (void *)(uintptr_t)k);
+            continue;
+        }
+        assert_int_equal(x->err, -(100 + k));
+        assert_int_equal(x->line, s.fail_line);
+        assert_true(x->in_this_file);
+        assert_string_equal(s.errs[e].name, x->name);
+        assert_int_equal(s.errs[e].err, x->err);
+        assert_int_equal(s.errs[e].line, x->line);
+        e++;
+    }
+    assert_int_equal(e, s.nerrs);
 }
 
 /* ------------------------------------------------------------ task leaks */
@@ -1144,6 +1435,11 @@ int main(void)
         cmocka_unit_test(group_cancel_cancels_the_live_children),
         cmocka_unit_test(
             cancelling_the_parent_cancels_the_children_and_still_waits),
+        cmocka_unit_test(
+            children_start_siblings_into_their_own_group_while_the_parent_waits),
+        cmocka_unit_test(
+            a_child_started_into_a_cancelled_group_starts_cancelled),
+        cmocka_unit_test(a_group_keeps_every_childs_outcome_uncapped),
         cmocka_unit_test(a_group_never_waited_is_a_task_leak),
         cmocka_unit_test(
             a_local_group_whose_parent_returned_unwaited_is_a_task_leak),

@@ -4,7 +4,10 @@
  * loop, weft_run and weft_loop_run, callbacks (call_soon, call_later,
  * call_at), run_coroutine_threadsafe (weft_spawn_on from a thread), the
  * bounded to_thread pool, the blocking-in-loop policy (error, warn,
- * allow) and determinism of mixed thread/coroutine executions.
+ * allow) and determinism of mixed thread/coroutine executions. Timers,
+ * callbacks and coroutines due at one instant (every order, no false
+ * deadlock), the deadlock report of an exhausted pool, the trace's name
+ * of a to_thread submission, and the debug mode (WEFT_LOOP_DEBUG).
  *
  * Every exploration runs in a forked child (a library crash or hang fails
  * one test, not the program) with a pinned seed and the random strategy;
@@ -684,6 +687,239 @@ static void call_later_and_call_at_fire_at_exactly_their_instant(void **state)
     assert_int_equal(later_st.at[3], 7 * WEFT_MSEC);
 }
 
+/* ----------------------------------------- timers due at one instant */
+
+/* At T = 5 ms everything falls due together: a thread's sleep, two
+ * coroutines' sleeps and a call_at on loop A (run by the body), one
+ * coroutine's sleep and a call_at on loop B (run by a second thread).
+ * Each appends its letter to the log when it runs. */
+#define TIE_T (5 * WEFT_MSEC)
+
+struct tie {
+    weft_loop_t a, b;
+    char log[8];
+    int n;
+    bool late;    /* something ran at a time other than T */
+    uint64_t abx; /* bit per order of a, b, x on loop A */
+    uint64_t cy;  /* bit per order of c, y on loop B */
+    bool t_first, t_last;
+    uint64_t runs;
+};
+
+static struct tie *tie_state;
+
+static void tie_log(char c)
+{
+    struct tie *s = tie_state;
+    if (weft_now() != TIE_T)
+        s->late = true;
+    s->log[s->n++] = c;
+}
+
+static void tie_cb(void *arg)
+{
+    tie_log((char)(uintptr_t)arg);
+}
+
+static void *tie_sleeper(void *arg)
+{
+    int rc = weft_await_sleep_until(TIE_T);
+    weft_assert(rc == 0, "the sleep returned %d", rc);
+    tie_log((char)(uintptr_t)arg);
+    return NULL;
+}
+
+static void *tie_a(void *arg)
+{
+    struct tie *s = arg;
+    weft_call_at(&s->a, TIE_T, tie_cb, (void *)(uintptr_t)'x');
+    weft_future_t *b = weft_spawn("b", tie_sleeper, (void *)(uintptr_t)'b');
+    tie_sleeper((void *)(uintptr_t)'a');
+    weft_await(b, NULL);
+    return NULL;
+}
+
+static void *tie_b(void *arg)
+{
+    struct tie *s = arg;
+    weft_call_at(&s->b, TIE_T, tie_cb, (void *)(uintptr_t)'y');
+    tie_sleeper((void *)(uintptr_t)'c');
+    weft_await_sleep_until(TIE_T + WEFT_MSEC); /* y has run by then */
+    return NULL;
+}
+
+static void *tie_loop_b(void *arg)
+{
+    struct tie *s = arg;
+    weft_loop_run(&s->b, tie_b, s, NULL);
+    return NULL;
+}
+
+static void *tie_thread(void *arg)
+{
+    (void)arg;
+    weft_sleep_until(TIE_T);
+    tie_log('t');
+    return NULL;
+}
+
+/* The order of the letters of set in log, as a permutation index. */
+static int tie_order(const char *log, const char *set)
+{
+    char sub[4];
+    int k = 0, n = (int)strlen(set), index = 0;
+    for (const char *p = log; *p != '\0'; p++)
+        if (strchr(set, *p) != NULL && k < 3)
+            sub[k++] = *p;
+    if (k != n)
+        return 63;
+    /* Lehmer code: how many later letters come before each in set. */
+    for (int i = 0; i < n; i++) {
+        int smaller = 0;
+        for (int j = i + 1; j < n; j++)
+            smaller += strchr(set, sub[j]) < strchr(set, sub[i]);
+        index = index * (n - i) + smaller;
+    }
+    return index;
+}
+
+static void tie_body(void *arg)
+{
+    struct tie *s = arg;
+    weft_thread_t t, lb;
+    tie_state = s;
+    memset(s->log, 0, sizeof s->log);
+    s->n = 0;
+    weft_loop_init(&s->a, 0);
+    weft_loop_init(&s->b, 0);
+    weft_thread_spawn(&t, "sleeper", tie_thread, NULL);
+    weft_thread_spawn(&lb, "loop B", tie_loop_b, s);
+    weft_loop_run(&s->a, tie_a, s, NULL);
+    weft_thread_join(t, NULL);
+    weft_thread_join(lb, NULL);
+    weft_assert(s->n == 6, "%d of 6 ran: %s", s->n, s->log);
+    s->runs++;
+    s->abx |= 1ull << tie_order(s->log, "abx");
+    s->cy |= 1ull << tie_order(s->log, "cy");
+    s->t_first |= s->log[0] == 't';
+    s->t_last |= s->log[5] == 't';
+}
+
+static void
+timers_and_callbacks_due_at_one_instant_fire_in_every_order(void **state)
+{
+    (void)state;
+    struct tie s;
+    struct outcome o;
+    memset(&s, 0, sizeof s);
+    explore(tie_body, &s, sizeof s, 15, 3000, &o);
+    /* Today's false deadlock: a coroutine's wake-up woke its idle loop
+     * thread, whose own timer entry then woke it a second time. */
+    assert_no_finding(&o);
+    assert_int_equal(s.runs, 3000);
+    assert_false(s.late);
+    assert_int_equal(s.abx, 0x3f); /* all six orders of a, b, x */
+    assert_int_equal(s.cy, 0x3);   /* both orders of c, y */
+    assert_true(s.t_first);
+    assert_true(s.t_last);
+}
+
+/* One coroutine and one callback of its loop, due at the same instant:
+ * which runs first is a recorded choice, so both orders are explored and
+ * a seed replays its order. */
+struct tie2 {
+    char first;
+    uint64_t seen; /* bit 0: the callback first, bit 1: the coroutine */
+};
+
+static struct tie2 *tie2_state;
+
+static void tie2_cb(void *arg)
+{
+    (void)arg;
+    if (tie2_state->first == 0)
+        tie2_state->first = 'x';
+}
+
+static void *tie2_main(void *arg)
+{
+    (void)arg;
+    weft_call_later(weft_loop_current(), WEFT_MSEC, tie2_cb, NULL);
+    int rc = weft_await_sleep_for(WEFT_MSEC);
+    weft_assert(rc == 0, "the sleep returned %d", rc);
+    if (tie2_state->first == 0)
+        tie2_state->first = 'a';
+    weft_await_sleep_for(WEFT_MSEC);
+    return NULL;
+}
+
+static void tie2_body(void *arg)
+{
+    struct tie2 *s = arg;
+    tie2_state = s;
+    s->first = 0;
+    weft_run(tie2_main, NULL, NULL);
+    s->seen |= s->first == 'x' ? 1 : s->first == 'a' ? 2 : 4;
+}
+
+struct tie2_job {
+    int rc;
+    uint64_t seen;
+    char first[40][2];
+    bool exhausted;
+    uint64_t dfs_executions;
+};
+
+static void tie2_all(void *p)
+{
+    struct tie2_job *j = p;
+    struct tie2 s;
+    weft_config_t c;
+    weft_result_t r;
+    /* dfs enumerates every order and says so */
+    memset(&s, 0, sizeof s);
+    config(&c, 1, 100);
+    c.strategy = "dfs";
+    j->rc = weft_explore(&c, tie2_body, &s, &r);
+    j->seen = s.seen;
+    j->exhausted = r.exhausted;
+    j->dfs_executions = r.executions;
+    weft_result_destroy(&r);
+    /* each seed replays its order */
+    for (int pass = 0; pass < 2; pass++)
+        for (int seed = 0; seed < 40; seed++) {
+            config(&c, 100 + (uint64_t)seed, 1);
+            if (weft_explore(&c, tie2_body, &s, NULL) != 0)
+                j->rc = 1;
+            j->first[seed][pass] = s.first;
+        }
+}
+
+static void
+a_loop_callback_and_a_coroutine_due_together_run_in_either_order(void **state)
+{
+    (void)state;
+    struct tie2_job j;
+    bool complete;
+    memset(&j, 0, sizeof j);
+    struct region rs[1] = { { &j, sizeof j } };
+    int sig = in_child(tie2_all, &j, rs, 1, &complete);
+    assert_int_equal(sig, 0);
+    assert_true(complete);
+    assert_int_equal(j.rc, 0);
+    assert_int_equal(j.seen, 3); /* today: the callback always first */
+    assert_true(j.exhausted);
+    /* two ties, two orders each: which of the coroutine and the loop's
+     * thread the clock wakes first, and the loop's own tie */
+    assert_int_equal(j.dfs_executions, 4);
+    uint64_t seen = 0;
+    for (int seed = 0; seed < 40; seed++) {
+        assert_int_equal(j.first[seed][0], j.first[seed][1]);
+        seen |= j.first[seed][0] == 'x' ? 1 : 2;
+    }
+    assert_int_equal(seen, 3);
+}
+
 /* ---------------------------------------- run_coroutine_threadsafe */
 
 struct threadsafe {
@@ -844,6 +1080,108 @@ to_thread_runs_jobs_on_a_bounded_pool_of_worker_threads(void **state)
     explore_cfg(&c, pool_body, &s, sizeof s, &o);
     assert_no_finding(&o);
     CHECK_AFTER(pool_ok(&s));
+}
+
+/* A pool of one worker, exhausted by jobs that wait on each other: job A
+ * waits for a future that job B completes, but B is queued behind A for
+ * ever. The deadlock report must show what no blocked task shows: the
+ * job still queued, and the pool's size. */
+struct exhausted {
+    weft_future_t ready;
+    weft_future_t *b;
+    int a_line, b_line;
+};
+
+static void *exhausted_a(void *arg)
+{
+    struct exhausted *s = arg;
+    weft_future_wait(&s->ready, NULL, WEFT_FOREVER);
+    return NULL;
+}
+
+static void *exhausted_b(void *arg)
+{
+    struct exhausted *s = arg;
+    weft_future_set_result(&s->ready, NULL);
+    return NULL;
+}
+
+static void *exhausted_main(void *arg)
+{
+    struct exhausted *s = arg;
+    s->a_line = __LINE__ + 1;
+    weft_future_t *a = weft_to_thread(exhausted_a, s);
+    s->b_line = __LINE__ + 1;
+    s->b = weft_to_thread(exhausted_b, s);
+    weft_await(a, NULL);
+    weft_await(s->b, NULL);
+    return NULL;
+}
+
+static void exhausted_body(void *arg)
+{
+    struct exhausted *s = arg;
+    weft_future_init(&s->ready);
+    weft_run(exhausted_main, s, NULL);
+}
+
+static void exhausted_explore(struct exhausted *s, struct outcome *o)
+{
+    weft_config_t c;
+    memset(s, 0, sizeof *s);
+    config(&c, 1, 20);
+    c.loop_workers = 1;
+    explore_cfg(&c, exhausted_body, s, sizeof *s, o);
+    assert_finding(o, WEFT_FINDING_DEADLOCK);
+}
+
+static void
+an_exhausted_pool_deadlock_shows_the_queued_job_and_the_pool_size(void **state)
+{
+    (void)state;
+    struct exhausted s;
+    struct outcome o;
+    char where[96];
+    exhausted_explore(&s, &o);
+    assert_contains(o.report, "to_thread pool of loop L");
+    assert_contains(o.report, "1 worker of at most 1 (WEFT_LOOP_WORKERS), "
+                              "1 busy; 1 job queued, never started");
+    snprintf(where, sizeof where, "submitted at %s:%d by task 1", __FILE__,
+             s.b_line);
+    assert_contains(o.report, where);
+    /* and the busy worker says which job it runs */
+    snprintf(where, sizeof where, "runs the to_thread job submitted at %s:%d",
+             __FILE__, s.a_line);
+    assert_contains(o.report, where);
+}
+
+static void the_trace_names_a_to_thread_submission(void **state)
+{
+    (void)state;
+    struct exhausted s;
+    struct outcome o;
+    char line[96];
+    exhausted_explore(&s, &o);
+    /* the event line of the first submission names it */
+    snprintf(line, sizeof line, "%s:%d", __FILE__, s.a_line);
+    const char *p = strstr(o.report, "last ");
+    bool named = false;
+    while (p != NULL && (p = strstr(p, line)) != NULL && !named) {
+        const char *bol = p;
+        while (bol > o.report && bol[-1] != '\n')
+            bol--;
+        named = strstr(bol, "to_thread L") != NULL &&
+                strstr(bol, "to_thread L") < p;
+        p++;
+    }
+    if (!named) {
+        show("weft report", o.report);
+        fail_msg("no event line names the submission at %s", line);
+    }
+    if (strstr(o.report, "call soon") != NULL) {
+        show("weft report", o.report);
+        fail_msg("a to_thread submission is traced as \"call soon\"");
+    }
 }
 
 /* ------------------------------------------------------ blocking policy */
@@ -1094,6 +1432,180 @@ static void a_callback_that_sleeps_is_blocking_in_loop(void **state)
     assert_contains(o.message, "sleep");
 }
 
+/* ------------------------------------------------- debug mode (asyncio) */
+
+/* "hog" runs 150 visible operations (yields: scheduling points, not
+ * awaits) between two awaits; "polite" awaits every 40; a callback runs
+ * 120. With WEFT_LOOP_DEBUG=100 the hog and the callback are reported,
+ * once each over the whole exploration, with their lines; "polite" never.
+ */
+struct hog {
+    int resumed_line, awaited_line, cb_line;
+};
+
+static struct hog *hog_state;
+
+static void hog_cb(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 120; i++)
+        weft_yield();
+}
+
+static void *hog(void *arg)
+{
+    struct hog *s = arg;
+    s->resumed_line = __LINE__ + 1;
+    weft_await_yield();
+    for (int i = 0; i < 150; i++)
+        weft_yield();
+    s->awaited_line = __LINE__ + 1;
+    weft_await_yield();
+    return NULL;
+}
+
+static void *polite(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 200; i++) {
+        weft_yield();
+        if (i % 40 == 0)
+            weft_await_yield();
+    }
+    return NULL;
+}
+
+static void *hog_main(void *arg)
+{
+    struct hog *s = arg;
+    s->cb_line = __LINE__ + 1;
+    weft_call_soon(weft_loop_current(), hog_cb, NULL);
+    weft_future_t *f[2] = { weft_spawn("hog", hog, s),
+                            weft_spawn("polite", polite, s) };
+    weft_wait_all(f, 2, WEFT_FOREVER);
+    return NULL;
+}
+
+static void hog_body(void *arg)
+{
+    hog_state = arg;
+    weft_run(hog_main, arg, NULL);
+}
+
+static int count(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+static char debug_err[8192];
+
+static void debug_explore(weft_body_fn *body, void *st, size_t size,
+                          unsigned debug, struct outcome *o)
+{
+    weft_config_t c;
+    config(&c, 51, 50);
+    c.quiet = false; /* warnings are printed */
+    c.loop_debug = debug;
+    explore_cfg_stderr(&c, body, st, size, o, debug_err, sizeof debug_err);
+    assert_no_finding(o);
+}
+
+static void
+debug_mode_warns_once_about_a_coroutine_that_runs_long_without_awaiting(
+    void **state)
+{
+    (void)state;
+    struct hog s;
+    struct outcome o;
+    char want[256];
+    debug_explore(hog_body, &s, sizeof s, 100, &o);
+    /* once each over 50 executions; 150 yields and the await that ends
+     * the stretch */
+    assert_int_equal(count(debug_err, "weft: warning:"), 2);
+    snprintf(want, sizeof want,
+             "\"hog\" ran 151 visible operations without awaiting, from "
+             "%s:%d to %s:%d",
+             __FILE__, s.resumed_line, __FILE__, s.awaited_line);
+    assert_contains(debug_err, want);
+    snprintf(want, sizeof want,
+             "the callback queued at %s:%d ran 120 visible operations",
+             __FILE__, s.cb_line);
+    assert_contains(debug_err, want);
+    assert_int_equal(count(debug_err, "polite"), 0);
+    assert_contains(debug_err, "(WEFT_LOOP_DEBUG=100)");
+}
+
+static void debug_mode_is_off_by_default(void **state)
+{
+    (void)state;
+    struct hog s;
+    struct outcome o;
+    debug_explore(hog_body, &s, sizeof s, 0, &o);
+    assert_int_equal(count(debug_err, "warning"), 0);
+}
+
+/* The main coroutine returns while "ticker" still loops and a call_later
+ * is ten seconds away: both are named, with where they were made. */
+struct leftover {
+    int spawn_line, timer_line, run_line;
+};
+
+static void nothing(void *arg)
+{
+    (void)arg;
+}
+
+static void *ticker(void *arg)
+{
+    (void)arg;
+    while (weft_await_sleep_for(WEFT_SEC) == 0)
+        ;
+    return NULL;
+}
+
+static void *leftover_main(void *arg)
+{
+    struct leftover *s = arg;
+    s->spawn_line = __LINE__ + 1;
+    weft_spawn("ticker", ticker, NULL);
+    s->timer_line = __LINE__ + 1;
+    weft_call_later(weft_loop_current(), 10 * WEFT_SEC, nothing, NULL);
+    weft_await_sleep_for(WEFT_MSEC);
+    return NULL;
+}
+
+static void leftover_body(void *arg)
+{
+    struct leftover *s = arg;
+    s->run_line = __LINE__ + 1;
+    weft_run(leftover_main, s, NULL);
+}
+
+static void
+debug_mode_warns_about_a_loop_that_ends_with_work_pending(void **state)
+{
+    (void)state;
+    struct leftover s;
+    struct outcome o;
+    char want[256];
+    debug_explore(leftover_body, &s, sizeof s, 100, &o);
+    assert_int_equal(count(debug_err, "weft: warning:"), 1);
+    snprintf(want, sizeof want, "run at %s:%d: its main coroutine returned",
+             __FILE__, s.run_line);
+    assert_contains(debug_err, want);
+    snprintf(want, sizeof want, "\"ticker\" spawned at %s:%d", __FILE__,
+             s.spawn_line);
+    assert_contains(debug_err, want);
+    snprintf(want, sizeof want,
+             "1 timer callback that will never run, the first queued at "
+             "%s:%d",
+             __FILE__, s.timer_line);
+    assert_contains(debug_err, want);
+}
+
 /* ------------------------------------------------------------ determinism */
 
 struct det {
@@ -1251,9 +1763,16 @@ int main(void)
         cmocka_unit_test(call_soon_runs_callbacks_fifo_on_the_loop_thread),
         cmocka_unit_test(call_later_and_call_at_fire_at_exactly_their_instant),
         cmocka_unit_test(
+            timers_and_callbacks_due_at_one_instant_fire_in_every_order),
+        cmocka_unit_test(
+            a_loop_callback_and_a_coroutine_due_together_run_in_either_order),
+        cmocka_unit_test(
             spawn_on_from_a_thread_runs_on_the_loop_and_can_be_waited),
         cmocka_unit_test(
             to_thread_runs_jobs_on_a_bounded_pool_of_worker_threads),
+        cmocka_unit_test(
+            an_exhausted_pool_deadlock_shows_the_queued_job_and_the_pool_size),
+        cmocka_unit_test(the_trace_names_a_to_thread_submission),
         cmocka_unit_test(future_wait_in_a_coroutine_is_blocking_in_loop),
         cmocka_unit_test(blocking_warn_lets_the_loop_deadlock_and_explains_it),
         cmocka_unit_test(blocking_allow_lets_a_harmless_blocking_call_pass),
@@ -1262,6 +1781,11 @@ int main(void)
         cmocka_unit_test(a_lock_that_must_wait_in_a_coroutine_is_flagged),
         cmocka_unit_test(an_uncontended_lock_in_a_coroutine_is_not_flagged),
         cmocka_unit_test(a_callback_that_sleeps_is_blocking_in_loop),
+        cmocka_unit_test(
+            debug_mode_warns_once_about_a_coroutine_that_runs_long_without_awaiting),
+        cmocka_unit_test(debug_mode_is_off_by_default),
+        cmocka_unit_test(
+            debug_mode_warns_about_a_loop_that_ends_with_work_pending),
         cmocka_unit_test(mixed_runs_are_deterministic_per_seed),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);

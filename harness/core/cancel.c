@@ -10,6 +10,12 @@
  * the frames of the tasks that entered them, so they work for threads and
  * coroutines alike; the loop layer builds its cancellation of coroutines
  * and futures on weft__cancel_task.
+ *
+ * Task cancellation is asyncio's: each request is delivered once (the
+ * next cancellation point returns -ECANCELED, later ones go on), and the
+ * requests are counted until withdrawn (weft_cancelling, weft_uncancel).
+ * Scope cancellation is trio's: level-triggered, every cancellation point
+ * inside a cancelled scope returns -ECANCELED until the scope is left.
  */
 #include "core/core.h"
 
@@ -20,7 +26,7 @@ void weft__cancel_task(struct weft__run *r, struct weft__task *t)
 {
     if (t->state == WEFT__DONE)
         return;
-    t->cancel_requested = true;
+    t->cancel_requests++;
     t->cancel_pending = true;
     if (t->state == WEFT__BLOCKED && t->cancellable && !weft__shielded(t))
         weft__wake_task(r, t);
@@ -129,4 +135,47 @@ void weft__scope_expired(struct weft__task *t, int64_t now)
         if (s->flags & WEFT_SCOPE_SHIELD)
             break;
     }
+}
+
+/* Does cancellation reach t where it stands: a task cancellation request
+ * or a cancelled (or expired) scope, not kept out by a shield? */
+static bool reaches(struct weft__run *r, struct weft__task *t)
+{
+    bool cancelled = false;
+    int64_t d = weft__scope_deadline(t, &cancelled);
+    if (cancelled || (d != WEFT_FOREVER && d <= r->now))
+        return true;
+    return t->cancel_requests > 0 && !weft__shielded(t);
+}
+
+unsigned weft_cancelling(void)
+{
+    return weft__run_get("weft_cancelling")->cur->cancel_requests;
+}
+
+bool weft_cancel_requested(void)
+{
+    struct weft__run *r = weft__run_get("weft_cancel_requested");
+    return reaches(r, r->cur);
+}
+
+unsigned weft_uncancel(void)
+{
+    struct weft__task *t = weft__run_get("weft_uncancel")->cur;
+    if (t->cancel_requests > 0 && --t->cancel_requests == 0)
+        t->cancel_pending = false; /* not delivered yet: withdrawn */
+    return t->cancel_requests;
+}
+
+bool weft_scope_cancel_called(const weft_scope_t *s)
+{
+    struct weft__run *r = weft__run_get("weft_scope_cancel_called");
+    return s->cancelled ||
+           (s->deadline != WEFT_FOREVER && s->deadline <= r->now);
+}
+
+bool weft_scope_cancelled_caught(const weft_scope_t *s)
+{
+    (void)weft__run_get("weft_scope_cancelled_caught");
+    return s->hit;
 }

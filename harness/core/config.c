@@ -53,6 +53,7 @@ void weft_config_init(weft_config_t *cfg)
     cfg->progress = -1;
     cfg->blocking = WEFT_BLOCKING_ERROR;
     cfg->loop_workers = 4;
+    cfg->loop_debug = 0;
     cfg->lock_order = 1;
     cfg->use_env = true;
 }
@@ -185,6 +186,10 @@ static const struct var {
       "error, warn or allow (a blocking call made from a coroutine)" },
     { "WEFT_LOOP_WORKERS", COUNT, offsetof(weft_config_t, loop_workers), 1,
       1024, "an integer from 1 to 1024 (to_thread workers per loop)" },
+    { "WEFT_LOOP_DEBUG", COUNT, offsetof(weft_config_t, loop_debug), 0,
+      1000000000,
+      "an integer from 0 (off) to 1000000000 (visible operations a "
+      "coroutine or callback may run without awaiting)" },
     { "WEFT_LOCK_ORDER", COUNT, offsetof(weft_config_t, lock_order), 0, 1,
       "0 (off) or 1 (a lock-order cycle is a finding)" },
     { "WEFT_SYNC_COVERAGE", PATH, offsetof(weft_config_t, sync_coverage), 0, 0,

@@ -72,6 +72,8 @@ enum weft__op {
     WEFT__OP_BLOCK,   /* the task starts waiting */
     WEFT__OP_WAKEUP,  /* another task's operation ended its wait */
     WEFT__OP_TIMEOUT, /* its deadline ended its wait */
+    /* appended, as schedule files hold operation numbers: */
+    WEFT__OP_TO_THREAD, /* a job is submitted to a loop's to_thread pool */
     WEFT__OP__COUNT
 };
 
@@ -91,9 +93,11 @@ WEFT__HIDDEN const char *weft__site(const char *file, int line);
 
 /* -------------------------------------------------------------- tasks */
 
+/* A task is READY exactly while it is in run->ready (ready_add checks
+ * it); a task just made is BLOCKED (0) until it is added. */
 enum weft__state {
-    WEFT__READY,   /* running or runnable: in run->ready */
     WEFT__BLOCKED, /* waiting on wait_obj and/or a deadline */
+    WEFT__READY,   /* running or runnable: in run->ready */
     WEFT__DONE,
 };
 
@@ -134,6 +138,7 @@ struct weft__task {
 
     const char *file; /* site of its latest visible operation */
     int line;
+    uint64_t ops; /* visible operations it performed (loop debug mode) */
     const char *spawn_file;
     int spawn_line;
     int fail_err; /* weft_task_fail's error, or 0 */
@@ -141,7 +146,9 @@ struct weft__task {
     /* cancellation of its waits (cancel.c) */
     struct weft_scope *scope; /* innermost cancel scope */
     bool cancel_pending;      /* a cancellation not yet delivered */
-    bool cancel_requested;    /* the task was cancelled */
+    uint32_t cancel_requests; /* cancellations asked for and not withdrawn
+                                 (weft_cancel minus weft_uncancel):
+                                 asyncio's Task.cancelling() */
     bool cancellable;         /* its current wait is a cancel point */
     bool deadline_cancel;     /* its last wait ended by a scope deadline */
 

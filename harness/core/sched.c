@@ -80,6 +80,7 @@ static const char *const op_names[WEFT__OP__COUNT] = {
     [WEFT__OP_BLOCK] = "blocks",
     [WEFT__OP_WAKEUP] = "woken",
     [WEFT__OP_TIMEOUT] = "timeout",
+    [WEFT__OP_TO_THREAD] = "to_thread",
 };
 
 char weft__op_letter(int op)
@@ -112,6 +113,7 @@ char weft__op_letter(int op)
     case WEFT__OP_LOOP:
     case WEFT__OP_LOOP_IDLE:
     case WEFT__OP_CALL:
+    case WEFT__OP_TO_THREAD:
         return 'L';
     case WEFT__OP_GROUP:
         return 'G';
@@ -289,7 +291,8 @@ static inline uint64_t id_hash(uint32_t id)
     return weft__mix(id + 0x9e3779b97f4a7c15ULL);
 }
 
-static void ready_add(struct weft__run *r, struct weft__task *t)
+/* Add a task that cannot be in the set (a new one). */
+static inline void ready_push(struct weft__run *r, struct weft__task *t)
 {
     uint32_t i = r->nready++;
     r->ready[i] = t;
@@ -297,6 +300,14 @@ static void ready_add(struct weft__run *r, struct weft__task *t)
     r->ready_hash ^= id_hash(t->id);
     t->ready_pos = i;
     t->state = WEFT__READY;
+}
+
+static void ready_add(struct weft__run *r, struct weft__task *t)
+{
+    /* A task in the set twice would be chosen twice and left behind once
+     * it blocks: a false deadlock, or a blocked task run. */
+    WEFT__ASSERT(t->state != WEFT__READY);
+    ready_push(r, t);
 }
 
 void weft__ready(struct weft__run *r, struct weft__task *t)
@@ -476,7 +487,7 @@ static inline bool timer_stale(const struct weft__timer *e)
 /* Nothing is ready: jump to the earliest live deadline and wake every task
  * due then (the strategy orders them, as they are all ready at once).
  * Returns false when no timer is pending. */
-static bool fire_timers(struct weft__run *r)
+static __attribute__((noinline)) bool fire_timers(struct weft__run *r)
 {
     while (r->ntimers > 0 && timer_stale(&r->timers[0]))
         timer_pop(r);
@@ -501,7 +512,22 @@ static bool fire_timers(struct weft__run *r)
         r->due[n++] = e;
     }
     struct weft__timer *due = r->due;
+    bool recheck = false;
     for (uint32_t i = 0; i < n; i++) {
+        /* A wake-up that goes through a layer's hook can wake another
+         * task due now (a coroutine queued on its loop wakes the loop's
+         * idle thread): that task's entry is stale by then, and waking it
+         * again would put it in the ready set twice. Drop such entries
+         * before the next choice, keeping the others' order. */
+        if (recheck) {
+            uint32_t live = i;
+            for (uint32_t j = i; j < n; j++)
+                if (!timer_stale(&due[j]))
+                    due[live++] = due[j];
+            n = live;
+            if (i == n)
+                break;
+        }
         uint32_t k =
             i + (uint32_t)weft__choose_value(r, n - i, WEFT__OP_TIMEOUT);
         struct weft__timer e = due[k];
@@ -510,6 +536,7 @@ static bool fire_timers(struct weft__run *r)
         e.task->timed_out = true;
         trace(r, WEFT__OP_TIMEOUT, e.task->wait_op, 0, e.task->id, e.task->file,
               e.task->line);
+        recheck = e.task->on_wake != NULL;
         weft__wake_task(r, e.task);
     }
     return true;
@@ -740,6 +767,7 @@ void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
     /* Traced now, when it takes effect, not when it was reached: the
      * trace then reads in the order things happened. */
     ++r->step;
+    t->ops++;
     trace(r, op, 0, obj ? obj->id : 0, t->id, file, line);
     if (WEFT__UNLIKELY(r->cov != NULL) && op != WEFT__OP_EXIT)
         r->cov_ops->count(r->cov, WEFT__COV_REACHED, file, line);
@@ -887,7 +915,7 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
     weft__ctx_make(&t->ctx, s->lo, s->size, task_entry, t);
     if (tls != NULL)
         t->ctx.tp = weft__tls_tp(tls);
-    ready_add(r, t);
+    ready_push(r, t); /* new: BLOCKED (0) until now */
     r->live++;
     return t;
 }

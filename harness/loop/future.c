@@ -134,9 +134,15 @@ void weft__task_done(struct weft__run *r, struct weft__task *t, void *ret,
     weft_future_t *f = t->x != NULL ? t->x->future : NULL;
     if (f == NULL || f->state != PENDING)
         return;
+    /* asyncio's rule: a task that was cancelled, handled it and then
+     * returned normally ends with its value; one that ends while its
+     * cancellation was never delivered (no cancellation point reached,
+     * or all of them shielded) ends cancelled, as does
+     * weft_task_fail(-ECANCELED), the way to let a cancellation
+     * through. */
     if (err != 0 && err != -ECANCELED)
         complete(r, f, FAILED, err, NULL);
-    else if (t->cancel_requested || err == -ECANCELED)
+    else if (err == -ECANCELED || t->cancel_pending)
         complete(r, f, CANCELLED, -ECANCELED, NULL);
     else
         complete(r, f, DONE, 0, ret);
@@ -289,6 +295,26 @@ int weft_future_on_done(weft_future_t *f, weft_future_fn *fn, void *arg)
         return 0;
     }
     return add_callback(r, f, fn, arg, loop);
+}
+
+int weft_future_remove_done(weft_future_t *f, weft_future_fn *fn, void *arg)
+{
+    struct weft__run *r = weft__run_get("weft_future_remove_done");
+    touch(r, f);
+    if (fn == NULL)
+        return -EINVAL;
+    /* Only what f still holds: once f completed, its callbacks are
+     * queued on their loops or have run (asyncio's rule too). */
+    int n = 0;
+    for (struct weft__callback **p = &f->callbacks; *p != NULL;) {
+        if ((*p)->fn == fn && (*p)->arg == arg) {
+            *p = (*p)->next;
+            n++;
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    return n;
 }
 
 /* A private wait object that completions of the futures wake. */

@@ -3,11 +3,14 @@
  *
  * A group's children are coroutines when spawned from a coroutine and
  * threads otherwise; each has a future, and a done-callback run in the
- * ending child does the bookkeeping: count it, collect its error, and on
- * the first failure cancel every sibling. Waiting for a group cannot be
- * abandoned half-way: a cancelled waiter cancels the children and still
- * waits for them all. A group spawned into and never waited for is a
- * finding when the execution ends.
+ * ending child does the bookkeeping: count it, record how it ended (every
+ * child, uncapped, in the order they end), and on the first failure
+ * cancel every sibling. A group stays open until its waiter returns, so
+ * children may start siblings while the parent waits (trio's nursery);
+ * once cancelled it stays so, and later children start cancelled.
+ * Waiting for a group cannot be abandoned half-way: a cancelled waiter
+ * cancels the children and still waits for them all. A group spawned
+ * into and never waited for is a finding when the execution ends.
  */
 #include "loop/loop.h"
 
@@ -16,7 +19,10 @@
 
 struct weft__gchild {
     struct weft__gchild *next;
+    weft_group_t *g;
     weft_future_t *f;
+    weft_outcome_t out; /* filled as it ends */
+    char name[32];
 };
 
 /* What the end-of-execution leak check needs, kept in the arena. */
@@ -37,7 +43,9 @@ static bool group_touch(struct weft__run *r, weft_group_t *g)
     g->first_error = 0;
     g->nerrors = 0;
     g->children = NULL;
-    g->waited = false;
+    g->ended = g->failed = NULL;
+    g->nended = g->ended_cap = g->nfailed = g->failed_cap = 0;
+    g->waited = g->closed = g->cancelled = false;
     g->rec = weft__run_alloc(r, sizeof *g->rec);
     struct weft__runx *rx = weft__rx_make(r);
     if (g->rec == NULL || rx == NULL ||
@@ -59,22 +67,37 @@ int weft_group_init_at(weft_group_t *g, const char *file, int line)
     return 0;
 }
 
+/* Cancel the live children; later ones start cancelled (trio: the
+ * nursery's scope stays cancelled). */
 static void cancel_children(struct weft__run *r, weft_group_t *g)
 {
+    g->cancelled = true;
     for (struct weft__gchild *c = g->children; c != NULL; c = c->next)
         if (c->f->task != NULL && c->f->state == 0)
             weft__cancel_task(r, c->f->task);
 }
 
-/* Runs in the ending child, from its future's completion. */
+/* Runs in the ending child, from its future's completion: record how it
+ * ended (where: its weft_task_fail, else its last visible operation). */
 static void child_done(weft_future_t *f, void *arg)
 {
     struct weft__run *r = weft__current;
-    weft_group_t *g = arg;
+    struct weft__gchild *c = arg;
+    weft_group_t *g = c->g;
+    struct weft__task *t = f->task;
+    bool failed = f->state == 2;
     g->live--;
-    if (f->state == 2 /* failed */) {
-        if (g->nerrors < WEFT_GROUP_MAX_ERRORS)
-            g->errors[g->nerrors] = f->err;
+    c->out.name = c->name;
+    c->out.task = t != NULL ? t->id : 0;
+    c->out.err = f->state == 1 ? 0 : f->state == 3 ? -ECANCELED : f->err;
+    c->out.value = f->state == 1 ? f->value : NULL;
+    c->out.file = t != NULL ? t->file : NULL;
+    c->out.line = t != NULL ? t->line : 0;
+    if (weft__rx_push(r, &g->ended, &g->nended, &g->ended_cap, c) != 0 ||
+        (failed &&
+         weft__rx_push(r, &g->failed, &g->nfailed, &g->failed_cap, c) != 0))
+        r->oom = true;
+    if (failed) {
         g->nerrors++;
         if (g->first_error == 0) {
             g->first_error = f->err;
@@ -91,7 +114,9 @@ int weft_group_spawn_at(weft_group_t *g, const char *name, weft_thread_fn *fn,
     struct weft__task *self = r->cur;
     if (!group_touch(r, g))
         return -ENOMEM;
-    if (fn == NULL || g->waited)
+    /* Open until its waiter has returned: a child may start siblings
+     * while the parent waits (trio's nursery, asyncio's TaskGroup). */
+    if (fn == NULL || g->closed)
         return -EINVAL;
     weft__visible(r, WEFT__OP_GROUP, &g->o, file, line);
     struct weft__gchild *c = weft__run_alloc(r, sizeof *c);
@@ -114,13 +139,17 @@ int weft_group_spawn_at(weft_group_t *g, const char *name, weft_thread_fn *fn,
     }
     g->rec->spawned++;
     f->observed = true; /* the group takes every child's outcome */
+    c->g = g;
     c->f = f;
+    memcpy(c->name, f->task->name, sizeof c->name);
     c->next = g->children;
     g->children = c;
     g->live++;
     g->spawned++;
+    if (g->cancelled)
+        weft__cancel_task(r, f->task);
     /* The bookkeeping runs as the child ends, not later on a loop. */
-    return weft__future_on_done_inline(r, f, child_done, g);
+    return weft__future_on_done_inline(r, f, child_done, c);
 }
 
 int weft_group_wait_at(weft_group_t *g, const char *file, int line)
@@ -131,6 +160,8 @@ int weft_group_wait_at(weft_group_t *g, const char *file, int line)
     weft__visible(r, WEFT__OP_GROUP, &g->o, file, line);
     g->waited = g->rec->waited = true;
     bool cancelled = false;
+    /* Children may start more children meanwhile: wait until none is
+     * left, then close the group. */
     while (g->live > 0) {
         int rc = cancelled ? weft__wait_uncancellable(r, WEFT__OP_GROUP, &g->o,
                                                       WEFT_FOREVER)
@@ -140,7 +171,35 @@ int weft_group_wait_at(weft_group_t *g, const char *file, int line)
             cancel_children(r, g);
         }
     }
+    g->closed = true;
     return cancelled ? -ECANCELED : g->first_error;
+}
+
+static int outcome_at(struct weft__gchild *const *a, uint32_t n, size_t i,
+                      weft_outcome_t *out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    if (a == NULL || i >= n)
+        return -ENOENT;
+    *out = a[i]->out;
+    return 0;
+}
+
+int weft_group_outcome(const weft_group_t *g, size_t i, weft_outcome_t *out)
+{
+    struct weft__run *r = weft__run_get("weft_group_outcome");
+    if (g == NULL || g->o.epoch != r->epoch)
+        return g == NULL ? -EINVAL : -ENOENT;
+    return outcome_at(g->ended, g->nended, i, out);
+}
+
+int weft_group_error(const weft_group_t *g, size_t i, weft_outcome_t *out)
+{
+    struct weft__run *r = weft__run_get("weft_group_error");
+    if (g == NULL || g->o.epoch != r->epoch)
+        return g == NULL ? -EINVAL : -ENOENT;
+    return outcome_at(g->failed, g->nfailed, i, out);
 }
 
 int weft_group_cancel_at(weft_group_t *g, const char *file, int line)
@@ -165,7 +224,8 @@ int weft_group_destroy_at(weft_group_t *g, const char *file, int line)
                       "task group G%u is left with %u live child%s "
                       "(structured concurrency: wait for the group first)",
                       g->o.id, g->live, g->live == 1 ? "" : "ren");
-    g->waited = g->rec->waited = true; /* reported here, not at the end */
+    /* reported here, not at the end; and no child may follow */
+    g->waited = g->rec->waited = g->closed = true;
     return 0;
 }
 

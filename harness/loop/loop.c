@@ -21,6 +21,8 @@
 #include "loop/loop.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 struct weft__cb {
@@ -33,6 +35,7 @@ struct weft__cb {
     void *arg;
     const char *file;
     int line;
+    bool timed; /* it waited in the loop's timer heap */
 };
 
 struct weft__job {
@@ -41,10 +44,15 @@ struct weft__job {
     void *arg;
     weft_future_t *f;
     struct weft__locals *locals; /* a copy of the submitter's */
+    const char *file;            /* where it was submitted, by whom */
+    int line;
+    uint32_t by;
 };
 
 struct weft__loop {
     weft_loop_t *pub;
+    uint32_t id;                /* its object id: L<id> in reports */
+    unsigned debug;             /* WEFT_LOOP_DEBUG, at hand (0: off) */
     struct weft__task *thread;  /* running it, or NULL */
     struct weft__task *running; /* the coroutine holding its thread */
     struct weft__task *qhead, *qtail;
@@ -179,10 +187,17 @@ static void task_ending(struct weft__run *r, struct weft__task *t, void *ret,
         weft__pool_worker_died(r, t);
 }
 
+static __attribute__((cold, noinline)) void
+slow_coroutine(struct weft__run *r, struct weft__task *t);
+
 static void task_ended(struct weft__run *r, struct weft__task *t)
 {
-    if (weft__co_loop(t) != NULL)
-        loop_release(r, t); /* the loop's thread goes on */
+    struct weft__loop *L = weft__co_loop(t);
+    if (L == NULL)
+        return;
+    if (WEFT__UNLIKELY(L->debug != 0))
+        slow_coroutine(r, t); /* its last stretch */
+    loop_release(r, t);       /* the loop's thread goes on */
 }
 
 static bool execution_check(struct weft__run *r)
@@ -190,11 +205,83 @@ static bool execution_check(struct weft__run *r)
     return weft__group_leaks(r) || weft__unobserved(r);
 }
 
+/* ------------------------------------------------------------ debug mode */
+
+/* asyncio's debug mode (WEFT_LOOP_DEBUG): warnings, never findings, each
+ * given once per site in an exploration (the sites seen so far, reset
+ * when the run is torn down). They depend only on the execution, so a
+ * replay gives the same ones. */
+static _Thread_local struct warned {
+    const char *file;
+    int line;
+} * warned;
+static _Thread_local uint32_t nwarned, warned_cap;
+
+static bool first_warning(const char *file, int line)
+{
+    for (uint32_t i = 0; i < nwarned; i++)
+        if (warned[i].line == line &&
+            (warned[i].file == file ||
+             (file && warned[i].file && strcmp(warned[i].file, file) == 0)))
+            return false;
+    if (weft__grow(&warned, &warned_cap, nwarned + 1, sizeof *warned) == 0)
+        warned[nwarned++] = (struct warned){ file, line };
+    return true;
+}
+
+static void warn(struct weft__run *r, const char *file, int line,
+                 const char *fmt, ...) WEFT__PRINTF(4, 5);
+
+static void warn(struct weft__run *r, const char *file, int line,
+                 const char *fmt, ...)
+{
+    if (r->cfg->quiet || !first_warning(file, line))
+        return;
+    struct weft__buf b = { 0 };
+    va_list ap;
+    va_start(ap, fmt);
+    weft__buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "weft: warning: %s (WEFT_LOOP_DEBUG=%u)\n", b.s ? b.s : "?",
+            r->cfg->loop_debug);
+    weft__free(b.s);
+}
+
+static void debug_teardown(struct weft__run *r)
+{
+    (void)r;
+    weft__free(warned);
+    warned = NULL;
+    nwarned = warned_cap = 0;
+}
+
+/* Did coroutine t keep its loop's thread too long, from its last resume
+ * to the await where it gave it back (or its end)? Asked when the loop
+ * resumes it next, when its count and site are still those of that
+ * await, or when it ends: so the hot path only tests L->debug once per
+ * resume. */
+static __attribute__((cold, noinline)) void slow_coroutine(struct weft__run *r,
+                                                           struct weft__task *t)
+{
+    struct weft__taskx *x = t->x;
+    uint64_t n = t->ops - x->resumed_ops;
+    if (x->resumed_file == NULL || n <= r->cfg->loop_debug)
+        return; /* not resumed yet: no stretch to judge */
+    warn(r, t->file, t->line,
+         "coroutine %s ran %llu visible operations without awaiting, from "
+         "%s to %s, holding loop L%u's thread all along: a slow callback, "
+         "in asyncio's words",
+         weft__task_name(t), (unsigned long long)n,
+         weft__site(x->resumed_file, x->resumed_line),
+         weft__site(t->file, t->line), weft__loop_id(x->loop));
+}
+
 const struct weft__hooks weft__loop_hooks = {
     .spawned = task_spawned,
     .ending = task_ending,
     .ended = task_ended,
     .check = execution_check,
+    .teardown = debug_teardown,
 };
 
 static struct weft__loop *impl(struct weft__run *r, weft_loop_t *l)
@@ -204,6 +291,8 @@ static struct weft__loop *impl(struct weft__run *r, weft_loop_t *l)
         if (l->impl == NULL)
             return NULL;
         l->impl->pub = l;
+        l->impl->id = l->o.id;
+        l->impl->debug = r->cfg->loop_debug;
         weft__obj_init(r, &l->impl->pool, l->o.file, l->o.line);
     }
     return l->impl;
@@ -224,7 +313,9 @@ int weft_loop_init_at(weft_loop_t *l, unsigned flags, const char *file,
 
 uint32_t weft__loop_id(const struct weft__loop *l)
 {
-    return l ? l->pub->o.id : 0;
+    /* Kept in the arena: the loop object may live in a frame that is
+     * gone by the time a report names it. */
+    return l ? l->id : 0;
 }
 
 struct weft__task *weft__loop_running(const struct weft__loop *l,
@@ -378,7 +469,8 @@ int weft_call_at_at(weft_loop_t *l, int64_t when, weft_fn *fn, void *arg,
     cb->seq = L->seq++;
     cb->file = file;
     cb->line = line;
-    if (when < 0 || when <= r->now)
+    cb->timed = when >= 0 && when > r->now;
+    if (!cb->timed)
         soon_push(L, cb);
     else if (timer_add(r, L, cb) != 0)
         return -ENOMEM;
@@ -444,6 +536,7 @@ weft_future_t *weft_spawn_on_at(weft_loop_t *l, const char *name,
 static void run_callback(struct weft__run *r, struct weft__task *self,
                          struct weft__cb *cb)
 {
+    uint64_t ops = self->ops;
     self->x->in_callback = true;
     self->on_block = blocking_in_loop;
     if (cb->ffn != NULL)
@@ -452,7 +545,37 @@ static void run_callback(struct weft__run *r, struct weft__task *self,
         cb->fn(cb->arg);
     self->on_block = NULL;
     self->x->in_callback = false;
-    (void)r;
+    uint64_t n = self->ops - ops;
+    if (WEFT__UNLIKELY(n > r->cfg->loop_debug && r->cfg->loop_debug != 0)) {
+        /* a done-callback is named by its future */
+        const char *file = cb->ffn ? cb->f->o.file : cb->file;
+        int line = cb->ffn ? cb->f->o.line : cb->line;
+        warn(r, file, line,
+             "%s %s ran %llu visible operations, holding loop L%u's thread "
+             "all along: a slow callback, in asyncio's words",
+             cb->ffn ? "a done-callback of the future made at"
+                     : "the callback queued at",
+             weft__site(file, line), (unsigned long long)n,
+             weft__loop_id(self->x->runs_loop));
+    }
+}
+
+/* Callbacks run before queued coroutines, except at a timer tie: a
+ * callback from the loop's timer heap and a coroutine woken by its own
+ * timer, due at the same instant, have no order of their own (asyncio's
+ * timer heap promises none, trio shuffles), so which goes first is the
+ * strategy's choice, recorded like every timer tie. Only the coroutine the
+ * loop would resume next counts (any queued one on a shuffled loop). */
+static bool coroutine_first(struct weft__run *r, struct weft__loop *L)
+{
+    const struct weft__cb *cb = L->soon_head;
+    if (!cb->timed || L->qhead == NULL)
+        return false;
+    bool tie = false;
+    for (struct weft__task *c = L->qhead; c != NULL && !tie;
+         c = (L->pub->flags & WEFT_LOOP_SHUFFLE) ? c->x->co_next : NULL)
+        tie = c->timed_out && c->deadline == cb->when;
+    return tie && weft__choose_value(r, 2, WEFT__OP_TIMEOUT) == 1;
 }
 
 /* One turn of the loop: a due callback, else a queued coroutine, else
@@ -464,7 +587,7 @@ static void turn(struct weft__run *r, struct weft__loop *L,
 {
     while (L->ntimers > 0 && L->timers[0]->when <= r->now)
         soon_push(L, timer_take(L));
-    if (L->soon_head != NULL) {
+    if (L->soon_head != NULL && !coroutine_first(r, L)) {
         struct weft__cb *cb = L->soon_head;
         L->soon_head = cb->next;
         if (L->soon_head == NULL)
@@ -477,6 +600,12 @@ static void turn(struct weft__run *r, struct weft__loop *L,
         c->on_wake = NULL;
         c->wait_op = 0;
         L->running = c;
+        if (WEFT__UNLIKELY(L->debug != 0)) {
+            slow_coroutine(r, c); /* the stretch before its await */
+            c->x->resumed_ops = c->ops;
+            c->x->resumed_file = c->file;
+            c->x->resumed_line = c->line;
+        }
         weft__ready(r, c);
         weft__suspend(r, WEFT__OP_LOOP, NULL, WEFT_FOREVER);
         return;
@@ -520,15 +649,23 @@ static void *worker(void *arg)
             if (j->f->state != 0)
                 continue; /* cancelled before it started: never runs */
             x->locals = j->locals;
+            x->job_file = j->file;
+            x->job_line = j->line;
             /* While it runs the job, the job's future is the worker's
              * own: cancelling it cancels the worker's waits, and
              * weft_task_fail fails it. */
             x->future = j->f;
             j->f->task = self;
-            self->cancel_requested = self->cancel_pending = false;
+            self->cancel_requests = 0;
+            self->cancel_pending = false;
             void *ret = j->fn(j->arg);
-            weft__task_done(r, self, ret, 0);
+            /* A cancelled job's future ends cancelled whatever the job
+             * returns (asyncio: a cancelled executor future drops what
+             * the thread returns), and the worker lives on. */
+            weft__task_done(r, self, ret,
+                            self->cancel_requests > 0 ? -ECANCELED : 0);
             x->future = NULL;
+            x->job_file = NULL;
             continue;
         }
         if (L->shutdown)
@@ -549,7 +686,7 @@ weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
     struct weft__loop *L = weft__any_loop(self);
     if (L == NULL || fn == NULL)
         return NULL;
-    weft__visible(r, WEFT__OP_CALL, &L->pool, file, line);
+    weft__visible(r, WEFT__OP_TO_THREAD, &L->pub->o, file, line);
     struct weft__job *j = weft__run_alloc(r, sizeof *j);
     weft_future_t *f = weft__run_alloc(r, sizeof *f);
     if (j == NULL || f == NULL)
@@ -563,6 +700,9 @@ weft_future_t *weft_to_thread_at(weft_thread_fn *fn, void *arg,
     j->arg = arg;
     j->f = f;
     j->locals = weft__locals_copy(r, self);
+    j->file = file;
+    j->line = line;
+    j->by = self->id;
     if (L->jobs_tail)
         L->jobs_tail->next = j;
     else
@@ -592,9 +732,60 @@ static struct weft__task *spawn_worker(struct weft__run *r,
     return w;
 }
 
+void weft__pool_view(const struct weft__run *r, const struct weft__loop *L,
+                     struct weft__pool_view *v)
+{
+    v->workers = L->nworkers;
+    v->max = r->cfg->loop_workers ? r->cfg->loop_workers : 1;
+    v->idle = L->idle;
+    v->queued = 0;
+    for (const struct weft__job *j = L->jobs_head; j != NULL; j = j->next)
+        v->queued += j->f->state == 0; /* a cancelled one never runs */
+}
+
+bool weft__pool_queued(const struct weft__loop *L, uint32_t i,
+                       weft_future_t **f, const char **file, int *line,
+                       uint32_t *by)
+{
+    for (const struct weft__job *j = L->jobs_head; j != NULL; j = j->next) {
+        if (j->f->state != 0 || i-- > 0)
+            continue;
+        *f = j->f;
+        *file = j->file;
+        *line = j->line;
+        *by = j->by;
+        return true;
+    }
+    return false;
+}
+
+struct weft__loop *weft__job_queued_on(const struct weft__run *r,
+                                       const weft_future_t *f)
+{
+    for (struct weft__loop *L = weft__loop_next(r, NULL); L != NULL;
+         L = weft__loop_next(r, L))
+        for (const struct weft__job *j = L->jobs_head; j != NULL; j = j->next)
+            if (j->f == f)
+                return L;
+    return NULL;
+}
+
+struct weft__loop *weft__loop_next(const struct weft__run *r,
+                                   const struct weft__loop *L)
+{
+    uint32_t i = L != NULL ? L->thread->id + 1 : 0;
+    for (; i < r->ntasks; i++) {
+        struct weft__loop *next = weft__runs_loop(r->tasks[i]);
+        if (next != NULL && next->thread == r->tasks[i])
+            return next;
+    }
+    return NULL;
+}
+
 /* Stop the pool and wait for its workers to end. */
-static void pool_shutdown(struct weft__run *r, struct weft__loop *L,
-                          struct weft__task *self)
+static inline __attribute__((always_inline)) void
+pool_shutdown(struct weft__run *r, struct weft__loop *L,
+              struct weft__task *self)
 {
     L->shutdown = true;
     weft__wake(r, &L->pool, WEFT__WAKE_ALL);
@@ -612,12 +803,50 @@ static void pool_shutdown(struct weft__run *r, struct weft__loop *L,
 
 /* ------------------------------------------------------------------- run */
 
-int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
-                     void **ret, const char *file, int line)
+/* Debug mode: the main coroutine returned; what else was still to do is
+ * cancelled (coroutines) or dropped (timer callbacks) on the way out. */
+static void pending_at_end(struct weft__run *r, struct weft__loop *L,
+                           const char *file, int line)
+{
+    struct weft__buf b = { 0 };
+    unsigned n = 0;
+    for (uint32_t i = 0; i < r->ntasks; i++) {
+        struct weft__task *t = r->tasks[i];
+        if (weft__co_loop(t) != L || t->state == WEFT__DONE)
+            continue;
+        if (n++ == 0)
+            weft__buf_printf(&b, "coroutines still pending, cancelled on the "
+                                 "way out: ");
+        if (n <= 4)
+            weft__buf_printf(&b, "%s%s spawned at %s", n > 1 ? ", " : "",
+                             weft__task_name(t),
+                             weft__site(t->spawn_file, t->spawn_line));
+    }
+    if (n > 4)
+        weft__buf_printf(&b, " and %u more", n - 4);
+    if (L->ntimers > 0) {
+        const struct weft__cb *first = L->timers[0]; /* the heap's top */
+        weft__buf_printf(&b,
+                         "%s%u timer callback%s that will never run, the "
+                         "first queued at %s",
+                         n ? "; " : "", L->ntimers, L->ntimers == 1 ? "" : "s",
+                         weft__site(first->file, first->line));
+    }
+    if (b.len > 0)
+        warn(r, file, line,
+             "loop L%u run at %s: its main coroutine returned, and left %s; "
+             "in asyncio's words, a task was destroyed but it is pending",
+             weft__loop_id(L), weft__site(file, line), b.s);
+    weft__free(b.s);
+}
+
+static inline __attribute__((always_inline)) int
+loop_run(weft_loop_t *l, weft_thread_fn *main, void *arg,
+         weft_future_t **main_future, void **ret, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_loop_run");
     struct weft__task *self = r->cur;
-    if (main == NULL)
+    if (main == NULL || main_future == NULL)
         return -EINVAL;
     if (weft__any_loop(self) != NULL)
         return -EBUSY; /* no loop inside a loop, as asyncio.run */
@@ -648,8 +877,11 @@ int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
         self->x->runs_loop = NULL;
         return -ENOMEM;
     }
+    *main_future = mf;
     while (mf->state == 0)
         turn(r, L, self);
+    if (WEFT__UNLIKELY(L->debug != 0))
+        pending_at_end(r, L, file, line);
     /* asyncio.run's epilogue: cancel what is left, let it finish. */
     for (uint32_t i = 0; i < r->ntasks; i++) {
         struct weft__task *t = r->tasks[i];
@@ -669,6 +901,20 @@ int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
     L->thread = NULL;
     self->x->runs_loop = NULL;
     return weft_future_result(mf, ret);
+}
+
+int weft_loop_run_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
+                     void **ret, const char *file, int line)
+{
+    weft_future_t *mf;
+    return loop_run(l, main, arg, &mf, ret, file, line);
+}
+
+int weft_loop_run_future_at(weft_loop_t *l, weft_thread_fn *main, void *arg,
+                            weft_future_t **main_future, void **ret,
+                            const char *file, int line)
+{
+    return loop_run(l, main, arg, main_future, ret, file, line);
 }
 
 int weft_await_sleep_until_at(int64_t deadline, const char *file, int line)

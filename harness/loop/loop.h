@@ -30,6 +30,13 @@ struct weft__taskx {
     struct weft__locals *locals;  /* task-local values (copy on spawn) */
     const char *block_file;       /* a blocking call inside a loop */
     int block_line;
+    const char *job_file; /* a to_thread worker's current job: */
+    int job_line;         /* where it was submitted */
+    /* loop debug mode: where and after how many operations of its own a
+     * coroutine last got its loop's thread */
+    uint64_t resumed_ops;
+    const char *resumed_file;
+    int resumed_line;
 };
 
 /* The execution's loop-layer state (r->x), made on first need. */
@@ -107,6 +114,30 @@ WEFT__HIDDEN uint32_t weft__loop_id(const struct weft__loop *l);
 /* The coroutine holding a loop's thread, and how many are queued. */
 WEFT__HIDDEN struct weft__task *weft__loop_running(const struct weft__loop *l,
                                                    uint32_t *queued);
+/* The running loops of this execution, in the order of their threads'
+ * task ids: the first after NULL, NULL after the last (reports). Only a
+ * running loop can hold to_thread jobs: its pool drains before it
+ * returns. */
+WEFT__HIDDEN struct weft__loop *weft__loop_next(const struct weft__run *r,
+                                                const struct weft__loop *L);
+/* Reports: a loop's to_thread pool as it stands. */
+struct weft__pool_view {
+    unsigned workers; /* started and not ended */
+    unsigned max;     /* the most it may have (WEFT_LOOP_WORKERS) */
+    unsigned idle;    /* waiting for a job; the others run one */
+    uint32_t queued;  /* jobs no worker has taken yet */
+};
+WEFT__HIDDEN void weft__pool_view(const struct weft__run *r,
+                                  const struct weft__loop *L,
+                                  struct weft__pool_view *v);
+/* The i-th job queued on L's pool: its future, where and by which task
+ * it was submitted; false past the last. */
+WEFT__HIDDEN bool weft__pool_queued(const struct weft__loop *L, uint32_t i,
+                                    weft_future_t **f, const char **file,
+                                    int *line, uint32_t *by);
+/* The loop whose pool holds f as a job not started yet, or NULL. */
+WEFT__HIDDEN struct weft__loop *weft__job_queued_on(const struct weft__run *r,
+                                                    const weft_future_t *f);
 /* A to_thread worker died in a job (loop.c). */
 WEFT__HIDDEN void weft__pool_worker_died(struct weft__run *r,
                                          struct weft__task *t);

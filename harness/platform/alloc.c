@@ -117,6 +117,12 @@ void weft__misuse(const char *fn, const char *fmt, ...)
     abort();
 }
 
+void weft__assert_broken(const char *cond, const char *file, int line)
+{
+    weft__misuse("internal error", "%s:%d: invariant broken: %s", file, line,
+                 cond);
+}
+
 const char *weft_strerror(int err)
 {
     if (err > 0)

@@ -76,6 +76,16 @@ WEFT__HIDDEN void weft__buf_vprintf(struct weft__buf *b, const char *fmt,
 WEFT__HIDDEN WEFT__NORETURN void weft__misuse(const char *fn, const char *fmt,
                                               ...) WEFT__PRINTF(2, 3);
 
+/* An invariant of weft itself, cheap and always on: when it does not hold
+ * weft is wrong (not the code under test), so it says which one broke,
+ * where, and aborts at once, before the damage spreads. */
+#define WEFT__ASSERT(cond)     \
+    ((void)(WEFT__LIKELY(cond) \
+                ? 0            \
+                : (weft__assert_broken(#cond, __FILE__, __LINE__), 0)))
+WEFT__HIDDEN WEFT__NORETURN void
+weft__assert_broken(const char *cond, const char *file, int line);
+
 /* ------------------------------------------------------------- stacks */
 
 struct weft__stack {

@@ -55,7 +55,10 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
                                        struct weft__buf *b)
 {
     weft__obj_t *o = t->wait_obj;
-    (void)r;
+    struct weft__taskx *x = weft__tx(t);
+    if (x != NULL && x->pool_of != NULL && x->job_file != NULL)
+        weft__buf_printf(b, "runs the to_thread job submitted at %s; ",
+                         weft__site(x->job_file, x->job_line));
     switch (t->wait_op) {
     case WEFT__OP_LOCK: {
         weft_mutex_t *m = CONTAINER(o, weft_mutex_t, o);
@@ -122,9 +125,19 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
         struct weft__task *by = NULL;
         if (o != NULL) {
             weft_future_t *f = CONTAINER(o, weft_future_t, o);
+            struct weft__loop *pool = weft__job_queued_on(r, f);
             if (f->task != NULL && f->task->state != WEFT__DONE) {
                 by = f->task;
                 weft__buf_printf(b, ", the outcome of %s", weft__task_name(by));
+            } else if (pool != NULL) {
+                struct weft__pool_view v;
+                weft__pool_view(r, pool, &v);
+                weft__buf_printf(b,
+                                 ", the outcome of a to_thread job still "
+                                 "queued on loop L%u's pool: %u of %u "
+                                 "worker%s busy",
+                                 weft__loop_id(pool), v.workers - v.idle, v.max,
+                                 v.max == 1 ? "" : "s");
             }
         }
         if (blocking)
@@ -166,6 +179,37 @@ struct weft__task *weft__describe_wait(struct weft__run *r,
     default:
         weft__buf_printf(b, "waits in %s", weft__op_name(t->wait_op));
         return NULL;
+    }
+}
+
+/* Jobs queued on a to_thread pool whose every worker is busy are the
+ * explanation of many loop deadlocks (jobs waiting on each other): no
+ * blocked task shows them, so they get their own lines. */
+static void pools(struct weft__run *r, struct weft__buf *b)
+{
+    for (struct weft__loop *L = weft__loop_next(r, NULL); L != NULL;
+         L = weft__loop_next(r, L)) {
+        struct weft__pool_view v;
+        weft__pool_view(r, L, &v);
+        if (v.queued == 0)
+            continue;
+        weft__buf_printf(b,
+                         "  to_thread pool of loop L%u: %u worker%s of at "
+                         "most %u (WEFT_LOOP_WORKERS), %u busy; %u job%s "
+                         "queued, never started:\n",
+                         weft__loop_id(L), v.workers, v.workers == 1 ? "" : "s",
+                         v.max, v.workers - v.idle, v.queued,
+                         v.queued == 1 ? "" : "s");
+        weft_future_t *f;
+        const char *file;
+        int line;
+        uint32_t by;
+        for (uint32_t k = 0; weft__pool_queued(L, k, &f, &file, &line, &by);
+             k++)
+            weft__buf_printf(
+                b, "    job F%u submitted at %s by %s\n", f->o.id,
+                weft__site(file, line),
+                weft__task_name(by < r->ntasks ? r->tasks[by] : NULL));
     }
 }
 
@@ -231,6 +275,7 @@ static void deadlock(struct weft__run *r)
         weft__buf_printf(b, "%s\n", weft__task_name(lo));
         weft__free(scratch.s);
     }
+    pools(r, b);
     for (uint32_t i = 0; i < r->ntasks; i++) {
         struct weft__task *t = r->tasks[i];
         struct weft__taskx *x = weft__tx(t);
