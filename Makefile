@@ -102,7 +102,7 @@ LIB_OBJS := $(LIB_SRCS:%=$(BUILD)/obj/%.o)
 # programs thousands of times (weft-cc's corpus: a fork per execution);
 # the sanitizer, valgrind, ucontext and qemu variants leave them out, as
 # they test the library itself, which the other programs cover.
-TEST_NATIVE_ONLY = test_weftcc test_tsan test_realcode
+TEST_NATIVE_ONLY = test_weftcc test_tsan test_realcode test_snapshot
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 ifneq ($(VARIANT),)
 TEST_SRCS := $(filter-out $(TEST_NATIVE_ONLY:%=tests/%.c),$(TEST_SRCS))
@@ -849,7 +849,7 @@ $(WEFTCC_LIB): $(WEFTCC_ST) $(WEFTCC_OBJ)
 		else missing="$$missing $$s"; fi; \
 	done; \
 	if [ -n "$$missing" ]; then \
-		echo "weft-cc: libweft calls interposed functions with no weftcc_real_ twin in harness/cc/interpose.c:$$missing"; \
+		echo "weft-cc: libweft calls interposed functions with no weftcc_real_ twin in harness/cc:$$missing"; \
 		exit 1; \
 	fi; \
 	$(OBJCOPY) $$map $(WEFT_SECTIONS) $(WEFTCC_ST) $@.tmp && mv $@.tmp $@
@@ -862,4 +862,4 @@ $(WEFTCC_DIR)/config: $(FLAGS_FILE)
 -include $(wildcard $(WEFTCC_DIR)/*.d)
 
 # The test builds the corpus (tests/corpus/*.c) with scripts/weft-cc.
-$(BUILD)/tests/test_weftcc $(BUILD)/tests/test_tsan: | weft-cc
+$(BUILD)/tests/test_weftcc $(BUILD)/tests/test_tsan $(BUILD)/tests/test_snapshot: | weft-cc

@@ -340,26 +340,61 @@ static void test_scenarios(void **state)
 
 /* Report mode prints each distinct race once over all executions, and
  * the isolated children agree on which were printed. */
-static void test_report_once(void **state)
+/* Each race of a report-mode run, told once, with a replay line that
+ * shows that race again (by seed, or a schedule file for dfs; in fork
+ * mode too). */
+static void report_once(const char *const extra[])
 {
-    (void)state;
     build_races();
     char prog[PATH_MAX + 64], err[PATH_MAX + 64];
     snprintf(prog, sizeof prog, "%s/races-gcc", tmp);
     snprintf(err, sizeof err, "%s/report.err", tmp);
-    const char *env[] = { "WEFT_SEED=1", "WEFT_ITERATIONS=200",
-                          "WEFT_RACE=report", NULL };
+    const char *env[6] = { "WEFT_SEED=1", "WEFT_ITERATIONS=200",
+                           "WEFT_RACE=report" };
+    for (int i = 0; extra[i] != NULL; i++)
+        env[3 + i] = extra[i];
     int st;
     waitpid(start_arg(prog, "two_races", err, env), &st, 0);
     char *out = slurp(err);
     unsigned n = 0;
-    for (const char *p = out; (p = strstr(p, "weft: data race:")) != NULL; p++)
+    for (const char *p = out; (p = strstr(p, "weft: data race:")) != NULL;
+         p++) {
         n++;
+        char head[600], line[PATH_MAX + 600];
+        snprintf(head, sizeof head, "%.*s", (int)strcspn(p, "\n"), p);
+        const char *r = strstr(p, "  replay:    ");
+        const char *next = strstr(p + 1, "weft: data race:");
+        if (r == NULL || (next != NULL && r > next)) {
+            print_error("no replay line for: %s\n%s\n", head, out);
+            fail();
+        }
+        r += strlen("  replay:    ");
+        snprintf(line, sizeof line, "%.*s 2>'%s/report2.err' >/dev/null",
+                 (int)strcspn(r, "\n"), r, tmp);
+        int rc = system(line);
+        char again[PATH_MAX + 64];
+        snprintf(again, sizeof again, "%s/report2.err", tmp);
+        char *out2 = slurp(again);
+        if (!(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) ||
+            strstr(out2, head) == NULL)
+            print_error("replay of '%s' (%s):\n%s\n", head, line, out2);
+        assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
+        assert_non_null(strstr(out2, head));
+        free(out2);
+    }
     if (n != 2)
         print_error("%s\n", out);
     assert_int_equal(n, 2);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
     free(out);
+}
+
+static void test_report_once(void **state)
+{
+    (void)state;
+    report_once((const char *const[]){ NULL });
+    report_once((const char *const[]){ "WEFT_STRATEGY=dfs", NULL });
+    report_once((const char *const[]){ "WEFT_ISOLATE=fork", NULL });
 }
 
 /* The replay line of a failure, pasted into a shell, replays it: the same
@@ -410,6 +445,10 @@ static void test_race_replay(void **state)
 {
     (void)state;
     replay_case("rwlock_bad", NULL, "kind:      data race", NULL);
+    replay_case("rwlock_bad", "WEFT_ISOLATE=fork", "kind:      data race",
+                "WEFT_ISOLATE=fork");
+    replay_case("rwlock_bad", "WEFT_ISOLATE=none", "kind:      data race",
+                "WEFT_ISOLATE=none");
     replay_case("atomic_rmw", "WEFT_STRATEGY=pct", "SIGABRT",
                 "WEFT_PCT_STEPS=");
 }

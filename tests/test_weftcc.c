@@ -174,6 +174,73 @@ static void test_corpus(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* The systematic search on every corpus program, executions starting from
+ * the snapshot: each bug found (within 2 preemptions, dfs's default bound;
+ * two need 3), each twin's bounded space exhausted, or 100,000 executions
+ * of it passed, without a finding. */
+static bool needs_three(const char *name)
+{
+    return strcmp(name, "aba") == 0 || strcmp(name, "ws_deque") == 0;
+}
+
+static void test_corpus_dfs(void **state)
+{
+    (void)state;
+    char path[PATH_MAX + 64], err[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/if_while", tmp);
+    if (access(path, X_OK) != 0)
+        build_all();
+    int bad = 0;
+    for (size_t i = 0; i < NPROG; i++) {
+        const char *n = corpus[i].name;
+        const char *env[] = { "WEFT_STRATEGY=dfs", "WEFT_ITERATIONS=100000",
+                              needs_three(n) ? "WEFT_PREEMPTIONS=3"
+                                             : "WEFT_PREEMPTIONS=2",
+                              corpus[i].env, NULL };
+        snprintf(path, sizeof path, "%s/%s", tmp, n);
+        snprintf(err, sizeof err, "%s/%s.dfs.err", tmp, n);
+        pid_t bug = start(path, err, env);
+        const char *tenv[] = { "WEFT_STRATEGY=dfs", "WEFT_ITERATIONS=100000",
+                               NULL };
+        snprintf(path, sizeof path, "%s/%s_fixed", tmp, n);
+        snprintf(err, sizeof err, "%s/%s_fixed.dfs.err", tmp, n);
+        pid_t twin = start(path, err, tenv);
+
+        int st;
+        waitpid(bug, &st, 0);
+        snprintf(err, sizeof err, "%s/%s.dfs.err", tmp, n);
+        char *out = slurp(err);
+        bool kind = false;
+        for (int k = 0; k < 3 && corpus[i].kinds[k]; k++)
+            kind = kind || strstr(out, corpus[i].kinds[k]) != NULL;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 || !kind ||
+            strstr(out, "confirmed: replayed in a fresh process") == NULL) {
+            print_error("%s (dfs): expected exit 1 and a confirmed %s "
+                        "finding; got status %d:\n%s\n",
+                        n, corpus[i].kinds[0], st, out);
+            bad++;
+        }
+        free(out);
+        waitpid(twin, &st, 0);
+        snprintf(err, sizeof err, "%s/%s_fixed.dfs.err", tmp, n);
+        out = slurp(err);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+            (strstr(out, "the search is exhausted: every execution with at "
+                         "most 2 preemptions") == NULL &&
+             strstr(out, "weft: OK: 100000 executions") == NULL)) {
+            print_error("%s_fixed (dfs): expected exit 0, exhausted or "
+                        "100000 clean executions; got status %d:\n%s\n",
+                        n, st, out);
+            bad++;
+        } else {
+            print_message("%s_fixed (dfs): %.*s", n,
+                          (int)strcspn(out, "\n") + 1, out);
+        }
+        free(out);
+    }
+    assert_int_equal(bad, 0);
+}
+
 /* The replay line of a failure replays it: same finding, one execution. */
 static void test_replay(void **state)
 {
@@ -250,6 +317,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corpus),
+        cmocka_unit_test(test_corpus_dfs),
         cmocka_unit_test(test_replay),
         cmocka_unit_test(test_passthrough),
     };

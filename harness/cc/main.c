@@ -370,7 +370,11 @@ static bool confirm_fresh(const char *schedule, weft_finding_t kind,
         return true;
     }
     const char *k = strstr(buf, "\"kind\": \"");
-    if (k != NULL) {
+    if (k != NULL && strncmp(k + 9, "nondeterminism", 14) == 0) {
+        snprintf(note, len,
+                 "there, the program did not fail where it "
+                 "failed here, and went on past the schedule");
+    } else if (k != NULL) {
         k += 9;
         snprintf(note, len, "it replayed as a different finding there (%.*s)",
                  (int)strcspn(k, "\""), k);
@@ -494,9 +498,6 @@ static int wait_child(pid_t pid, int *st)
     return 0;
 }
 
-/* The exploration in forked children: executions [skip, ...) of this
- * shard, up to WEFT_JOBS at a time. Children are quiet; the failures to
- * report are run once more, in index order, to print their reports. */
 /* The replay line's tail for this mode: WEFT_ISOLATE, settings, command. */
 static void make_hint(void)
 {
@@ -507,6 +508,10 @@ static void make_hint(void)
              settings, settings[0] ? " " : "", cmd);
 }
 
+/* The exploration in forked children: executions [skip, ...) of this
+ * shard, up to WEFT_JOBS at a time (the first `skip` ran in snapshot mode
+ * before, and passed). Children are quiet; the failures to report are run
+ * once more, in index order, to print their reports. */
 static int run_forked(weft_config_t *cfg, uint64_t skip)
 {
     isolate = ISOLATE_FORK;
@@ -650,7 +655,7 @@ static int run_forked(weft_config_t *cfg, uint64_t skip)
     if (cfg->json_out != NULL) {
         weft_result_t res;
         memset(&res, 0, sizeof res);
-        res.executions = done;
+        res.executions = skip + done;
         res.failures = nfails;
         res.execution = nfails > 0 ? fails[0] + 1 : 0;
         res.exhausted = exhausted;
@@ -670,19 +675,24 @@ static int run_forked(weft_config_t *cfg, uint64_t skip)
     rate(r, sizeof r, done, dt);
     if (nfails > 0)
         return 1;
+    uint64_t total = skip + done;
     if (races > 0) {
         fprintf(stderr,
                 "weft: FAILED: %u data race%s reported (above), no other "
                 "finding in %llu execution%s (fork, %.3f s)\n",
-                races, races == 1 ? "" : "s", (unsigned long long)done,
-                plural(done), dt);
+                races, races == 1 ? "" : "s", (unsigned long long)total,
+                plural(total), dt);
         return 1;
     }
+    char before[80] = "";
+    if (skip > 0)
+        snprintf(before, sizeof before, "; the first %llu in snapshot mode",
+                 (unsigned long long)skip);
     if (!cfg->quiet)
         fprintf(stderr,
                 "weft: OK: %llu execution%s, no finding (fork, %.3f s, %s "
-                "executions/s%s%s)\n",
-                (unsigned long long)done, plural(done), dt, r,
+                "executions/s%s%s%s)\n",
+                (unsigned long long)total, plural(total), dt, r, before,
                 out_of_time ? "; stopped by the time budget" : "",
                 stride > 1 ? "; a shard" : "");
     return 0;
@@ -694,8 +704,9 @@ static int run_forked(weft_config_t *cfg, uint64_t skip)
  * again from its start, in fork mode, past what was done. */
 static _Noreturn void switch_to_fork(uint64_t done, const weft_config_t *cfg)
 {
-    char skip[40], seed[40], its[40];
-    snprintf(skip, sizeof skip, "%llu", (unsigned long long)done);
+    char skip[60], seed[40], its[40];
+    snprintf(skip, sizeof skip, "%llu %u", (unsigned long long)done,
+             weftcc_sh->races);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
     snprintf(its, sizeof its, "%llu", (unsigned long long)cfg->iterations);
     setenv("WEFT__SKIP", skip, 1);
@@ -767,10 +778,12 @@ static int run_in_process(weft_config_t *cfg)
         weft_result_destroy(&res);
     if (weftcc_sh->tainted && rc == 0) {
         const char *st = cfg->strategy ? cfg->strategy : "random";
+        /* an exec abandons its execution, which is not counted */
+        uint64_t at = done + (weftcc_sh->taint_abandons ? 1 : 0);
         fprintf(stderr,
                 "weft: note: execution %llu did what a snapshot cannot undo "
                 "(%s)",
-                (unsigned long long)done + 1, weftcc_sh->taint_what);
+                (unsigned long long)at, weftcc_sh->taint_what);
         if (strcmp(st, "dfs") == 0 || cfg->replay_file != NULL) {
             fprintf(stderr,
                     "; a %s search cannot go on in forked processes: "
@@ -802,13 +815,21 @@ static int run_in_process(weft_config_t *cfg)
     }
     char r[32];
     rate(r, sizeof r, done, dt);
+    char all[120] = "";
+    if (exhausted && cfg->strategy != NULL &&
+        strcmp(cfg->strategy, "dfs") == 0 && cfg->preemption_bound >= 0)
+        snprintf(all, sizeof all,
+                 ", the search is exhausted: every execution with at most %d "
+                 "preemption%s",
+                 cfg->preemption_bound, cfg->preemption_bound == 1 ? "" : "s");
+    else if (exhausted)
+        snprintf(all, sizeof all,
+                 ", the search is exhausted: that is all of them");
     if (!cfg->quiet)
         fprintf(stderr,
                 "weft: OK: %llu execution%s, no finding%s (%s, %.3f s, %s "
                 "executions/s)\n",
-                (unsigned long long)done, plural(done),
-                exhausted ? ", the search is exhausted: that is all of them"
-                          : "",
+                (unsigned long long)done, plural(done), all,
                 isolate_names[isolate], dt, r);
     return 0;
 }
@@ -854,6 +875,19 @@ int __wrap_main(int argc, char **argv)
     command_line(cmd, sizeof cmd, argc, argv);
     settings_line(settings, sizeof settings);
 
+    /* Set by an exploration that went on in fork mode (switch_to_fork):
+     * the executions it ran, and the races it reported. */
+    uint64_t skip = 0;
+    const char *sk = getenv("WEFT__SKIP");
+    if (sk != NULL) {
+        unsigned races = 0;
+        unsigned long long k = 0;
+        if (sscanf(sk, "%llu %u", &k, &races) >= 1) {
+            skip = k;
+            weftcc_sh->races = races;
+        }
+        unsetenv("WEFT__SKIP");
+    }
     weft_config_t cfg;
     weft_config_init(&cfg);
     char err[512];
@@ -873,12 +907,6 @@ int __wrap_main(int argc, char **argv)
         cfg.max_steps = weftcc_granularity == WEFTCC_GRAN_MEMORY
                             ? WEFTCC_MAX_STEPS * 10
                             : WEFTCC_MAX_STEPS;
-    uint64_t skip = 0;
-    const char *sk = getenv("WEFT__SKIP");
-    if (sk != NULL) {
-        skip = strtoull(sk, NULL, 10);
-        unsetenv("WEFT__SKIP");
-    }
     fflush(NULL);
     if (isolate == ISOLATE_FORK)
         return run_forked(&cfg, skip);

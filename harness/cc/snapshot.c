@@ -145,11 +145,8 @@ static int segments_cb(struct dl_phdr_info *info, size_t size, void *data)
         if (p->p_type != PT_LOAD)
             continue;
         uintptr_t lo = info->dlpi_addr + p->p_vaddr, hi = lo + p->p_memsz;
-        if (p->p_flags & PF_X) {
-            if (ncode < sizeof code / sizeof code[0])
-                code[ncode++] = (struct span){ lo, hi };
+        if (p->p_flags & PF_X)
             continue;
-        }
         if (!(p->p_flags & PF_W))
             continue;
         /* RELRO (the GOT, .init_array, .dynamic) is read-only by now */
@@ -159,6 +156,30 @@ static int segments_cb(struct dl_phdr_info *info, size_t size, void *data)
             *rc = -1;
     }
     return 0;
+}
+
+static int code_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    if (system_object(info->dlpi_name))
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + p->p_vaddr, hi = lo + p->p_memsz;
+        if (p->p_type == PT_LOAD && (p->p_flags & PF_X) &&
+            ncode < sizeof code / sizeof code[0])
+            code[ncode++] = (struct span){ lo, hi };
+    }
+    return 0;
+}
+
+/* The program's code: its executable's and its own libraries' (loaded by
+ * then; one dlopen'ed later makes the exploration go on in fork mode). */
+void weftcc_code_init(void)
+{
+    if (ncode == 0)
+        dl_iterate_phdr(code_cb, NULL);
 }
 
 /* weft's own code sits in the executable's text, in its own section. */
@@ -173,6 +194,8 @@ bool weftcc_program_code(const void *ra)
     uintptr_t a = (uintptr_t)ra;
     if (weftcc_own_code(ra))
         return false;
+    if (WEFT__UNLIKELY(ncode == 0))
+        weftcc_code_init(); /* a constructor's first malloc */
     for (unsigned i = 0; i < ncode; i++)
         if (a >= code[i].lo && a < code[i].hi)
             return true;
@@ -226,23 +249,36 @@ bool weftcc_arena_owns(const void *p)
     return (const char *)p >= base && (const char *)p < end;
 }
 
+static size_t arena_reserve;
+
+/* The largest reservation the address space allows (a `ulimit -v` counts
+ * reserved space too), from 64 GiB down to 256 MiB. */
 static int arena_init(void)
 {
     if (base != NULL)
         return 0;
-    void *m = mmap(NULL, ARENA_RESERVE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED)
-        return -1;
-    base = top = high = m;
-    end = base + ARENA_RESERVE;
-    return 0;
+    for (size_t want = ARENA_RESERVE; want >= ((size_t)256 << 20); want /= 2) {
+        void *m = mmap(NULL, want, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m == MAP_FAILED)
+            continue;
+        base = top = high = m;
+        end = base + want;
+        arena_reserve = want;
+        return 0;
+    }
+    return -1;
+}
+
+size_t weftcc_arena_size(void)
+{
+    return arena_reserve;
 }
 
 void *weftcc_arena_alloc(size_t n, size_t align)
 {
     size_t size;
-    if (n > ARENA_RESERVE)
+    if (n > arena_reserve)
         return NULL;
     unsigned c = class_of(n, &size);
     if (align <= 16 && bins[c] != NULL) {
@@ -288,15 +324,19 @@ void weftcc_arena_free(void *p)
 
 /* Empty it, and zero what this execution used: a program that reads
  * memory it did not write sees what a fresh process would, zeros, so a
- * replay elsewhere behaves the same. Large uses go back to the kernel,
- * which zeroes lazily. */
+ * replay elsewhere behaves the same. Zeroing in place is several times
+ * cheaper than faulting the pages in again, so the first ARENA_KEEP bytes
+ * stay resident; beyond, pages go back to the kernel, which zeroes them
+ * lazily. */
+#define ARENA_KEEP ((size_t)64 << 20)
 static void arena_reset(void)
 {
     size_t used = (size_t)(high - base);
-    if (used > ((size_t)1 << 20))
-        madvise(base, used, MADV_DONTNEED);
-    else
-        memset(base, 0, used);
+    if (used > ARENA_KEEP) {
+        madvise(base + ARENA_KEEP, used - ARENA_KEEP, MADV_DONTNEED);
+        used = ARENA_KEEP;
+    }
+    memset(base, 0, used);
     top = high = base;
     memset(bins, 0, sizeof bins);
 }
@@ -573,13 +613,74 @@ static void sig_changed(int sig, const struct sigaction *old)
     sig_dirty[sig] = 1;
 }
 
+/* The signal mask main started with (all tasks run on one OS thread:
+ * a mask one execution set would block signals in the next). */
+static uint64_t mask_was;
+
 static void sigs_restore(void)
 {
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask_was, NULL, sizeof mask_was);
     for (int s = 1; s < NSIG; s++)
         if (sig_dirty[s]) {
             weftcc_real_sigaction(s, &sig_was[s], NULL);
             sig_dirty[s] = 0;
         }
+}
+
+/* ---------------------------------------------------------- mappings */
+
+/* The private anonymous mappings the program made in this execution, as
+ * page ranges: unmapped at the restore, as its heap is emptied. */
+static struct span *maps;
+static unsigned nmaps, maps_cap;
+
+static uintptr_t page_up(uintptr_t a)
+{
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    return (a + pg - 1) & ~(pg - 1);
+}
+
+static void maps_add(uintptr_t lo, size_t len)
+{
+    if (nmaps == maps_cap) {
+        unsigned cap = maps_cap ? 2 * maps_cap : 16;
+        struct span *m = weftcc_real_realloc(maps, cap * sizeof *m);
+        if (m == NULL) {
+            weftcc_taint("a mapping weft could not note (out of memory)", NULL);
+            return;
+        }
+        maps = m;
+        maps_cap = cap;
+    }
+    maps[nmaps++] = (struct span){ lo, page_up(lo + len) };
+}
+
+/* [lo, lo + len) unmapped: cut out of every noted range. */
+static void maps_cut(uintptr_t lo, size_t len)
+{
+    uintptr_t hi = page_up(lo + len);
+    for (unsigned i = 0; i < nmaps; i++) {
+        struct span m = maps[i];
+        if (hi <= m.lo || lo >= m.hi)
+            continue;
+        if (lo > m.lo && hi < m.hi) { /* a hole in the middle: two */
+            maps[i].hi = lo;
+            maps_add(hi, m.hi - hi);
+        } else if (lo > m.lo) {
+            maps[i].hi = lo;
+        } else if (hi < m.hi) {
+            maps[i].lo = hi;
+        } else {
+            maps[i--] = maps[--nmaps];
+        }
+    }
+}
+
+static void maps_restore(void)
+{
+    for (unsigned i = 0; i < nmaps; i++)
+        syscall(SYS_munmap, maps[i].lo, maps[i].hi - maps[i].lo);
+    nmaps = 0;
 }
 
 /* ---------------------------------------------------------- taint */
@@ -636,6 +737,7 @@ int weftcc_snapshot_take(char *why, size_t len)
     fds_snapshot();
     cwd_fd = weftcc_fd_high((int)syscall(SYS_openat, AT_FDCWD, ".",
                                          O_PATH | O_DIRECTORY | O_CLOEXEC, 0));
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask_was, sizeof mask_was);
     umask_was = (mode_t)syscall(SYS_umask, 022);
     syscall(SYS_umask, umask_was);
     weftcc_snapshot_on = true;
@@ -726,6 +828,8 @@ static void srand48_seed(long seed)
 static void random_bytes(void *buf, size_t n)
 {
     unsigned char *b = buf;
+    /* the same bytes in every execution: a systematic search replays
+     * prefixes, which must run the same (so not drawn from the seed) */
     for (size_t i = 0; i < n; i += 8) {
         uint64_t v = weft__mix(++getrandom_ctr ^ 0x6a09e667f3bcc909ULL);
         memcpy(b + i, &v, n - i < 8 ? n - i : 8);
@@ -762,6 +866,7 @@ void weftcc_snapshot_restore(void)
         if (pre[i].p != NULL)
             memcpy(pre[i].p, pre[i].copy, pre[i].size);
     arena_reset();
+    maps_restore();
 }
 
 /* =================================================== the interposers */
@@ -1145,12 +1250,13 @@ FILE *popen(const char *cmd, const char *mode)
 
 /* An exec would replace the explorer: the execution is abandoned here
  * and run again, from the start, in a forked process. */
-#define EXEC_GUARD(name)                  \
-    do {                                  \
-        if (snap(RA)) {                   \
-            weftcc_taint(name, RA);       \
-            weft__abandon(weft__current); \
-        }                                 \
+#define EXEC_GUARD(name)                   \
+    do {                                   \
+        if (snap(RA)) {                    \
+            weftcc_taint(name, RA);        \
+            weftcc_sh->taint_abandons = 1; \
+            weft__abandon(weft__current);  \
+        }                                  \
     } while (0)
 
 int execve(const char *path, char *const argv[], char *const envp[])
@@ -1259,9 +1365,38 @@ mode_t umask(mode_t mask)
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-    if (snap(RA) && (fd >= 0 || (flags & MAP_SHARED)))
+    static __typeof__(&mmap) real_;
+    if (real_ == NULL)
+        real_ = (__typeof__(&mmap))weftcc_real("mmap");
+    if (!snap(RA))
+        return real_(addr, len, prot, flags, fd, off);
+    if (fd >= 0 || (flags & MAP_SHARED))
         weftcc_taint("mmap of a file or of shared memory", RA);
-    PASS(mmap, addr, len, prot, flags, fd, off);
+    else if (flags & MAP_FIXED)
+        weftcc_taint("mmap at a fixed address", RA);
+    void *m = real_(addr, len, prot, flags, fd, off);
+    if (m != MAP_FAILED && fd < 0 && !(flags & (MAP_SHARED | MAP_FIXED)))
+        maps_add((uintptr_t)m, len);
+    return m;
+}
+
+int munmap(void *addr, size_t len)
+{
+    if (weftcc_snapshot_on && weft_running())
+        maps_cut((uintptr_t)addr, len);
+    PASS(munmap, addr, len);
+}
+
+void *mremap(void *old, size_t old_len, size_t len, int flags, ...);
+void *mremap(void *old, size_t old_len, size_t len, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    void *to = (flags & MREMAP_FIXED) ? va_arg(ap, void *) : NULL;
+    va_end(ap);
+    if (snap(RA))
+        weftcc_taint("mremap", RA);
+    return (void *)syscall(SYS_mremap, old, old_len, len, flags, to);
 }
 
 int sigaction(int sig, const struct sigaction *a, struct sigaction *old)
@@ -1348,6 +1483,12 @@ void *weftcc_real_mmap(void *addr, size_t len, int prot, int flags, int fd,
                        off_t off)
 {
     PASS(mmap, addr, len, prot, flags, fd, off);
+}
+
+int weftcc_real_munmap(void *addr, size_t len);
+int weftcc_real_munmap(void *addr, size_t len)
+{
+    PASS(munmap, addr, len);
 }
 
 int weftcc_real_open(const char *path, int flags, ...);

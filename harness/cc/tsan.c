@@ -348,11 +348,19 @@ static const char *symbolize(int line)
     return text;
 }
 
+/* weft__crash_pc_line: the program's frames, not weft's or libc's. */
+static int crash_pc_line(const void *pc)
+{
+    return weftcc_program_code(pc) ? weftcc_pc_line(pc) : 0;
+}
+
 void weftcc_symbolizer_install(void)
 {
     image_init();
     symtab_load();
+    weftcc_code_init();
     weft__pc_site_fmt = symbolize;
+    weft__crash_pc_line = crash_pc_line;
 }
 
 /* ------------------------------------------------------ per-execution arena */
@@ -964,6 +972,10 @@ static void race(struct weft__run *r, struct weft__task *t, uintptr_t a,
     if (weftcc_race_mode == WEFTCC_RACE_REPORT) {
         if (weftcc_sh != NULL)
             __atomic_add_fetch(&weftcc_sh->races, 1, __ATOMIC_RELAXED);
+        struct weft__buf line = { 0 };
+        if (weft__replay_now(&line) == 0)
+            weft__buf_printf(&b, "  replay:    %s\n", line.s ? line.s : "");
+        weft__free(line.s);
         fprintf(stderr, "weft: data race: %s\n%s", msg, b.s ? b.s : "");
         weft__free(b.s);
         return;
@@ -1744,9 +1756,14 @@ static void *alloc(size_t n, size_t align, bool zero, const void *ra)
     void *p;
     if (weftcc_snapshot_on && weft_running() && weftcc_program_code(ra)) {
         p = weftcc_arena_alloc(n, align);
-        if (p != NULL && zero)
-            memset(p, 0, n);
-        return fresh(p);
+        if (p != NULL) {
+            if (zero)
+                memset(p, 0, n);
+            return fresh(p);
+        }
+        /* glibc's then, as outside weft; the arena is full: this execution
+         * cannot be undone, the next ones fork */
+        weftcc_taint("a heap larger than the snapshot's arena", ra);
     }
     if (align > 16)
         p = __libc_memalign(align, n);

@@ -54,6 +54,7 @@ struct weftcc_shared {
     uint64_t pairs[WEFTCC_MAX_PAIRS];
     /* snapshot executions: what one did that the snapshot cannot undo */
     volatile int tainted;
+    volatile int taint_abandons; /* the tainting execution was abandoned */
     char taint_what[256];
     /* threads the program created, in any execution; and the status it
      * exited with last (a program with no thread is run once, and weft-cc
@@ -134,11 +135,13 @@ void weftcc_taint(const char *what, const void *ra);
  * emptied between executions. */
 bool weftcc_arena_owns(const void *p);
 void *weftcc_arena_alloc(size_t n, size_t align);
+size_t weftcc_arena_size(void);
 void weftcc_arena_free(void *p);
 size_t weftcc_arena_usable(const void *p);
 /* Is this code address the program's (executable or own library)? */
 bool weftcc_program_code(const void *ra);
 bool weftcc_own_code(const void *ra);
+void weftcc_code_init(void);
 /* Blocks the program allocated before main (part of the snapshot). */
 void weftcc_pre_add(void *p, size_t size);
 bool weftcc_pre_known(void *p, bool freed);

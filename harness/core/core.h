@@ -610,6 +610,10 @@ WEFT__HIDDEN void weft__run_teardown(struct weft__run *r);
 WEFT__HIDDEN int weft__signals_install(void);
 WEFT__HIDDEN void weft__signals_restore(void);
 WEFT__HIDDEN void weft__crash_describe(struct weft__run *r);
+/* Set by a layer above: the pc line (weft__pc_site) of a pc of the
+ * program's own code, 0 for any other (libc, weft): a crash is then told
+ * at the program's innermost frame, with its stack. */
+WEFT__HIDDEN extern int (*weft__crash_pc_line)(const void *pc);
 
 /* ------------------------------------------------------- cancellation */
 

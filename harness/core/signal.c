@@ -12,6 +12,7 @@
  */
 #include "core/core.h"
 
+#include <execinfo.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,26 @@ static void restore_and_raise(int sig)
 static WEFT__TLS int crash_sig;
 static WEFT__TLS char *crash_addr;
 static WEFT__TLS bool crash_overflow;
+/* The stack at the signal, when a layer above can name the program's
+ * frames in it (weft-cc): the crash is told where it happened (the
+ * abort's caller, the faulting line), not at the task's last operation. */
+int (*weft__crash_pc_line)(const void *pc);
+#define CRASH_PCS 48
+static WEFT__TLS void *crash_pcs[CRASH_PCS];
+static WEFT__TLS int crash_npcs;
+
+/* The program's frames of the stack at the signal, innermost first: their
+ * pc lines (weft__pc_site), at most n. */
+static int program_frames(int *lines, int n)
+{
+    int k = 0;
+    for (int i = 0; i < crash_npcs && k < n; i++) {
+        int line = weft__crash_pc_line(crash_pcs[i]);
+        if (line != 0)
+            lines[k++] = line;
+    }
+    return k;
+}
 
 void weft__crash_describe(struct weft__run *r)
 {
@@ -91,6 +112,27 @@ void weft__crash_describe(struct weft__run *r)
                  "crash in %s: %s, after its operation at %s",
                  weft__task_name(t), signame(sig),
                  weft__site(t->file, t->line));
+    int lines[8], n = 0;
+    if (!overflow && weft__crash_pc_line != NULL)
+        n = program_frames(lines, 8);
+    if (n == 0)
+        return;
+    /* where it happened, and the program's stack down to there */
+    char at[300];
+    snprintf(at, sizeof at, "%s", weft__site(weft__pc_site, lines[0]));
+    if (sig == SIGSEGV || sig == SIGBUS)
+        snprintf(f->message, sizeof f->message,
+                 "crash in %s: %s at address %p, at %s", weft__task_name(t),
+                 signame(sig), (void *)addr, at);
+    else
+        snprintf(f->message, sizeof f->message, "crash in %s: %s at %s",
+                 weft__task_name(t), signame(sig), at);
+    f->file = weft__pc_site;
+    f->line = lines[0];
+    weft__buf_printf(&f->detail, "  stack:\n");
+    for (int i = 0; i < n; i++)
+        weft__buf_printf(&f->detail, "      #%d %s\n", i,
+                         weft__site(weft__pc_site, lines[i]));
 }
 
 static void handler(int sig, siginfo_t *si, void *uc)
@@ -116,6 +158,13 @@ static void handler(int sig, siginfo_t *si, void *uc)
     crash_sig = sig;
     crash_addr = addr;
     crash_overflow = overflow;
+    crash_npcs = 0;
+    if (weft__crash_pc_line != NULL && !overflow) {
+        /* the unwinder calls pthread_once: outside the run, as glibc's */
+        weft__current = NULL;
+        crash_npcs = backtrace(crash_pcs, CRASH_PCS);
+        weft__current = r;
+    }
     r->failed = true;
 #ifdef WEFT_ASAN
     /* Leaving the task's stack for good: tell AddressSanitizer, which the
@@ -130,6 +179,12 @@ int weft__signals_install(void)
 {
     if (installed++ > 0)
         return 0;
+    if (weft__crash_pc_line != NULL) {
+        /* the unwinder loads itself on first use (malloc, dlopen): here,
+         * not in a signal handler */
+        void *pc[2];
+        backtrace(pc, 2);
+    }
     size_t size = SIGSTKSZ > 65536 ? SIGSTKSZ : 65536;
     alt_mem = weft__alloc(size);
     if (alt_mem == NULL) {

@@ -391,6 +391,41 @@ static void schedule_path(struct weft__search *s, struct weft__found *f,
     }
 }
 
+/* The search this process is running (weft__replay_now). */
+static struct weft__search *current_search;
+
+int weft__replay_now(struct weft__buf *out)
+{
+    struct weft__search *s = current_search;
+    if (s == NULL || s->r == NULL)
+        return -1;
+    const weft_config_t *cfg = s->cfg;
+    struct weft__run *r = s->r;
+    struct weft__buf cmd = { 0 };
+    if (cfg->replay_hint)
+        weft__buf_printf(&cmd, "%s", cfg->replay_hint);
+    else
+        command_line(&cmd);
+    int rc = 0;
+    if (s->st->seed_replays && r->strategy == s->st) {
+        seed_line(s, r->seed, out);
+        weft__buf_printf(out, " %s", cmd.s ? cmd.s : "");
+    } else {
+        /* the decisions so far: the execution replays up to here */
+        static unsigned n;
+        char path[400];
+        const char *tmp = getenv("TMPDIR");
+        snprintf(path, sizeof path, "%s/weft-%ld-now%u.schedule",
+                 tmp && *tmp ? tmp : "/tmp", (long)getpid(), n++);
+        rc = weft__schedule_write(path, r);
+        if (rc == 0)
+            weft__buf_printf(out, "WEFT_REPLAY=%s %s", path,
+                             cmd.s ? cmd.s : "");
+    }
+    weft__free(cmd.s);
+    return rc;
+}
+
 const char *weft__stop_why;
 bool weft__quiet_pass;
 bool weft__once_if_unchosen;
@@ -749,6 +784,7 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
         goto out;
     }
 
+    current_search = &s;
     rc = replay_persisted(&s);
     if (st == &weft__strategy_dfs && cfg.shard_count > 1) {
         /* A systematic search is one sequence: it is not split. */
@@ -801,6 +837,7 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     if (rc == 0 && s.nfound > 0)
         rc = 1;
 out:
+    current_search = NULL;
     for (unsigned k = 0; k < s.nfound; k++) {
         weft__schedule_free(&s.found[k].s);
         weft__free(s.found[k].report);

@@ -108,6 +108,11 @@ WEFT__HIDDEN extern bool (*weft__confirm)(const char *schedule,
  * re-runs (shrinking, the final replay) and false after (weft-cc hides
  * the program's own output there: it was seen when the failure was). */
 WEFT__HIDDEN extern void (*weft__rerun_quiet)(bool on);
+/* The replay line of the execution under way, up to here (a finding told
+ * and let go on, like weft-cc's WEFT_RACE=report): the seed where the
+ * strategy replays by seed, else a schedule file of its decisions so far.
+ * Appends to out; -1 outside a search. */
+WEFT__HIDDEN int weft__replay_now(struct weft__buf *out);
 
 /* One distinct failure found by a search. */
 struct weft__found {

@@ -199,6 +199,9 @@ int weft__search_parallel(struct weft__search *s)
     s->nset = weft__distinct_count(sh->distinct, &s->set_full);
     munmap(sh, size);
     qsort(fails, nf, sizeof *fails, cmp_u64);
+    /* The executions below ran in the workers already, output and all. */
+    if (weft__rerun_quiet != NULL)
+        weft__rerun_quiet(true);
     if (nf == 0 && rc == 0 && s->executions > 0) {
         /* The result describes the last execution: run it here. */
         s->r->seed = weft__exec_seed(cfg->seed, last);
@@ -214,12 +217,18 @@ int weft__search_parallel(struct weft__search *s)
         struct weft__run *r = s->r;
         r->seed = weft__exec_seed(cfg->seed, fails[k]);
         int e = weft__run_one(r, s->body, s->arg);
-        if (e != 0)
-            return e;
-        if (r->failed && weft__search_found(s, fails[k]) < 0)
-            return -ENOMEM;
+        if (e != 0) {
+            rc = e;
+            break;
+        }
+        if (r->failed && weft__search_found(s, fails[k]) < 0) {
+            rc = -ENOMEM;
+            break;
+        }
         if (!cfg->keep_going && s->nfound > 0)
             break;
     }
+    if (weft__rerun_quiet != NULL)
+        weft__rerun_quiet(false);
     return rc;
 }

@@ -1,0 +1,285 @@
+/*
+ * test_snapshot.c: weft-cc's snapshot executions (tests/weftcc/snap.c):
+ * each execution starts from what main started with (globals, heap,
+ * descriptors, umask, cwd, signals, mappings), what cannot be undone is
+ * noticed and handed to fork mode, a failure only leftovers could cause
+ * is flagged NOT CONFIRMED, dfs searches across executions, JSON
+ * describes a clean exploration, and shards and jobs split the executions
+ * without losing or repeating one.
+ */
+#include "weftcc.h"
+
+#define RUNS "300"
+
+struct snap_case {
+    const char *arg;      /* the scenario */
+    const char *env[4];   /* extra VAR=value settings */
+    int status;           /* expected exit status */
+    const char *want[4];  /* each must be in stderr */
+    const char *never[3]; /* none may be */
+};
+
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+#define OK_RUNS "OK: " RUNS " executions"
+
+static const struct snap_case cases[] = {
+    /* everything an execution changes is put back */
+    { "fresh",
+      {},
+      0,
+      { OK_RUNS ", no finding (snapshot" },
+      { "note:", "snap:" } },
+    { "fresh", { "WEFT_ISOLATE=fork" }, 0, { OK_RUNS, "(fork" }, { "snap:" } },
+    /* ... which in-process mode does not do: the scenario can tell */
+    { "fresh",
+      { "WEFT_ISOLATE=none" },
+      1,
+      { "snap: a global kept the last execution's value" } },
+    /* a bug that needs ten strictly alternating critical sections: the
+     * systematic search finds it across executions (globals reset) */
+    { "alternate",
+      { "WEFT_STRATEGY=dfs", "WEFT_PREEMPTIONS=-1", "WEFT_ITERATIONS=1000000" },
+      1,
+      { "SIGABRT (abort) at tests/weftcc/snap.c:", "(alternate_worker)",
+        "confirmed: replayed in a fresh process" },
+      { "NOT CONFIRMED" } },
+    { "alternate_fixed",
+      { "WEFT_STRATEGY=dfs", "WEFT_ITERATIONS=1000000" },
+      0,
+      { "the search is exhausted: every execution with at most 2 "
+        "preemptions" },
+      { "snap:" } },
+    /* what a snapshot cannot undo: said once, with the line, then the
+     * executions go on in forked processes */
+    { "leak_write",
+      {},
+      0,
+      { "execution 1 did what a snapshot cannot undo (a write to a file "
+        "descriptor open before main at tests/weftcc/snap.c:",
+        "go on in forked processes", OK_RUNS, "the first 1 in snapshot mode" },
+      { "warning" } },
+    { "leak_shared",
+      {},
+      0,
+      { "(mmap of a file or of shared memory at tests/weftcc/snap.c:",
+        OK_RUNS } },
+    /* ... which a dfs cannot do: it stops, saying so */
+    { "leak_write",
+      { "WEFT_STRATEGY=dfs" },
+      2,
+      { "a dfs search cannot go on in forked processes: stopped after 1 "
+        "execution" } },
+    /* 64 MiB mapped in every execution under a 4 GiB limit */
+    { "mmap_private", {}, 0, { OK_RUNS }, { "snap:", "note:" } },
+    /* a failure only kernel state an earlier execution left can cause */
+    { "renamed",
+      {},
+      1,
+      { "weft: NOT CONFIRMED", "replayed in a fresh process",
+        "snap: the thread kept the name" } },
+};
+#define NCASES (sizeof cases / sizeof cases[0])
+
+static char prog[PATH_MAX + 64];
+
+static void build_snap(void)
+{
+    static bool built;
+    if (built)
+        return;
+    snprintf(prog, sizeof prog, "%s/snap", tmp);
+    sh("weft-cc",
+       "sh '%s/scripts/weft-cc' -O1 -o '%s' '%s/tests/weftcc/snap.c'", root,
+       prog, root);
+    built = true;
+}
+
+static void test_cases(void **state)
+{
+    (void)state;
+    build_snap();
+    int bad = 0;
+    char err[PATH_MAX + 64];
+    /* two at a time: the machine's cores */
+    for (size_t i = 0; i < NCASES; i += 2) {
+        pid_t pid[2] = { 0, 0 };
+        for (size_t j = i; j < i + 2 && j < NCASES; j++) {
+            const struct snap_case *c = &cases[j];
+            const char *env[7] = { "WEFT_SEED=1", "WEFT_ITERATIONS=" RUNS };
+            for (int k = 0; k < 4 && c->env[k]; k++)
+                env[2 + k] = c->env[k];
+            snprintf(err, sizeof err, "%s/case%zu.err", tmp, j);
+            pid[j - i] = start_arg(prog, c->arg, err, env);
+        }
+        for (size_t j = i; j < i + 2 && j < NCASES; j++) {
+            const struct snap_case *c = &cases[j];
+            int st;
+            waitpid(pid[j - i], &st, 0);
+            snprintf(err, sizeof err, "%s/case%zu.err", tmp, j);
+            char *out = slurp(err);
+            bool ok = WIFEXITED(st) && WEXITSTATUS(st) == c->status;
+            for (int k = 0; k < 4 && c->want[k]; k++)
+                ok = ok && strstr(out, c->want[k]) != NULL;
+            for (int k = 0; k < 3 && c->never[k]; k++)
+                ok = ok && strstr(out, c->never[k]) == NULL;
+            if (!ok) {
+                print_error("snap %s (%s %s): expected status %d with \"%s\"; "
+                            "got %d:\n%s\n",
+                            c->arg, c->env[0] ? c->env[0] : "",
+                            c->env[1] ? c->env[1] : "", c->status,
+                            c->want[0] ? c->want[0] : "",
+                            WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
+                bad++;
+            }
+            free(out);
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* Run the program with settings; stdout into outfile, stderr into
+ * errfile; the exit status. */
+static int run_capture(const char *arg, const char *const env[],
+                       const char *outfile, const char *errfile)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        unsetenv("WEFT_QUIET");
+        for (int i = 0; env[i] != NULL; i++)
+            putenv((char *)(uintptr_t)env[i]);
+        int o = open(outfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (o < 0 || e < 0)
+            _exit(126);
+        dup2(o, 1);
+        dup2(e, 2);
+        execl(prog, prog, arg, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    waitpid(p, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* WEFT_JSON describes the whole exploration, a clean one too. */
+static void test_json(void **state)
+{
+    (void)state;
+    build_snap();
+    char json[PATH_MAX + 64], json_env[PATH_MAX + 80], out[PATH_MAX + 64],
+        err[PATH_MAX + 64];
+    snprintf(json, sizeof json, "%s/clean.json", tmp);
+    snprintf(json_env, sizeof json_env, "WEFT_JSON=%s", json);
+    snprintf(out, sizeof out, "%s/json.out", tmp);
+    snprintf(err, sizeof err, "%s/json.err", tmp);
+    const char *env[] = { "WEFT_ITERATIONS=" RUNS, json_env, NULL };
+    assert_int_equal(run_capture("fresh", env, out, err), 0);
+    char *j = slurp(json);
+    if (strstr(j, "\"finding\": null") == NULL)
+        print_error("%s\n", j);
+    assert_non_null(strstr(j, "\"finding\": null"));
+    assert_non_null(strstr(j, "\"executions\": " RUNS ","));
+    assert_non_null(strstr(j, "\"exhausted\": false"));
+    free(j);
+
+    const char *dfs[] = { "WEFT_ITERATIONS=100000", "WEFT_STRATEGY=dfs",
+                          json_env, NULL };
+    assert_int_equal(run_capture("alternate_fixed", dfs, out, err), 0);
+    j = slurp(json);
+    assert_non_null(strstr(j, "\"finding\": null"));
+    assert_non_null(strstr(j, "\"exhausted\": true"));
+    free(j);
+
+    const char *bug[] = { "WEFT_ITERATIONS=100000", json_env, NULL };
+    assert_int_equal(run_capture("alternate", bug, out, err), 1);
+    j = slurp(json);
+    assert_non_null(strstr(j, "\"kind\": \"crash\""));
+    assert_non_null(strstr(j, "\"execution\": "));
+    free(j);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The lines of a file, sorted, joined: a multiset to compare. */
+static char *sorted_lines(const char *path, unsigned *n)
+{
+    char *s = slurp(path);
+    char *lines[4096];
+    *n = 0;
+    for (char *p = strtok(s, "\n"); p != NULL && *n < 4096;
+         p = strtok(NULL, "\n"))
+        lines[(*n)++] = p;
+    qsort(lines, *n, sizeof lines[0], cmp_str);
+    size_t len = 0;
+    for (unsigned i = 0; i < *n; i++)
+        len += strlen(lines[i]) + 1;
+    char *out = malloc(len + 1), *w = out;
+    for (unsigned i = 0; i < *n; i++)
+        w += sprintf(w, "%s\n", lines[i]);
+    *w = '\0';
+    free(s);
+    return out;
+}
+
+/* Shards and jobs: each execution once, whoever runs it. The program
+ * prints one line per execution (the order three threads took a lock):
+ * the shards' lines together are the unsharded run's, as multisets. */
+static void test_shards(void **state)
+{
+    (void)state;
+    build_snap();
+    char out[PATH_MAX + 64], err[PATH_MAX + 64], all[PATH_MAX + 64];
+    snprintf(all, sizeof all, "%s/all.out", tmp);
+    snprintf(err, sizeof err, "%s/shard.err", tmp);
+    const char *env[] = { "WEFT_ITERATIONS=240", NULL };
+    assert_int_equal(run_capture("order", env, all, err), 0);
+    unsigned n;
+    char *want = sorted_lines(all, &n);
+    assert_int_equal(n, 240);
+
+    char cat[PATH_MAX * 3 + 64];
+    snprintf(cat, sizeof cat, "%s/shards.out", tmp);
+    FILE *f = fopen(cat, "w");
+    assert_non_null(f);
+    for (int k = 1; k <= 3; k++) {
+        char shard[40];
+        snprintf(shard, sizeof shard, "WEFT_SHARD=%d/3", k);
+        snprintf(out, sizeof out, "%s/shard%d.out", tmp, k);
+        const char *senv[] = { "WEFT_ITERATIONS=240", shard, NULL };
+        assert_int_equal(run_capture("order", senv, out, err), 0);
+        char *e = slurp(err);
+        assert_non_null(strstr(e, "OK: 80 executions"));
+        free(e);
+        char *o = slurp(out);
+        fputs(o, f);
+        free(o);
+    }
+    fclose(f);
+    char *got = sorted_lines(cat, &n);
+    assert_int_equal(n, 240);
+    assert_string_equal(got, want);
+    free(got);
+
+    snprintf(out, sizeof out, "%s/jobs.out", tmp);
+    const char *jenv[] = { "WEFT_ITERATIONS=240", "WEFT_JOBS=2", NULL };
+    assert_int_equal(run_capture("order", jenv, out, err), 0);
+    got = sorted_lines(out, &n);
+    assert_int_equal(n, 240);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_shards),
+    };
+    return cmocka_run_group_tests(tests, locate, cleanup);
+}
