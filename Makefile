@@ -577,7 +577,19 @@ install-check:
 		CC=weft-cc CFLAGS='-O1 -DFIXED' && \
 	WEFT_ITERATIONS=300 $$d/proj/prog 2>$$d/err && \
 	PKG_CONFIG_PATH=$$d/prefix/lib/pkgconfig pkg-config --exists weft && \
-	echo "install-check: installed weft-cc finds the race, fixed build clean" \
+	printf '%s\n' '#include <weft.h>' 'static int n;' \
+		'static void *inc(void *a) { int v = n; weft_yield(); n = v + 1; return a; }' \
+		'static void body(void *a) { weft_thread_t t; n = 0;' \
+		'  weft_thread_spawn(&t, "t", inc, 0); inc(a);' \
+		'  weft_thread_join(t, 0); weft_assert(n == 2, "n is %d", n); }' \
+		'int main(void) { weft_config_t c; weft_config_init(&c);' \
+		'  return weft_explore(&c, body, 0, 0) == 1 ? 0 : 1; }' \
+		> $$d/proj/test.c && \
+	cc -std=c11 $$d/proj/test.c $$(PKG_CONFIG_PATH=$$d/prefix/lib/pkgconfig \
+		pkg-config --cflags --libs weft) -o $$d/proj/test && \
+	(cd $$d/proj && env -u LD_LIBRARY_PATH ./test 2>$$d/err) && \
+	grep -q 'assertion failed: n == 2' $$d/err && \
+	echo "install-check: installed weft-cc finds the race, fixed build clean; a weft.h test built with pkg-config runs as ./test" \
 	|| { echo "install-check FAILED"; cat $$d/err 2>/dev/null; exit 1; }
 
 uninstall:

@@ -327,6 +327,48 @@ static void time_advances_only_when_no_task_can_run(void **state)
     weft_result_destroy(&r);
 }
 
+/* A task spinning on an atomic flag waits for a write, as a blocked task
+ * waits for its object: with the flag's writer asleep, time passes to its
+ * wake-up instead of the spin running to the step bound. An explicit
+ * yield (above) is no such wait. */
+struct spin_flag {
+    weft_atomic32_t flag;
+    int64_t seen_at;
+};
+
+static void *flag_setter(void *arg)
+{
+    struct spin_flag *s = arg;
+    weft_sleep_for(WEFT_SEC);
+    weft_atomic32_store(&s->flag, 1);
+    return NULL;
+}
+
+static void spin_flag_body(void *arg)
+{
+    struct spin_flag *s = arg;
+    weft_atomic32_store(&s->flag, 0);
+    weft_thread_t t;
+    weft_thread_spawn(&t, "setter", flag_setter, s);
+    while (weft_atomic32_load(&s->flag) == 0)
+        ;
+    s->seen_at = weft_now();
+    weft_thread_join(t, NULL);
+    weft_assert(s->seen_at == WEFT_SEC, "saw the flag at %lld",
+                (long long)s->seen_at);
+}
+
+static void a_spin_on_a_sleepers_flag_lets_time_pass(void **state)
+{
+    (void)state;
+    struct spin_flag s;
+    memset(&s, 0, sizeof s);
+    weft_result_t r;
+    int rc = explore(spin_flag_body, &s, 1, 200, &r);
+    assert_no_finding(rc, &r);
+    weft_result_destroy(&r);
+}
+
 static void sleep_forever_body(void *arg)
 {
     (void)arg;
@@ -428,6 +470,7 @@ int main(void)
         cmocka_unit_test(
             sleep_until_a_past_deadline_returns_without_advancing_time),
         cmocka_unit_test(time_advances_only_when_no_task_can_run),
+        cmocka_unit_test(a_spin_on_a_sleepers_flag_lets_time_pass),
         cmocka_unit_test(sleeping_forever_with_nothing_else_is_a_deadlock),
         cmocka_unit_test(forty_sleepers_with_one_deadline_all_wake_at_it),
     };

@@ -147,6 +147,61 @@ static const struct rc_case cases[] = {
       .never = { "data race" } },
     /* a race in a header's inline function: named in the header (gcc 12's
      * DWARF 5 made it the .c file), with the caller it was inlined into */
+    /* a configure probe: no thread, so it runs once, as itself */
+    { .name = "probe",
+      .src = "probe.c",
+      .status = 3,
+      .want = { "probe: sizeof(long) is" },
+      .never = { "weft:", "is 8\nprobe" } },
+    /* exit(3) from a thread: an exit finding at the thread's line */
+    { .name = "exit_thread",
+      .src = "exit_thread.c",
+      .status = 1,
+      .want = { "kind:      exit", "the program exited with status 3",
+                "task 1 \"worker\" at tests/realcode/exit_thread.c:17" } },
+    { .name = "exit_returns",
+      .src = "exit_thread.c",
+      .arg = "returns",
+      .status = 1,
+      .want = { "the program exited with status 4: main returned it",
+                "exit               tests/realcode/exit_thread.c:21 (quiet)" },
+      .never = { "exit               tests/realcode/exit_thread.c:29" } },
+    /* main returns under a detached worker: the worker's schedules run */
+    { .name = "main_returns",
+      .src = "main_returns.c",
+      .status = 1,
+      .want = { "kind:      data race", "tests/realcode/main_returns.c:15" } },
+    { .name = "main_returns_norace",
+      .src = "main_returns.c",
+      .env = { "WEFT_RACE=off" },
+      .status = 1,
+      .want = { "SIGABRT (abort) at tests/realcode/main_returns.c:16 "
+                "(worker)" } },
+    /* a spin lock in inline assembly: a warning naming the function */
+    { .name = "asm_lock",
+      .src = "asm_lock.c",
+      .status = 1, /* the lock it cannot see leaves a race */
+      .want = { "weft: warning: atomic instructions in assembly (",
+                " in worker)" } },
+    /* alarm() in virtual time: a watchdog fires at virtual 2 s */
+    { .name = "alarm_watchdog",
+      .src = "alarm.c",
+      .arg = "watchdog",
+      .status = 1,
+      .want = { "SIGALRM (alarm clock): the alarm set at "
+                "tests/realcode/alarm.c:",
+                "went off at virtual time 2.000000000s" } },
+    { .name = "alarm_handler",
+      .src = "alarm.c",
+      .arg = "handler",
+      .want = { OK_RUNS },
+      .never = { "alarm:", "step bound" } },
+    /* weft.h's assertions and choices inside a weft-cc program */
+    { .name = "weft_api_ok",
+      .src = "weft_api.c",
+      .cflags = "-DWEFT_API_OK",
+      .env = { "WEFT_STRATEGY=dfs" },
+      .want = { "the search is exhausted" } },
     { .name = "header_O0",
       .src = "header_race.c",
       .cflags = "-O0",
@@ -233,10 +288,36 @@ static void test_cases(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* weft.h's threads API in a weft-cc program: refused at link time, with
+ * what to do instead (it would run unseen by the race detector). */
+static void test_weft_api_refused(void **state)
+{
+    (void)state;
+    char cmd[5 * PATH_MAX], log[PATH_MAX + 32];
+    snprintf(log, sizeof log, "%s/weft_api.log", tmp);
+    snprintf(cmd, sizeof cmd,
+             "sh '%s/scripts/weft-cc' -O1 -o '%s/weft_api' "
+             "'%s/tests/realcode/weft_api.c' 2>'%s'",
+             root, tmp, root, log);
+    int rc = system(cmd);
+    char *out = slurp(log);
+    if (rc == 0 || strstr(out, "weft-cc: the program calls weft.h's API: "
+                               "weft_mutex_") == NULL)
+        print_error("status %d:\n%s\n", rc, out);
+    assert_true(rc != 0);
+    assert_non_null(
+        strstr(out, "weft-cc: the program calls weft.h's API: weft_mutex_"));
+    assert_non_null(strstr(out, "(in worker)"));
+    snprintf(cmd, sizeof cmd, "%s/weft_api", tmp);
+    assert_int_not_equal(access(cmd, F_OK), 0); /* no program left */
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_weft_api_refused),
     };
     return cmocka_run_group_tests(tests, locate, cleanup);
 }

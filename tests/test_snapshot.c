@@ -274,12 +274,51 @@ static void test_shards(void **state)
     free(want);
 }
 
+/* A schedule recorded where the program failed, replayed where it passes
+ * (another input): a divergence, in every mode, never a pass. */
+static void test_divergence(void **state)
+{
+    (void)state;
+    build_snap();
+    char sched[PATH_MAX + 64], out_env[PATH_MAX + 96], rep_env[PATH_MAX + 96],
+        out[PATH_MAX + 64], err[PATH_MAX + 64];
+    snprintf(sched, sizeof sched, "%s/input.schedule", tmp);
+    snprintf(out_env, sizeof out_env, "WEFT_SCHEDULE_OUT=%s", sched);
+    snprintf(rep_env, sizeof rep_env, "WEFT_REPLAY=%s", sched);
+    snprintf(out, sizeof out, "%s/input.out", tmp);
+    snprintf(err, sizeof err, "%s/input.err", tmp);
+    const char *rec[] = { "SNAP_FAIL=1", "WEFT_ISOLATE=none", out_env, NULL };
+    assert_int_equal(run_capture("input", rec, out, err), 1);
+    const char *const modes[] = { "WEFT_ISOLATE=snapshot", "WEFT_ISOLATE=fork",
+                                  "WEFT_ISOLATE=none" };
+    for (int m = 0; m < 3; m++) {
+        const char *env[] = { rep_env, modes[m], NULL };
+        int rc = run_capture("input", env, out, err);
+        char *e = slurp(err);
+        if (rc != 1 || strstr(e, "the recorded execution ended with a "
+                                 "crash, this one passed") == NULL)
+            print_error("%s: status %d\n%s\n", modes[m], rc, e);
+        assert_int_equal(rc, 1);
+        assert_non_null(strstr(e, "kind:      nondeterminism"));
+        assert_non_null(strstr(e, "the recorded execution ended with a "
+                                  "crash, this one passed"));
+        free(e);
+    }
+    /* with the same input it replays the failure */
+    const char *same[] = { rep_env, "SNAP_FAIL=1", NULL };
+    assert_int_equal(run_capture("input", same, out, err), 1);
+    char *e = slurp(err);
+    assert_non_null(strstr(e, "kind:      crash"));
+    free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_shards),
+        cmocka_unit_test(test_divergence),
     };
     return cmocka_run_group_tests(tests, locate, cleanup);
 }

@@ -532,11 +532,23 @@ struct start {
     void *arg;
 };
 
+/* A thread that made no visible operation of its own ends at its start
+ * function in the trace, not at its creator's pthread_create line. */
+static void returned_from(const void *fn)
+{
+    struct weft__task *t = weft__current->cur;
+    if (t->ops == 0) {
+        t->file = weft__pc_site;
+        t->line = weftcc_pc_line((const char *)fn + 1);
+    }
+}
+
 static void *trampoline(void *p)
 {
     struct start s = *(struct start *)p;
     free(p);
     void *ret = s.fn(s.arg);
+    returned_from((const void *)s.fn);
     weftcc_keys_thread_exit();
     return ret;
 }
@@ -1229,6 +1241,7 @@ static void *c11_trampoline(void *p)
     struct c11_start s = *(struct c11_start *)p;
     free(p);
     int res = s.fn(s.arg);
+    returned_from((const void *)s.fn);
     weftcc_keys_thread_exit();
     return (void *)(intptr_t)res;
 }

@@ -371,9 +371,10 @@ static bool confirm_fresh(const char *schedule, weft_finding_t kind,
     }
     const char *k = strstr(buf, "\"kind\": \"");
     if (k != NULL && strncmp(k + 9, "nondeterminism", 14) == 0) {
-        snprintf(note, len,
-                 "there, the program did not fail where it "
-                 "failed here, and went on past the schedule");
+        const char *m = strstr(k, "\"message\": \"");
+        m = m != NULL ? m + 12 : "";
+        snprintf(note, len, "it did not fail there (%.*s)",
+                 (int)strcspn(m, "\""), m);
     } else if (k != NULL) {
         k += 9;
         snprintf(note, len, "it replayed as a different finding there (%.*s)",
@@ -769,10 +770,13 @@ static int run_in_process(weft_config_t *cfg)
         if (cfg->time_budget == 0 && cfg->replay_file == NULL)
             snprintf(of, sizeof of, " of %llu",
                      (unsigned long long)cfg->iterations);
+        /* messages often start with their kind already */
+        const char *k = weft_finding_name(res.finding);
+        bool said = strncmp(res.message, k, strlen(k)) == 0;
         fprintf(stderr,
-                "weft: FAILED at execution %llu%s (%s, %.3f s): %s: %s\n",
+                "weft: FAILED at execution %llu%s (%s, %.3f s): %s%s%s\n",
                 (unsigned long long)res.execution, of, isolate_names[isolate],
-                dt, weft_finding_name(res.finding), res.message);
+                dt, said ? "" : k, said ? "" : ": ", res.message);
     }
     if (rc >= 0)
         weft_result_destroy(&res);
@@ -834,6 +838,10 @@ static int run_in_process(weft_config_t *cfg)
     return 0;
 }
 
+/* Linked in by scripts/weft-cc when the program's own code has atomic
+ * instructions in assembly: which, in which functions. */
+extern const char weftcc_asm_note[] __attribute__((weak));
+
 int __wrap_main(int argc, char **argv)
 {
     weftcc_sh = mmap(NULL, sizeof *weftcc_sh, PROT_READ | PROT_WRITE,
@@ -864,6 +872,15 @@ int __wrap_main(int argc, char **argv)
                     why);
     }
     own_options(&argc, argv);
+    if (weftcc_asm_note != NULL && getenv("WEFT_QUIET") == NULL)
+        fprintf(stderr,
+                "weft: warning: atomic instructions in assembly (%s): weft "
+                "sees neither them nor the waiting built on them, so the "
+                "interleavings there are not explored and the race detector "
+                "does not know what they order; build the code with C11 "
+                "atomics or __atomic builtins (many libraries have such a "
+                "variant)\n",
+                weftcc_asm_note);
     weftcc_symbolizer_install();
     /* A report comes from the execution that failed: with a snapshot it
      * could be replayed in place, but the finding is confirmed in a fresh

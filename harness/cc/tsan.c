@@ -1157,8 +1157,11 @@ static void access_visible(struct weft__run *r, uintptr_t a, uint8_t flags,
         weft__spin_wrote(r, key);
         return;
     }
-    weft__visible(r, weft__spinning(r, key) ? WEFT__OP_YIELD : WEFT__OP_READ,
-                  NULL, weft__pc_site, (int)pc);
+    bool spins = weft__spinning(r, key);
+    if (WEFT__UNLIKELY(spins))
+        weft__spin_wait(r);
+    weft__visible(r, spins ? WEFT__OP_YIELD : WEFT__OP_READ, NULL,
+                  weft__pc_site, (int)pc);
     weft__spin_saw(r, key);
 }
 
@@ -1406,16 +1409,17 @@ static inline bool mo_release(int mo)
  * on the task's own stack is still one: its address may have been handed
  * to another thread, which then spins on it. A load or compare-exchange
  * that re-reads what the task found unchanged, nobody else having run, is
- * a spin: a yield (core.h). */
+ * a spins: a yield (core.h). */
 static WEFT__NOINLINE void atomic_pre(struct weft__run *r, const void *ra,
                                       const volatile void *a, bool reads)
 {
-    if (weftcc_granularity >= WEFTCC_GRAN_ATOMICS)
-        weft__visible(r,
-                      reads && weft__spinning(r, (const void *)a)
-                          ? WEFT__OP_YIELD
-                          : WEFT__OP_ATOMIC,
-                      NULL, weft__pc_site, weftcc_pc_line(ra));
+    if (weftcc_granularity >= WEFTCC_GRAN_ATOMICS) {
+        bool spins = reads && weft__spinning(r, (const void *)a);
+        if (WEFT__UNLIKELY(spins))
+            weft__spin_wait(r);
+        weft__visible(r, spins ? WEFT__OP_YIELD : WEFT__OP_ATOMIC, NULL,
+                      weft__pc_site, weftcc_pc_line(ra));
+    }
 }
 
 /* What an atomic operation does (POST's how): A_LOAD, A_STORE, or A_RMW,

@@ -564,6 +564,12 @@ static inline void weft__spin_saw(struct weft__run *r, const void *key)
         t->spin_keys[t->nspin++] = key;
 }
 
+/* The current task is spinning (weft__spinning said so): it waits for a
+ * write, as a blocked task waits for its object, so when no other task
+ * can run, time passes to the next timer (whose task may write what it
+ * reads) instead of the spin running to the step bound. */
+WEFT__HIDDEN void weft__spin_wait(struct weft__run *r);
+
 static inline void weft__spin_wrote(struct weft__run *r, const void *key)
 {
     struct weft__task *t = r->cur;

@@ -743,6 +743,12 @@ unsigned weft__wake(struct weft__run *r, weft__obj_t *obj, int mode)
 
 /* ------------------------------------------------------- the decision point */
 
+void weft__spin_wait(struct weft__run *r)
+{
+    if (r->nready == 1 && r->ntimers > 0)
+        fire_timers(r);
+}
+
 void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
                    const char *file, int line)
 {

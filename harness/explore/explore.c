@@ -242,6 +242,8 @@ static int replay_persisted(struct weft__search *s)
                         cfg->name, err);
             continue;
         }
+        /* a persisted failure that passes now is fixed, not diverged */
+        sch.finding = 0;
         void *st = NULL;
         if (weft__replay_create(&st, &sch) != 0) {
             weft__schedule_free(&sch);
@@ -529,7 +531,11 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
                      weft__confirm != NULL;
     if (want_file) {
         schedule_path(s, f, k, path, sizeof path);
-        w = weft__schedule_write_s(path, &f->s, s->st->name);
+        /* with what it ended: a replay that passes has diverged */
+        struct weft__schedule rec = f->s;
+        rec.finding = r->failed ? r->finding.kind : f->f.kind;
+        rec.hash = r->failed ? weft__mix(r->hash) : 0;
+        w = weft__schedule_write_s(path, &rec, s->st->name);
         if (w != 0 && !cfg->quiet)
             fprintf(stderr, "weft: cannot write %s: %s\n", path, strerror(-w));
     }

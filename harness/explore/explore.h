@@ -63,6 +63,11 @@ struct weft__schedule {
     unsigned spurious;
     struct weft__decision *d;
     uint32_t n;
+    /* what the recorded execution ended with (0: passed or unknown), and
+     * its trace hash (0: unknown): a replay that passes where the record
+     * failed has diverged */
+    unsigned finding;
+    uint64_t hash;
 };
 WEFT__HIDDEN int weft__schedule_read(const char *path, struct weft__schedule *s,
                                      char *err, size_t err_len);

@@ -84,6 +84,11 @@ int weft__schedule_write_s(const char *path, const struct weft__schedule *s,
     fprintf(f, "seed %" PRIu64 "\n", s->seed);
     fprintf(f, "max_steps %" PRIu64 "\n", s->max_steps);
     fprintf(f, "spurious %u\n", s->spurious);
+    if (s->finding != 0)
+        fprintf(f, "finding %u # %s\n", s->finding,
+                weft_finding_name((weft_finding_t)s->finding));
+    if (s->hash != 0)
+        fprintf(f, "trace_hash %016" PRIx64 "\n", s->hash);
     fprintf(f, "decisions %u\n", s->n);
     for (uint32_t i = 0; i < s->n; i++) {
         const struct weft__decision *d = &s->d[i];
@@ -213,6 +218,14 @@ int weft__schedule_read(const char *path, struct weft__schedule *s, char *err,
         if (strcmp(tok[0], "strategy") == 0)
             continue; /* informational: which strategy recorded it */
         uint64_t x;
+        if (strcmp(tok[0], "trace_hash") == 0) {
+            if (!parse_u64(tok[1], &x, 16)) {
+                rc = bad(err, err_len, path, ln, "trace_hash is not hex");
+                goto out;
+            }
+            s->hash = x;
+            continue;
+        }
         if (!parse_u64(tok[1], &x, 10)) {
             rc = bad(err, err_len, path, ln, "value is not a number");
             goto out;
@@ -225,6 +238,9 @@ int weft__schedule_read(const char *path, struct weft__schedule *s, char *err,
             s->spurious = (unsigned)x;
         else if (strcmp(tok[0], "decisions") == 0 && x <= UINT32_MAX)
             want = x;
+        else if (strcmp(tok[0], "finding") == 0 && x > 0 &&
+                 x < WEFT_FINDING__COUNT)
+            s->finding = (unsigned)x;
         else {
             rc = bad(err, err_len, path, ln, "unknown key or bad value");
             goto out;

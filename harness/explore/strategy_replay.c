@@ -122,6 +122,14 @@ static uint64_t rp_choose(void *state, const struct weft__choice *c)
 static bool rp_finished(void *state, char *why, size_t len)
 {
     struct replay_state *st = state;
+    if (st->pos == st->s->n && st->s->finding != 0) {
+        snprintf(why, len,
+                 "the recorded execution ended with a %s, this one "
+                 "passed after the same %u decisions (a different build, "
+                 "settings or input, or state outside weft's control)",
+                 weft_finding_name((weft_finding_t)st->s->finding), st->pos);
+        return false;
+    }
     if (st->pos == st->s->n)
         return true;
     snprintf(why, len,

@@ -14,10 +14,11 @@
 static inline void visible(struct weft__run *r, weft_atomic_op_t op,
                            const void *p, const char *file, int line)
 {
-    bool reads = op == WEFT_AOP_LOAD || op == WEFT_AOP_CAS;
-    weft__visible(
-        r, reads && weft__spinning(r, p) ? WEFT__OP_YIELD : WEFT__OP_ATOMIC,
-        NULL, file, line);
+    bool spin =
+        (op == WEFT_AOP_LOAD || op == WEFT_AOP_CAS) && weft__spinning(r, p);
+    if (WEFT__UNLIKELY(spin))
+        weft__spin_wait(r);
+    weft__visible(r, spin ? WEFT__OP_YIELD : WEFT__OP_ATOMIC, NULL, file, line);
 }
 
 #define ATOMIC_BODY(T, p, op, v, expected)                              \

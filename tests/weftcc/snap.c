@@ -22,6 +22,9 @@
  *                  thread's name, left by the execution before) can cause:
  *                  a replay in a fresh process does not fail, so it is
  *                  NOT CONFIRMED.
+ *   input          fails when SNAP_FAIL is set, after its threads are done:
+ *                  a schedule recorded with it replays without it as a
+ *                  divergence, never as a pass.
  *   order          prints the order in which two threads took a lock, one
  *                  line per execution (for the shards test).
  */
@@ -290,6 +293,12 @@ int main(void)
         return renamed();
     if (strcmp(mode, "order") == 0)
         return order();
+    if (strcmp(mode, "input") == 0) {
+        with_a_thread();
+        if (getenv("SNAP_FAIL") != NULL)
+            abort();
+        return 0;
+    }
     fprintf(stderr, "snap: unknown scenario '%s'\n", mode);
     return 2;
 }

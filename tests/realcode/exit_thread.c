@@ -1,0 +1,36 @@
+/*
+ * exit_thread.c: how threads and the process end, as reports show them.
+ *   exit      a worker calls exit(3) while main waits to join it: the
+ *             process ends there with status 3, reported as an exit
+ *             finding at the worker's line (not weft's interposer).
+ *   returns   a worker returns at once (no operation of its own); main
+ *             joins it and returns 4: the trace shows the worker's exit
+ *             at its own function, not at main's pthread_create line.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    exit(3);
+}
+
+static void *quiet(void *arg)
+{
+    return arg;
+}
+
+int main(int argc, char **argv)
+{
+    pthread_t t;
+    if (argc > 1 && strcmp(argv[1], "returns") == 0) {
+        pthread_create(&t, NULL, quiet, NULL);
+        pthread_join(t, NULL);
+        return 4;
+    }
+    pthread_create(&t, NULL, worker, NULL);
+    pthread_join(t, NULL);
+    return 0;
+}
