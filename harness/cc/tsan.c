@@ -660,7 +660,7 @@ static inline bool on_own_stack(const struct weft__task *t, uintptr_t a)
 
 /* An access by t to another task's stack marks that stack escaped. */
 /* The live task whose stack holds a, or NULL. */
-static struct weft__task *stack_owner(struct weft__run *r, uintptr_t a)
+static struct weft__task *stack_owner_scan(struct weft__run *r, uintptr_t a)
 {
     for (uint32_t i = 0; i < r->ntasks; i++) {
         struct weft__task *o = r->tasks[i];
@@ -668,6 +668,31 @@ static struct weft__task *stack_owner(struct weft__run *r, uintptr_t a)
             return o;
     }
     return NULL;
+}
+
+/* Whose stack holds a (NULL: none), by page, through a direct-mapped
+ * cache: accesses between the task stacks' bounds that are no stack's
+ * (heap mappings lie between stacks) would scan every task each time.
+ * The set of stacks is the same while the execution, its task count and
+ * its live count are (tasks are only ever added; an exit lowers live). */
+#define OWNER_SLOTS 512
+static WEFT__TLS struct owner_slot {
+    uintptr_t page;
+    uint64_t epoch;
+    uint32_t ntasks, live;
+    struct weft__task *t;
+} owner_cache[OWNER_SLOTS];
+
+static struct weft__task *stack_owner(struct weft__run *r, uintptr_t a)
+{
+    uintptr_t page = a >> 12;
+    struct owner_slot *c = &owner_cache[(page ^ (page >> 9)) % OWNER_SLOTS];
+    if (c->page == page && c->epoch == r->epoch && c->ntasks == r->ntasks &&
+        c->live == r->live)
+        return c->t;
+    struct weft__task *t = stack_owner_scan(r, a);
+    *c = (struct owner_slot){ page, r->epoch, r->ntasks, r->live, t };
+    return t;
 }
 
 static WEFT__NOINLINE void stack_escape(struct weft__run *r,

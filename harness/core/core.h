@@ -168,6 +168,7 @@ struct weft__task {
     /* spin detection (weft__spinning): locations it read and found
      * unchanged since no other task has run (r->switches was spin_sw) */
     uint8_t nspin;
+    uint32_t spin_run; /* spins in a row, no other task running between */
     uint64_t spin_sw;
     const void *spin_keys[4];
 
@@ -555,6 +556,7 @@ static inline void weft__spin_saw(struct weft__run *r, const void *key)
     struct weft__task *t = r->cur;
     if (t->spin_sw != r->switches) {
         t->nspin = 0;
+        t->spin_run = 0;
         t->spin_sw = r->switches;
     }
     for (unsigned i = 0; i < t->nspin; i++)
@@ -564,10 +566,13 @@ static inline void weft__spin_saw(struct weft__run *r, const void *key)
         t->spin_keys[t->nspin++] = key;
 }
 
-/* The current task is spinning (weft__spinning said so): it waits for a
- * write, as a blocked task waits for its object, so when no other task
- * can run, time passes to the next timer (whose task may write what it
- * reads) instead of the spin running to the step bound. */
+/* The current task is spinning (weft__spinning said so). Past
+ * WEFT__SPIN_PATIENCE spins in a row with no other task able to run, it
+ * is waiting for a write, as a blocked task waits for its object: time
+ * passes to the next timer (whose task may write what it reads) instead
+ * of the spin running to the step bound. (A few re-reads are no wait: a
+ * program reading a counter twice does not let a second go by.) */
+#define WEFT__SPIN_PATIENCE 1000
 WEFT__HIDDEN void weft__spin_wait(struct weft__run *r);
 
 static inline void weft__spin_wrote(struct weft__run *r, const void *key)

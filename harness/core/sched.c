@@ -745,8 +745,12 @@ unsigned weft__wake(struct weft__run *r, weft__obj_t *obj, int mode)
 
 void weft__spin_wait(struct weft__run *r)
 {
-    if (r->nready == 1 && r->ntimers > 0)
-        fire_timers(r);
+    struct weft__task *t = r->cur;
+    if (++t->spin_run < WEFT__SPIN_PATIENCE || r->nready != 1 ||
+        r->ntimers == 0)
+        return;
+    t->spin_run = 0;
+    fire_timers(r);
 }
 
 void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,

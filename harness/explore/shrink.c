@@ -129,6 +129,22 @@ static int adopt(struct weft__run *r, struct weft__schedule *s)
 
 /* Run candidate decisions; on the same failure, adopt what was recorded.
  * Returns 1 if adopted, 0 if not, -ENOMEM. */
+/* Every try re-runs the execution: a budget of steps over all of them
+ * (deterministic, unlike a wall-clock limit) keeps a failure found after
+ * millions of steps from taking minutes to shrink. */
+#define SHRINK_STEPS 20000000u
+static WEFT__TLS uint64_t steps_left;
+
+/* Run one try; -ECANCELED when the budget is spent. */
+static int run_try(struct weft__run *r, weft_body_fn *body, void *arg)
+{
+    if (steps_left == 0)
+        return -ECANCELED;
+    int rc = weft__run_one(r, body, arg);
+    steps_left = r->step >= steps_left ? 0 : steps_left - r->step;
+    return rc;
+}
+
 static int try(struct weft__run *r, weft_body_fn *body, void *arg,
                const struct weft__decision *d, uint32_t n,
                struct weft__schedule *s, const struct weft__finding *like)
@@ -137,7 +153,7 @@ static int try(struct weft__run *r, weft_body_fn *body, void *arg,
     r->strategy = &guided_strategy;
     r->strategy_state = &g;
     r->seed = s->seed;
-    int rc = weft__run_one(r, body, arg);
+    int rc = run_try(r, body, arg);
     if (rc != 0)
         return rc;
     if (!r->failed || !weft__same_failure(&r->finding, like))
@@ -173,7 +189,7 @@ static int fewer_preemptions(struct weft__run *r, weft_body_fn *body, void *arg,
         uint64_t limit = *runs + (budget - *runs) / 2 + 1;
         while (*runs < limit && found == 0) {
             r->seed = s->seed;
-            int rc = weft__run_one(r, body, arg);
+            int rc = run_try(r, body, arg);
             (*runs)++;
             if (rc != 0)
                 found = rc;
@@ -204,6 +220,7 @@ uint64_t weft__shrink(struct weft__run *r, weft_body_fn *body, void *arg,
     struct weft__finding goal = *like;
     goal.detail.s = NULL;
     goal.detail.len = goal.detail.cap = 0;
+    steps_left = SHRINK_STEPS;
 
     if (fewer_preemptions(r, body, arg, s, &goal, &runs, budget * 3 / 4) < 0)
         goto out;
