@@ -199,6 +199,29 @@ static void test_json(void **state)
     free(j);
 }
 
+/* Synchronization coverage of a weft-cc program names its source lines
+ * (symbolized), not code addresses. */
+static void test_sync_coverage(void **state)
+{
+    (void)state;
+    build_snap();
+    char info[PATH_MAX + 64], env_cov[PATH_MAX + 96], out[PATH_MAX + 64],
+        err[PATH_MAX + 64];
+    snprintf(info, sizeof info, "%s/sync.info", tmp);
+    snprintf(env_cov, sizeof env_cov, "WEFT_SYNC_COVERAGE=%s", info);
+    snprintf(out, sizeof out, "%s/cov.out", tmp);
+    snprintf(err, sizeof err, "%s/cov.err", tmp);
+    const char *env[] = { "WEFT_ITERATIONS=50", env_cov, NULL };
+    assert_int_equal(run_capture("order", env, out, err), 0);
+    char *c = slurp(info);
+    if (strstr(c, "tests/weftcc/snap.c\n") == NULL)
+        print_error("%s\n", c);
+    assert_non_null(strstr(c, "SF:"));
+    assert_non_null(strstr(c, "tests/weftcc/snap.c\nDA:"));
+    assert_null(strstr(c, "<pc>"));
+    free(c);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -315,10 +338,9 @@ static void test_divergence(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cases),
-        cmocka_unit_test(test_json),
-        cmocka_unit_test(test_shards),
-        cmocka_unit_test(test_divergence),
+        cmocka_unit_test(test_cases),         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_shards),        cmocka_unit_test(test_divergence),
+        cmocka_unit_test(test_sync_coverage),
     };
     return cmocka_run_group_tests(tests, locate, cleanup);
 }

@@ -773,10 +773,17 @@ static int run_in_process(weft_config_t *cfg)
         /* messages often start with their kind already */
         const char *k = weft_finding_name(res.finding);
         bool said = strncmp(res.message, k, strlen(k)) == 0;
-        fprintf(stderr,
-                "weft: FAILED at execution %llu%s (%s, %.3f s): %s%s%s\n",
-                (unsigned long long)res.execution, of, isolate_names[isolate],
-                dt, said ? "" : k, said ? "" : ": ", res.message);
+        char at[80];
+        if (res.execution == 0) /* before the search: a replay */
+            snprintf(at, sizeof at, "%s",
+                     cfg->replay_file ? "replaying its schedule"
+                                      : "replaying a persisted failure");
+        else
+            snprintf(at, sizeof at, "at execution %llu%s",
+                     (unsigned long long)res.execution, of);
+        fprintf(stderr, "weft: FAILED %s (%s, %.3f s): %s%s%s\n", at,
+                isolate_names[isolate], dt, said ? "" : k, said ? "" : ": ",
+                res.message);
     }
     if (rc >= 0)
         weft_result_destroy(&res);
@@ -912,8 +919,10 @@ int __wrap_main(int argc, char **argv)
         fprintf(stderr, "weft: %s\n", err);
         return 2;
     }
-    if (cfg.name == NULL)
-        cfg.name = argv[0];
+    if (cfg.name == NULL) { /* its name, for reports and failure dirs */
+        const char *slash = strrchr(argv[0], '/');
+        cfg.name = slash != NULL && slash[1] != '\0' ? slash + 1 : argv[0];
+    }
     /* Real programs run stress loops of many thousand iterations: the
      * library's default bound (sized for small tests) would end them. Ten
      * million steps take a second or two here, so a livelock is still

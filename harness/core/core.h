@@ -88,6 +88,9 @@ WEFT__HIDDEN char weft__op_letter(int op);
  * (function)" by weft__pc_site_fmt when weft-cc installs a symbolizer. */
 WEFT__HIDDEN extern const char weft__pc_site[];
 WEFT__HIDDEN extern const char *(*weft__pc_site_fmt)(int line);
+/* The source file and line of such a site, where known (true); files
+ * lines (coverage) need them apart. */
+WEFT__HIDDEN bool weft__pc_source(int pc, char *file, size_t len, int *line);
 /* A site as reports print it (one of four rotating buffers). */
 WEFT__HIDDEN const char *weft__site(const char *file, int line);
 

@@ -150,6 +150,25 @@ const char *weft__task_name(struct weft__task *t)
 const char weft__pc_site[] = "<pc>";
 const char *(*weft__pc_site_fmt)(int line);
 
+bool weft__pc_source(int pc, char *file, size_t len, int *line)
+{
+    if (weft__pc_site_fmt == NULL)
+        return false;
+    /* "file:line (function)[, inlined into ...]": the first file:line */
+    const char *s = weft__pc_site_fmt(pc);
+    size_t n = strcspn(s, " ,");
+    const char *colon = NULL;
+    for (const char *p = s; p < s + n; p++)
+        if (*p == ':')
+            colon = p;
+    if (colon == NULL || colon[1] < '1' || colon[1] > '9' ||
+        (size_t)(colon - s) >= len)
+        return false;
+    snprintf(file, len, "%.*s", (int)(colon - s), s);
+    *line = atoi(colon + 1);
+    return true;
+}
+
 const char *weft__site(const char *file, int line)
 {
     static WEFT__TLS char buf[4][160];

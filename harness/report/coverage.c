@@ -182,8 +182,15 @@ static struct row *collect(struct weft__cov *c, uint32_t *n)
     for (uint32_t i = 0; i < c->cap; i++) {
         if (c->sites[i].file == NULL)
             continue;
-        absolute(c->sites[i].file, rows[k].file);
-        rows[k].line = c->sites[i].line;
+        char src[PATH_MAX];
+        int line = c->sites[i].line;
+        /* a program's code address (weft-cc): its source line */
+        if (c->sites[i].file == weft__pc_site &&
+            weft__pc_source(line, src, sizeof src, &line))
+            absolute(src, rows[k].file);
+        else
+            absolute(c->sites[i].file, rows[k].file);
+        rows[k].line = line;
         memcpy(rows[k].n, c->sites[i].n, sizeof rows[k].n);
         k++;
     }
