@@ -703,7 +703,7 @@ static int run_forked(weft_config_t *cfg, uint64_t skip)
 
 /* Give the rest of the exploration to forked children: the program run
  * again from its start, in fork mode, past what was done. */
-static _Noreturn void switch_to_fork(uint64_t done, const weft_config_t *cfg)
+static void switch_to_fork(uint64_t done, const weft_config_t *cfg)
 {
     char skip[60], seed[40], its[40];
     snprintf(skip, sizeof skip, "%llu %u", (unsigned long long)done,
@@ -716,9 +716,12 @@ static _Noreturn void switch_to_fork(uint64_t done, const weft_config_t *cfg)
     setenv("WEFT_ISOLATE", "fork", 1);
     fflush(NULL);
     execv(weftcc_exe_path(), prog_argv);
-    fprintf(stderr, "weft: cannot run %s again in fork mode: %s\n",
+    /* (qemu-user cannot exec a foreign binary, for one) */
+    fprintf(stderr,
+            "weft: note: cannot run %s again (%s): the executions fork from "
+            "this process instead, its snapshot put back\n",
             weftcc_exe_path(), strerror(errno));
-    weftcc_real_exit(2);
+    unsetenv("WEFT__SKIP");
 }
 
 /* weft__rerun_quiet: the program's output (fds 1 and 2) goes nowhere
@@ -807,7 +810,11 @@ static int run_in_process(weft_config_t *cfg)
                 ": the %s go on in forked processes "
                 "(WEFT_ISOLATE=fork)\n",
                 cfg->jobs > 1 ? "executions" : "remaining executions");
-        switch_to_fork(cfg->jobs > 1 ? 0 : done, cfg);
+        uint64_t skip = cfg->jobs > 1 ? 0 : done;
+        switch_to_fork(skip, cfg);
+        weftcc_snapshot_restore();
+        weftcc_snapshot_on = false;
+        return run_forked(cfg, skip);
     }
     if (rc == 0 && weftcc_sh->threads == 0 && !weftcc_sh->tainted)
         return weftcc_sh->status; /* a program with no thread: itself */

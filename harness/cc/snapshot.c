@@ -83,10 +83,22 @@ static bool system_object(const char *path)
 {
     static const char *const dirs[] = { "/lib/", "/lib64/", "/usr/lib/",
                                         "/usr/lib64/", "/usr/libexec/" };
+    /* the C and compiler runtimes, wherever they are installed (a cross
+     * or Nix prefix): their state is the process's, never restored */
+    static const char *const runtimes[] = {
+        "libc.so",     "libm.so",      "libpthread.so", "libdl.so",
+        "librt.so",    "libgcc_s.so",  "libstdc++.so",  "libresolv.so",
+        "libnss_",     "libanl.so",    "libutil.so",    "libcrypt.so",
+        "libubsan.so", "libatomic.so", "libclang_rt.",  "ld-linux",
+        "ld64.so",     "linux-vdso",   "linux-gate"
+    };
     if (path[0] == '\0')
         return false; /* the executable */
-    if (strstr(path, "linux-vdso") || strstr(path, "ld-linux"))
-        return true;
+    const char *base = strrchr(path, '/');
+    base = base != NULL ? base + 1 : path;
+    for (size_t i = 0; i < sizeof runtimes / sizeof runtimes[0]; i++)
+        if (strncmp(base, runtimes[i], strlen(runtimes[i])) == 0)
+            return true;
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
         if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
             return true;
