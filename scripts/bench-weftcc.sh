@@ -57,7 +57,8 @@
 # BENCH_WEFTCC_NATIVE_TIMEOUT (5 s per plain run), BENCH_WEFTCC_REPS (3
 # rounds, table 1), BENCH_WEFTCC_RATE_BUDGET (1 s per weft run, table 1),
 # BENCH_WEFTCC_PROFILE (1: after table 1, `perf record` the empty program
-# in snapshot mode and print where its time goes; off by default).
+# in snapshot mode and print where its time goes, self and inclusive, by
+# function; off by default).
 # Every WEFT_* variable of the caller is unset (weft's defaults are what
 # is measured) except WEFT_BENCH_DIR.
 set -u
@@ -508,15 +509,21 @@ if [ -n "$snap_us" ]; then
 	fi
 fi
 
-# Optional: where the time of a snapshot execution goes (perf's self
-# time per function; BENCH_WEFTCC_PROFILE=1).
+# Optional: where the time of a snapshot execution goes
+# (BENCH_WEFTCC_PROFILE=1): perf's self time per function, and the
+# inclusive time of the functions above them (call graphs from DWARF, so
+# a few tens of thousands of executions are enough).
 if [ "$PROFILE" = 1 ]; then
+	PROFILE_N=30000
 	if command -v perf >/dev/null 2>&1 &&
-		perf record -q -o "$OUT/empty.perf" -- env WEFT_ITERATIONS=200000 \
-			"$OUT/empty" >/dev/null 2>"$OUT/perf.err"; then
-		printf '\n  perf: self time by function, empty program, snapshot (200000 executions):\n'
-		perf report -i "$OUT/empty.perf" --no-children --sort sym --stdio 2>/dev/null |
-			grep '%' | head -n 25 | sed 's/^/    /'
+		perf record -q --call-graph dwarf,16384 -o "$OUT/empty.perf" -- \
+			env WEFT_ITERATIONS=$PROFILE_N "$OUT/empty" >/dev/null 2>"$OUT/perf.err"; then
+		printf '\n  perf, empty program, snapshot, %s executions: self time by function\n' "$PROFILE_N"
+		perf report -i "$OUT/empty.perf" --no-children --sort sym --stdio -g none 2>/dev/null |
+			grep '%' | head -n 20 | sed 's/^/    /'
+		printf '\n  and inclusive time (children included), the first 30:\n'
+		perf report -i "$OUT/empty.perf" --children --sort sym --stdio -g none 2>/dev/null |
+			grep '%' | head -n 30 | sed 's/^/    /'
 	else
 		printf '\n  perf: not available or not permitted (see %s)\n' "$OUT/perf.err"
 	fi
