@@ -665,7 +665,7 @@ execs_col() {
 }
 
 MIN_SHARE_US=2000000
-declare -A few_seeds P_KIND P_PLAIN
+declare -A few_seeds=() P_KIND=() P_PLAIN=()
 find_ratios=() twin_ratios=() below_goal=() not_same=() cut_runs=()
 few_native=() late=() table2_names=()
 nprog=${#progs[@]}
@@ -957,11 +957,11 @@ printf '  %-7s %11s %11s   %11s %11s   %11s %11s\n' SIZE "1 page" "all pages" "1
 # columns: mode pages-kind warm
 ds_cols=("snapshot 1 cold" "snapshot all cold" "fork 1 cold" "fork all cold"
 	"fork 1 warm" "fork all warm")
-declare -A DS
+declare -A DS=()
 # cross[K]: the smallest size where fork beats snapshot, K = 1cold,
 # allcold, 1warm, allwarm (the fork column against the snapshot column
 # with the same pages written).
-declare -A cross
+declare -A cross=()
 for ((s = 0; s < ${#ds_bytes[@]}; s++)); do
 	b=${ds_bytes[$s]}
 	pages_all=$(((b + 4095) / 4096))
@@ -1014,7 +1014,7 @@ printf '  %-38s %-7s %12s %10s %10s %10s\n' build mode N "t_0" "ns/access" "best
 
 # access_row LABEL NAME MODE START_N VAR=... -- PROGRAM: prints a row;
 # acc_ns[NAME] = ns per access.
-declare -A acc_ns
+declare -A acc_ns=()
 access_row() {
 	local label=$1 name=$2 mode=$3 n=$4
 	shift 4
@@ -1139,7 +1139,7 @@ printf '  2N switches, one execution, WEFT_STRATEGY=dfs WEFT_PREEMPTIONS=0;\n'
 printf '  (t_N - t_0) / 2N per round, median of %s rounds and their spread):\n\n' "$TLS_REPS"
 TLS_VARS=(WEFT_STRATEGY=dfs WEFT_PREEMPTIONS=0 WEFT_ITERATIONS=1
 	WEFT_MAX_STEPS=1000000000000)
-declare -A TLW TLC # per-switch ns of each round, wall and CPU, by WEFT_TLS
+declare -A TLW=() TLC=() # per-switch ns of each round, wall and CPU, by WEFT_TLS
 tls_warned=false
 for ((r = 0; r < TLS_REPS; r++)); do
 	for t in 1 0; do
@@ -1162,7 +1162,7 @@ for ((r = 0; r < TLS_REPS; r++)); do
 	done
 done
 printf '  %-34s %22s %22s\n' "" "wall, ns/switch" "CPU, ns/switch"
-declare -A tls_cpu
+declare -A tls_cpu=()
 for t in 1 0; do
 	label="WEFT_TLS=$t$([ "$t" = 1 ] && echo ' (per-thread, default)' || echo ' (shared)')"
 	if [ -z "${TLC[$t]:-}" ]; then
