@@ -214,7 +214,8 @@ static void test_corpus_dfs(void **state)
         for (int k = 0; k < 3 && corpus[i].kinds[k]; k++)
             kind = kind || strstr(out, corpus[i].kinds[k]) != NULL;
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 || !kind ||
-            strstr(out, "confirmed: replayed in a fresh process") == NULL) {
+            strstr(out, "confirmed: replayed in a fresh process: the same "
+                        "finding, by the same trace") == NULL) {
             print_error("%s (dfs): expected exit 1 and a confirmed %s "
                         "finding; got status %d:\n%s\n",
                         n, corpus[i].kinds[0], st, out);

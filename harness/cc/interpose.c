@@ -235,7 +235,17 @@ static struct entry *get(const void *key, int kind,
         e->kind = kind;
         e->dead = false;
         e->clock = CLOCK_REALTIME;
-        init(e, key);
+        /* NULL: the caller initialises it now. A lazy initialisation
+         * (first use of a statically initialised object) is done as if
+         * before the exploration: the object is numbered by its first
+         * operation, as in every later execution, where the entry exists
+         * (so a report replayed in a fresh process has the same trace). */
+        if (init != NULL) {
+            struct weft__run *r = weft__current;
+            weft__current = NULL;
+            init(e, key);
+            weft__current = r;
+        }
     }
     return e;
 }
@@ -979,7 +989,7 @@ int pthread_rwlock_init(pthread_rwlock_t *restrict rw,
 {
     if (!RUNNING())
         PASS(pthread_rwlock_init, rw, attr);
-    struct entry *e = get(rw, K_RWLOCK, rw_init_entry);
+    struct entry *e = get(rw, K_RWLOCK, NULL);
     rw_init_entry(e, rw);
     return 0;
 }
@@ -1082,7 +1092,7 @@ int pthread_barrier_init(pthread_barrier_t *restrict b,
         PASS(pthread_barrier_init, b, attr, count);
     if (count == 0)
         return EINVAL;
-    struct entry *e = get(b, K_BARRIER, barrier_init_entry);
+    struct entry *e = get(b, K_BARRIER, NULL);
     return perr(
         weft_barrier_init_at(&e->u.b, count, SITE("pthread_barrier_init")));
 }
@@ -1148,7 +1158,7 @@ int sem_init(sem_t *s, int pshared, unsigned value)
     int rc = real(s, pshared, value);
     if (rc != 0 || !RUNNING())
         return rc;
-    struct entry *e = get(s, K_SEM, sem_init_entry);
+    struct entry *e = get(s, K_SEM, NULL);
     weft_sem_init_at(&e->u.s, value, SITE("sem_init"));
     return 0;
 }

@@ -138,9 +138,12 @@ static struct key {
     bool live;
     dtor_t dtor;
 } keys[NKEYS];
-static unsigned nkeys;    /* live entries of keys[] */
-static bool gone[NKEYS];  /* foreign keys deleted in this execution */
-static unsigned nforeign; /* foreign keys live in this execution */
+static unsigned nkeys;        /* live entries of keys[] */
+static unsigned keys_high;    /* entries of keys[] used in this execution */
+static bool gone[NKEYS];      /* foreign keys deleted in this execution */
+static bool any_gone;         /* some are */
+static unsigned nforeign;     /* foreign keys live in this execution */
+static unsigned nforeign_out; /* foreign keys live outside executions */
 
 struct tsd {
     void **v; /* by slot; NULL past cap */
@@ -157,29 +160,34 @@ static void record(pthread_key_t k, dtor_t d)
 {
     if (k < NKEYS) {
         foreign[k].dtor = d;
+        nforeign_out += !foreign[k].live;
         foreign[k].live = true;
     }
 }
 
 static void unrecord(pthread_key_t k)
 {
-    if (k < NKEYS)
+    if (k < NKEYS) {
+        nforeign_out -= foreign[k].live;
         foreign[k].live = false;
+    }
 }
 
+/* A new execution: only what the last one used is cleared (this runs in
+ * every execution's first thread call). */
 static void reset(uint32_t epoch)
 {
     for (uint32_t i = 0; i < ntsds; i++)
-        free(tsds[i].v);
-    free(tsds);
+        weftcc_real_free(tsds[i].v);
+    weftcc_real_free(tsds);
     tsds = NULL;
     ntsds = 0;
-    memset(keys, 0, sizeof keys);
-    nkeys = 0;
-    memset(gone, 0, sizeof gone);
-    nforeign = 0;
-    for (unsigned k = 0; k < NKEYS; k++)
-        nforeign += foreign[k].live;
+    memset(keys, 0, keys_high * sizeof keys[0]);
+    nkeys = keys_high = 0;
+    if (any_gone)
+        memset(gone, 0, sizeof gone);
+    any_gone = false;
+    nforeign = nforeign_out;
     cur_epoch = epoch;
     started = true;
 }
@@ -202,7 +210,7 @@ static int put(struct tsd *t, uint32_t s, const void *v)
         uint32_t n = t->cap ? t->cap : 8;
         while (n <= s)
             n *= 2;
-        void **p = realloc(t->v, n * sizeof *p);
+        void **p = weftcc_real_realloc(t->v, n * sizeof *p);
         if (p == NULL)
             return ENOMEM;
         memset(p + t->cap, 0, (n - t->cap) * sizeof *p);
@@ -222,7 +230,7 @@ static struct tsd *tsd_of(uint32_t id)
         uint32_t n = ntsds ? ntsds : 8;
         while (n <= id)
             n *= 2;
-        struct tsd *p = realloc(tsds, n * sizeof *p);
+        struct tsd *p = weftcc_real_realloc(tsds, n * sizeof *p);
         if (p == NULL)
             oom();
         memset(p + ntsds, 0, (n - ntsds) * sizeof *p);
@@ -280,6 +288,8 @@ static int key_create(pthread_key_t *k, dtor_t d, int line)
     keys[i].live = true;
     keys[i].dtor = d;
     nkeys++;
+    if (i + 1 > keys_high)
+        keys_high = i + 1;
     *k = (pthread_key_t)(NKEYS + i);
     return 0;
 }
@@ -297,6 +307,7 @@ static int key_delete(pthread_key_t k, int line)
     }
     if (k < NKEYS) {
         gone[k] = true;
+        any_gone = true;
         nforeign--;
     } else {
         keys[k - NKEYS].live = false;
@@ -372,7 +383,7 @@ void weftcc_keys_thread_exit(void)
     }
     /* What the last round's destructors set again is dropped. */
     struct tsd *t = tsd_of(id);
-    free(t->v);
+    weftcc_real_free(t->v);
     t->v = NULL;
     t->cap = 0;
 }

@@ -843,12 +843,14 @@ static int run_in_process(weft_config_t *cfg)
     else if (exhausted)
         snprintf(all, sizeof all,
                  ", the search is exhausted: that is all of them");
+    bool budget = !exhausted && cfg->time_budget > 0 && done < cfg->iterations;
     if (!cfg->quiet)
         fprintf(stderr,
                 "weft: OK: %llu execution%s, no finding%s (%s, %.3f s, %s "
-                "executions/s)\n",
+                "executions/s%s)\n",
                 (unsigned long long)done, plural(done), all,
-                isolate_names[isolate], dt, r);
+                isolate_names[isolate], dt, r,
+                budget ? "; stopped by the time budget" : "");
     return 0;
 }
 

@@ -616,6 +616,7 @@ void weftcc_atexit_run(int status)
 
 static struct sigaction sig_was[NSIG];
 static unsigned char sig_dirty[NSIG];
+static bool mask_dirty, any_sig_dirty;
 
 static void sig_changed(int sig, const struct sigaction *old)
 {
@@ -623,6 +624,7 @@ static void sig_changed(int sig, const struct sigaction *old)
         return;
     sig_was[sig] = *old;
     sig_dirty[sig] = 1;
+    any_sig_dirty = true;
 }
 
 /* The signal mask main started with (all tasks run on one OS thread:
@@ -631,7 +633,13 @@ static uint64_t mask_was;
 
 static void sigs_restore(void)
 {
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask_was, NULL, sizeof mask_was);
+    if (mask_dirty)
+        syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask_was, NULL,
+                sizeof mask_was);
+    mask_dirty = false;
+    if (!any_sig_dirty)
+        return;
+    any_sig_dirty = false;
     for (int s = 1; s < NSIG; s++)
         if (sig_dirty[s]) {
             weftcc_real_sigaction(s, &sig_was[s], NULL);
@@ -1409,6 +1417,20 @@ void *mremap(void *old, size_t old_len, size_t len, int flags, ...)
     if (snap(RA))
         weftcc_taint("mremap", RA);
     return (void *)syscall(SYS_mremap, old, old_len, len, flags, to);
+}
+
+int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+    if (set != NULL && snap(RA))
+        mask_dirty = true;
+    PASS(sigprocmask, how, set, old);
+}
+
+int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+    if (set != NULL && snap(RA))
+        mask_dirty = true;
+    PASS(pthread_sigmask, how, set, old);
 }
 
 int sigaction(int sig, const struct sigaction *a, struct sigaction *old)

@@ -1798,6 +1798,8 @@ static void *alloc(size_t n, size_t align, bool zero, const void *ra)
         p = __libc_memalign(align, n);
     else
         p = zero ? __libc_calloc(1, n) : __libc_malloc(n);
+    if (weftcc_own_code(ra))
+        return p; /* weft's own: no program memory, no history */
     if (!weftcc_snapshot_on && p != NULL && weftcc_program_code(ra))
         weftcc_pre_add(p, malloc_usable_size(p));
     return fresh(p);
@@ -1830,7 +1832,8 @@ void free(void *p)
     if (p == NULL)
         return;
     bool arena = weftcc_arena_owns(p);
-    if ((t = mem_task(&r)) != NULL)
+    /* weft's own blocks (a thread's start record) are no program memory */
+    if (!weftcc_own_code(RA) && (t = mem_task(&r)) != NULL)
         range_existing(r, t, (uintptr_t)p, usable(p), true,
                        (uint32_t)weftcc_pc_line(RA));
     if (arena) {
@@ -1957,7 +1960,7 @@ void weftcc_real_free(void *p)
 {
     /* a block glibc got from the program's malloc during an execution
      * (dynamic TLS): the arena's, gone with it */
-    if (weftcc_arena_owns(p))
+    if (p == NULL || weftcc_arena_owns(p))
         return;
     __libc_free(p);
 }
