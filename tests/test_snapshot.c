@@ -143,22 +143,8 @@ static void test_cases(void **state)
 static int run_capture(const char *arg, const char *const env[],
                        const char *outfile, const char *errfile)
 {
-    pid_t p = fork();
-    if (p == 0) {
-        unsetenv("WEFT_QUIET");
-        for (int i = 0; env[i] != NULL; i++)
-            putenv((char *)(uintptr_t)env[i]);
-        int o = open(outfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o < 0 || e < 0)
-            _exit(126);
-        dup2(o, 1);
-        dup2(e, 2);
-        execl(prog, prog, arg, (char *)NULL);
-        _exit(127);
-    }
     int st;
-    waitpid(p, &st, 0);
+    waitpid(start_io(prog, arg, outfile, errfile, env), &st, 0);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 

@@ -117,10 +117,10 @@ static void sh(const char *what, const char *fmt, ...)
     }
 }
 
-/* Start `prog arg` (arg may be NULL) with VAR=value settings; stderr to
- * errfile. */
-static pid_t start_arg(const char *prog, const char *arg, const char *errfile,
-                       const char *env[])
+/* Start `prog arg` (arg may be NULL) with VAR=value settings; stdout to
+ * outfile (NULL: /dev/null), stderr to errfile. */
+static pid_t start_io(const char *prog, const char *arg, const char *outfile,
+                      const char *errfile, const char *const env[])
 {
     pid_t p = fork();
     if (p != 0)
@@ -128,7 +128,8 @@ static pid_t start_arg(const char *prog, const char *arg, const char *errfile,
     unsetenv("WEFT_QUIET");
     for (int i = 0; env[i] != NULL; i++)
         putenv((char *)(uintptr_t)env[i]);
-    int o = open("/dev/null", O_WRONLY);
+    int o = outfile ? open(outfile, O_WRONLY | O_CREAT | O_TRUNC, 0644)
+                    : open("/dev/null", O_WRONLY);
     int e = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (o < 0 || e < 0)
         _exit(126);
@@ -136,6 +137,12 @@ static pid_t start_arg(const char *prog, const char *arg, const char *errfile,
     dup2(e, 2);
     execl(prog, prog, arg, (char *)NULL);
     _exit(127);
+}
+
+static inline pid_t start_arg(const char *prog, const char *arg,
+                              const char *errfile, const char *env[])
+{
+    return start_io(prog, arg, NULL, errfile, env);
 }
 
 static inline pid_t start(const char *prog, const char *errfile,

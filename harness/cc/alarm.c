@@ -130,13 +130,6 @@ static int64_t arm(int64_t value, int64_t interval, int64_t *old_interval,
 }
 
 #define RA __builtin_return_address(0)
-#define PASS(name, ...)                                    \
-    do {                                                   \
-        static __typeof__(&name) real_;                    \
-        if (real_ == NULL)                                 \
-            real_ = (__typeof__(&name))weftcc_real(#name); \
-        return real_(__VA_ARGS__);                         \
-    } while (0)
 
 /* Called by the program in an execution (not by weft itself). */
 static bool virtual_here(const void *ra)

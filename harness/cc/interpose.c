@@ -65,16 +65,6 @@ void *weftcc_real(const char *name)
     return p;
 }
 
-/* Call glibc's `name` with the arguments, from inside an interposer whose
- * prototype is glibc's. */
-#define PASS(name, ...)                                    \
-    do {                                                   \
-        static __typeof__(&name) real_;                    \
-        if (real_ == NULL)                                 \
-            real_ = (__typeof__(&name))weftcc_real(#name); \
-        return real_(__VA_ARGS__);                         \
-    } while (0)
-
 /* Every interposer starts with RUNNING(): it also notes who called it, so
  * that weft's reports and traces name the program's line that made the
  * call (a pc site, symbolized when printed) rather than the interposer. */

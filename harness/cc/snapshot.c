@@ -891,13 +891,6 @@ void weftcc_snapshot_restore(void)
 
 /* =================================================== the interposers */
 
-#define PASS(name, ...)                                    \
-    do {                                                   \
-        static __typeof__(&name) real_;                    \
-        if (real_ == NULL)                                 \
-            real_ = (__typeof__(&name))weftcc_real(#name); \
-        return real_(__VA_ARGS__);                         \
-    } while (0)
 #define RA __builtin_return_address(0)
 
 int weftcc_real_sigaction(int sig, const struct sigaction *a,
@@ -1000,57 +993,51 @@ int getentropy(void *buf, size_t n)
 
 /* -------------------------------------------------- files and descriptors */
 
-#define OPENED(call)     \
-    do {                 \
-        if (snap(RA))    \
-            fd_opened(); \
-        return call;     \
+/* The mode argument of open and openat, when the flags say there is one. */
+#define OPEN_MODE(flags, mode)                 \
+    do {                                       \
+        if ((flags) & (O_CREAT | O_TMPFILE)) { \
+            va_list ap_;                       \
+            va_start(ap_, flags);              \
+            mode = (mode_t)va_arg(ap_, int);   \
+            va_end(ap_);                       \
+        }                                      \
     } while (0)
 
-static int (*real_open_fn)(const char *, int, ...);
-static int (*real_openat_fn)(int, const char *, int, ...);
+static int open_for(const char *path, int flags, mode_t mode, const void *ra)
+{
+    static int (*real_)(const char *, int, ...);
+    if (real_ == NULL)
+        real_ = (int (*)(const char *, int, ...))weftcc_real("open");
+    if (snap(ra))
+        fd_opened();
+    return real_(path, flags, mode);
+}
 
 int open(const char *path, int flags, ...)
 {
     mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
-    if (real_open_fn == NULL)
-        real_open_fn = (int (*)(const char *, int, ...))weftcc_real("open");
-    OPENED(real_open_fn(path, flags, mode));
+    OPEN_MODE(flags, mode);
+    return open_for(path, flags, mode, RA);
 }
 
 int open64(const char *path, int flags, ...)
 {
     mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
-    if (real_open_fn == NULL)
-        real_open_fn = (int (*)(const char *, int, ...))weftcc_real("open");
-    OPENED(real_open_fn(path, flags, mode));
+    OPEN_MODE(flags, mode);
+    return open_for(path, flags, mode, RA);
 }
 
 int openat(int dir, const char *path, int flags, ...)
 {
+    static int (*real_)(int, const char *, int, ...);
     mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
-    if (real_openat_fn == NULL)
-        real_openat_fn =
-            (int (*)(int, const char *, int, ...))weftcc_real("openat");
-    OPENED(real_openat_fn(dir, path, flags, mode));
+    OPEN_MODE(flags, mode);
+    if (real_ == NULL)
+        real_ = (int (*)(int, const char *, int, ...))weftcc_real("openat");
+    if (snap(RA))
+        fd_opened();
+    return real_(dir, path, flags, mode);
 }
 
 int creat(const char *path, mode_t mode)
@@ -1529,15 +1516,9 @@ int weftcc_real_open(const char *path, int flags, ...);
 int weftcc_real_open(const char *path, int flags, ...)
 {
     mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
-    if (real_open_fn == NULL)
-        real_open_fn = (int (*)(const char *, int, ...))weftcc_real("open");
-    return real_open_fn(path, flags, mode);
+    OPEN_MODE(flags, mode);
+    /* weft's own call: an address in weft's code */
+    return open_for(path, flags, mode, (const void *)weftcc_real_open);
 }
 
 int weftcc_real_setenv(const char *name, const char *value, int overwrite);

@@ -102,6 +102,15 @@ const char *weftcc_exe_path(void);
  * weft-cc section of the Makefile), so weft never calls its own
  * interposers. */
 void *weftcc_real(const char *name);
+/* Call glibc's `name` with the arguments, from inside an interposer whose
+ * prototype is glibc's (found once, with dlsym(RTLD_NEXT)). */
+#define PASS(name, ...)                                    \
+    do {                                                   \
+        static __typeof__(&name) real_;                    \
+        if (real_ == NULL)                                 \
+            real_ = (__typeof__(&name))weftcc_real(#name); \
+        return real_(__VA_ARGS__);                         \
+    } while (0)
 int weftcc_real_clock_gettime(clockid_t clk, struct timespec *ts);
 int weftcc_real_nanosleep(const struct timespec *req, struct timespec *rem);
 int weftcc_real_pthread_once(pthread_once_t *o, void (*fn)(void));
