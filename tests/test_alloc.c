@@ -16,9 +16,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -438,6 +441,139 @@ static void oom_loop_over_a_replay(void **state)
     (void)diverged;
 }
 
+/* ------------------------------------ spawns refused for want of stacks */
+
+#define CROWD 4000
+
+struct crowd {
+    unsigned want;    /* tasks to keep alive at once */
+    unsigned spawned; /* spawns that succeeded */
+    bool refused;     /* a spawn returned -ENOMEM */
+    weft_sem_t go;
+    weft_thread_t t[CROWD];
+};
+
+static void *crowd_member(void *arg)
+{
+    struct crowd *c = arg;
+    weft_sem_wait(&c->go);
+    return NULL;
+}
+
+/* Spawn up to c->want tasks that all stay blocked, then release and join
+ * them: every task alive at once needs its own stack. */
+static void crowd_body(void *arg)
+{
+    struct crowd *c = arg;
+    weft_sem_init(&c->go, 0);
+    c->spawned = 0;
+    c->refused = false;
+    for (unsigned i = 0; i < c->want; i++) {
+        int rc = weft_thread_spawn(&c->t[i], "member", crowd_member, c);
+        if (rc != 0) {
+            weft_assert(rc == -ENOMEM, "spawn returned %d", rc);
+            c->refused = true;
+            break;
+        }
+        c->spawned++;
+    }
+    for (unsigned i = 0; i < c->spawned; i++)
+        weft_sem_post(&c->go);
+    for (unsigned i = 0; i < c->spawned; i++)
+        weft_thread_join(c->t[i], NULL);
+}
+
+/* Each n fails the n-th allocation of an exploration that keeps more tasks
+ * alive than the stack pool holds, so the failure lands on every step of a
+ * spawn in turn: the task record, its stack's record, the stack's mapping.
+ * A task record left half made (its stack pointer uninitialised) crashed
+ * the teardown. */
+static void oom_loop_over_many_live_tasks(void **state)
+{
+    (void)state;
+    static struct crowd c;
+    weft_config_t cfg;
+    weft_result_t r;
+    pinned(&cfg, 5, 1);
+    c.want = 100;
+    uint64_t n;
+    unsigned refused = 0;
+    silence_stderr();
+    for (n = 1; n <= MAX_N; n++) {
+        weft_fail_alloc_after(n);
+        int rc = weft_explore(&cfg, crowd_body, &c, &r);
+        bool reached = failure_was_reached(n);
+        if (rc != 0 && rc != -ENOMEM)
+            fail_with(&r, n, rc, "");
+        refused += rc == 0 && c.refused;
+        weft_result_destroy(&r);
+        if (!reached)
+            break;
+    }
+    restore_stderr();
+    weft_fail_alloc_after(0);
+    if (n > MAX_N)
+        fail_msg("still failing allocations after %d", MAX_N);
+    assert_true(refused > 0);
+}
+
+/* The same with a real limit, as a user meets it (ulimit -v): the kernel
+ * refuses a stack's mapping, the spawn returns -ENOMEM, the body carries
+ * on with fewer tasks, and the exploration ends normally. In a forked
+ * child (the limit is for good); not under AddressSanitizer, whose
+ * shadow memory needs terabytes of address space. */
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_TEST_ASAN 1
+#endif
+#endif
+
+static void spawn_refused_under_an_address_space_limit_is_clean(void **state)
+{
+    (void)state;
+#ifdef WEFT_TEST_ASAN
+    skip();
+#else
+    static struct crowd c;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* cmocka's handlers would catch a crash and run the next test */
+        signal(SIGSEGV, SIG_DFL);
+        signal(SIGBUS, SIG_DFL);
+        signal(SIGABRT, SIG_DFL);
+        unsigned long pages = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        if (f == NULL || fscanf(f, "%lu", &pages) != 1)
+            _exit(10);
+        fclose(f);
+        /* room for a few hundred stacks of 256k, not for 4000 */
+        struct rlimit lim;
+        lim.rlim_cur = lim.rlim_max =
+            pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)150 << 20);
+        if (setrlimit(RLIMIT_AS, &lim) != 0)
+            _exit(11);
+        weft_config_t cfg;
+        pinned(&cfg, 5, 2);
+        c.want = CROWD;
+        int rc = weft_explore(&cfg, crowd_body, &c, NULL);
+        if (rc != 0)
+            _exit(12);
+        _exit(c.refused && c.spawned > 10 ? 0 : 13);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status))
+        fail_msg("the exploration died of signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    assert_int_equal(WEXITSTATUS(status), 0);
+#endif
+}
+
 /* -------------------------------------- what it says when out of memory */
 
 static void empty_body(void *arg)
@@ -562,6 +698,8 @@ int main(void)
             oom_loop_over_a_failing_exploration_keeps_the_finding,
             remove_temps),
         cmocka_unit_test_teardown(oom_loop_over_a_replay, remove_temps),
+        cmocka_unit_test_teardown(oom_loop_over_many_live_tasks, remove_temps),
+        cmocka_unit_test(spawn_refused_under_an_address_space_limit_is_clean),
         cmocka_unit_test_teardown(out_of_memory_messages_are_sentences,
                                   remove_temps),
         cmocka_unit_test_teardown(failing_explorations_do_not_grow_the_heap,

@@ -900,7 +900,9 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
     if (r->ntasks < r->tasks_alloc) {
         t = r->tasks[r->ntasks];
     } else {
-        t = weft__alloc(sizeof *t);
+        /* Zeroed, as it is kept from now on: if its stack cannot be
+         * had below, the teardown frees it with no stack to release. */
+        t = weft__zalloc(sizeof *t);
         if (t == NULL)
             return NULL;
         r->tasks[r->tasks_alloc++] = t;
