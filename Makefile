@@ -102,7 +102,8 @@ LIB_OBJS := $(LIB_SRCS:%=$(BUILD)/obj/%.o)
 # programs thousands of times (weft-cc's corpus: a fork per execution);
 # the sanitizer, valgrind, ucontext and qemu variants leave them out, as
 # they test the library itself, which the other programs cover.
-TEST_NATIVE_ONLY = test_weftcc test_tsan test_realcode test_snapshot
+TEST_NATIVE_ONLY = test_weftcc test_tsan test_realcode test_snapshot \
+	test_cclimits
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 ifneq ($(VARIANT),)
 TEST_SRCS := $(filter-out $(TEST_NATIVE_ONLY:%=tests/%.c),$(TEST_SRCS))
@@ -874,4 +875,5 @@ $(WEFTCC_DIR)/config: $(FLAGS_FILE)
 -include $(wildcard $(WEFTCC_DIR)/*.d)
 
 # The test builds the corpus (tests/corpus/*.c) with scripts/weft-cc.
-$(BUILD)/tests/test_weftcc $(BUILD)/tests/test_tsan $(BUILD)/tests/test_snapshot: | weft-cc
+$(BUILD)/tests/test_weftcc $(BUILD)/tests/test_tsan $(BUILD)/tests/test_snapshot \
+	$(BUILD)/tests/test_cclimits: | weft-cc

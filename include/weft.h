@@ -572,11 +572,22 @@ void *weft_atomic_ptr_at(weft_atomic_ptr_t *a, weft_atomic_op_t op, void *v,
  * point: reading the clock changes nothing another task can see. */
 int64_t weft_now(void);
 
+/* The deadline ns from now, saturated: a duration past the end of
+ * virtual time (INT64_MAX ns) ends there, a negative one means now (it
+ * never becomes WEFT_FOREVER). The relative forms below use it. */
+static inline int64_t weft__after(int64_t ns)
+{
+    int64_t now = weft_now();
+    if (ns <= 0)
+        return now;
+    return ns > INT64_MAX - now ? INT64_MAX : now + ns;
+}
+
 /* Sleep until the virtual deadline (or for ns). Returns 0. */
 #define weft_sleep_until(deadline) \
     weft_sleep_until_at((deadline), __FILE__, __LINE__)
 #define weft_sleep_for(ns) \
-    weft_sleep_until_at(weft_now() + (ns), __FILE__, __LINE__)
+    weft_sleep_until_at(weft__after(ns), __FILE__, __LINE__)
 int weft_sleep_until_at(int64_t deadline, const char *file, int line);
 
 /* ------------------------------------------- futures, loops, coroutines */
@@ -792,7 +803,7 @@ unsigned weft_uncancel(void);
 #define weft_await_sleep_until(deadline) \
     weft_await_sleep_until_at((deadline), __FILE__, __LINE__)
 #define weft_await_sleep_for(ns) \
-    weft_await_sleep_until_at(weft_now() + (ns), __FILE__, __LINE__)
+    weft_await_sleep_until_at(weft__after(ns), __FILE__, __LINE__)
 #define weft_await_yield() weft_await_sleep_until_at(0, __FILE__, __LINE__)
 int weft_await_sleep_until_at(int64_t deadline, const char *file, int line);
 
@@ -806,7 +817,7 @@ int weft_await_sleep_until_at(int64_t deadline, const char *file, int line);
 #define weft_call_at(l, when, fn, arg) \
     weft_call_at_at((l), (when), (fn), (arg), __FILE__, __LINE__)
 #define weft_call_later(l, delay, fn, arg) \
-    weft_call_at_at((l), weft_now() + (delay), (fn), (arg), __FILE__, __LINE__)
+    weft_call_at_at((l), weft__after(delay), (fn), (arg), __FILE__, __LINE__)
 int weft_call_at_at(weft_loop_t *l, int64_t when, weft_fn *fn, void *arg,
                     const char *file, int line);
 

@@ -427,6 +427,82 @@ static void forty_sleepers_with_one_deadline_all_wake_at_it(void **state)
     assert_int_equal(c.time, 2 * WEFT_SEC);
 }
 
+/* ------------------------------------------------ the end of virtual time */
+
+/* A duration past the end of virtual time sleeps until its end (INT64_MAX
+ * ns); a negative one does not block. Computed in the caller as
+ * weft_now() + ns, these overflowed (a signed overflow UBSan reports, and
+ * a deadline in the past or WEFT_FOREVER). */
+struct far {
+    int64_t after_max, after_second_max, after_negative, loop_sleep;
+    int64_t callback_at;
+    bool callback_ran;
+};
+
+static void far_body(void *arg)
+{
+    struct far *f = arg;
+    weft_sleep_for(-1); /* at 0: was a deadline of WEFT_FOREVER */
+    f->after_negative = weft_now();
+    weft_sleep_for(1);
+    weft_sleep_for(INT64_MAX);
+    f->after_max = weft_now();
+    weft_sleep_for(INT64_MAX);
+    weft_sleep_for(INT64_MIN);
+    f->after_second_max = weft_now();
+}
+
+static void sleep_for_saturates_at_the_end_of_virtual_time(void **state)
+{
+    (void)state;
+    struct far f;
+    memset(&f, 0, sizeof f);
+    weft_result_t r;
+    int rc = explore(far_body, &f, 1, 3, &r);
+    assert_no_finding(rc, &r);
+    weft_result_destroy(&r);
+    assert_int_equal(f.after_negative, 0);
+    assert_int_equal(f.after_max, INT64_MAX);
+    assert_int_equal(f.after_second_max, INT64_MAX);
+}
+
+static void far_callback(void *arg)
+{
+    struct far *f = arg;
+    f->callback_ran = true;
+    f->callback_at = weft_now();
+}
+
+static void *far_coroutine(void *arg)
+{
+    struct far *f = arg;
+    weft_await_sleep_for(5);
+    weft_call_later(weft_loop_current(), INT64_MAX, far_callback, f);
+    weft_await_sleep_for(INT64_MAX - 1);
+    f->loop_sleep = weft_now();
+    weft_await_sleep_for(10);
+    return NULL;
+}
+
+static void far_loop_body(void *arg)
+{
+    weft_run(far_coroutine, arg, NULL);
+}
+
+static void await_sleep_for_and_call_later_saturate_too(void **state)
+{
+    (void)state;
+    struct far f;
+    memset(&f, 0, sizeof f);
+    weft_result_t r;
+    int rc = explore(far_loop_body, &f, 1, 3, &r);
+    assert_no_finding(rc, &r);
+    weft_result_destroy(&r);
+    assert_int_equal(f.loop_sleep, INT64_MAX);
+    assert_true(f.callback_ran);
+    assert_int_equal(f.callback_at, INT64_MAX);
+}
+
 /* ------------------------------------------------------- determinism */
 
 /* The same seed replays the same execution: same timer orders, same
@@ -467,6 +543,8 @@ int main(void)
         cmocka_unit_test(
             timers_fire_in_deadline_order_whatever_the_arming_order),
         cmocka_unit_test(same_seed_replays_the_same_timer_orders),
+        cmocka_unit_test(sleep_for_saturates_at_the_end_of_virtual_time),
+        cmocka_unit_test(await_sleep_for_and_call_later_saturate_too),
         cmocka_unit_test(
             sleep_until_a_past_deadline_returns_without_advancing_time),
         cmocka_unit_test(time_advances_only_when_no_task_can_run),

@@ -370,6 +370,15 @@ static int64_t clock_base(clockid_t clk)
     }
 }
 
+/* The time on a clock: its base plus virtual time, saturated at the end
+ * of virtual time (time slept past INT64_MAX ns stops there, it never
+ * wraps to a negative reading). */
+static int64_t clock_now(int64_t base)
+{
+    int64_t now = weft_now();
+    return now > INT64_MAX - base ? INT64_MAX : base + now;
+}
+
 /* An absolute timespec on clock clk as a weft deadline (never
  * WEFT_FOREVER, never negative). */
 static int64_t deadline_of(clockid_t clk, const struct timespec *abs)
@@ -396,7 +405,7 @@ int clock_gettime(clockid_t clk, struct timespec *ts)
 {
     if (!RUNNING())
         PASS(clock_gettime, clk, ts);
-    ns_to_ts(clock_base(clk) + weft_now(), ts);
+    ns_to_ts(clock_now(clock_base(clk)), ts);
     return 0;
 }
 
@@ -404,7 +413,7 @@ int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 {
     if (!RUNNING())
         PASS(gettimeofday, tv, tz);
-    int64_t ns = WEFTCC_REALTIME_BASE + weft_now();
+    int64_t ns = clock_now(WEFTCC_REALTIME_BASE);
     tv->tv_sec = (time_t)(ns / 1000000000);
     tv->tv_usec = (suseconds_t)(ns % 1000000000 / 1000);
     if (tz != NULL)
@@ -416,7 +425,7 @@ time_t time(time_t *t)
 {
     if (!RUNNING())
         PASS(time, t);
-    time_t now = (time_t)((WEFTCC_REALTIME_BASE + weft_now()) / 1000000000);
+    time_t now = (time_t)(clock_now(WEFTCC_REALTIME_BASE) / 1000000000);
     if (t != NULL)
         *t = now;
     return now;
@@ -428,7 +437,7 @@ int timespec_get(struct timespec *ts, int base)
         PASS(timespec_get, ts, base);
     if (base != TIME_UTC)
         return 0;
-    ns_to_ts(WEFTCC_REALTIME_BASE + weft_now(), ts);
+    ns_to_ts(clock_now(WEFTCC_REALTIME_BASE), ts);
     return base;
 }
 
