@@ -106,10 +106,105 @@ static void clocks_saturate_at_the_end_of_virtual_time(void **state)
     assert_int_equal(rc, 0);
 }
 
+/* ----------------------------------------------------------- settings */
+
+static const char plain_src[] =
+    "#include <pthread.h>\n"
+    "static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;\n"
+    "static int n;\n"
+    "static void *work(void *a) {\n"
+    "    pthread_mutex_lock(&m); n++; pthread_mutex_unlock(&m);\n"
+    "    return a;\n"
+    "}\n"
+    "int main(void) {\n"
+    "    pthread_t t;\n"
+    "    pthread_create(&t, NULL, work, NULL);\n"
+    "    work(NULL);\n"
+    "    pthread_join(t, NULL);\n"
+    "    return n == 2 ? 0 : 1;\n"
+    "}\n";
+
+/* One rule for every WEFT_* variable, the library's and weft-cc's own: an
+ * empty value is the same as an unset one; anything else must parse
+ * strictly, or the program stops with a message naming the variable and
+ * status 2. weft-cc refused empty values of its own variables and took
+ * " 5" and "+5" as a hang timeout. */
+static void empty_settings_are_unset_and_malformed_ones_exit_2(void **state)
+{
+    (void)state;
+    char path[PATH_MAX + 64];
+    build_prog("plain", plain_src, path, sizeof path);
+    char *out;
+    const char *empty[] = { "WEFT_ITERATIONS=20",
+                            "WEFT_ISOLATE=",
+                            "WEFT_HANG_TIMEOUT=",
+                            "WEFT_GRANULARITY=",
+                            "WEFT_RACE=",
+                            "WEFT_SEED=",
+                            NULL };
+    int rc = run_prog(path, empty, &out);
+    if (rc != 0 || strstr(out, "OK: 20 executions") == NULL)
+        print_error("empty settings: status %d\n%s\n", rc, out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "isolated"));
+    free(out);
+
+    static const struct {
+        const char *setting, *name;
+    } bad[] = {
+        { "WEFT_HANG_TIMEOUT= 5", "WEFT_HANG_TIMEOUT" },
+        { "WEFT_HANG_TIMEOUT=+5", "WEFT_HANG_TIMEOUT" },
+        { "WEFT_HANG_TIMEOUT=5s", "WEFT_HANG_TIMEOUT" },
+        { "WEFT_HANG_TIMEOUT=4294967306", "WEFT_HANG_TIMEOUT" },
+        { "WEFT_HANG_TIMEOUT=-1", "WEFT_HANG_TIMEOUT" },
+        { "WEFT_ISOLATE= 1", "WEFT_ISOLATE" },
+        { "WEFT_RACE=fail ", "WEFT_RACE" },
+        { "WEFT_SHARD=4294967297/4294967298", "WEFT_SHARD" },
+        { "WEFT_TIME_BUDGET=1e9h", "WEFT_TIME_BUDGET" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *env[] = { "WEFT_ITERATIONS=5", bad[i].setting, NULL };
+        rc = run_prog(path, env, &out);
+        if (rc != 2 || strstr(out, bad[i].name) == NULL)
+            print_error("%s: status %d\n%s\n", bad[i].setting, rc, out);
+        free(out);
+        assert_int_equal(rc, 2);
+    }
+}
+
+/* The build-time setting follows the same rule: WEFT_CC_INSTRUMENT empty
+ * is the default, anything but 0 or 1 is refused. */
+static void weft_cc_refuses_a_malformed_instrument_setting(void **state)
+{
+    (void)state;
+    char c[PATH_MAX + 64], path[PATH_MAX + 64];
+    build_prog("plain", plain_src, path, sizeof path);
+    snprintf(c, sizeof c, "%s/plain.c", tmp);
+    sh("weft-cc with WEFT_CC_INSTRUMENT=",
+       "WEFT_CC_INSTRUMENT= sh '%s/scripts/weft-cc' -o '%s' '%s'", root, path,
+       c);
+    char cmd[5 * PATH_MAX];
+    snprintf(cmd, sizeof cmd,
+             "WEFT_CC_INSTRUMENT=maybe sh '%s/scripts/weft-cc' -o '%s.x' "
+             "'%s' 2>'%s/instr.err'",
+             root, path, c, tmp);
+    int st = system(cmd);
+    char err[PATH_MAX + 64];
+    snprintf(err, sizeof err, "%s/instr.err", tmp);
+    char *out = slurp(err);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 2 ||
+        strstr(out, "WEFT_CC_INSTRUMENT") == NULL)
+        print_error("status %d\n%s\n", st, out);
+    free(out);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(clocks_saturate_at_the_end_of_virtual_time),
+        cmocka_unit_test(empty_settings_are_unset_and_malformed_ones_exit_2),
+        cmocka_unit_test(weft_cc_refuses_a_malformed_instrument_setting),
     };
     return cmocka_run_group_tests(tests, locate, cleanup);
 }

@@ -456,6 +456,85 @@ static void bad_values_are_refused_naming_variable_and_form(void **state)
     }
 }
 
+/* Values that a lax parser once took: a shard whose numbers wrap at 2^32
+ * (sscanf's %u read 4294967297/4294967298 as 1/2), a duration capped
+ * before its unit was applied (1e9h), strtod's blanks, signs, exponents,
+ * hex and infinities. */
+static const struct bad overflow_values[] = {
+    { "WEFT_SHARD", "4294967297/4294967298", "k/n with 1 <= k <= n" },
+    { "WEFT_SHARD", "1/4294967298", "k/n with 1 <= k <= n" },
+    { "WEFT_SHARD", "18446744073709551617/2", "k/n with 1 <= k <= n" },
+    { "WEFT_SHARD", " 1/2", "k/n with 1 <= k <= n" },
+    { "WEFT_SHARD", "1/ 2", "k/n with 1 <= k <= n" },
+    { "WEFT_SHARD", "+1/2", "k/n with 1 <= k <= n" },
+    { "WEFT_SHARD", "1/+2", "k/n with 1 <= k <= n" },
+    { "WEFT_SHARD", "1/2/3", "k/n with 1 <= k <= n" },
+    { "WEFT_SHARD", "1/2 ", "k/n with 1 <= k <= n" },
+    { "WEFT_TIME_BUDGET", "1e9h", "a duration" },
+    { "WEFT_TIME_BUDGET", "300000h", "a duration" },
+    { "WEFT_TIME_BUDGET", "1000000001", "a duration" },
+    { "WEFT_TIME_BUDGET", "1e3", "a duration" },
+    { "WEFT_TIME_BUDGET", " 5", "a duration" },
+    { "WEFT_TIME_BUDGET", "\t5", "a duration" },
+    { "WEFT_TIME_BUDGET", "5 ", "a duration" },
+    { "WEFT_TIME_BUDGET", "+5", "a duration" },
+    { "WEFT_TIME_BUDGET", "-0", "a duration" },
+    { "WEFT_TIME_BUDGET", "0x10", "a duration" },
+    { "WEFT_TIME_BUDGET", "inf", "a duration" },
+    { "WEFT_TIME_BUDGET", "nan", "a duration" },
+    { "WEFT_TIME_BUDGET", ".", "a duration" },
+    { "WEFT_TIME_BUDGET", "1.2.3", "a duration" },
+    { "WEFT_JOBS", "4294967298", "1 to 256" },
+    { "WEFT_PCT_DEPTH", "4294967297", "1 to 64" },
+    { "WEFT_PREEMPTIONS", "4294967297", "-1 (unbounded)" },
+    { "WEFT_LOOP_WORKERS", "4294967297", "1 to 1024" },
+    { "WEFT_TRACE", "4294967297", "0 to 65536" },
+    { "WEFT_STACK_SIZE", " 64k", "16k to 1G" },
+    { "WEFT_SEED", "0x10000000000000000", "unsigned 64-bit" },
+};
+
+static void integer_and_duration_settings_refuse_overflow(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof overflow_values / sizeof *overflow_values;
+         i++) {
+        const struct bad *b = &overflow_values[i];
+        weft_config_t c, before;
+        char err[512];
+        weft_config_init(&c);
+        before = c;
+        int rc = apply(b->name, b->value, &c, err, sizeof err);
+        if (rc != -EINVAL)
+            fail_msg("%s='%s': returned %d (shard %u/%u, budget %g s), "
+                     "expected -EINVAL",
+                     b->name, b->value, rc, c.shard_index, c.shard_count,
+                     c.time_budget);
+        assert_contains(err, b->name);
+        assert_contains(err, b->form);
+        assert_int_equal(c.shard_index, before.shard_index);
+        assert_int_equal(c.shard_count, before.shard_count);
+        assert_true(c.time_budget == before.time_budget);
+    }
+    /* and the plain forms still work */
+    weft_config_t c;
+    char err[512];
+    assert_int_equal(apply("WEFT_SHARD", "3/4", &c, err, sizeof err), 0);
+    assert_int_equal(c.shard_index, 3);
+    assert_int_equal(c.shard_count, 4);
+    assert_int_equal(apply("WEFT_TIME_BUDGET", "1.5", &c, err, sizeof err), 0);
+    assert_true(c.time_budget == 1.5);
+    assert_int_equal(apply("WEFT_TIME_BUDGET", "250ms", &c, err, sizeof err),
+                     0);
+    assert_true(c.time_budget > 0.2499 && c.time_budget < 0.2501);
+    assert_int_equal(apply("WEFT_TIME_BUDGET", "2m", &c, err, sizeof err), 0);
+    assert_true(c.time_budget == 120);
+    assert_int_equal(apply("WEFT_TIME_BUDGET", "277777h", &c, err, sizeof err),
+                     0);
+    assert_true(c.time_budget == 277777.0 * 3600);
+    assert_int_equal(apply("WEFT_TIME_BUDGET", ".5s", &c, err, sizeof err), 0);
+    assert_true(c.time_budget == 0.5);
+}
+
 static void leading_whitespace_of_any_kind_is_refused(void **state)
 {
     (void)state;
@@ -907,6 +986,8 @@ int main(void)
         cmocka_unit_test_setup(empty_value_is_ignored, clean_env),
         cmocka_unit_test_setup(all_variables_together, clean_env),
         cmocka_unit_test_setup(bad_values_are_refused_naming_variable_and_form,
+                               clean_env),
+        cmocka_unit_test_setup(integer_and_duration_settings_refuse_overflow,
                                clean_env),
         cmocka_unit_test_setup(leading_whitespace_of_any_kind_is_refused,
                                clean_env),

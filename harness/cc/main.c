@@ -156,10 +156,10 @@ static void own_options(int *argc, char **argv)
     if (s != NULL && s[0] != '\0') {
         char *end;
         unsigned long v = strtoul(s, &end, 10);
-        if (*s < '0' || *s > '9' || *end != '\0' || v == 0 || v > 86400) {
+        if (*s < '0' || *s > '9' || *end != '\0' || v > 86400) {
             fprintf(stderr,
-                    "weft: WEFT_HANG_TIMEOUT must be seconds (1..86400), "
-                    "not '%s'\n",
+                    "weft: WEFT_HANG_TIMEOUT must be seconds (0 for none, "
+                    "up to 86400), not '%s'\n",
                     s);
             exit(2);
         }

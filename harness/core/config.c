@@ -104,6 +104,46 @@ static bool parse_size(const char *s, uint64_t *out)
     return true;
 }
 
+/* A duration: digits with an optional fraction, then an optional unit
+ * (s, ms, m, h); at most 1e9 seconds once the unit is applied. No sign,
+ * blank, exponent, hex, inf or nan (strtod takes all of those). */
+static bool parse_seconds(const char *s, double *out)
+{
+    size_t digits = strspn(s, "0123456789"), n = digits;
+    if (s[n] == '.') {
+        size_t frac = strspn(s + n + 1, "0123456789");
+        digits += frac;
+        n += 1 + frac;
+    }
+    if (digits == 0 || digits > 30)
+        return false;
+    const char *unit = s + n;
+    double mul = !strcmp(unit, "") || !strcmp(unit, "s") ? 1
+                 : !strcmp(unit, "ms")                   ? 1e-3
+                 : !strcmp(unit, "m")                    ? 60
+                 : !strcmp(unit, "h")                    ? 3600
+                                                         : -1;
+    if (mul < 0)
+        return false;
+    /* by hand: strtod would read "1.5" as 1 in a locale with a comma */
+    double d = 0, scale = 1;
+    bool frac = false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.') {
+            frac = true;
+            continue;
+        }
+        d = d * 10 + (s[i] - '0');
+        if (frac)
+            scale *= 10;
+    }
+    d = d / scale * mul;
+    if (!(d >= 0) || d > 1e9)
+        return false;
+    *out = d;
+    return true;
+}
+
 static bool parse_bool(const char *s, bool *out)
 {
     if (!strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes")) {
@@ -241,28 +281,27 @@ static int set(weft_config_t *cfg, const struct var *v, const char *s,
         *(int *)(void *)field = (int)x;
         return 0;
     case SECONDS: {
-        char *end;
-        errno = 0;
-        double d = strtod(s, &end);
-        double mul = !strcmp(end, "") || !strcmp(end, "s") ? 1
-                     : !strcmp(end, "ms")                  ? 1e-3
-                     : !strcmp(end, "m")                   ? 60
-                     : !strcmp(end, "h")                   ? 3600
-                                                           : -1;
-        if (errno != 0 || end == s || mul < 0 || !(d >= 0) || d > 1e9)
+        double d;
+        if (!parse_seconds(s, &d))
             goto bad;
-        *(double *)(void *)field = d * mul;
+        *(double *)(void *)field = d;
         return 0;
     }
     case SHARD: {
-        unsigned k, n;
-        int used = 0;
-        if (sscanf(s, "%u/%u%n", &k, &n, &used) != 2 ||
-            (size_t)used != strlen(s) || k < 1 || k > n || n > 1000000 ||
-            s[0] == '-' || strchr(s, '-') != NULL)
+        /* k and n parsed apart, each strictly (sscanf's %u wraps
+         * 4294967297 to 1 and skips blanks) */
+        const char *slash = strchr(s, '/');
+        char k_text[32];
+        uint64_t k, n;
+        if (slash == NULL || (size_t)(slash - s) >= sizeof k_text)
             goto bad;
-        cfg->shard_index = k;
-        cfg->shard_count = n;
+        memcpy(k_text, s, (size_t)(slash - s));
+        k_text[slash - s] = '\0';
+        if (!parse_uint(k_text, &k) || !parse_uint(slash + 1, &n) || k < 1 ||
+            k > n || n > 1000000)
+            goto bad;
+        cfg->shard_index = (unsigned)k;
+        cfg->shard_count = (unsigned)n;
         return 0;
     }
     case MEASURE:
