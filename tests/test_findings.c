@@ -547,6 +547,33 @@ static void division_by_zero_is_a_crash_naming_sigfpe(void **state)
     expect_crash(fpe_fn, "divider", "SIGFPE");
 }
 
+static void *raise_segv_fn(void *arg)
+{
+    (void)arg;
+    weft_yield();
+    raise(SIGSEGV);
+    return NULL;
+}
+
+/* A signal sent (raise, kill) is no memory access: si_addr then holds the
+ * sender's pid, not an address, and the report said "invalid memory
+ * access at address 0x4ee9". */
+static void raised_sigsegv_is_not_called_a_memory_access(void **state)
+{
+    (void)state;
+    expect_crash(raise_segv_fn, "raiser", "SIGSEGV");
+    struct crash st = { raise_segv_fn, "raiser", 0 };
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, 400, 1);
+    assert_int_equal(weft_explore(&c, crash_body, &st, &r), 1);
+    assert_contains(r.message, "SIGSEGV sent by a process (kill or raise");
+    if (strstr(r.message, "invalid memory access") != NULL ||
+        strstr(r.message, "at address") != NULL)
+        fail_msg("a raised SIGSEGV is described as a fault: %s", r.message);
+    weft_result_destroy(&r);
+}
+
 static void crashes_of_every_kind_in_a_row_leave_harness_working(void **state)
 {
     (void)state;
@@ -839,6 +866,7 @@ int main(void)
         cmocka_unit_test(abort_is_a_crash_naming_sigabrt),
         cmocka_unit_test(division_by_zero_is_a_crash_naming_sigfpe),
         cmocka_unit_test(crashes_of_every_kind_in_a_row_leave_harness_working),
+        cmocka_unit_test(raised_sigsegv_is_not_called_a_memory_access),
         cmocka_unit_test(endless_spinning_hits_the_step_bound),
         cmocka_unit_test(spinning_until_a_flag_is_set_is_clean_over_1000_seeds),
         cmocka_unit_test(report_shows_last_trace_tail_events),

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -124,6 +125,7 @@ static int in_child(void (*fn)(void *), void *arg, char *err, size_t len)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        alarm(60); /* a hang ends as SIGALRM, not as a stuck test */
         on_exit(exit_now, NULL);
         close(p[0]);
         dup2(p[1], 2);
@@ -941,6 +943,66 @@ static void nonexistent_schedule_file_is_rejected(void **state)
     weft_result_destroy(&r);
 }
 
+struct persisted_dir {
+    const char *dir;
+};
+
+static void explore_persisted_in_child(void *arg)
+{
+    struct persisted_dir *k = arg;
+    weft_config_t c;
+    pinned(&c, 1, 3);
+    c.quiet = false;
+    c.progress = 0;
+    c.failure_dir = k->dir;
+    c.name = "odd";
+    weft_result_t r;
+    int rc = weft_explore(&c, dummy_body, NULL, &r);
+    weft_result_destroy(&r);
+    _exit(rc == 0 ? 0 : 100 + (rc < 0 ? -rc : rc));
+}
+
+/* A directory is not called an empty file, and a FIFO where a schedule
+ * file is expected is refused at once: opening it for reading waited for
+ * a writer forever. The same goes for files in a failure directory. */
+static void a_directory_or_fifo_is_no_schedule_file(void **state)
+{
+    (void)state;
+    char dir[64], sub[128], fifo[128], odd[128];
+    snprintf(dir, sizeof dir, "/tmp/weft-test-replay-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof sub, "%s/dir.schedule", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo.schedule", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    expect_rejected(sub, "is a directory, not a schedule file");
+    expect_rejected(fifo, "is not a regular file");
+
+    /* persisted ones are skipped with the reason; the search goes on */
+    snprintf(odd, sizeof odd, "%s/odd", dir);
+    assert_int_equal(mkdir(odd, 0700), 0);
+    char a[160], b[160];
+    snprintf(a, sizeof a, "%s/a.schedule", odd);
+    snprintf(b, sizeof b, "%s/b.schedule", odd);
+    assert_int_equal(mkdir(a, 0700), 0);
+    assert_int_equal(mkfifo(b, 0600), 0);
+    struct persisted_dir k = { dir };
+    char err[4096];
+    int status = in_child(explore_persisted_in_child, &k, err, sizeof err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("status %#x, stderr:\n%s", status, err);
+    assert_contains(err, "skipping persisted failure");
+    assert_contains(err, "a.schedule: is a directory");
+    assert_contains(err, "b.schedule: is not a regular file");
+    assert_contains(err, "3 executions, no failure");
+    rmdir(a);
+    unlink(b);
+    rmdir(odd);
+    rmdir(sub);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 static void replay_strategy_without_a_file_is_rejected(void **state)
 {
     (void)state;
@@ -1006,6 +1068,8 @@ int main(void)
         cmocka_unit_test_teardown(corrupt_schedule_files_are_rejected,
                                   remove_temps),
         cmocka_unit_test_teardown(nonexistent_schedule_file_is_rejected,
+                                  remove_temps),
+        cmocka_unit_test_teardown(a_directory_or_fifo_is_no_schedule_file,
                                   remove_temps),
         cmocka_unit_test_teardown(replay_strategy_without_a_file_is_rejected,
                                   remove_temps),

@@ -1492,6 +1492,12 @@ FILE *weftcc_real_fopen(const char *path, const char *mode)
     PASS(fopen, path, mode);
 }
 
+FILE *weftcc_real_fdopen(int fd, const char *mode);
+FILE *weftcc_real_fdopen(int fd, const char *mode)
+{
+    PASS(fdopen, fd, mode);
+}
+
 pid_t weftcc_real_fork(void);
 pid_t weftcc_real_fork(void)
 {

@@ -55,6 +55,24 @@ static const char *signame(int sig)
     }
 }
 
+static const char *sig_short(int sig)
+{
+    switch (sig) {
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGILL:
+        return "SIGILL";
+    case SIGABRT:
+        return "SIGABRT";
+    default:
+        return "a fatal signal";
+    }
+}
+
 static void restore_and_raise(int sig)
 {
     for (unsigned i = 0; i < NSIGS; i++)
@@ -88,6 +106,8 @@ static int program_frames(int *lines, int n)
     }
     return k;
 }
+static WEFT__TLS bool crash_sent; /* by kill/raise: si_addr is no address */
+static WEFT__TLS long crash_sender;
 
 void weft__crash_describe(struct weft__run *r)
 {
@@ -96,7 +116,13 @@ void weft__crash_describe(struct weft__run *r)
     int sig = crash_sig;
     char *addr = crash_addr;
     bool overflow = crash_overflow;
-    if (overflow)
+    if (crash_sent)
+        snprintf(f->message, sizeof f->message,
+                 "crash in %s: %s sent by a process (kill or raise, pid %ld), "
+                 "not a fault, after its operation at %s",
+                 weft__task_name(t), sig_short(sig), crash_sender,
+                 weft__site(t->file, t->line));
+    else if (overflow)
         snprintf(f->message, sizeof f->message,
                  "stack overflow in %s (stack of %zu bytes; raise "
                  "WEFT_STACK_SIZE)",
@@ -120,7 +146,12 @@ void weft__crash_describe(struct weft__run *r)
     /* where it happened, and the program's stack down to there */
     char at[300];
     snprintf(at, sizeof at, "%s", weft__site(weft__pc_site, lines[0]));
-    if (sig == SIGSEGV || sig == SIGBUS)
+    if (crash_sent)
+        snprintf(f->message, sizeof f->message,
+                 "crash in %s: %s sent by a process (kill or raise, pid %ld), "
+                 "not a fault, at %s",
+                 weft__task_name(t), sig_short(sig), crash_sender, at);
+    else if (sig == SIGSEGV || sig == SIGBUS)
         snprintf(f->message, sizeof f->message,
                  "crash in %s: %s at address %p, at %s", weft__task_name(t),
                  signame(sig), (void *)addr, at);
@@ -145,10 +176,14 @@ static void handler(int sig, siginfo_t *si, void *uc)
     }
     struct weft__task *t = r->cur;
     struct weft__finding *f = &r->finding;
-    char *addr = si->si_addr;
+    /* si_code <= 0: sent by kill, raise or sigqueue (abort too), and then
+     * si_addr holds the sender's pid and uid, not a faulting address. */
+    bool sent = si->si_code <= 0;
+    char *addr = sent ? NULL : si->si_addr;
     size_t pg = weft__page_size();
-    bool overflow = (sig == SIGSEGV || sig == SIGBUS) && t->stack != NULL &&
-                    addr >= t->stack->lo - pg && addr < t->stack->lo;
+    bool overflow = !sent && (sig == SIGSEGV || sig == SIGBUS) &&
+                    t->stack != NULL && addr >= t->stack->lo - pg &&
+                    addr < t->stack->lo;
     f->kind = overflow ? WEFT_FINDING_STACK_OVERFLOW : WEFT_FINDING_CRASH;
     f->task = t->id;
     f->step = r->step;
@@ -165,6 +200,9 @@ static void handler(int sig, siginfo_t *si, void *uc)
         crash_npcs = backtrace(crash_pcs, CRASH_PCS);
         weft__current = r;
     }
+    /* abort() raises SIGABRT itself: it is described as an abort */
+    crash_sent = sent && sig != SIGABRT;
+    crash_sender = sent ? (long)si->si_pid : 0;
     r->failed = true;
 #ifdef WEFT_ASAN
     /* Leaving the task's stack for good: tell AddressSanitizer, which the

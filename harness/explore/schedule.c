@@ -19,9 +19,11 @@
 #include "explore/explore.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int weft__schedule_snapshot(struct weft__schedule *s, const struct weft__run *r)
@@ -129,11 +131,30 @@ static bool parse_u64(const char *s, uint64_t *v, int base)
 int weft__schedule_read(const char *path, struct weft__schedule *s, char *err,
                         size_t err_len)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
+    /* Non-blocking, then checked: opening a FIFO for reading would wait
+     * for a writer forever, and a directory is no file at all. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    if (fd < 0) {
         snprintf(err, err_len, "%s: cannot open schedule file: %s", path,
                  strerror(errno));
         return -EINVAL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, err_len, "%s: %s", path,
+                 S_ISDIR(st.st_mode) ? "is a directory, not a schedule file"
+                                     : "is not a regular file (a FIFO, "
+                                       "device or socket), not a schedule "
+                                       "file");
+        close(fd);
+        return -EINVAL;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (f == NULL) {
+        snprintf(err, err_len, "%s: cannot open schedule file: %s", path,
+                 strerror(errno));
+        close(fd);
+        return -ENOMEM;
     }
     char buf[256];
     unsigned ln = 0;
