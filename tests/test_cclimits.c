@@ -199,12 +199,69 @@ static void weft_cc_refuses_a_malformed_instrument_setting(void **state)
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
 }
 
+/* -------------------------------------------------------- replay lines */
+
+static const char racy_src[] = "#include <pthread.h>\n"
+                               "static int n;\n"
+                               "static void *work(void *a) { n++; return a; }\n"
+                               "int main(void) {\n"
+                               "    pthread_t t;\n"
+                               "    pthread_create(&t, NULL, work, NULL);\n"
+                               "    work(NULL);\n"
+                               "    pthread_join(t, NULL);\n"
+                               "    return 0;\n"
+                               "}\n";
+
+/* weft-cc's replay line repeats the WEFT_* settings in force: a variable
+ * whose name holds shell syntax (env 'WEFT_$(cmd)=1' is legal) was
+ * pasted as it was and ran the command. The line, run by sh, must
+ * reproduce the failure and run nothing else. */
+static void replay_line_runs_nothing_but_the_replay(void **state)
+{
+    (void)state;
+    char path[PATH_MAX + 64];
+    build_prog("racy", racy_src, path, sizeof path);
+    char name[PATH_MAX + 160], pwned[PATH_MAX + 16], arg[PATH_MAX + 160];
+    snprintf(pwned, sizeof pwned, "%s/pwned", tmp);
+    snprintf(name, sizeof name, "WEFT_X$(touch %s)=1", pwned);
+    snprintf(arg, sizeof arg, "x'; touch %s; echo '", pwned);
+    const char *env[] = { name, "WEFT_STRATEGY=pct", NULL };
+    char err[PATH_MAX + 64];
+    snprintf(err, sizeof err, "%s/racy.err", tmp);
+    int st;
+    waitpid(start_arg(path, arg, err, env), &st, 0);
+    char *out = slurp(err);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    /* every replay line: the child's report and the parent's verdict */
+    int lines = 0;
+    for (const char *r = out; (r = strstr(r, "  replay:    ")) != NULL;) {
+        r += strlen("  replay:    ");
+        char line[8192];
+        size_t n = strcspn(r, "\n");
+        assert_true(n < sizeof line);
+        memcpy(line, r, n);
+        line[n] = '\0';
+        lines++;
+        char cmd[sizeof line + PATH_MAX + 64];
+        snprintf(cmd, sizeof cmd, "( %s ) > /dev/null 2> '%s/pasted.err'", line,
+                 tmp);
+        st = system(cmd);
+        if (access(pwned, F_OK) == 0)
+            fail_msg("pasting the replay line ran a command: %s", line);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 1)
+            fail_msg("the pasted line exited %d: %s", st, line);
+    }
+    free(out);
+    assert_true(lines >= 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(clocks_saturate_at_the_end_of_virtual_time),
         cmocka_unit_test(empty_settings_are_unset_and_malformed_ones_exit_2),
         cmocka_unit_test(weft_cc_refuses_a_malformed_instrument_setting),
+        cmocka_unit_test(replay_line_runs_nothing_but_the_replay),
     };
     return cmocka_run_group_tests(tests, locate, cleanup);
 }

@@ -12,6 +12,7 @@
 #include "weft.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1041,8 +1042,145 @@ static void corrupt_schedule_from_weft_replay_exits_2(void **state)
     unlink(path);
 }
 
-int main(void)
+/* ------------------------------------------------ pasting replay lines */
+
+/* `test_replay replay-child STRATEGY ARG`: explore racy_body under the
+ * environment (so a pasted replay line steers it), report on stderr and
+ * exit 1 on a finding. ARG is only carried along, like a test's own
+ * argument, to appear in the replay line. */
+static int replay_child_main(int argc, char **argv)
 {
+    weft_args(&argc, argv);
+    struct racy st;
+    memset(&st, 0, sizeof st);
+    weft_config_t c;
+    weft_config_init(&c);
+    c.seed = 12;
+    c.iterations = 200;
+    c.progress = 0;
+    c.strategy = argv[2];
+    weft_result_t r;
+    int rc = weft_explore(&c, racy_body, &st, &r);
+    weft_result_destroy(&r);
+    return rc == 1 ? 1 : rc == 0 ? 0 : 2;
+}
+
+/* Run `sh -c cmd` (or this program in replay-child mode when cmd is NULL,
+ * with arguments strategy and arg) in cwd with TMPDIR=tmp; stderr into
+ * out. Returns the exit status. */
+static int run_in(const char *cwd, const char *tmp, const char *cmd,
+                  const char *strategy, const char *arg, char *out, size_t len)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    assert_true(n > 0);
+    self[n] = '\0';
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        dup2(p[1], 2);
+        close(p[1]);
+        if (chdir(cwd) != 0)
+            _exit(126);
+        setenv("TMPDIR", tmp, 1);
+        unsetenv("WEFT_QUIET");
+        alarm(60);
+        if (cmd != NULL)
+            execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        else
+            execl(self, self, "replay-child", strategy, arg, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t k = 0;
+    ssize_t got;
+    while ((got = read(p[0], out + k, len - k - 1)) > 0)
+        k += (size_t)got;
+    out[k] = '\0';
+    close(p[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The text after `prefix` on its line, into buf. */
+static bool line_after(const char *text, const char *prefix, char *buf,
+                       size_t len)
+{
+    const char *p = strstr(text, prefix);
+    if (p == NULL)
+        return false;
+    p += strlen(prefix);
+    size_t n = strcspn(p, "\n");
+    if (n >= len)
+        return false;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return true;
+}
+
+/* Replay lines are pasted into shells: every word must come out as it
+ * went in, whatever it holds. An argument with a quote and a TMPDIR with
+ * $(...) and quotes used to run commands when the line was pasted (an
+ * embedded ' was not escaped, the WEFT_REPLAY= path not quoted at all).
+ * Each printed line, run by sh, must reproduce the same finding (same
+ * trace hash) and run nothing else. */
+static void replay_lines_are_shell_safe(void **state)
+{
+    (void)state;
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/weft-test-replay-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char tmp[256], arg[256], pwned1[128], pwned2[128];
+    snprintf(pwned1, sizeof pwned1, "%s/pwned1", dir);
+    snprintf(pwned2, sizeof pwned2, "%s/pwned2", dir);
+    snprintf(tmp, sizeof tmp, "%s/t $(touch pwned2) `x` \"q\" 'it''s'", dir);
+    assert_int_equal(mkdir(tmp, 0700), 0);
+    snprintf(arg, sizeof arg, "x'; touch pwned1; echo '");
+    static const char *const strategies[] = { "random", "dfs" };
+    static char out[65536], again[65536];
+    for (int s = 0; s < 2; s++) {
+        int rc = run_in(dir, tmp, NULL, strategies[s], arg, out, sizeof out);
+        if (rc != 1)
+            fail_msg("%s: status %d:\n%s", strategies[s], rc, out);
+        char hash[64], line[4096];
+        assert_true(line_after(out, "  trace hash: ", hash, sizeof hash));
+        static const char *const prefixes[] = { "  replay:    ",
+                                                "  or:        " };
+        int lines = 0;
+        for (int i = 0; i < 2; i++) {
+            if (!line_after(out, prefixes[i], line, sizeof line))
+                continue;
+            lines++;
+            rc = run_in(dir, tmp, line, NULL, NULL, again, sizeof again);
+            char hash2[64] = "";
+            line_after(again, "  trace hash: ", hash2, sizeof hash2);
+            if (rc != 1 || strcmp(hash, hash2) != 0)
+                fail_msg("%s: the pasted line\n  %s\nexited %d, trace hash "
+                         "'%s' (want '%s'):\n%s",
+                         strategies[s], line, rc, hash2, hash, again);
+        }
+        if (lines == 0)
+            fail_msg("%s: no replay line in:\n%s", strategies[s], out);
+        if (access(pwned1, F_OK) == 0 || access(pwned2, F_OK) == 0)
+            fail_msg("%s: pasting a replay line ran a command:\n%s",
+                     strategies[s], out);
+        if (s == 1)
+            assert_non_null(strstr(out, "WEFT_REPLAY="));
+    }
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "replay-child") == 0)
+        return replay_child_main(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(
             same_seed_gives_same_trace_hash_for_1000_seeds, remove_temps),
@@ -1069,6 +1207,7 @@ int main(void)
                                   remove_temps),
         cmocka_unit_test_teardown(nonexistent_schedule_file_is_rejected,
                                   remove_temps),
+        cmocka_unit_test_teardown(replay_lines_are_shell_safe, remove_temps),
         cmocka_unit_test_teardown(a_directory_or_fifo_is_no_schedule_file,
                                   remove_temps),
         cmocka_unit_test_teardown(replay_strategy_without_a_file_is_rejected,

@@ -669,7 +669,8 @@ static int run_forked(weft_config_t *cfg, uint64_t skip)
             snprintf(res.message, sizeof res.message, "%s",
                      weftcc_sh->slot[0].message);
         }
-        weft__export_json(cfg->json_out, cfg, strategy, &res, 0);
+        (void)weft__export_json(cfg->json_out, cfg, strategy, &res, 0,
+                                NULL); /* it says why it could not */
     }
     unsigned races = weftcc_sh->races;
     char r[32];

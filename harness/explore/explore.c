@@ -185,14 +185,23 @@ static int search_serial(struct weft__search *s)
 
 /* ------------------------------------------------------ persisted failures */
 
-static void failure_dir_path(const weft_config_t *cfg, char *out, size_t len)
+/* DIR/<name>: the test's folder of persisted failures, allocated (NULL
+ * when out of memory). The name is one path component: slashes, blanks
+ * and backslashes become '_', and "", "." or ".." get a '_' in front, so
+ * no name leads out of DIR. */
+static char *failure_dir_path(const weft_config_t *cfg)
 {
-    char name[128];
-    size_t i = 0;
-    for (const char *p = cfg->name; *p && i + 1 < sizeof name; p++)
-        name[i++] = (*p == '/' || *p == ' ' || *p == '\\') ? '_' : *p;
-    name[i] = '\0';
-    snprintf(out, len, "%s/%s", cfg->failure_dir, name);
+    char *name = weft__strdup(cfg->name);
+    if (name == NULL)
+        return NULL;
+    for (char *p = name; *p; p++)
+        if (*p == '/' || *p == ' ' || *p == '\\')
+            *p = '_';
+    bool dots = strspn(name, ".") == strlen(name) && strlen(name) <= 2;
+    char *dir =
+        weft__aprintf("%s/%s%s", cfg->failure_dir, dots ? "_" : "", name);
+    weft__free(name);
+    return dir;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -206,13 +215,16 @@ static int cmp_names(const void *a, const void *b)
 static int replay_persisted(struct weft__search *s)
 {
     const weft_config_t *cfg = s->cfg;
-    char dir[400];
     if (cfg->failure_dir == NULL || cfg->name == NULL)
         return 0;
-    failure_dir_path(cfg, dir, sizeof dir);
+    char *dir = failure_dir_path(cfg);
+    if (dir == NULL)
+        return -ENOMEM;
     DIR *d = opendir(dir);
-    if (d == NULL)
+    if (d == NULL) {
+        weft__free(dir);
         return 0;
+    }
     char **names = NULL;
     uint32_t n = 0, cap = 0;
     struct dirent *e;
@@ -231,15 +243,20 @@ static int replay_persisted(struct weft__search *s)
     qsort(names, n, sizeof *names, cmp_names);
     int rc = 0;
     for (uint32_t i = 0; i < n; i++) {
-        char path[700], err[512];
+        char err[512];
         struct weft__schedule sch;
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         if (rc != 0 || (s->nfound > 0 && !cfg->keep_going))
             continue;
+        char *path = weft__aprintf("%s/%s", dir, names[i]);
+        if (path == NULL) {
+            rc = -ENOMEM;
+            continue;
+        }
         if (weft__schedule_read(path, &sch, err, sizeof err) != 0) {
             if (!cfg->quiet)
                 fprintf(stderr, "weft: %s: skipping persisted failure: %s\n",
                         cfg->name, err);
+            weft__free(path);
             continue;
         }
         /* a persisted failure that passes now is fixed, not diverged */
@@ -247,6 +264,7 @@ static int replay_persisted(struct weft__search *s)
         void *st = NULL;
         if (weft__replay_create(&st, &sch) != 0) {
             weft__schedule_free(&sch);
+            weft__free(path);
             rc = -ENOMEM;
             continue;
         }
@@ -267,9 +285,10 @@ static int replay_persisted(struct weft__search *s)
             int k = weft__search_found(s, UINT64_MAX);
             if (k < 0)
                 rc = k;
-            else if (k > 0)
-                snprintf(s->found[s->nfound - 1].path, sizeof s->found[0].path,
-                         "%.*s", (int)sizeof s->found[0].path - 1, path);
+            else if (k > 0) {
+                s->found[s->nfound - 1].path = path; /* it keeps it */
+                path = NULL;
+            }
         } else if (!cfg->quiet) {
             fprintf(stderr, "weft: %s: persisted failure %s %s\n", cfg->name,
                     path,
@@ -281,10 +300,12 @@ static int replay_persisted(struct weft__search *s)
         r->max_steps = cfg->max_steps;
         weft__free(st);
         weft__schedule_free(&sch);
+        weft__free(path);
     }
     for (uint32_t i = 0; i < n; i++)
         weft__free(names[i]);
     weft__free(names);
+    weft__free(dir);
     return rc;
 }
 
@@ -292,12 +313,9 @@ static int replay_persisted(struct weft__search *s)
 
 static void quoted(struct weft__buf *b, const char *arg, bool first)
 {
-    size_t n = strlen(arg);
-    bool plain = n > 0 && strspn(arg, "abcdefghijklmnopqrstuvwxyz"
-                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                      "0123456789_-+=./:,@%") == n;
-    weft__buf_printf(b, first ? "%s%s%s" : " %s%s%s", plain ? "" : "'", arg,
-                     plain ? "" : "'");
+    if (!first)
+        weft__buf_printf(b, " ");
+    weft__buf_shell_word(b, arg);
 }
 
 /* This program's command line, shell-quoted, for the replay line. */
@@ -313,8 +331,7 @@ static void command_line(struct weft__buf *b)
         weft__buf_printf(b, "<this program>");
         return;
     }
-    char arg[1024];
-    size_t n = 0;
+    struct weft__buf arg = { 0 };
     int c;
     bool first = true;
     /* Started through the dynamic loader (ld.so prog args), the command
@@ -322,20 +339,21 @@ static void command_line(struct weft__buf *b)
      * which glibc names in program_invocation_name. */
     bool started = program_invocation_name == NULL;
     while ((c = fgetc(f)) != EOF) {
-        if (c != '\0' && n + 1 < sizeof arg) {
-            arg[n++] = (char)c;
+        if (c != '\0') {
+            weft__buf_printf(&arg, "%c", c);
             continue;
         }
-        if (c != '\0')
-            continue;
-        arg[n] = '\0';
-        n = 0;
-        if (!started && strcmp(arg, program_invocation_name) != 0)
-            continue;
-        started = true;
-        quoted(b, arg, first);
-        first = false;
+        const char *a = arg.s != NULL ? arg.s : "";
+        if (started || strcmp(a, program_invocation_name) == 0) {
+            started = true;
+            quoted(b, a, first);
+            first = false;
+        }
+        arg.len = 0;
+        if (arg.s != NULL)
+            arg.s[0] = '\0';
     }
+    weft__free(arg.s);
     if (first) /* the program's name was not found: fall back */
         quoted(b,
                program_invocation_name ? program_invocation_name
@@ -365,32 +383,64 @@ static void seed_line(struct weft__search *s, uint64_t seed,
     s->st->describe(s->state, out);
 }
 
-/* Where a failure's schedule goes: the persisted failure directory, else
- * WEFT_SCHEDULE_OUT, else the temporary directory. */
-static void schedule_path(struct weft__search *s, struct weft__found *f,
-                          unsigned k, char *out, size_t len)
+/* Write a failure's schedule where it goes: back to the persisted file it
+ * came from, else the persisted failure directory (one file per distinct
+ * failure, named by its trace hash, so runs sharing the folder agree),
+ * else WEFT_SCHEDULE_OUT (the first failure), else a new file of its own
+ * in the temporary directory. *path gets its name (allocated), also when
+ * the write fails, for the message; 0 or -errno. */
+static int write_schedule(struct weft__search *s, struct weft__found *f,
+                          const struct weft__schedule *rec, unsigned k,
+                          char **path)
 {
     const weft_config_t *cfg = s->cfg;
-    if (f->path[0] != '\0') {
-        snprintf(out, len, "%s", f->path);
+    struct weft__out o;
+    int rc;
+    *path = NULL;
+    if (f->path != NULL) {
+        *path = weft__strdup(f->path);
     } else if (cfg->failure_dir != NULL && cfg->name != NULL) {
-        char dir[400];
-        failure_dir_path(cfg, dir, sizeof dir);
+        char *dir = failure_dir_path(cfg);
+        if (dir == NULL)
+            return -ENOMEM;
         mkdir(cfg->failure_dir, 0777);
         mkdir(dir, 0777);
-        snprintf(out, len, "%s/%s-%016llx.schedule", dir,
-                 weft_finding_name(f->f.kind),
-                 (unsigned long long)weft__mix(s->r->hash));
-        for (char *p = out + strlen(dir); *p; p++)
+        char kind[64];
+        snprintf(kind, sizeof kind, "%s", weft_finding_name(f->f.kind));
+        for (char *p = kind; *p; p++)
             if (*p == ' ')
                 *p = '-';
+        *path = weft__aprintf("%s/%s-%016llx.schedule", dir, kind,
+                              (unsigned long long)weft__mix(s->r->hash));
+        weft__free(dir);
     } else if (cfg->schedule_out != NULL && k == 0) {
-        snprintf(out, len, "%s", cfg->schedule_out);
+        *path = weft__strdup(cfg->schedule_out);
     } else {
+        /* A name nobody can guess or plant beforehand (mkstemps, mode
+         * 0600): the temporary directory is shared. */
         const char *tmp = getenv("TMPDIR");
-        snprintf(out, len, "%s/weft-%ld-%u.schedule",
-                 tmp && *tmp ? tmp : "/tmp", (long)getpid(), k);
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "weft-%ld-%u-", (long)getpid(), k);
+        rc = weft__out_open_unique(&o, tmp && *tmp ? tmp : "/tmp", prefix,
+                                   ".schedule");
+        if (rc != 0) {
+            *path = weft__aprintf("%s/%sXXXXXX.schedule",
+                                  tmp && *tmp ? tmp : "/tmp", prefix);
+            return rc;
+        }
+        *path = weft__strdup(o.path);
+        if (*path == NULL) {
+            weft__out_discard(&o);
+            return -ENOMEM;
+        }
+        return weft__schedule_put(&o, rec, s->st->name);
     }
+    if (*path == NULL)
+        return -ENOMEM;
+    rc = weft__out_open(&o, *path);
+    if (rc != 0)
+        return rc;
+    return weft__schedule_put(&o, rec, s->st->name);
 }
 
 /* The search this process is running (weft__replay_now). */
@@ -474,7 +524,7 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
     }
     if (weft__rerun_quiet != NULL)
         weft__rerun_quiet(true);
-    if (cfg->shrink && f->path[0] == '\0')
+    if (cfg->shrink && f->path == NULL)
         shrink_runs =
             weft__shrink(r, s->body, s->arg, &f->s, &f->f, SHRINK_BUDGET);
 
@@ -523,21 +573,21 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
     /* A file only where it is asked for, or where the seed cannot
      * replay the execution (a systematic search): the seed replays the
      * same report, shrinking included, and leaves no files behind. */
-    char path[700];
+    char *path = NULL;
     int w = -ENOENT;
-    bool want_file = f->path[0] != '\0' || cfg->schedule_out != NULL ||
+    bool want_file = f->path != NULL || cfg->schedule_out != NULL ||
                      (cfg->failure_dir != NULL && cfg->name != NULL) ||
                      !s->st->seed_replays || f->index == UINT64_MAX ||
                      weft__confirm != NULL;
     if (want_file) {
-        schedule_path(s, f, k, path, sizeof path);
         /* with what it ended: a replay that passes has diverged */
         struct weft__schedule rec = f->s;
         rec.finding = r->failed ? r->finding.kind : f->f.kind;
         rec.hash = r->failed ? weft__mix(r->hash) : 0;
-        w = weft__schedule_write_s(path, &rec, s->st->name);
+        w = write_schedule(s, f, &rec, k, &path);
         if (w != 0 && !cfg->quiet)
-            fprintf(stderr, "weft: cannot write %s: %s\n", path, strerror(-w));
+            fprintf(stderr, "weft: cannot write the schedule file %s: %s\n",
+                    path ? path : "(out of memory)", strerror(-w));
     }
 
     /* Confirmed in a fresh process before it is told (weft-cc's snapshot
@@ -588,10 +638,18 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
         seed_line(s, f->seed, &rep);
         weft__buf_printf(&rep, " %s\n", cmd.s ? cmd.s : "");
     }
-    if (w == 0)
-        weft__buf_printf(&rep, "  %s WEFT_REPLAY=%s %s\n",
-                         by_seed ? "or:       " : "replay:   ", path,
-                         cmd.s ? cmd.s : "");
+    if (w == 0) {
+        weft__buf_printf(
+            &rep, "  %s WEFT_REPLAY=", by_seed ? "or:       " : "replay:   ");
+        weft__buf_shell_word(&rep, path);
+        weft__buf_printf(&rep, " %s\n", cmd.s ? cmd.s : "");
+    } else if (want_file && !by_seed) {
+        /* no line replays it: say why, in the report itself */
+        weft__buf_printf(&rep,
+                         "  replay:    none: the schedule file could not be "
+                         "written (%s: %s)\n",
+                         path ? path : "(out of memory)", strerror(-w));
+    }
     weft__free(cmd.s);
     if (!cfg->quiet && rep.s != NULL)
         fputs(rep.s, stderr);
@@ -611,15 +669,20 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
         bool same = r->failed && weft__same_failure(&r->finding, &f->f);
         snprintf(res->message, sizeof res->message, "%s",
                  same ? r->finding.message : f->f.message);
-        if (w == 0)
-            snprintf(res->schedule_file, sizeof res->schedule_file, "%.*s",
-                     (int)sizeof res->schedule_file - 1, path);
+        /* a path too long for the field is left out, never cut short
+         * (the report has it whole) */
+        if (w == 0 && strlen(path) < sizeof res->schedule_file)
+            memcpy(res->schedule_file, path, strlen(path) + 1);
         res->report = rep.s;
-        if (cfg->trace_out != NULL)
-            weft__export_trace(cfg->trace_out, r);
+        if (cfg->trace_out != NULL) {
+            int e = weft__export_trace(cfg->trace_out, r);
+            if (e != 0 && s->out_err == 0)
+                s->out_err = e;
+        }
     } else {
         weft__free(rep.s);
     }
+    weft__free(path);
     return 0;
 }
 
@@ -827,8 +890,6 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     if (rc == 0 && s.nfound > 1 && !cfg.quiet)
         fprintf(stderr, "weft: %s%s%u distinct failures (reported above)\n",
                 cfg.name ? cfg.name : "", cfg.name ? ": " : "", s.nfound);
-    if (cfg.json_out != NULL)
-        weft__export_json(cfg.json_out, &cfg, st->name, res, rc);
     if (cfg.sync_coverage != NULL && s.parallel) {
         if (!cfg.quiet)
             fprintf(stderr,
@@ -837,7 +898,18 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
                     cfg.sync_coverage);
     } else if (s.r->cov != NULL) {
         weft__cov_schedules(s.nset);
-        weft__cov_write(&cfg, false);
+        int e = weft__cov_write(&cfg, false);
+        if (e != 0 && s.out_err == 0)
+            s.out_err = e;
+    }
+    /* An output that was asked for and could not be written makes a
+     * clean exploration an error (a finding stays the verdict). */
+    if (rc == 0 && s.nfound == 0 && s.out_err != 0)
+        rc = s.out_err;
+    if (cfg.json_out != NULL) {
+        int e = weft__export_json(cfg.json_out, &cfg, st->name, res, rc, NULL);
+        if (e != 0 && rc == 0 && s.nfound == 0)
+            rc = e;
     }
     weft__signals_restore();
     if (rc == 0 && s.nfound > 0)
@@ -847,6 +919,7 @@ out:
     for (unsigned k = 0; k < s.nfound; k++) {
         weft__schedule_free(&s.found[k].s);
         weft__free(s.found[k].report);
+        weft__free(s.found[k].path);
     }
     weft__free(s.distinct);
     if (s.r != NULL)

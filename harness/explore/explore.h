@@ -74,6 +74,10 @@ WEFT__HIDDEN int weft__schedule_read(const char *path, struct weft__schedule *s,
 WEFT__HIDDEN int weft__schedule_write_s(const char *path,
                                         const struct weft__schedule *s,
                                         const char *strategy);
+/* Write s into o (just opened) and close it; 0 or -errno. */
+WEFT__HIDDEN int weft__schedule_put(struct weft__out *o,
+                                    const struct weft__schedule *s,
+                                    const char *strategy);
 /* Copy the decisions of the execution just run; -ENOMEM. */
 WEFT__HIDDEN int weft__schedule_snapshot(struct weft__schedule *s,
                                          const struct weft__run *r);
@@ -127,9 +131,9 @@ struct weft__found {
     struct weft__schedule s;
     uint64_t orig_steps;
     unsigned orig_pre;
-    char path[512]; /* the persisted file it came from, or "" */
-    char *report;   /* rendered at once (a replay that diverged: running
-                       it again would not show the same thing) */
+    char *path;   /* the persisted file it came from, or NULL */
+    char *report; /* rendered at once (a replay that diverged: running
+                     it again would not show the same thing) */
     int64_t time;
     uint64_t hash;
 };
@@ -153,6 +157,7 @@ struct weft__search {
     bool parallel; /* workers count distinct executions in shared memory */
     double t0, t0p, last_draw; /* coarse and precise start times */
     bool tty, progress_on, drawn;
+    int out_err; /* the first output file that could not be written */
 };
 
 /* Distinct executions (distinct.c): exact up to 2048, then estimated. */

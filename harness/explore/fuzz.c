@@ -205,7 +205,7 @@ static void ring_reserve(struct weft__run *r, uint64_t events)
 static void program_name(struct weft__buf *b)
 {
     const char *p = program_invocation_name;
-    weft__buf_printf(b, "%s", p != NULL && p[0] ? p : "<this program>");
+    weft__buf_shell_word(b, p != NULL && p[0] ? p : "<this program>");
 }
 
 static unsigned preemptions(const struct weft__run *r)
@@ -265,11 +265,13 @@ static void report(struct fuzz_cache *c, size_t size, weft_result_t *res)
     }
     if (w == 0) {
         weft__buf_printf(&rep,
-                         "  schedule:  %s (WEFT_REPLAY=%s replays it under "
-                         "weft_explore)\n",
-                         cfg->schedule_out, cfg->schedule_out);
-        snprintf(res->schedule_file, sizeof res->schedule_file, "%.*s",
-                 (int)sizeof res->schedule_file - 1, cfg->schedule_out);
+                         "  schedule:  %s (WEFT_REPLAY=", cfg->schedule_out);
+        weft__buf_shell_word(&rep, cfg->schedule_out);
+        weft__buf_printf(&rep, " replays it under weft_explore)\n");
+        /* too long for the field: left out, never cut short */
+        if (strlen(cfg->schedule_out) < sizeof res->schedule_file)
+            memcpy(res->schedule_file, cfg->schedule_out,
+                   strlen(cfg->schedule_out) + 1);
     }
     if (!cfg->quiet && rep.s != NULL) {
         fputs(rep.s, stderr);
@@ -343,7 +345,7 @@ int weft_fuzz_one(const weft_config_t *cfg_in, const uint8_t *data, size_t size,
         ring_reserve(r, 4 * r->step + 4 * (uint64_t)r->ndecisions + 64);
         rc = weft__run_one(r, body, arg);
         if (rc == 0)
-            weft__export_trace(cfg.trace_out, r);
+            (void)weft__export_trace(cfg.trace_out, r); /* it says why */
     }
     if (!WEFT_FUZZ_KEEP_SIGNALS) {
         weft__signals_restore();
@@ -359,8 +361,11 @@ int weft_fuzz_one(const weft_config_t *cfg_in, const uint8_t *data, size_t size,
         report(c, size, res);
         rc = 1;
     }
-    if (cfg.json_out != NULL)
-        weft__export_json(cfg.json_out, &cfg, "fuzz", res, rc);
+    if (cfg.json_out != NULL) {
+        int e = weft__export_json(cfg.json_out, &cfg, "fuzz", res, rc, NULL);
+        if (e != 0 && rc == 0)
+            rc = e;
+    }
     if (res == &dummy)
         weft_result_destroy(res);
     return rc;

@@ -73,14 +73,19 @@ int weft__schedule_write(const char *path, struct weft__run *r)
 int weft__schedule_write_s(const char *path, const struct weft__schedule *s,
                            const char *strategy)
 {
-    /* Written aside and renamed: a reader never sees half a schedule, and
-     * no file is truncated in place (slow to flush on some file
-     * systems). */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
-        return -errno;
+    /* Written aside and renamed (file.c): a reader never sees half a
+     * schedule, and nothing planted at the path is followed. */
+    struct weft__out o;
+    int rc = weft__out_open(&o, path);
+    if (rc != 0)
+        return rc;
+    return weft__schedule_put(&o, s, strategy);
+}
+
+int weft__schedule_put(struct weft__out *o, const struct weft__schedule *s,
+                       const char *strategy)
+{
+    FILE *f = o->f;
     fprintf(f, "weft-schedule 1\n");
     fprintf(f, "strategy %s\n", strategy);
     fprintf(f, "seed %" PRIu64 "\n", s->seed);
@@ -98,14 +103,7 @@ int weft__schedule_write_s(const char *path, const struct weft__schedule *s,
                 d->kind == WEFT__CHOOSE_TASK ? 'T' : 'V', d->step, d->op, d->n,
                 d->set_hash, d->chosen, weft__op_name(d->op));
     }
-    int rc = ferror(f) ? -EIO : 0;
-    if (fclose(f) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc != 0)
-        unlink(tmp);
-    return rc;
+    return weft__out_close(o);
 }
 
 static int bad(char *err, size_t len, const char *path, unsigned line,

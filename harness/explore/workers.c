@@ -88,7 +88,7 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
             break; /* the only execution there is */
     }
     if (r->cov != NULL)
-        weft__cov_write(cfg, true);
+        (void)weft__cov_write(cfg, true); /* it says why */
     weft__gcov_flush();
     fflush(NULL);
     _exit(0);

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #if !defined(WEFT_SWITCH_UCONTEXT) && !defined(__x86_64__) && \
     !defined(__aarch64__)
@@ -71,6 +72,38 @@ WEFT__HIDDEN void weft__buf_printf(struct weft__buf *b, const char *fmt, ...)
     WEFT__PRINTF(2, 3);
 WEFT__HIDDEN void weft__buf_vprintf(struct weft__buf *b, const char *fmt,
                                     va_list ap) WEFT__PRINTF(2, 0);
+
+/* A copy of s, or a formatted string, from the seam; NULL when out of
+ * memory (paths are allocated whole, never cut to a buffer's size). */
+WEFT__HIDDEN char *weft__strdup(const char *s);
+WEFT__HIDDEN char *weft__aprintf(const char *fmt, ...) WEFT__PRINTF(1, 2);
+/* Append s as one shell word: bare if it holds only safe characters, else
+ * in single quotes with each ' written '\'' (a line a user pastes into a
+ * shell runs exactly the command shown, nothing else). */
+WEFT__HIDDEN void weft__buf_shell_word(struct weft__buf *b, const char *s);
+
+/* ------------------------------------------------------------- files */
+
+/* A file weft writes, whole or not at all (file.c): written under a
+ * mkstemp name beside the target and renamed over it; a FIFO or device
+ * at the target is written in place. */
+struct weft__out {
+    FILE *f;     /* write here */
+    char *path;  /* the target */
+    char *tmp;   /* the temporary name, or NULL (in place) */
+    bool unique; /* a file of its own (open_unique): removed on failure */
+};
+/* Open for writing path; 0 or -errno (EISDIR for a directory). */
+WEFT__HIDDEN int weft__out_open(struct weft__out *o, const char *path);
+/* A new file dir/<prefix>XXXXXX<suffix> of mode 0600, its name in
+ * o->path (valid until close); 0 or -errno. */
+WEFT__HIDDEN int weft__out_open_unique(struct weft__out *o, const char *dir,
+                                       const char *prefix, const char *suffix);
+/* Flush, check and rename into place; 0 or -errno (ENOSPC, EFBIG, ...),
+ * the target untouched then. Frees o. */
+WEFT__HIDDEN int weft__out_close(struct weft__out *o);
+/* Give up: nothing is left behind. */
+WEFT__HIDDEN void weft__out_discard(struct weft__out *o);
 
 /* Misuse of weft itself: one greppable sentence, then abort. */
 WEFT__HIDDEN WEFT__NORETURN void weft__misuse(const char *fn, const char *fmt,

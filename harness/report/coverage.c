@@ -154,7 +154,7 @@ void weft__cov_schedules(uint64_t n)
 /* ----------------------------------------------------------------- output */
 
 struct row {
-    char file[PATH_MAX];
+    char *file; /* absolute when it can be known; allocated */
     int line;
     uint64_t n[WEFT__COV__COUNT];
 };
@@ -166,10 +166,21 @@ static int cmp_row(const void *a, const void *b)
     return c != 0 ? c : (x->line > y->line) - (x->line < y->line);
 }
 
-static void absolute(const char *file, char *out)
+/* The file's absolute name (realpath allocates it: no length limit), or
+ * a copy of the name as written. */
+static char *absolute(const char *file)
 {
-    if (realpath(file, out) == NULL)
-        snprintf(out, PATH_MAX, "%s", file);
+    char *real = realpath(file, NULL);
+    char *out = weft__strdup(real != NULL ? real : file);
+    free(real); /* realpath's, from malloc */
+    return out;
+}
+
+static void free_rows(struct row *rows, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        weft__free(rows[i].file);
+    weft__free(rows);
 }
 
 /* Rows of this process's table, sorted by absolute file name and line. */
@@ -184,12 +195,16 @@ static struct row *collect(struct weft__cov *c, uint32_t *n)
             continue;
         char src[PATH_MAX];
         int line = c->sites[i].line;
+        const char *name = c->sites[i].file;
         /* a program's code address (weft-cc): its source line */
-        if (c->sites[i].file == weft__pc_site &&
+        if (name == weft__pc_site &&
             weft__pc_source(line, src, sizeof src, &line))
-            absolute(src, rows[k].file);
-        else
-            absolute(c->sites[i].file, rows[k].file);
+            name = src;
+        rows[k].file = absolute(name);
+        if (rows[k].file == NULL) {
+            free_rows(rows, k);
+            return NULL;
+        }
         rows[k].line = line;
         memcpy(rows[k].n, c->sites[i].n, sizeof rows[k].n);
         k++;
@@ -201,6 +216,7 @@ static struct row *collect(struct weft__cov *c, uint32_t *n)
         if (m > 0 && cmp_row(&rows[m - 1], &rows[i]) == 0) {
             for (int j = 0; j < WEFT__COV__COUNT; j++)
                 rows[m - 1].n[j] += rows[i].n[j];
+            weft__free(rows[i].file);
             continue;
         }
         rows[m++] = rows[i];
@@ -209,15 +225,16 @@ static struct row *collect(struct weft__cov *c, uint32_t *n)
     return rows;
 }
 
-/* Write the tracefile: one record per source file, the measure as count. */
+/* Write the tracefile: one record per source file, the measure as count
+ * (whole or not at all: file.c). */
 static int write_lcov(const char *path, const struct row *rows, uint32_t n,
                       int measure)
 {
-    char tmp[PATH_MAX + 16];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
-        return -errno;
+    struct weft__out o;
+    int rc = weft__out_open(&o, path);
+    if (rc != 0)
+        return rc;
+    FILE *f = o.f;
     fprintf(f, "TN:weft_sync_%s\n", weft__cov_names[measure]);
     for (uint32_t i = 0; i < n;) {
         uint32_t j = i, hit = 0;
@@ -230,38 +247,35 @@ static int write_lcov(const char *path, const struct row *rows, uint32_t n,
         fprintf(f, "LH:%u\nLF:%u\nend_of_record\n", hit, j - i);
         i = j;
     }
-    int rc = ferror(f) ? -EIO : 0;
-    if (fclose(f) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc != 0)
-        unlink(tmp);
-    return rc;
+    return weft__out_close(&o);
 }
 
-void weft__cov_write(const weft_config_t *cfg, bool worker)
+int weft__cov_write(const weft_config_t *cfg, bool worker)
 {
     struct weft__cov *c = cov;
     if (c == NULL || cfg->sync_coverage == NULL)
-        return;
+        return 0;
     int measure =
         weft__cov_measure(cfg->sync_measure ? cfg->sync_measure : "contended");
     if (measure < 0)
         measure = WEFT__COV_CONTENDED;
-    uint32_t n;
+    uint32_t n = 0;
     struct row *rows = collect(c, &n);
-    if (rows == NULL)
-        return;
-    char path[PATH_MAX];
-    if (worker)
-        snprintf(path, sizeof path, "%s.worker%ld", cfg->sync_coverage,
-                 (long)getpid());
-    else
-        snprintf(path, sizeof path, "%s", cfg->sync_coverage);
+    char *path = worker ? weft__aprintf("%s.worker%ld", cfg->sync_coverage,
+                                        (long)getpid())
+                        : weft__strdup(cfg->sync_coverage);
+    if (rows == NULL || path == NULL) {
+        fprintf(stderr, "weft: cannot write the sync coverage %s: %s\n",
+                cfg->sync_coverage, strerror(ENOMEM));
+        if (rows != NULL)
+            free_rows(rows, n);
+        weft__free(path);
+        return -ENOMEM;
+    }
     int rc = write_lcov(path, rows, n, measure);
     if (rc != 0)
-        fprintf(stderr, "weft: cannot write %s: %s\n", path, strerror(-rc));
+        fprintf(stderr, "weft: cannot write the sync coverage %s: %s\n", path,
+                strerror(-rc));
     if (!worker && !cfg->quiet && rc == 0) {
         uint32_t contended = 0, never = 0;
         for (uint32_t i = 0; i < n; i++) {
@@ -284,7 +298,9 @@ void weft__cov_write(const weft_config_t *cfg, bool worker)
                 shown++;
             }
     }
-    weft__free(rows);
+    free_rows(rows, n);
+    weft__free(path);
+    return rc;
 }
 
 void weft__cov_stats(uint64_t *sites, uint64_t *pairs, uint64_t *never)

@@ -12,38 +12,105 @@
  */
 #include "report/report.h"
 
+#include <errno.h>
 #include <string.h>
 
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0: overlong
+ * forms, surrogates and code points past U+10FFFF are invalid too (JSON
+ * readers such as Python's json reject them). */
+static int utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    int n;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, cp = c & 0x07;
+    else
+        return 0;
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return n;
+}
+
+/* A JSON string: valid UTF-8 is copied, every byte that is not (a test
+ * name or message in Latin-1, a cut sequence) becomes U+FFFD, so the file
+ * always parses. */
 static void json_str(FILE *f, const char *s)
 {
     fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p != '\0') {
+        unsigned char c = *p;
+        int n = utf8_len(p);
+        if (n == 0) {
+            fputs("\\ufffd", f);
+            p++;
+        } else if (n > 1) {
+            fwrite(p, 1, (size_t)n, f);
+            p += n;
+        } else {
+            if (c == '"' || c == '\\')
+                fprintf(f, "\\%c", c);
+            else if (c == '\n')
+                fputs("\\n", f);
+            else if (c < 0x20 || c == 0x7f)
+                fprintf(f, "\\u%04x", c);
+            else
+                fputc(c, f);
+            p++;
+        }
     }
     fputc('"', f);
 }
 
-void weft__export_json(const char *path, const weft_config_t *cfg,
-                       const char *strategy, const weft_result_t *res, int rc)
+/* Open path for one of the exports; the message says why not. */
+static int out_open(struct weft__out *o, const char *path, const char *what)
 {
-    FILE *f = fopen(path, "w");
-    if (f == NULL) {
-        fprintf(stderr, "weft: cannot write %s\n", path);
-        return;
-    }
+    int rc = weft__out_open(o, path);
+    if (rc != 0)
+        fprintf(stderr, "weft: cannot write the %s %s: %s\n", what, path,
+                strerror(-rc));
+    return rc;
+}
+
+static int out_close(struct weft__out *o, const char *path, const char *what)
+{
+    int rc = weft__out_close(o);
+    if (rc != 0)
+        fprintf(stderr,
+                "weft: cannot write the %s %s: %s (any older file is left as "
+                "it was)\n",
+                what, path, strerror(-rc));
+    return rc;
+}
+
+int weft__export_json(const char *path, const weft_config_t *cfg,
+                      const char *strategy, const weft_result_t *res, int rc,
+                      const char *status)
+{
+    struct weft__out o;
+    int e = out_open(&o, path, "JSON result");
+    if (e != 0)
+        return e;
+    FILE *f = o.f;
     fprintf(f, "{\n  \"weft\": \"%s\",\n  \"name\": ", WEFT_VERSION);
     json_str(f, cfg->name ? cfg->name : "");
     fprintf(f, ",\n  \"strategy\": \"%s\",\n", strategy);
     fprintf(f, "  \"status\": \"%s\",\n",
-            rc < 0              ? "error"
+            status != NULL      ? status
+            : rc < 0            ? "error"
             : res->finding != 0 ? "failed"
                                 : "passed");
     fprintf(f, "  \"seed\": %llu,\n  \"executions\": %llu,\n",
@@ -77,8 +144,7 @@ void weft__export_json(const char *path, const weft_config_t *cfg,
         json_str(f, res->report);
         fprintf(f, "\n  }\n}\n");
     }
-    if (fclose(f) != 0)
-        fprintf(stderr, "weft: cannot write %s\n", path);
+    return out_close(&o, path, "JSON result");
 }
 
 /* Microseconds on the trace's axis for event i. */
@@ -95,13 +161,13 @@ static void where(FILE *f, const struct weft__event *e)
     json_str(f, buf);
 }
 
-void weft__export_trace(const char *path, struct weft__run *r)
+int weft__export_trace(const char *path, struct weft__run *r)
 {
-    FILE *f = fopen(path, "w");
-    if (f == NULL) {
-        fprintf(stderr, "weft: cannot write %s\n", path);
-        return;
-    }
+    struct weft__out o;
+    int rc = out_open(&o, path, "Perfetto trace");
+    if (rc != 0)
+        return rc;
+    FILE *f = o.f;
     uint64_t n = r->nevents < r->ring_cap ? r->nevents : r->ring_cap;
     uint64_t first = r->nevents - n;
     fprintf(f,
@@ -194,6 +260,5 @@ void weft__export_trace(const char *path, struct weft__run *r)
         fprintf(f, "}}");
     }
     fprintf(f, "\n]}\n");
-    if (fclose(f) != 0)
-        fprintf(stderr, "weft: cannot write %s\n", path);
+    return out_close(&o, path, "Perfetto trace");
 }

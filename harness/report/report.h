@@ -28,17 +28,23 @@ WEFT__HIDDEN struct weft__task *weft__describe_wait(struct weft__run *r,
                                                     struct weft__buf *b);
 
 /* Exports (export.c) */
-WEFT__HIDDEN void weft__export_trace(const char *path, struct weft__run *r);
-WEFT__HIDDEN void weft__export_json(const char *path, const weft_config_t *cfg,
-                                    const char *strategy,
-                                    const weft_result_t *res, int rc);
+/* Each writes its file whole or not at all (the older one stays), says
+ * why on stderr when it cannot, and returns 0 or -errno. The JSON status
+ * is `status` if not NULL, else error (rc < 0), failed or passed. */
+WEFT__HIDDEN int weft__export_trace(const char *path, struct weft__run *r);
+WEFT__HIDDEN int weft__export_json(const char *path, const weft_config_t *cfg,
+                                   const char *strategy,
+                                   const weft_result_t *res, int rc,
+                                   const char *status);
 
 /* Synchronization coverage (coverage.c): the counter of this OS thread,
  * the calls the core makes on it, and its output. */
 WEFT__HIDDEN struct weft__cov *weft__cov_get(void);
 WEFT__HIDDEN extern const struct weft__cov_ops weft__cov_ops;
 WEFT__HIDDEN void weft__cov_schedules(uint64_t n);
-WEFT__HIDDEN void weft__cov_write(const weft_config_t *cfg, bool worker);
+/* Write the tracefile (PATH.worker<pid> for a worker); 0 or -errno, with
+ * a message. */
+WEFT__HIDDEN int weft__cov_write(const weft_config_t *cfg, bool worker);
 WEFT__HIDDEN void weft__cov_stats(uint64_t *sites, uint64_t *pairs,
                                   uint64_t *never);
 
