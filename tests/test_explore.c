@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -1306,6 +1307,158 @@ static void perfetto_trace_shows_tasks_waits_and_the_finding(void **s)
     done(&r);
 }
 
+/* --------------------------------------------- errors are no passes */
+
+static void *ok_worker(void *arg)
+{
+    weft_mutex_t *m = arg;
+    weft_mutex_lock(m);
+    weft_yield();
+    weft_mutex_unlock(m);
+    return NULL;
+}
+
+static void body_ok(void *arg)
+{
+    (void)arg;
+    weft_mutex_t m = WEFT_MUTEX_INITIALIZER;
+    weft_thread_t a, b;
+    weft_thread_spawn(&a, "a", ok_worker, &m);
+    weft_thread_spawn(&b, "b", ok_worker, &m);
+    weft_thread_join(a, NULL);
+    weft_thread_join(b, NULL);
+}
+
+struct err_case {
+    uint64_t n;
+    unsigned jobs;
+    const char *json;
+};
+
+static int run_failing_nth(void *arg)
+{
+    struct err_case *k = arg;
+    weft_config_t c;
+    pinned(&c, "random", 5, 40);
+    c.quiet = false;
+    c.jobs = k->jobs;
+    c.json_out = k->json;
+    weft_fail_alloc_after(k->n);
+    int rc = weft_explore(&c, body_ok, NULL, NULL);
+    weft_fail_alloc_after(0);
+    return rc == 0 ? 0 : rc == 1 ? 1 : 2;
+}
+
+/* For n = 1, 2, ...: the n-th allocation (a fork of a worker process
+ * counts as one) fails during an exploration with two workers. weft may
+ * then stop with an error, but it must say so: the reason, "error",
+ * "without a verdict", never "no failure", and a JSON status "error".
+ * The old code returned a negative code and printed "40 executions, no
+ * failure", and a worker it could not fork went unmentioned. */
+static void an_error_never_reads_like_a_pass(void **s)
+{
+    (void)s;
+    static char err[65536];
+    char json[512];
+    temp_path(json, sizeof json, ".json");
+    unsigned errors = 0, forks = 0, passes = 0;
+    for (uint64_t n = 1; n <= 160; n++) {
+        struct err_case k = { n, 2, json };
+        unlink(json);
+        int st = in_child(run_failing_nth, &k, err, sizeof err);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) == 1)
+            fail_msg("n=%llu: status %#x:\n%s", (unsigned long long)n, st, err);
+        if (WEXITSTATUS(st) == 2) {
+            errors++;
+            forks += strstr(err, "cannot fork worker") != NULL;
+            /* "no failure" only when the executions did pass and an
+             * output file could not be written */
+            bool output = strstr(err, "error: an output file could not be "
+                                      "written") != NULL;
+            if ((strstr(err, "no failure") != NULL && !output) ||
+                strstr(err, "error: ") == NULL ||
+                strstr(err, "without a verdict") == NULL)
+                fail_msg("n=%llu: an error reported as:\n%s",
+                         (unsigned long long)n, err);
+            /* the JSON says error, unless the failing allocation was
+             * the one writing it, which is said too */
+            char *j = slurp(json);
+            if (j == NULL ? strstr(err, "cannot write the JSON result") == NULL
+                          : strstr(j, "\"status\": \"error\"") == NULL)
+                fail_msg("n=%llu: JSON after an error:\n%s\nstderr:\n%s",
+                         (unsigned long long)n, j ? j : "(none)", err);
+            free(j);
+        } else {
+            passes++;
+            assert_contains(err, "40 executions, no failure");
+        }
+    }
+    print_message("  %u errors (%u of them a fork), %u passes\n", errors, forks,
+                  passes);
+    assert_true(errors > 0);
+    assert_true(forks > 0);
+    assert_true(passes > 0);
+    unlink(json);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_TEST_ASAN 1
+#endif
+#endif
+
+static int run_without_main_stack(void *arg)
+{
+    struct err_case *k = arg;
+    unsigned long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL || fscanf(f, "%lu", &pages) != 1)
+        return 90;
+    fclose(f);
+    struct rlimit lim;
+    lim.rlim_cur = lim.rlim_max =
+        pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)64 << 20);
+    if (setrlimit(RLIMIT_AS, &lim) != 0)
+        return 91;
+    weft_config_t c;
+    pinned(&c, "random", 5, 40);
+    c.quiet = true; /* errors are said even so */
+    c.stack_size = (size_t)512 << 20;
+    c.json_out = k->json;
+    int rc = weft_explore(&c, body_ok, NULL, NULL);
+    return rc == -ENOMEM ? 0 : rc == 0 ? 10 : rc == 1 ? 11 : 12;
+}
+
+/* The main task's stack cannot be mapped (an address-space limit): the
+ * exploration is an error that names the limit, not a pass. */
+static void a_main_task_that_cannot_be_made_is_an_error(void **s)
+{
+    (void)s;
+#ifdef WEFT_TEST_ASAN
+    skip(); /* AddressSanitizer's shadow needs the address space */
+#else
+    static char err[8192];
+    char json[512];
+    temp_path(json, sizeof json, ".json");
+    struct err_case k = { 0, 1, json };
+    int st = in_child(run_without_main_stack, &k, err, sizeof err);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("status %#x:\n%s", st, err);
+    assert_contains(err, "error: task 0 (0 alive): cannot map a task stack "
+                         "of 524288 KiB");
+    assert_contains(err, "RLIMIT_AS");
+    assert_contains(err, "stopped after 0 executions, without a verdict");
+    if (strstr(err, "no failure") != NULL)
+        fail_msg("an error reported as a pass:\n%s", err);
+    char *j = slurp(json);
+    assert_contains(j, "\"status\": \"error\"");
+    free(j);
+    unlink(json);
+#endif
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(void)
@@ -1341,6 +1494,8 @@ int main(void)
         cmocka_unit_test(json_result_describes_a_failure),
         cmocka_unit_test(json_result_of_a_pass_has_a_null_finding),
         cmocka_unit_test(perfetto_trace_shows_tasks_waits_and_the_finding),
+        cmocka_unit_test(an_error_never_reads_like_a_pass),
+        cmocka_unit_test(a_main_task_that_cannot_be_made_is_an_error),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     rm_rf(tmp_root);

@@ -645,6 +645,89 @@ static void any_waiter_may_take_a_posted_unit(void **state)
     weft_result_destroy(&r);
 }
 
+/* ------------------------------------------ long queues, indexed or not */
+
+/* sched.c indexes a wait queue that grows long, so that waking the
+ * waiter the strategy picks costs O(log n) instead of a walk of the list;
+ * the threshold is this internal knob. */
+extern uint32_t weft__waitidx_min;
+
+#define CROWD 70
+
+struct crowd {
+    weft_sem_t s;
+    weft_mutex_t m;
+    unsigned got, timeouts;
+    uint32_t order[3 * CROWD]; /* who got a unit, in order */
+};
+
+/* Timed waits that expire leave the queue from the middle; waiters come
+ * back and the queue is indexed, compacted and grown again. */
+static void *crowd_member(void *arg)
+{
+    struct crowd *c = arg;
+    for (int round = 0; round < 3;) {
+        int64_t d = weft_now() + 1 + (int64_t)(weft_thread_self().id % 7);
+        int rc = weft_sem_timedwait(&c->s, d);
+        if (rc == -ETIMEDOUT) {
+            c->timeouts++;
+            continue;
+        }
+        c->order[c->got++] = weft_thread_self().id;
+        weft_mutex_lock(&c->m); /* a mutex queue as long, too */
+        weft_yield();
+        weft_mutex_unlock(&c->m);
+        round++;
+    }
+    return NULL;
+}
+
+static void crowd_body(void *arg)
+{
+    struct crowd *c = arg;
+    weft_thread_t t[CROWD];
+    weft_sem_init(&c->s, 0);
+    weft_mutex_init(&c->m, WEFT_MUTEX_NORMAL);
+    c->got = c->timeouts = 0;
+    for (int i = 0; i < CROWD; i++)
+        weft_thread_spawn(&t[i], "member", crowd_member, c);
+    for (int i = 0; i < 3 * CROWD; i++) {
+        weft_sem_post(&c->s);
+        if (i % 5 == 0)
+            weft_sleep_for(3);
+    }
+    for (int i = 0; i < CROWD; i++)
+        weft_thread_join(t[i], NULL);
+    weft_assert(c->got == 3 * CROWD, "%u units taken", c->got);
+}
+
+/* The choice of which waiter gets a unit means the same task whether the
+ * queue is walked or indexed: for every seed, both give the same trace
+ * and the same order of takers. */
+static void long_queues_choose_alike_indexed_or_walked(void **state)
+{
+    (void)state;
+    uint32_t saved = weft__waitidx_min;
+    static struct crowd a, b;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        weft_result_t ra, rb;
+        weft__waitidx_min = UINT32_MAX; /* always walk */
+        int rc = explore(crowd_body, &a, seed, 1, &ra);
+        weft__waitidx_min = 0; /* index every queue woken one at a time */
+        int rc2 = explore(crowd_body, &b, seed, 1, &rb);
+        weft__waitidx_min = saved;
+        assert_no_finding(rc, &ra);
+        assert_no_finding(rc2, &rb);
+        assert_int_equal(ra.trace_hash, rb.trace_hash);
+        assert_int_equal(ra.total_steps, rb.total_steps);
+        assert_int_equal(a.timeouts, b.timeouts);
+        assert_memory_equal(a.order, b.order, sizeof a.order);
+        assert_true(a.timeouts > 0); /* waiters did leave from the middle */
+        weft_result_destroy(&ra);
+        weft_result_destroy(&rb);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -664,6 +747,7 @@ int main(void)
         cmocka_unit_test(forty_sem_waiters_each_get_one_of_forty_units),
         cmocka_unit_test(barrier_of_forty_releases_every_party),
         cmocka_unit_test(once_releases_forty_waiting_callers),
+        cmocka_unit_test(long_queues_choose_alike_indexed_or_walked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

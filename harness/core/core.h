@@ -135,6 +135,7 @@ struct weft__task {
     int64_t deadline;
     uint32_t wait_gen; /* bumps each block: stale timers are skipped */
     struct weft__task *wait_next, *wait_prev;
+    uint32_t wait_slot; /* its slot in the queue's index, if it has one */
 
     struct weft__task *joiner;
     weft_mutex_t *held; /* mutexes it owns, most recent first (sync) */
@@ -381,6 +382,13 @@ struct weft__run {
     struct weft__timer *due; /* timers firing at one instant */
     uint32_t due_cap;
 
+    /* indexes of long wait queues (sched.c), by object id, for this
+     * execution; widx_ids lists the ids that have one */
+    struct weft__waitidx **widx;
+    uint32_t widx_cap;
+    uint32_t *widx_ids;
+    uint32_t nwidx, widx_ids_cap;
+
     uint32_t next_obj_id;
 
     struct weft__event *ring; /* the last trace_tail events */
@@ -396,6 +404,11 @@ struct weft__run {
     bool oom;
     bool ended;     /* the program ended the execution (weft__end) */
     bool abandoned; /* the execution cannot count (weft__abandon) */
+    /* What weft itself could not do (a stack it could not map, a table
+     * it could not grow), in one sentence: the first such event of the
+     * exploration, kept across its executions. The explorer prints it as
+     * the reason of an error, or as a note when the body carried on. */
+    char error[400];
     struct weft__finding finding;
     struct weft__cov *cov; /* synchronization coverage, when asked for */
     const struct weft__cov_ops *cov_ops;
@@ -436,6 +449,11 @@ WEFT__HIDDEN extern bool weft__per_task_tls;
 /* t runs on with's thread-local storage instead of its own. */
 WEFT__HIDDEN void weft__task_share_tls(struct weft__task *t,
                                        const struct weft__task *with);
+
+/* Record what weft could not do in r->error, unless something is there
+ * already (the first cause is the one to show). */
+WEFT__HIDDEN void weft__run_error(struct weft__run *r, const char *fmt, ...)
+    WEFT__PRINTF(2, 3);
 
 /* Register a layer's hooks on r (after weft__run_setup). */
 WEFT__HIDDEN void weft__run_hooks(struct weft__run *r,
@@ -525,6 +543,10 @@ enum weft__wake_mode {
     WEFT__WAKE_OLDEST, /* the longest waiter (cond signal) */
     WEFT__WAKE_ONE,    /* one waiter the strategy picks (unlock, post) */
 };
+/* A wait queue longer than this is indexed when one of its waiters is
+ * woken by choice (sched.c; tests set 0 or UINT32_MAX). */
+WEFT__HIDDEN extern uint32_t weft__waitidx_min;
+
 /* Make waiters of obj ready; returns how many. */
 WEFT__HIDDEN unsigned weft__wake(struct weft__run *r, weft__obj_t *obj,
                                  int mode);

@@ -187,6 +187,16 @@ const char *weft__site(const char *file, int line)
     return b;
 }
 
+void weft__run_error(struct weft__run *r, const char *fmt, ...)
+{
+    if (r->error[0] != '\0')
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->error, sizeof r->error, fmt, ap);
+    va_end(ap);
+}
+
 void weft__run_hooks(struct weft__run *r, const struct weft__hooks *h)
 {
     if (r->nhooks == WEFT__MAX_HOOKS)
@@ -386,6 +396,10 @@ static void log_decision(struct weft__run *r, const struct weft__choice *c,
              * or checked: the exploration ends with -ENOMEM. */
             r->decisions_full = true;
             r->oom = true;
+            weft__run_error(r,
+                            "out of memory growing the decision log past "
+                            "%u decisions",
+                            r->ndecisions);
             return;
         }
     }
@@ -525,6 +539,7 @@ static __attribute__((noinline)) bool fire_timers(struct weft__run *r)
             continue;
         if (weft__grow(&r->due, &r->due_cap, n + 1, sizeof *r->due) != 0) {
             r->oom = true;
+            weft__run_error(r, "out of memory firing %u timers", n + 1);
             weft__finding(r, WEFT_FINDING_NONE, e.task->file, e.task->line,
                           "out of memory firing timers");
         }
@@ -565,6 +580,175 @@ static __attribute__((noinline)) bool fire_timers(struct weft__run *r)
         weft__wake_task(r, e.task);
     }
     return true;
+}
+
+/* ---------------------------------------------------- wait queue indexes */
+
+/*
+ * A wait queue is a FIFO list threaded through its tasks. Waking the
+ * waiter the strategy picks (WEFT__WAKE_ONE) takes the k-th of n in FIFO
+ * order: walking the list for it costs O(n), and n releases of n waiters
+ * were quadratic (30,000 tasks blocked on one semaphore took seconds). A
+ * queue found longer than weft__waitidx_min at such a wake-up gets an index for
+ * the rest of the execution: each arrival takes the next slot, a Fenwick
+ * tree over the slots counts the waiters still there, and the k-th is
+ * found in O(log n). The order is the list's, so the choice means the
+ * same task with or without the index. Out of memory, a queue simply goes
+ * on without one.
+ */
+/* Not static: a test sets it to 0 or UINT32_MAX to check that indexed
+ * and walked queues choose alike. */
+WEFT__HIDDEN uint32_t weft__waitidx_min = 32;
+
+struct weft__waitidx {
+    uint32_t cap;             /* slots, a power of two */
+    uint32_t next;            /* the next arrival's slot */
+    uint32_t live;            /* waiters in the queue */
+    uint32_t *tree;           /* Fenwick tree over the slots, [1..cap] */
+    struct weft__task **slot; /* slot -> waiter, NULL once it left */
+};
+
+static inline struct weft__waitidx *widx_of(struct weft__run *r,
+                                            const weft__obj_t *obj)
+{
+    return obj->id < r->widx_cap ? r->widx[obj->id] : NULL;
+}
+
+static void widx_free(struct weft__waitidx *ix)
+{
+    weft__free(ix->tree);
+    weft__free(ix->slot);
+    weft__free(ix);
+}
+
+static void widx_drop(struct weft__run *r, const weft__obj_t *obj)
+{
+    widx_free(r->widx[obj->id]);
+    r->widx[obj->id] = NULL;
+}
+
+/* Forget every index: a new execution, or the teardown. */
+static void widx_reset(struct weft__run *r)
+{
+    for (uint32_t i = 0; i < r->nwidx; i++) {
+        uint32_t id = r->widx_ids[i];
+        if (r->widx[id] != NULL) {
+            widx_free(r->widx[id]);
+            r->widx[id] = NULL;
+        }
+    }
+    r->nwidx = 0;
+}
+
+/* Lay the queue of obj out again in slots 0..live-1, with room for as
+ * many arrivals again; -ENOMEM leaves ix as it was. */
+static int widx_layout(struct weft__waitidx *ix, const weft__obj_t *obj)
+{
+    uint32_t live = 0;
+    for (struct weft__task *w = obj->wait_head; w != NULL; w = w->wait_next)
+        live++;
+    uint32_t cap = 64;
+    while (cap < 2 * live + 2)
+        cap *= 2;
+    uint32_t *tree = weft__zalloc((cap + 1) * sizeof *tree);
+    struct weft__task **slot = weft__alloc(cap * sizeof *slot);
+    if (tree == NULL || slot == NULL) {
+        weft__free(tree);
+        weft__free(slot);
+        return -ENOMEM;
+    }
+    uint32_t i = 0;
+    for (struct weft__task *w = obj->wait_head; w != NULL; w = w->wait_next) {
+        slot[i] = w;
+        w->wait_slot = i;
+        tree[++i] = 1;
+    }
+    for (uint32_t j = 1; j <= cap; j++) { /* the linear Fenwick build */
+        uint32_t up = j + (j & -j);
+        if (up <= cap)
+            tree[up] += tree[j];
+    }
+    weft__free(ix->tree);
+    weft__free(ix->slot);
+    ix->tree = tree;
+    ix->slot = slot;
+    ix->cap = cap;
+    ix->next = live;
+    ix->live = live;
+    return 0;
+}
+
+/* An index for obj's queue, or NULL when out of memory. */
+static struct weft__waitidx *widx_make(struct weft__run *r,
+                                       const weft__obj_t *obj)
+{
+    uint32_t id = obj->id;
+    if (id >= r->widx_cap) {
+        uint32_t cap = r->widx_cap ? r->widx_cap : 64;
+        while (cap <= id)
+            cap *= 2;
+        struct weft__waitidx **a = weft__realloc(r->widx, cap * sizeof *a);
+        if (a == NULL)
+            return NULL;
+        memset(a + r->widx_cap, 0, (cap - r->widx_cap) * sizeof *a);
+        r->widx = a;
+        r->widx_cap = cap;
+    }
+    if (weft__grow(&r->widx_ids, &r->widx_ids_cap, r->nwidx + 1,
+                   sizeof *r->widx_ids) != 0)
+        return NULL;
+    struct weft__waitidx *ix = weft__zalloc(sizeof *ix);
+    if (ix == NULL)
+        return NULL;
+    if (widx_layout(ix, obj) != 0) {
+        weft__free(ix);
+        return NULL;
+    }
+    r->widx[id] = ix;
+    r->widx_ids[r->nwidx++] = id;
+    return ix;
+}
+
+static inline void widx_add(struct weft__waitidx *ix, uint32_t pos, int d)
+{
+    for (uint32_t j = pos + 1; j <= ix->cap; j += j & -j)
+        ix->tree[j] += (uint32_t)d;
+}
+
+/* t has just joined the tail of obj's indexed queue. */
+static void widx_arrive(struct weft__run *r, struct weft__waitidx *ix,
+                        const weft__obj_t *obj, struct weft__task *t)
+{
+    if (ix->next == ix->cap) {
+        /* out of slots: compact (t is in the list already) */
+        if (widx_layout(ix, obj) != 0)
+            widx_drop(r, obj);
+        return;
+    }
+    ix->slot[ix->next] = t;
+    t->wait_slot = ix->next;
+    widx_add(ix, ix->next, 1);
+    ix->next++;
+    ix->live++;
+}
+
+static void widx_leave(struct weft__waitidx *ix, struct weft__task *t)
+{
+    widx_add(ix, t->wait_slot, -1);
+    ix->slot[t->wait_slot] = NULL;
+    ix->live--;
+}
+
+/* The k-th waiter (from 0) in FIFO order. */
+static struct weft__task *widx_kth(const struct weft__waitidx *ix, uint32_t k)
+{
+    uint32_t pos = 0, rem = k + 1;
+    for (uint32_t step = ix->cap; step > 0; step >>= 1)
+        if (pos + step <= ix->cap && ix->tree[pos + step] < rem) {
+            pos += step;
+            rem -= ix->tree[pos];
+        }
+    return ix->slot[pos];
 }
 
 /* --------------------------------------------------------------- blocking */
@@ -667,9 +851,13 @@ int weft__block_raw(struct weft__run *r, int op, weft__obj_t *obj,
         else
             obj->wait_head = t;
         obj->wait_tail = t;
+        struct weft__waitidx *ix = widx_of(r, obj);
+        if (WEFT__UNLIKELY(ix != NULL))
+            widx_arrive(r, ix, obj, t);
     }
     if (deadline != WEFT_FOREVER && timer_push(r, t) != 0) {
         r->oom = true;
+        weft__run_error(r, "out of memory arming timer %u", r->ntimers + 1);
         weft__finding(r, WEFT_FINDING_NONE, t->file, t->line,
                       "out of memory arming a timer");
     }
@@ -706,6 +894,9 @@ void weft__wake_task(struct weft__run *r, struct weft__task *t)
 {
     weft__obj_t *o = t->wait_obj;
     if (o != NULL) {
+        struct weft__waitidx *ix = widx_of(r, o);
+        if (WEFT__UNLIKELY(ix != NULL))
+            widx_leave(ix, t);
         if (t->wait_prev)
             t->wait_prev->wait_next = t->wait_next;
         else
@@ -750,9 +941,19 @@ unsigned weft__wake(struct weft__run *r, weft__obj_t *obj, int mode)
          * order among waiters is promised, so every one is explored.
          * Waking one is enough: whoever takes the unit, the next release
          * wakes the next waiter. */
+        struct weft__waitidx *ix = widx_of(r, obj);
         uint64_t n = 0;
-        for (struct weft__task *w = t; w != NULL; w = w->wait_next)
-            n++;
+        if (ix == NULL) {
+            for (struct weft__task *w = t; w != NULL; w = w->wait_next)
+                n++;
+            if (n > weft__waitidx_min)
+                ix = widx_make(r, obj);
+        }
+        if (ix != NULL) {
+            uint64_t k = weft__choose_value(r, ix->live, WEFT__OP_WAKEUP);
+            wake_one(r, obj, widx_kth(ix, (uint32_t)k));
+            return 1;
+        }
         for (uint64_t k = weft__choose_value(r, n, WEFT__OP_WAKEUP); k > 0; k--)
             t = t->wait_next;
         wake_one(r, obj, t);
@@ -891,17 +1092,24 @@ static void task_entry(void *p)
 struct weft__task *weft__task_new(struct weft__run *r, const char *name,
                                   weft_thread_fn *fn, void *arg)
 {
-    if (r->ntasks == r->tasks_cap &&
-        weft__grow(&r->tasks, &r->tasks_cap, r->ntasks + 1, sizeof *r->tasks) !=
-            0)
+    if (WEFT__UNLIKELY(r->ntasks == UINT32_MAX - 1)) {
+        weft__run_error(r, "cannot create task %u: task ids are 32 bits",
+                        r->ntasks);
         return NULL;
+    }
     /* Every task may be ready at once (a broadcast wakes them all), so
      * the ready set holds as many entries as there are tasks. */
-    if (weft__grow(&r->ready, &r->ready_cap, r->ntasks + 1, sizeof *r->ready) !=
+    if ((r->ntasks == r->tasks_cap &&
+         weft__grow(&r->tasks, &r->tasks_cap, r->ntasks + 1,
+                    sizeof *r->tasks) != 0) ||
+        weft__grow(&r->ready, &r->ready_cap, r->ntasks + 1, sizeof *r->ready) !=
             0 ||
         weft__grow(&r->ready_ids, &r->ready_ids_cap, r->ntasks + 1,
-                   sizeof *r->ready_ids) != 0)
+                   sizeof *r->ready_ids) != 0) {
+        weft__run_error(r, "out of memory growing the task table to %u tasks",
+                        r->ntasks + 1);
         return NULL;
+    }
     struct weft__task *t;
     if (r->ntasks < r->tasks_alloc) {
         t = r->tasks[r->ntasks];
@@ -909,19 +1117,33 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
         /* Zeroed, as it is kept from now on: if its stack cannot be
          * had below, the teardown frees it with no stack to release. */
         t = weft__zalloc(sizeof *t);
-        if (t == NULL)
+        if (t == NULL) {
+            weft__run_error(r, "out of memory making the record of task %u",
+                            r->ntasks);
             return NULL;
+        }
         r->tasks[r->tasks_alloc++] = t;
     }
-    struct weft__stack *s = weft__stack_get(r->cfg->stack_size);
-    if (s == NULL)
+    int err;
+    struct weft__stack *s = weft__stack_get_err(r->cfg->stack_size, &err);
+    if (s == NULL) {
+        if (r->error[0] == '\0') {
+            char why[300];
+            weft__stack_why(err, r->cfg->stack_size, why, sizeof why);
+            weft__run_error(r, "task %u (%u alive): %s", r->ntasks, r->live,
+                            why);
+        }
         return NULL;
+    }
     struct weft__tls *tls = NULL;
     if (r->tls) {
         /* the execution's first task runs the program's main: its TLS is
          * what the initial thread's was */
         tls = weft__tls_get(s->lo, s->size, r->ntasks == 0);
         if (tls == NULL) {
+            weft__run_error(r, "task %u: out of memory for its thread-local "
+                               "storage",
+                            r->ntasks);
             weft__stack_put(s);
             return NULL;
         }
@@ -1063,6 +1285,9 @@ void weft__run_teardown(struct weft__run *r)
     weft__free(r->decisions);
     weft__free(r->finding.detail.s);
     weft__free(r->due);
+    widx_reset(r);
+    weft__free(r->widx);
+    weft__free(r->widx_ids);
     for (unsigned i = 0; i < r->nhooks; i++)
         if (r->hooks[i]->teardown != NULL)
             r->hooks[i]->teardown(r);
@@ -1076,6 +1301,7 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     for (uint32_t i = 0; i < r->ntasks; i++)
         if (r->tasks[i]->stack != NULL)
             task_release(r->tasks[i]);
+    widx_reset(r); /* object ids start again */
     r->epoch = ++epoch_counter;
     r->step = 0;
     r->now = 0;

@@ -180,10 +180,9 @@ static void handler(int sig, siginfo_t *si, void *uc)
      * si_addr holds the sender's pid and uid, not a faulting address. */
     bool sent = si->si_code <= 0;
     char *addr = sent ? NULL : si->si_addr;
-    size_t pg = weft__page_size();
-    bool overflow = !sent && (sig == SIGSEGV || sig == SIGBUS) &&
-                    t->stack != NULL && addr >= t->stack->lo - pg &&
-                    addr < t->stack->lo;
+    bool overflow =
+        !sent && (sig == SIGSEGV || sig == SIGBUS) && t->stack != NULL &&
+        addr >= t->stack->lo - t->stack->guard && addr < t->stack->lo;
     f->kind = overflow ? WEFT_FINDING_STACK_OVERFLOW : WEFT_FINDING_CRASH;
     f->task = t->id;
     f->step = r->step;

@@ -151,11 +151,11 @@ static int search_serial(struct weft__search *s)
             s->stopped = weft__stop_why;
             break;
         }
+        if (e != 0)
+            return e; /* not run to its end: not counted */
         s->executions++;
         s->total_steps += r->step;
         weft__distinct_add(s->distinct, r->hash, false);
-        if (e != 0)
-            return e;
         if (r->failed) {
             int k = weft__search_found(s, i);
             if (k < 0)
@@ -729,7 +729,34 @@ static int resolve(weft_config_t *cfg, const struct weft__strategy **out,
     return -EINVAL;
 }
 
-static void summary(struct weft__search *s, weft_result_t *res)
+/* Why the exploration could not go on (rc < 0), as one line on stderr,
+ * quiet or not: an error must never read like a pass. */
+static void explain_error(struct weft__search *s, int rc)
+{
+    const weft_config_t *cfg = s->cfg;
+    char buf[200];
+    const char *why = s->error;
+    if (why[0] == '\0' && s->r != NULL && s->r->error[0] != '\0')
+        why = s->r->error;
+    if (why[0] == '\0') {
+        if (s->out_err != 0 && rc == s->out_err)
+            why = "an output file could not be written (above); the "
+                  "executions themselves ran";
+        else if (rc == -ENOMEM && s->r != NULL && s->r->oom)
+            why = "out of memory inside an execution";
+        else {
+            snprintf(buf, sizeof buf, "%s", strerror(-rc));
+            why = buf;
+        }
+    }
+    fprintf(stderr,
+            "weft: %s%serror: %s; stopped after %llu execution%s, without a "
+            "verdict\n",
+            cfg->name ? cfg->name : "", cfg->name ? ": " : "", why,
+            (unsigned long long)s->executions, s->executions == 1 ? "" : "s");
+}
+
+static void summary(struct weft__search *s, weft_result_t *res, int rc)
 {
     const weft_config_t *cfg = s->cfg;
     if (!s->parallel)
@@ -739,7 +766,7 @@ static void summary(struct weft__search *s, weft_result_t *res)
     res->exhausted = s->exhausted;
     res->distinct = s->nset;
     res->failures = s->nfound;
-    if (s->nfound > 0)
+    if (s->nfound > 0 || rc < 0)
         return;
     struct weft__run *r = s->r;
     res->seed = r->seed;
@@ -748,6 +775,9 @@ static void summary(struct weft__search *s, weft_result_t *res)
     res->trace_hash = weft__mix(r->hash);
     if (cfg->quiet || weft__quiet_pass)
         return;
+    if (r->error[0] != '\0')
+        fprintf(stderr, "weft: %s%snote: %s (the body went on without it)\n",
+                cfg->name ? cfg->name : "", cfg->name ? ": " : "", r->error);
     fprintf(stderr,
             "weft: %s%s%llu execution%s%s, no failure (strategy %s, %s%llu "
             "distinct, %llu steps",
@@ -791,16 +821,25 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     const struct weft__strategy *st = NULL;
     bool replay_from_env;
     int rc = resolve(&cfg, &st, &replay_from_env);
-    if (rc != 0)
+    if (rc != 0) {
+        if (cfg.json_out != NULL)
+            (void)weft__export_json(cfg.json_out, &cfg, "none", res, rc, NULL);
         return rc;
+    }
     void *state = NULL;
     snprintf(err, sizeof err, "cannot start the %s strategy: %s", st->name,
              "out of memory");
     rc = st->create(&state, &cfg, err, sizeof err);
     if (rc != 0) {
-        fprintf(stderr, "weft: %s\n", err);
+        fprintf(stderr,
+                "weft: %s%serror: %s; stopped after 0 executions, without a "
+                "verdict\n",
+                cfg.name ? cfg.name : "", cfg.name ? ": " : "", err);
         if (replay_from_env && rc == -EINVAL)
             exit(2);
+        if (cfg.json_out != NULL)
+            (void)weft__export_json(cfg.json_out, &cfg, st->name, res, rc,
+                                    NULL);
         return rc;
     }
     if (st == &weft__strategy_replay) {
@@ -816,6 +855,7 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     }
 
     struct weft__search s;
+    bool json_done = false;
     memset(&s, 0, sizeof s);
     s.cfg = &cfg;
     s.st = st;
@@ -884,7 +924,7 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
             rc = search_serial(&s);
     }
     weft__progress(&s, true);
-    summary(&s, res);
+    summary(&s, res, rc);
     for (unsigned k = 0; rc == 0 && k < s.nfound; k++)
         rc = report_found(&s, k, res);
     if (rc == 0 && s.nfound > 1 && !cfg.quiet)
@@ -907,15 +947,23 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     if (rc == 0 && s.nfound == 0 && s.out_err != 0)
         rc = s.out_err;
     if (cfg.json_out != NULL) {
+        json_done = true;
         int e = weft__export_json(cfg.json_out, &cfg, st->name, res, rc, NULL);
         if (e != 0 && rc == 0 && s.nfound == 0)
-            rc = e;
+            rc = s.out_err = e;
     }
     weft__signals_restore();
     if (rc == 0 && s.nfound > 0)
         rc = 1;
 out:
     current_search = NULL;
+    if (rc < 0) {
+        res->executions = s.executions;
+        explain_error(&s, rc);
+        if (cfg.json_out != NULL && !json_done)
+            (void)weft__export_json(cfg.json_out, &cfg, st->name, res, rc,
+                                    NULL);
+    }
     for (unsigned k = 0; k < s.nfound; k++) {
         weft__schedule_free(&s.found[k].s);
         weft__free(s.found[k].report);

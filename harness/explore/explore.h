@@ -157,7 +157,9 @@ struct weft__search {
     bool parallel; /* workers count distinct executions in shared memory */
     double t0, t0p, last_draw; /* coarse and precise start times */
     bool tty, progress_on, drawn;
-    int out_err; /* the first output file that could not be written */
+    int out_err;     /* the first output file that could not be written */
+    char error[400]; /* why the search could not go on (a worker's
+                        fork, its death), or "" */
 };
 
 /* Distinct executions (distinct.c): exact up to 2048, then estimated. */

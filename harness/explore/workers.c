@@ -30,6 +30,8 @@ struct slot {
     uint32_t nfail;
     uint64_t fail[FAILS_PER_WORKER];
     bool out_of_time;
+    int rc;          /* the error it stopped with, or 0 */
+    char error[300]; /* why it could not go on, or "" */
 };
 
 struct shared {
@@ -61,7 +63,11 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
             break;
         }
         r->seed = weft__exec_seed(cfg->seed, i);
-        if (weft__run_one(r, s->body, s->arg) != 0) {
+        int e = weft__run_one(r, s->body, s->arg);
+        if (e != 0) {
+            me->rc = e;
+            snprintf(me->error, sizeof me->error, "%.290s",
+                     r->error[0] ? r->error : strerror(-e));
             weft__gcov_flush();
             _exit(3);
         }
@@ -138,46 +144,66 @@ int weft__search_parallel(struct weft__search *s)
     int rc = 0;
     unsigned started = 0;
     for (unsigned w = 0; w < jobs; w++) {
-        pid_t p = fork();
+        /* A process is an allocation too: the seam can refuse it. */
+        pid_t p = weft__alloc_should_fail() ? (errno = EAGAIN, -1) : fork();
         if (p == 0) {
             weft__free(pids); /* the parent's; the worker never returns */
             worker(s, sh, w, jobs);
         }
         if (p < 0) {
             rc = -errno;
+            snprintf(s->error, sizeof s->error,
+                     "cannot fork worker %u of %u: %s", w + 1, jobs,
+                     strerror(errno));
             break;
         }
         pids[started++] = p;
     }
+    /* Each worker by its pid: waitpid(-1) would reap children of the
+     * program's own. */
     unsigned left = started;
     while (left > 0) {
-        int status;
-        pid_t p = waitpid(-1, &status, WNOHANG);
-        if (p == 0) {
-            uint64_t n = 0;
-            for (unsigned w = 0; w < jobs; w++)
-                n += __atomic_load_n(&sh->w[w].executions, __ATOMIC_RELAXED);
-            s->executions = n;
-            s->nset = weft__distinct_count(sh->distinct, &s->set_full);
-            weft__progress(s, false);
-            struct timespec ts = { 0, 20 * 1000 * 1000 };
-            nanosleep(&ts, NULL);
-            continue;
+        bool reaped = false;
+        for (unsigned w = 0; w < started; w++) {
+            int status;
+            if (pids[w] <= 0)
+                continue;
+            pid_t p = waitpid(pids[w], &status, WNOHANG);
+            if (p == 0 || (p < 0 && errno == EINTR))
+                continue;
+            pids[w] = 0;
+            left--;
+            reaped = true;
+            if (p < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0))
+                continue;
+            const struct slot *sl = &sh->w[w];
+            if (rc == 0 && s->error[0] == '\0') {
+                if (sl->error[0] != '\0')
+                    snprintf(s->error, sizeof s->error, "worker %u: %s", w + 1,
+                             sl->error);
+                else
+                    snprintf(s->error, sizeof s->error,
+                             "worker %u (pid %ld) %s %d outside any task: "
+                             "its executions are lost",
+                             w + 1, (long)p,
+                             WIFSIGNALED(status) ? "died of signal"
+                                                 : "exited with status",
+                             WIFSIGNALED(status) ? WTERMSIG(status)
+                                                 : WEXITSTATUS(status));
+            }
+            if (rc == 0)
+                rc = sl->rc < 0 ? sl->rc : -ECHILD;
         }
-        if (p < 0 && errno == EINTR)
+        if (reaped || left == 0)
             continue;
-        if (p < 0)
-            break;
-        left--;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            fprintf(stderr,
-                    "weft: worker process %ld died (%s %d) outside any "
-                    "task: its executions are lost\n",
-                    (long)p, WIFSIGNALED(status) ? "signal" : "status",
-                    WIFSIGNALED(status) ? WTERMSIG(status)
-                                        : WEXITSTATUS(status));
-            rc = -ECHILD;
-        }
+        uint64_t n = 0;
+        for (unsigned w = 0; w < jobs; w++)
+            n += __atomic_load_n(&sh->w[w].executions, __ATOMIC_RELAXED);
+        s->executions = n;
+        s->nset = weft__distinct_count(sh->distinct, &s->set_full);
+        weft__progress(s, false);
+        struct timespec ts = { 0, 20 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
     }
     weft__free(pids);
 

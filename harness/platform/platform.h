@@ -121,17 +121,29 @@ weft__assert_broken(const char *cond, const char *file, int line);
 
 /* ------------------------------------------------------------- stacks */
 
+struct weft__slab;
+
+/* A task's stack: [lo, lo + size), above a guard region of `guard` bytes
+ * where an overflow faults (stack.c: many stacks share one mapping). */
 struct weft__stack {
     struct weft__stack *next; /* pool free list */
     char *lo;                 /* lowest usable byte (above the guard) */
     size_t size;              /* usable bytes */
-    char *map;                /* mapping, guard page first */
-    size_t map_size;
+    size_t guard;             /* bytes of guard region just below lo */
+    struct weft__slab *slab;  /* the mapping it is carved from */
     unsigned valgrind_id;
 };
 
+/* A stack of size bytes from the pool, or NULL with *err = -errno. */
+WEFT__HIDDEN struct weft__stack *weft__stack_get_err(size_t size, int *err);
 WEFT__HIDDEN struct weft__stack *weft__stack_get(size_t size);
+/* Why a stack of size bytes could not be had (err from stack_get_err),
+ * naming the limit reached: vm.max_map_count, RLIMIT_AS or memory. */
+WEFT__HIDDEN void weft__stack_why(int err, size_t size, char *buf, size_t len);
 WEFT__HIDDEN void weft__stack_put(struct weft__stack *s);
+/* How guard regions are made: 1 madvise(MADV_GUARD_INSTALL), -1
+ * mprotect (two mappings a stack), 0 not known yet (tests force -1). */
+WEFT__HIDDEN extern int weft__stack_guard_mode;
 WEFT__HIDDEN void weft__stack_trim(unsigned keep);
 WEFT__HIDDEN size_t weft__page_size(void);
 

@@ -1,16 +1,37 @@
 /*
- * stack.c: task stacks, mapped with a guard page and pooled.
+ * stack.c: task stacks, carved out of shared mappings, each above a guard
+ * region, and pooled.
  *
- * A stack is an anonymous mapping whose lowest page is PROT_NONE, so an
- * overflow faults (core/signal.c turns that into a finding) instead of
- * corrupting a neighbour. Released stacks go to a free list and are reused
- * by later tasks and executions: creating a task costs no system call once
- * the pool is warm. Stacks are announced to valgrind and unpoisoned for
- * AddressSanitizer on reuse (an abandoned task may leave poisoned frames).
+ * The one design decision: how many memory mappings (VMAs) a stack costs.
+ * The kernel caps them per process (vm.max_map_count, 65530 by default),
+ * and a guard page made with mprotect splits a mapping in two: one mapping
+ * per stack with its guard cost two VMAs, so at most ~32,700 tasks could
+ * be alive at once. Here stacks come in slabs: one anonymous mapping holds
+ * up to SLAB_STACKS stacks, laid out as
+ *
+ *     low                                                         high
+ *     | guard | stack 0 ........ | guard | stack 1 ........ | ...
+ *
+ * and each guard region (GUARD bytes, below its stack, where an overflow
+ * lands) is installed with madvise(MADV_GUARD_INSTALL) (Linux 6.13):
+ * guard regions that split nothing, so a slab is one VMA whatever it
+ * holds, and 100,000 live tasks take about 1,600 VMAs. On an older kernel
+ * the guards fall back to mprotect(PROT_NONE): two VMAs a stack, as
+ * before; the limit is then named when it is hit (weft__stack_why).
+ *
+ * Released stacks go to a free list and are reused by later tasks and
+ * executions: creating a task costs no system call once the pool is warm.
+ * A slab whose stacks are all free is unmapped by weft__stack_trim. Stacks
+ * are announced to valgrind and unpoisoned for AddressSanitizer on reuse
+ * (an abandoned task may leave poisoned frames).
  */
 #include "platform/platform.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #if defined(__has_include)
@@ -35,9 +56,31 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-static struct weft__stack *pool;
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#endif
+
+#define GUARD       ((size_t)64 * 1024) /* below each stack */
+#define SLAB_STACKS 64
+#define SLAB_BYTES  ((size_t)64 << 20) /* fewer stacks when they are big */
+
+struct weft__slab {
+    struct weft__slab *next, *prev; /* all slabs */
+    char *map;
+    size_t map_size;
+    unsigned nstacks, nfree;
+    bool doomed;                 /* to be unmapped by the trim under way */
+    struct weft__stack stacks[]; /* their records */
+};
+
+static struct weft__slab *slabs;
+static struct weft__stack *pool; /* free stacks of size cur_size */
 static unsigned pool_n;
+static size_t cur_size;   /* the size stacks are handed out at */
+static bool guard_failed; /* the last slab failed at a guard, not its map */
 static size_t page;
+/* 1: guards by madvise, -1: by mprotect (the kernel refused), 0: unknown */
+WEFT__HIDDEN int weft__stack_guard_mode;
 
 size_t weft__page_size(void)
 {
@@ -46,60 +89,159 @@ size_t weft__page_size(void)
     return page;
 }
 
-static void unmap(struct weft__stack *s)
+static void unmap_slab(struct weft__slab *sl)
 {
+    for (unsigned i = 0; i < sl->nstacks; i++) {
 #ifdef WEFT_ASAN
-    /* A later mapping at this address must not inherit the redzones of
-     * frames abandoned here. */
+        /* A later mapping at this address must not inherit the redzones
+         * of frames abandoned here. */
+        ASAN_UNPOISON_MEMORY_REGION(sl->stacks[i].lo, sl->stacks[i].size);
+#endif
+        VALGRIND_STACK_DEREGISTER(sl->stacks[i].valgrind_id);
+    }
+    if (sl->prev != NULL)
+        sl->prev->next = sl->next;
+    else
+        slabs = sl->next;
+    if (sl->next != NULL)
+        sl->next->prev = sl->prev;
+    munmap(sl->map, sl->map_size);
+    weft__free(sl);
+}
+
+/* The guard region [g, g + GUARD): no access, and no VMA split where the
+ * kernel can avoid it. */
+static int guard(char *g)
+{
+    if (weft__stack_guard_mode >= 0) {
+        if (madvise(g, GUARD, MADV_GUARD_INSTALL) == 0) {
+            weft__stack_guard_mode = 1;
+            return 0;
+        }
+        if (weft__stack_guard_mode == 1)
+            return -errno;           /* it worked before: a real failure */
+        weft__stack_guard_mode = -1; /* not this kernel: mprotect from now on */
+    }
+    return mprotect(g, GUARD, PROT_NONE) == 0 ? 0 : -errno;
+}
+
+/* A new slab of stacks of `size` bytes; its stacks join the pool. */
+static int new_slab(size_t size)
+{
+    size_t slot = GUARD + size;
+    unsigned n = (unsigned)(SLAB_BYTES / slot);
+    if (n > SLAB_STACKS)
+        n = SLAB_STACKS;
+    if (n == 0)
+        n = 1;
+    struct weft__slab *sl =
+        weft__alloc(sizeof *sl + n * sizeof(struct weft__stack));
+    if (sl == NULL)
+        return -ENOMEM;
+    sl->map_size = n * slot;
+    guard_failed = false;
+    bool fail = weft__alloc_should_fail();
+    sl->map = fail ? MAP_FAILED
+                   : mmap(NULL, sl->map_size, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (sl->map == MAP_FAILED) {
+        int e = fail ? ENOMEM : errno;
+        weft__free(sl);
+        return -e;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        int rc = guard(sl->map + i * slot);
+        guard_failed = rc != 0;
+        if (rc != 0) {
+            munmap(sl->map, sl->map_size);
+            weft__free(sl);
+            return rc;
+        }
+    }
+    sl->nstacks = sl->nfree = n;
+    sl->doomed = false;
+    sl->prev = NULL;
+    sl->next = slabs;
+    if (slabs != NULL)
+        slabs->prev = sl;
+    slabs = sl;
+    /* pushed last first, so stacks are handed out from the slab's start */
+    for (unsigned i = n; i-- > 0;) {
+        struct weft__stack *s = &sl->stacks[i];
+        s->lo = sl->map + i * slot + GUARD;
+        s->size = size;
+        s->guard = GUARD;
+        s->slab = sl;
+        s->valgrind_id = VALGRIND_STACK_REGISTER(s->lo, s->lo + size);
+        s->next = pool;
+        pool = s;
+        pool_n++;
+    }
+    return 0;
+}
+
+/* Stacks of another size are no longer handed out: the free ones leave
+ * the pool, and their slabs go once all their stacks are back. */
+static void change_size(size_t size)
+{
+    struct weft__stack **p = &pool;
+    while (*p != NULL) {
+        if ((*p)->size != size) {
+            *p = (*p)->next;
+            pool_n--;
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    cur_size = size;
+    struct weft__slab *next;
+    for (struct weft__slab *sl = slabs; sl != NULL; sl = next) {
+        next = sl->next;
+        if (sl->nstacks > 0 && sl->stacks[0].size != size &&
+            sl->nfree == sl->nstacks)
+            unmap_slab(sl);
+    }
+}
+
+struct weft__stack *weft__stack_get_err(size_t size, int *err)
+{
+    size_t pg = weft__page_size();
+    size = (size + pg - 1) & ~(pg - 1);
+    *err = 0;
+    if (size != cur_size)
+        change_size(size);
+    if (pool == NULL) {
+        int rc = new_slab(size);
+        if (rc != 0) {
+            *err = rc;
+            return NULL;
+        }
+    }
+    struct weft__stack *s = pool;
+    pool = s->next;
+    pool_n--;
+    s->slab->nfree--;
+#ifdef WEFT_ASAN
     ASAN_UNPOISON_MEMORY_REGION(s->lo, s->size);
 #endif
-    VALGRIND_STACK_DEREGISTER(s->valgrind_id);
-    munmap(s->map, s->map_size);
-    weft__free(s);
+    return s;
 }
 
 struct weft__stack *weft__stack_get(size_t size)
 {
-    size_t pg = weft__page_size();
-    size = (size + pg - 1) & ~(pg - 1);
-    while (pool != NULL) {
-        struct weft__stack *s = pool;
-        pool = s->next;
-        pool_n--;
-        if (s->size == size) {
-#ifdef WEFT_ASAN
-            ASAN_UNPOISON_MEMORY_REGION(s->lo, s->size);
-#endif
-            return s;
-        }
-        unmap(s); /* the configured size changed: drop old stacks */
-    }
-    struct weft__stack *s = weft__alloc(sizeof *s);
-    if (s == NULL)
-        return NULL;
-    s->map_size = size + pg;
-    s->map = weft__alloc_should_fail()
-                 ? MAP_FAILED
-                 : mmap(NULL, s->map_size, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (s->map == MAP_FAILED) {
-        weft__free(s);
-        return NULL;
-    }
-    if (mprotect(s->map, pg, PROT_NONE) != 0) {
-        munmap(s->map, s->map_size);
-        weft__free(s);
-        return NULL;
-    }
-    s->lo = s->map + pg;
-    s->size = size;
-    s->next = NULL;
-    s->valgrind_id = VALGRIND_STACK_REGISTER(s->lo, s->lo + size);
-    return s;
+    int err;
+    return weft__stack_get_err(size, &err);
 }
 
 void weft__stack_put(struct weft__stack *s)
 {
+    struct weft__slab *sl = s->slab;
+    sl->nfree++;
+    if (s->size != cur_size) { /* of an older size: its slab may go */
+        if (sl->nfree == sl->nstacks)
+            unmap_slab(sl);
+        return;
+    }
     s->next = pool;
     pool = s;
     pool_n++;
@@ -107,10 +249,93 @@ void weft__stack_put(struct weft__stack *s)
 
 void weft__stack_trim(unsigned keep)
 {
-    while (pool_n > keep) {
-        struct weft__stack *s = pool;
-        pool = s->next;
-        pool_n--;
-        unmap(s);
+    if (pool_n <= keep)
+        return;
+    /* Unmap slabs whose stacks are all free while more than `keep` free
+     * stacks would be left: first take their stacks out of the pool. */
+    unsigned left = pool_n;
+    for (struct weft__slab *sl = slabs; sl != NULL; sl = sl->next)
+        if (sl->nfree == sl->nstacks && left - sl->nfree >= keep) {
+            sl->doomed = true;
+            left -= sl->nfree;
+        }
+    struct weft__stack **p = &pool;
+    while (*p != NULL) {
+        if ((*p)->slab->doomed) {
+            *p = (*p)->next;
+            pool_n--;
+        } else {
+            p = &(*p)->next;
+        }
     }
+    struct weft__slab *next;
+    for (struct weft__slab *sl = slabs; sl != NULL; sl = next) {
+        next = sl->next;
+        if (sl->doomed)
+            unmap_slab(sl);
+    }
+}
+
+/* The lines of a small /proc file, or -1. */
+static long count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    long n = 0;
+    int c;
+    while ((c = getc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+static long read_long(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+void weft__stack_why(int err, size_t size, char *buf, size_t len)
+{
+    char what[160];
+    snprintf(what, sizeof what, "cannot map a task stack of %zu KiB: %s",
+             size / 1024, strerror(err < 0 ? -err : err));
+    if (err != -ENOMEM && err != ENOMEM) {
+        snprintf(buf, len, "%s", what);
+        return;
+    }
+    /* Which limit: the mappings per process, the address space, or
+     * memory itself. */
+    long maps = count_lines("/proc/self/maps");
+    long max = read_long("/proc/sys/vm/max_map_count");
+    struct rlimit as;
+    /* A guard that could not be made means a mapping had to split: the
+     * mappings were at their limit (the failed slab is gone again, so the
+     * count is a little under it). */
+    if ((guard_failed && max > 0) ||
+        (maps >= 0 && max > 0 && maps + 2 * SLAB_STACKS + 64 >= max))
+        snprintf(buf, len,
+                 "%s: the kernel's limit on memory mappings per process is "
+                 "reached (%ld of vm.max_map_count = %ld%s); raise it (sysctl "
+                 "-w vm.max_map_count=%ld) or keep fewer tasks alive",
+                 what, maps, max,
+                 weft__stack_guard_mode < 0
+                     ? ", two per stack: this kernel has no "
+                       "MADV_GUARD_INSTALL"
+                     : "",
+                 4 * max);
+    else if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
+        snprintf(buf, len,
+                 "%s: the address-space limit (ulimit -v, RLIMIT_AS) of %llu "
+                 "MiB is reached; lower WEFT_STACK_SIZE or raise the limit",
+                 what, (unsigned long long)(as.rlim_cur >> 20));
+    else
+        snprintf(buf, len, "%s: out of memory", what);
 }
