@@ -68,9 +68,16 @@ typedef enum weft_finding {
                                       a write, unordered by happens-before
                                       (weft-cc programs: ThreadSanitizer
                                       instrumentation) */
-    WEFT_FINDING_EXIT,             /* the program exited with a status
-                                      other than 0 (weft-cc: main returned
-                                      it, or a thread called exit) */
+    WEFT_FINDING_EXIT,             /* the process was ended from inside an
+                                      execution: a task called exit(),
+                                      _exit() or _Exit() (a test body must
+                                      return, not end the process); weft-cc:
+                                      main returned, or a thread called
+                                      exit, with a status other than 0 */
+    WEFT_FINDING_HANG,             /* one step made no progress for
+                                      hang_timeout seconds of wall time (a
+                                      real blocking call, a loop with no
+                                      weft call) */
     WEFT_FINDING__COUNT
 } weft_finding_t;
 
@@ -112,6 +119,14 @@ typedef struct weft_config {
                                   seconds of wall time (0: no limit). Only
                                   how many executions run depends on it,
                                   never what one execution does */
+    unsigned hang_timeout;     /* WEFT_HANG_TIMEOUT: a step of an
+                                  execution that makes no progress for this
+                                  many seconds of wall time (a real
+                                  blocking call, a loop with no weft call)
+                                  ends it with WEFT_FINDING_HANG (10; 0:
+                                  no watchdog). Wall time decides only
+                                  that a hang is reported, never what an
+                                  execution does */
     bool keep_going;           /* WEFT_KEEP_GOING: collect distinct
                                   failures instead of stopping at the first */
     unsigned jobs;             /* WEFT_JOBS: worker processes (1) */

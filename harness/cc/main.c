@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -410,6 +411,11 @@ static _Noreturn void child(const weft_config_t *base, uint64_t index,
     cfg.use_env = false;
     cfg.quiet = quiet;
     cfg.json_out = NULL;
+    /* The parent's alarm is this child's hang timeout: no watchdog of the
+     * library's beside it. And it dies with the parent, whatever kills
+     * that (timeout's SIGTERM reaches the parent alone). */
+    cfg.hang_timeout = 0;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (hang_timeout)
         alarm(hang_timeout);
     weft__exec_offset = index;

@@ -1498,6 +1498,30 @@ FILE *weftcc_real_fdopen(int fd, const char *mode)
     PASS(fdopen, fd, mode);
 }
 
+ssize_t weftcc_real_write(int fd, const void *buf, size_t n);
+ssize_t weftcc_real_write(int fd, const void *buf, size_t n)
+{
+    PASS(write, fd, buf, n);
+}
+
+int weftcc_real_pipe(int fds[2]);
+int weftcc_real_pipe(int fds[2])
+{
+    PASS(pipe, fds);
+}
+
+int weftcc_real_pipe2(int fds[2], int flags);
+int weftcc_real_pipe2(int fds[2], int flags)
+{
+    PASS(pipe2, fds, flags);
+}
+
+int weftcc_real_sigprocmask(int how, const sigset_t *set, sigset_t *old);
+int weftcc_real_sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+    PASS(sigprocmask, how, set, old);
+}
+
 pid_t weftcc_real_fork(void);
 pid_t weftcc_real_fork(void)
 {

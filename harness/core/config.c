@@ -55,6 +55,7 @@ void weft_config_init(weft_config_t *cfg)
     cfg->loop_workers = 4;
     cfg->loop_debug = 0;
     cfg->lock_order = 1;
+    cfg->hang_timeout = 10;
     cfg->use_env = true;
 }
 
@@ -208,6 +209,10 @@ static const struct var {
       "1, 0, true, false, yes or no" },
     { "WEFT_TIME_BUDGET", SECONDS, offsetof(weft_config_t, time_budget), 0, 0,
       "a duration: seconds (30, 1.5) or with a unit (500ms, 2m, 1h)" },
+    { "WEFT_HANG_TIMEOUT", COUNT, offsetof(weft_config_t, hang_timeout), 0,
+      86400,
+      "whole seconds from 0 (no watchdog) to 86400 (a step making no "
+      "progress that long is a hang)" },
     { "WEFT_KEEP_GOING", BOOL, offsetof(weft_config_t, keep_going), 0, 0,
       "1, 0, true, false, yes or no" },
     { "WEFT_JOBS", COUNT, offsetof(weft_config_t, jobs), 1, 256,
@@ -243,9 +248,9 @@ static const struct var {
 /* Variables other parts of weft (and its build) read; not config knobs. */
 /* Read by others: the benchmarks, and weft-cc's programs (harness/cc). */
 static const char *const other_vars[] = {
-    "WEFT_BENCH_DIR", "WEFT_ISOLATE", "WEFT_HANG_TIMEOUT", "WEFT_GRANULARITY",
-    "WEFT_RACE",      "WEFT_CC",      "WEFT_CC_LIBDIR",    "WEFT_CC_INSTRUMENT",
-    "WEFT_TLS",       "WEFT__SKIP",
+    "WEFT_BENCH_DIR",     "WEFT_ISOLATE", "WEFT_GRANULARITY",
+    "WEFT_RACE",          "WEFT_CC",      "WEFT_CC_LIBDIR",
+    "WEFT_CC_INSTRUMENT", "WEFT_TLS",     "WEFT__SKIP",
 };
 
 static int set(weft_config_t *cfg, const struct var *v, const char *s,

@@ -25,8 +25,10 @@
 #include "platform/platform.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* -------------------------------------------------------- operations */
 
@@ -404,6 +406,9 @@ struct weft__run {
     bool oom;
     bool ended;     /* the program ended the execution (weft__end) */
     bool abandoned; /* the execution cannot count (weft__abandon) */
+    bool interruptible; /* a search execution: SIGINT/SIGTERM may stop it */
+    bool interrupted;   /* ... and did (weft__run_one returned -EINTR) */
+    pid_t pid;          /* the process exploring (a fork is another) */
     /* What weft itself could not do (a stack it could not map, a table
      * it could not grow), in one sentence: the first such event of the
      * exploration, kept across its executions. The explorer prints it as
@@ -650,6 +655,29 @@ WEFT__HIDDEN void weft__crash_describe(struct weft__run *r);
  * program's own code, 0 for any other (libc, weft): a crash is then told
  * at the program's innermost frame, with its stack. */
 WEFT__HIDDEN extern int (*weft__crash_pc_line)(const void *pc);
+
+/* SIGINT/SIGTERM caught during an exploration (signal.c): the signal, or
+ * 0. A run with `interruptible` set stops its execution at the next
+ * visible operation (weft__run_one returns -EINTR). In a worker,
+ * weft__interrupt_parent is the parent's pid: its passing the signal on
+ * does not count as a second one. */
+WEFT__HIDDEN extern volatile sig_atomic_t weft__interrupt;
+WEFT__HIDDEN extern pid_t weft__interrupt_parent;
+/* Restore sig's default action and raise it: the process dies of it, as
+ * it would have without weft (the shell sees 128 + sig). */
+WEFT__HIDDEN WEFT__NORETURN void weft__interrupt_exit(int sig);
+
+/* The hang watchdog (explore/watchdog.c) saw step weft__hang_step of the
+ * execution of epoch weft__hang_epoch make no progress for
+ * weft__hang_seconds; it says what the thread was doing in
+ * weft__hang_what and sends weft__hang_signo() to it, whose handler ends
+ * the execution with a hang finding (weft__run_one: weft__hang_describe
+ * writes the message). */
+WEFT__HIDDEN extern volatile uint64_t weft__hang_epoch, weft__hang_step;
+WEFT__HIDDEN extern char weft__hang_what[256];
+WEFT__HIDDEN extern unsigned weft__hang_seconds;
+WEFT__HIDDEN int weft__hang_signo(void);
+WEFT__HIDDEN void weft__hang_describe(struct weft__run *r);
 
 /* ------------------------------------------------------- cancellation */
 

@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define WEFT_ASAN 1
@@ -979,12 +980,24 @@ void weft__spin_wait(struct weft__run *r)
     fire_timers(r);
 }
 
+/* SIGINT or SIGTERM: give up this execution here (it is not counted; the
+ * explorer says where to resume). */
+static WEFT__NORETURN void interrupted(struct weft__run *r)
+{
+    r->interrupted = true;
+    r->cur->dying = true;
+    switch_to(r, &r->sched);
+    abort(); /* the scheduler never resumes an interrupted execution */
+}
+
 void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
                    const char *file, int line)
 {
     struct weft__task *t = r->cur;
     t->file = file;
     t->line = line;
+    if (WEFT__UNLIKELY(weft__interrupt != 0) && r->interruptible)
+        interrupted(r);
     if (WEFT__UNLIKELY(r->step >= r->max_steps))
         weft__finding(r, WEFT_FINDING_STEP_BOUND, file, line,
                       "step bound exceeded: %llu visible operations and the "
@@ -1266,6 +1279,7 @@ int weft__run_setup(struct weft__run *r, const weft_config_t *cfg)
         return -ENOMEM;
     strcpy(r->sched.name, "scheduler");
     r->sched.id = UINT32_MAX;
+    r->pid = getpid();
     main_stack(r);
     return 0;
 }
@@ -1320,6 +1334,7 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     r->failed = false;
     r->oom = false;
     r->ended = r->abandoned = false;
+    r->interrupted = false;
     r->dead = NULL;
     r->finding.kind = WEFT_FINDING_NONE;
     r->finding.message[0] = '\0';
@@ -1340,21 +1355,28 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     weft__current = r;
     /* No signal mask saved: that would be a system call per execution.
      * The handler runs with SA_NODEFER, so nothing is left blocked. */
-    if (sigsetjmp(r->escape, 0) == 0) {
+    int how = sigsetjmp(r->escape, 0);
+    if (how == 0) {
         switch_to(r, m);
     } else {
-        /* A crash in a task: the signal handler filled r->finding and
-         * jumped here, off the task's stack; with the task's TLS too. */
+        /* A crash (1) or a hang (2) in a task: the signal handler filled
+         * r->finding and jumped here, off the task's stack; with the
+         * task's TLS too. */
 #ifdef WEFT_ASAN
         __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
         if (r->tls)
             weft__tls_set_tp(r->sched.ctx.tp);
         r->cur = &r->sched;
-        weft__crash_describe(r);
+        if (how == 2)
+            weft__hang_describe(r);
+        else
+            weft__crash_describe(r);
     }
     weft__current = NULL;
     release_dead(r);
+    if (r->interrupted)
+        return -EINTR;
     if (r->oom)
         return -ENOMEM;
     /* An execution the program ended (exit, main returning) dropped its

@@ -9,6 +9,16 @@
  * siglongjmps to the scheduler on the main stack, which reports it like
  * any other finding. A fault outside a task is not ours: the previous
  * handler is restored and the signal raised again.
+ *
+ * Two more kinds of signal are caught while an exploration runs. SIGINT
+ * and SIGTERM (when nobody else handles them): the first sets
+ * weft__interrupt, and the explorer stops at the next visible operation,
+ * says how far it got and how to resume, then dies of the same signal; a
+ * second one ends the process at once. And the watchdog's signal
+ * (weft__hang_signo, explore/watchdog.c): when one step of an execution
+ * has made no progress for WEFT_HANG_TIMEOUT seconds (a real blocking
+ * call, a loop with no weft call), the handler leaves the task the way a
+ * crash does and the execution ends with a hang finding.
  */
 #include "core/core.h"
 
@@ -16,6 +26,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define WEFT_ASAN 1
@@ -36,6 +47,17 @@ static WEFT__TLS struct sigaction old_act[NSIGS];
 static WEFT__TLS stack_t old_alt;
 static WEFT__TLS char *alt_mem;
 static WEFT__TLS unsigned installed;
+static const int stop_sigs[] = { SIGINT, SIGTERM };
+#define NSTOP (sizeof stop_sigs / sizeof stop_sigs[0])
+static struct sigaction old_stop[NSTOP];
+static bool stop_caught[NSTOP];
+static struct sigaction old_hang;
+
+volatile sig_atomic_t weft__interrupt;
+pid_t weft__interrupt_parent;
+volatile uint64_t weft__hang_epoch, weft__hang_step;
+char weft__hang_what[256];
+unsigned weft__hang_seconds;
 
 static const char *signame(int sig)
 {
@@ -166,6 +188,87 @@ void weft__crash_describe(struct weft__run *r)
                          weft__site(weft__pc_site, lines[i]));
 }
 
+void weft__hang_describe(struct weft__run *r)
+{
+    struct weft__task *t = r->tasks[r->finding.task];
+    snprintf(
+        r->finding.message, sizeof r->finding.message,
+        "hang: %s made no progress for %u s after its operation at %s: "
+        "%s",
+        weft__task_name(t), weft__hang_seconds, weft__site(t->file, t->line),
+        weft__hang_what[0] ? weft__hang_what : "a call weft does not serve");
+}
+
+/* Leave the running task for the scheduler, as a crash does. */
+static WEFT__NORETURN void escape(struct weft__run *r, int how)
+{
+#ifdef WEFT_ASAN
+    /* Leaving the task's stack for good: tell AddressSanitizer, which the
+     * scheduler's side completes after the jump (sched.c). */
+    __asan_handle_no_return();
+    __sanitizer_start_switch_fiber(NULL, r->main_lo, r->main_size);
+#endif
+    siglongjmp(r->escape, how);
+}
+
+/* The watchdog saw step weft__hang_step of execution weft__hang_epoch
+ * stuck: if it still is, end the execution with a hang. */
+static void hang_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)si;
+    (void)uc;
+    struct weft__run *r = weft__current;
+    if (r == NULL || r->cur == &r->sched || r->failed ||
+        r->epoch != weft__hang_epoch || r->step != weft__hang_step)
+        return; /* it moved on meanwhile */
+    struct weft__task *t = r->cur;
+    struct weft__finding *f = &r->finding;
+    f->kind = WEFT_FINDING_HANG;
+    f->task = t->id;
+    f->step = r->step;
+    f->time = r->now;
+    f->file = t->file;
+    f->line = t->line;
+    r->failed = true;
+    escape(r, 2);
+}
+
+int weft__hang_signo(void)
+{
+    return SIGRTMIN + 5;
+}
+
+/* SIGINT, SIGTERM: the first asks the explorer to stop, the second (or
+ * the first outside an exploration's reach) ends the process. A worker
+ * takes its parent passing the signal on for the first time, not the
+ * second. */
+static void stop_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    if (weft__interrupt != 0) {
+        if (si->si_code == SI_USER && weft__interrupt_parent != 0 &&
+            si->si_pid == weft__interrupt_parent)
+            return;
+        signal(sig, SIG_DFL);
+        raise(sig); /* delivered when this handler returns */
+        return;
+    }
+    weft__interrupt = sig;
+}
+
+void weft__interrupt_exit(int sig)
+{
+    fflush(NULL);
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+    _exit(128 + sig); /* it was blocked or ignored after all */
+}
+
 static void handler(int sig, siginfo_t *si, void *uc)
 {
     struct weft__run *r = weft__current;
@@ -203,13 +306,7 @@ static void handler(int sig, siginfo_t *si, void *uc)
     crash_sent = sent && sig != SIGABRT;
     crash_sender = sent ? (long)si->si_pid : 0;
     r->failed = true;
-#ifdef WEFT_ASAN
-    /* Leaving the task's stack for good: tell AddressSanitizer, which the
-     * scheduler's side completes after the jump (sched.c). */
-    __asan_handle_no_return();
-    __sanitizer_start_switch_fiber(NULL, r->main_lo, r->main_size);
-#endif
-    siglongjmp(r->escape, 1);
+    escape(r, 1);
 }
 
 int weft__signals_install(void)
@@ -237,6 +334,21 @@ int weft__signals_install(void)
     sigemptyset(&sa.sa_mask);
     for (unsigned i = 0; i < NSIGS; i++)
         sigaction(sigs[i], &sa, &old_act[i]);
+    /* the watchdog's, interrupting a blocked system call */
+    sa.sa_sigaction = hang_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigaction(weft__hang_signo(), &sa, &old_hang);
+    /* SIGINT and SIGTERM, unless the program handles or ignores them */
+    weft__interrupt = 0;
+    sa.sa_sigaction = stop_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    for (unsigned i = 0; i < NSTOP; i++) {
+        struct sigaction cur;
+        stop_caught[i] = sigaction(stop_sigs[i], NULL, &cur) == 0 &&
+                         !(cur.sa_flags & SA_SIGINFO) &&
+                         cur.sa_handler == SIG_DFL &&
+                         sigaction(stop_sigs[i], &sa, &old_stop[i]) == 0;
+    }
     return 0;
 }
 
@@ -246,6 +358,10 @@ void weft__signals_restore(void)
         return;
     for (unsigned i = 0; i < NSIGS; i++)
         sigaction(sigs[i], &old_act[i], NULL);
+    sigaction(weft__hang_signo(), &old_hang, NULL);
+    for (unsigned i = 0; i < NSTOP; i++)
+        if (stop_caught[i])
+            sigaction(stop_sigs[i], &old_stop[i], NULL);
     /* Leave our alternate stack in place only if someone else's was. */
     if (old_alt.ss_flags & SS_DISABLE) {
         stack_t off = { .ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE };

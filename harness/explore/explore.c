@@ -14,6 +14,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -121,12 +122,15 @@ int weft__search_found(struct weft__search *s, uint64_t index)
         return -ENOMEM;
     f->orig_steps = r->step;
     f->orig_pre = weft__schedule_preemptions(&f->s);
-    if (r->finding.kind == WEFT_FINDING_NONDETERMINISM) {
+    if (r->finding.kind == WEFT_FINDING_NONDETERMINISM ||
+        r->finding.kind == WEFT_FINDING_HANG) {
         struct weft__buf b = { 0 };
-        weft__report(r, index == UINT64_MAX ? 0 : index + 1, &b);
+        weft__report(r, index == UINT64_MAX ? 0 : index + 1 + weft__exec_offset,
+                     &b);
         f->report = b.s;
         f->time = r->now;
         f->hash = weft__mix(r->hash);
+        f->no_rerun = r->finding.kind == WEFT_FINDING_HANG;
     }
     s->nfound++;
     return 1;
@@ -146,7 +150,16 @@ static int search_serial(struct weft__search *s)
             weft__progress(s, false);
         }
         r->seed = weft__exec_seed(cfg->seed, i);
-        int e = weft__run_one(r, s->body, s->arg);
+        r->interruptible = true;
+        int e =
+            weft__interrupt != 0 ? -EINTR : weft__run_one(r, s->body, s->arg);
+        r->interruptible = false;
+        if (e == -EINTR) {
+            /* SIGINT or SIGTERM: execution i did not end, resume there */
+            s->interrupted = weft__interrupt;
+            s->resume = i;
+            break;
+        }
         if (r->abandoned) { /* it did not run here: stop before it */
             s->stopped = weft__stop_why;
             break;
@@ -273,9 +286,16 @@ static int replay_persisted(struct weft__search *s)
         r->strategy_state = st;
         r->seed = sch.seed;
         r->max_steps = sch.max_steps;
-        int e2 = weft__run_one(r, s->body, s->arg);
+        r->interruptible = true;
+        int e2 =
+            weft__interrupt != 0 ? -EINTR : weft__run_one(r, s->body, s->arg);
+        r->interruptible = false;
         s->persisted++;
-        if (e2 != 0) {
+        if (e2 == -EINTR) {
+            s->interrupted = weft__interrupt;
+            s->resume = s->first;
+            rc = -EINTR; /* no more of them, and no search */
+        } else if (e2 != 0) {
             rc = e2;
         } else if (r->failed &&
                    r->finding.kind != WEFT_FINDING_NONDETERMINISM) {
@@ -363,14 +383,11 @@ static void command_line(struct weft__buf *b)
 }
 
 /* The settings beyond the seed that shape an execution. */
-static void seed_line(struct weft__search *s, uint64_t seed,
-                      struct weft__buf *out)
+static void settings_line(struct weft__search *s, struct weft__buf *out)
 {
     const weft_config_t *cfg = s->cfg;
     weft_config_t def;
     weft_config_init(&def);
-    weft__buf_printf(out, "WEFT_SEED=%llu WEFT_ITERATIONS=1",
-                     (unsigned long long)seed);
     if (cfg->max_steps != def.max_steps)
         weft__buf_printf(out, " WEFT_MAX_STEPS=%llu",
                          (unsigned long long)cfg->max_steps);
@@ -383,6 +400,47 @@ static void seed_line(struct weft__search *s, uint64_t seed,
     s->st->describe(s->state, out);
 }
 
+static void seed_line(struct weft__search *s, uint64_t seed,
+                      struct weft__buf *out)
+{
+    weft__buf_printf(out, "WEFT_SEED=%llu WEFT_ITERATIONS=1",
+                     (unsigned long long)seed);
+    settings_line(s, out);
+}
+
+/* The line that runs the rest of an interrupted search: execution i0
+ * on, as the seed of i0 is where a search from it starts (a shard's
+ * stride stays, as shard 1 of the same count). */
+static void resume_line(struct weft__search *s, struct weft__buf *out)
+{
+    const weft_config_t *cfg = s->cfg;
+    uint64_t i0 = s->resume;
+    if (!s->st->seed_replays) {
+        weft__buf_printf(out,
+                         "  resume:    none: a %s search does not resume "
+                         "from a seed; run it again\n",
+                         s->st->name);
+        return;
+    }
+    if (i0 >= cfg->iterations) {
+        weft__buf_printf(out, "  resume:    nothing is left to run\n");
+        return;
+    }
+    weft__buf_printf(out, "  resume:    WEFT_SEED=%llu WEFT_ITERATIONS=%llu",
+                     (unsigned long long)weft__exec_seed(cfg->seed, i0),
+                     (unsigned long long)(cfg->iterations - i0));
+    if (s->stride > 1)
+        weft__buf_printf(out, " WEFT_SHARD=1/%llu",
+                         (unsigned long long)s->stride);
+    settings_line(s, out);
+    weft__buf_printf(out, " ");
+    if (cfg->replay_hint)
+        weft__buf_printf(out, "%s", cfg->replay_hint);
+    else
+        command_line(out);
+    weft__buf_printf(out, "\n");
+}
+
 /* Write a failure's schedule where it goes: back to the persisted file it
  * came from, else the persisted failure directory (one file per distinct
  * failure, named by its trace hash, so runs sharing the folder agree),
@@ -391,7 +449,7 @@ static void seed_line(struct weft__search *s, uint64_t seed,
  * the write fails, for the message; 0 or -errno. */
 static int write_schedule(struct weft__search *s, struct weft__found *f,
                           const struct weft__schedule *rec, unsigned k,
-                          char **path)
+                          uint64_t hash, char **path)
 {
     const weft_config_t *cfg = s->cfg;
     struct weft__out o;
@@ -411,7 +469,7 @@ static int write_schedule(struct weft__search *s, struct weft__found *f,
             if (*p == ' ')
                 *p = '-';
         *path = weft__aprintf("%s/%s-%016llx.schedule", dir, kind,
-                              (unsigned long long)weft__mix(s->r->hash));
+                              (unsigned long long)hash);
         weft__free(dir);
     } else if (cfg->schedule_out != NULL && k == 0) {
         *path = weft__strdup(cfg->schedule_out);
@@ -504,7 +562,10 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
      * synchronization coverage counts each execution of the search once. */
     struct weft__cov *cov = r->cov;
     r->cov = NULL;
-    if (f->report != NULL) {
+    /* A hang is reported as it was found: each run of it would hang for
+     * as long again. */
+    bool rerun = !f->no_rerun;
+    if (f->report != NULL && rerun) {
         r->cov = cov;
         if (!cfg->quiet)
             fputs(f->report, stderr);
@@ -524,12 +585,12 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
     }
     if (weft__rerun_quiet != NULL)
         weft__rerun_quiet(true);
-    if (cfg->shrink && f->path == NULL)
+    if (rerun && cfg->shrink && f->path == NULL)
         shrink_runs =
             weft__shrink(r, s->body, s->arg, &f->s, &f->f, SHRINK_BUDGET);
 
     /* The final replay keeps every event if a trace file wants them. */
-    if (cfg->trace_out != NULL && k == 0) {
+    if (rerun && cfg->trace_out != NULL && k == 0) {
         uint32_t cap = r->ring_cap;
         while (cap < 4 * f->s.n + 4 * f->orig_steps + 64 && cap < (1u << 22))
             cap *= 2;
@@ -544,7 +605,7 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
                     cfg->trace_out == NULL && r->failed && r->seed == f->seed &&
                     r->step == f->orig_steps &&
                     weft__same_failure(&r->finding, &f->f);
-    if (!in_place) {
+    if (rerun && !in_place) {
         void *st = NULL;
         if (weft__replay_create(&st, &f->s) != 0) {
             if (weft__rerun_quiet != NULL)
@@ -580,11 +641,13 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
                      !s->st->seed_replays || f->index == UINT64_MAX ||
                      weft__confirm != NULL;
     if (want_file) {
-        /* with what it ended: a replay that passes has diverged */
+        /* with what it ended: a replay that passes has diverged (a hang
+         * is not run again: as it was found) */
         struct weft__schedule rec = f->s;
-        rec.finding = r->failed ? r->finding.kind : f->f.kind;
-        rec.hash = r->failed ? weft__mix(r->hash) : 0;
-        w = write_schedule(s, f, &rec, k, &path);
+        rec.finding = rerun && r->failed ? r->finding.kind : f->f.kind;
+        rec.hash = rerun ? (r->failed ? weft__mix(r->hash) : 0) : f->hash;
+        w = write_schedule(s, f, &rec, k,
+                           rerun ? weft__mix(r->hash) : f->hash, &path);
         if (w != 0 && !cfg->quiet)
             fprintf(stderr, "weft: cannot write the schedule file %s: %s\n",
                     path ? path : "(out of memory)", strerror(-w));
@@ -595,8 +658,9 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
      * finding). */
     char confirm_note[600] = "";
     bool confirmed = true;
-    if (weft__confirm != NULL && w == 0 && r->failed)
-        confirmed = weft__confirm(path, r->finding.kind, weft__mix(r->hash),
+    if (weft__confirm != NULL && w == 0 && (r->failed || !rerun))
+        confirmed = weft__confirm(path, rerun ? r->finding.kind : f->f.kind,
+                                  rerun ? weft__mix(r->hash) : f->hash,
                                   confirm_note, sizeof confirm_note);
 
     struct weft__buf rep = { 0 };
@@ -609,7 +673,13 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
                          "fresh process, so an earlier execution may have "
                          "left state behind that weft did not undo: %s\n",
                          confirm_note);
-    weft__report(r, exec_no, &rep);
+    if (rerun) {
+        weft__report(r, exec_no, &rep);
+    } else if (f->report != NULL) {
+        weft__buf_printf(&rep, "%s", f->report);
+        weft__free(f->report);
+        f->report = NULL;
+    }
     if (confirmed && confirm_note[0] != '\0')
         weft__buf_printf(&rep, "  confirmed: %s\n", confirm_note);
     unsigned pre = weft__schedule_preemptions(&f->s);
@@ -620,7 +690,7 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
                          (unsigned long long)r->step, pre, pre == 1 ? "" : "s",
                          (unsigned long long)f->orig_steps, f->orig_pre,
                          (unsigned long long)shrink_runs);
-    if (!r->failed || !weft__same_failure(&r->finding, &f->f))
+    if (rerun && (!r->failed || !weft__same_failure(&r->finding, &f->f)))
         weft__buf_printf(&rep,
                          "  note:      replaying the schedule did not fail "
                          "the same way: the program is nondeterministic "
@@ -658,15 +728,16 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
         res->finding = f->f.kind;
         res->seed = f->seed;
         res->execution = exec_no;
-        res->steps = r->step;
-        res->time = r->now;
-        res->trace_hash = weft__mix(r->hash);
+        res->steps = rerun ? r->step : f->orig_steps;
+        res->time = rerun ? r->now : f->time;
+        res->trace_hash = rerun ? weft__mix(r->hash) : f->hash;
         res->shrunk_steps = f->orig_steps;
         res->preemptions = pre;
         res->shrunk_preemptions = f->orig_pre;
         /* The message of the execution shown, if it failed the same way;
          * else the original's (the program is not deterministic). */
-        bool same = r->failed && weft__same_failure(&r->finding, &f->f);
+        bool same =
+            rerun && r->failed && weft__same_failure(&r->finding, &f->f);
         snprintf(res->message, sizeof res->message, "%s",
                  same ? r->finding.message : f->f.message);
         /* a path too long for the field is left out, never cut short
@@ -674,7 +745,10 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
         if (w == 0 && strlen(path) < sizeof res->schedule_file)
             memcpy(res->schedule_file, path, strlen(path) + 1);
         res->report = rep.s;
-        if (cfg->trace_out != NULL) {
+        /* r still holds a hang only if nothing ran after it */
+        bool held = rerun || (r->failed && r->seed == f->seed &&
+                              r->finding.kind == f->f.kind);
+        if (cfg->trace_out != NULL && held) {
             int e = weft__export_trace(cfg->trace_out, r);
             if (e != 0 && s->out_err == 0)
                 s->out_err = e;
@@ -766,7 +840,26 @@ static void summary(struct weft__search *s, weft_result_t *res, int rc)
     res->exhausted = s->exhausted;
     res->distinct = s->nset;
     res->failures = s->nfound;
-    if (s->nfound > 0 || rc < 0)
+    if (s->interrupted != 0 && rc >= 0) {
+        struct weft__buf b = { 0 };
+        weft__buf_printf(
+            &b,
+            "weft: %s%sinterrupted by %s after %llu "
+            "execution%s (%s%llu distinct, %llu steps)%s\n",
+            cfg->name ? cfg->name : "", cfg->name ? ": " : "",
+            s->interrupted == SIGINT ? "SIGINT" : "SIGTERM",
+            (unsigned long long)s->executions, s->executions == 1 ? "" : "s",
+            s->set_full ? "about " : "", (unsigned long long)s->nset,
+            (unsigned long long)s->total_steps,
+            s->nfound > 0 ? "; the failures found are reported "
+                            "below"
+                          : ", no failure so far");
+        resume_line(s, &b);
+        if (b.s != NULL)
+            fputs(b.s, stderr); /* quiet or not: the run did not finish */
+        weft__free(b.s);
+    }
+    if (s->nfound > 0 || rc < 0 || s->interrupted != 0)
         return;
     struct weft__run *r = s->r;
     res->seed = r->seed;
@@ -892,9 +985,26 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
         rc = -ENOMEM;
         goto out;
     }
+    s.resume = UINT64_MAX;
+    {
+        struct weft__buf set = { 0 }, cmd = { 0 };
+        settings_line(&s, &set);
+        if (cfg.replay_hint)
+            weft__buf_printf(&cmd, "%s", cfg.replay_hint);
+        else
+            command_line(&cmd);
+        char *line = weft__aprintf("%s %s", set.s && set.s[0] ? set.s + 1 : "",
+                                   cmd.s ? cmd.s : "");
+        weft__watchdog_start(&s, line ? line : "");
+        weft__free(line);
+        weft__free(set.s);
+        weft__free(cmd.s);
+    }
 
     current_search = &s;
     rc = replay_persisted(&s);
+    if (rc == -EINTR)
+        rc = 0; /* s.interrupted says it */
     if (st == &weft__strategy_dfs && cfg.shard_count > 1) {
         /* A systematic search is one sequence: it is not split. */
         if (!cfg.quiet)
@@ -912,12 +1022,19 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
         struct weft__cov *cov = s.r->cov;
         s.r->cov = NULL; /* not an execution of this shard */
         s.r->seed = weft__exec_seed(cfg.seed, 0);
-        rc = weft__run_one(s.r, body, arg);
+        s.r->interruptible = true;
+        rc = weft__interrupt ? -EINTR : weft__run_one(s.r, body, arg);
+        s.r->interruptible = false;
         s.r->cov = cov;
+        if (rc == -EINTR) {
+            s.interrupted = weft__interrupt;
+            s.resume = s.first;
+            rc = 0;
+        }
         if (rc == 0)
             st->next(state, s.r->step);
     }
-    if (rc == 0 && (s.nfound == 0 || cfg.keep_going)) {
+    if (rc == 0 && !s.interrupted && (s.nfound == 0 || cfg.keep_going)) {
         if (cfg.jobs > 1 && st->seed_replays)
             rc = weft__search_parallel(&s);
         else
@@ -948,15 +1065,18 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
         rc = s.out_err;
     if (cfg.json_out != NULL) {
         json_done = true;
-        int e = weft__export_json(cfg.json_out, &cfg, st->name, res, rc, NULL);
+        int e = weft__export_json(cfg.json_out, &cfg, st->name, res, rc,
+                                  s.interrupted ? "interrupted" : NULL);
         if (e != 0 && rc == 0 && s.nfound == 0)
             rc = s.out_err = e;
     }
+    weft__watchdog_stop();
     weft__signals_restore();
     if (rc == 0 && s.nfound > 0)
         rc = 1;
 out:
     current_search = NULL;
+    weft__watchdog_stop();
     if (rc < 0) {
         res->executions = s.executions;
         explain_error(&s, rc);
@@ -977,5 +1097,9 @@ out:
     weft__stack_trim(64);
     if (res == &dummy)
         weft_result_destroy(res);
+    /* Interrupted: all is said and written; end as the signal would
+     * have, with the status a shell expects (130, 143). */
+    if (s.interrupted != 0)
+        weft__interrupt_exit(s.interrupted);
     return rc;
 }

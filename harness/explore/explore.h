@@ -131,9 +131,12 @@ struct weft__found {
     struct weft__schedule s;
     uint64_t orig_steps;
     unsigned orig_pre;
-    char *path;   /* the persisted file it came from, or NULL */
-    char *report; /* rendered at once (a replay that diverged: running
-                     it again would not show the same thing) */
+    char *path;    /* the persisted file it came from, or NULL */
+    char *report;  /* rendered at once (a replay that diverged: running
+                      it again would not show the same thing) */
+    bool no_rerun; /* a hang: report it as found, replay lines added,
+                      never run again to shrink or replay it (each run
+                      would hang as long) */
     int64_t time;
     uint64_t hash;
 };
@@ -158,6 +161,8 @@ struct weft__search {
     double t0, t0p, last_draw; /* coarse and precise start times */
     bool tty, progress_on, drawn;
     int out_err;     /* the first output file that could not be written */
+    int interrupted; /* SIGINT or SIGTERM stopped the search, or 0 */
+    uint64_t resume; /* then: the first execution index not run */
     char error[400]; /* why the search could not go on (a worker's
                         fork, its death), or "" */
 };
@@ -177,6 +182,12 @@ WEFT__HIDDEN void weft__progress(struct weft__search *s, bool last);
 WEFT__HIDDEN int weft__search_found(struct weft__search *s, uint64_t index);
 /* The search split over cfg->jobs forked workers (workers.c). */
 WEFT__HIDDEN int weft__search_parallel(struct weft__search *s);
+/* The hang watchdog (watchdog.c), on for the process's exploration (and
+ * in each worker): `replay` is what follows the seed in a replay line,
+ * for the message it prints if it has to end the process itself. */
+WEFT__HIDDEN void weft__watchdog_start(struct weft__search *s,
+                                       const char *replay);
+WEFT__HIDDEN void weft__watchdog_stop(void);
 /* A forked process leaves with _exit: write its gcov counts first. */
 WEFT__HIDDEN void weft__gcov_flush(void);
 

@@ -115,6 +115,13 @@ bool weft__same_failure(const struct weft__finding *a,
            (a->file && b->file && strcmp(a->file, b->file) == 0);
 }
 
+/* Another try within the budget, unless SIGINT or SIGTERM asked the
+ * explorer to stop: then the smallest schedule so far is reported. */
+static bool more(uint64_t runs, uint64_t budget)
+{
+    return runs < budget && weft__interrupt == 0;
+}
+
 /* Adopt the decisions of the execution just run as *s. */
 static int adopt(struct weft__run *r, struct weft__schedule *s)
 {
@@ -176,7 +183,7 @@ static int fewer_preemptions(struct weft__run *r, weft_body_fn *body, void *arg,
                              uint64_t budget)
 {
     unsigned have = weft__schedule_preemptions(s);
-    for (unsigned b = 0; b < have && *runs < budget; b++) {
+    for (unsigned b = 0; b < have && more(*runs, budget); b++) {
         weft_config_t c = *r->cfg;
         c.preemption_bound = (int)b;
         void *st;
@@ -187,7 +194,7 @@ static int fewer_preemptions(struct weft__run *r, weft_body_fn *body, void *arg,
         r->strategy_state = st;
         int found = 0;
         uint64_t limit = *runs + (budget - *runs) / 2 + 1;
-        while (*runs < limit && found == 0) {
+        while (more(*runs, limit) && found == 0) {
             r->seed = s->seed;
             int rc = run_try(r, body, arg);
             (*runs)++;
@@ -225,10 +232,10 @@ uint64_t weft__shrink(struct weft__run *r, weft_body_fn *body, void *arg,
     if (fewer_preemptions(r, body, arg, s, &goal, &runs, budget * 3 / 4) < 0)
         goto out;
     bool progress = true;
-    while (progress && runs < budget) {
+    while (progress && more(runs, budget)) {
         progress = false;
         /* 1. take back one preemption, latest first */
-        for (uint32_t j = s->n; j-- > 0 && runs < budget;) {
+        for (uint32_t j = s->n; j-- > 0 && more(runs, budget);) {
             if (j >= s->n || !weft__is_preemption(&s->d[j]))
                 continue;
             if (weft__grow(&cand, &cap, s->n, sizeof *cand) != 0)
@@ -242,7 +249,7 @@ uint64_t weft__shrink(struct weft__run *r, weft_body_fn *body, void *arg,
             progress |= rc == 1;
         }
         /* 2. drop a suffix: halve, then smaller cuts */
-        for (uint32_t keep = s->n / 2; keep < s->n && runs < budget;) {
+        for (uint32_t keep = s->n / 2; keep < s->n && more(runs, budget);) {
             runs++;
             int rc = try(r, body, arg, s->d, keep, s, &goal);
             if (rc < 0)

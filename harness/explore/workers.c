@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,8 @@ struct slot {
     uint32_t nfail;
     uint64_t fail[FAILS_PER_WORKER];
     bool out_of_time;
+    uint64_t next;   /* the index it would have run next (set when a signal
+                        stopped it, for the resume line), or UINT64_MAX */
     int rc;          /* the error it stopped with, or 0 */
     char error[300]; /* why it could not go on, or "" */
 };
@@ -41,11 +44,21 @@ struct shared {
 };
 
 static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
-                                  unsigned w, unsigned jobs)
+                                  unsigned w, unsigned jobs, pid_t parent)
 {
     const weft_config_t *cfg = s->cfg;
     struct weft__run *r = s->r;
     struct slot *me = &sh->w[w];
+    /* Die with the parent, whatever kills it (a second Ctrl-C, SIGKILL):
+     * no worker runs its share on, orphaned. Its passing SIGINT or
+     * SIGTERM on is a request to stop, not a second signal. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(0); /* it died before the line above */
+    weft__interrupt_parent = parent;
+    r->pid = getpid();
+    me->next = UINT64_MAX;
+    weft__watchdog_start(s, "");
     if (r->cov != NULL) { /* count this worker's executions only */
         weft_sync_reset();
         r->cov = weft__cov_get();
@@ -63,7 +76,13 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
             break;
         }
         r->seed = weft__exec_seed(cfg->seed, i);
-        int e = weft__run_one(r, s->body, s->arg);
+        r->interruptible = true;
+        int e = weft__interrupt ? -EINTR : weft__run_one(r, s->body, s->arg);
+        r->interruptible = false;
+        if (e == -EINTR) {
+            me->next = i; /* not run to its end: the resume starts here */
+            break;
+        }
         if (e != 0) {
             me->rc = e;
             snprintf(me->error, sizeof me->error, "%.290s",
@@ -93,6 +112,7 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
         if (weft__once_if_unchosen && r->ndecisions == 0 && !r->decisions_full)
             break; /* the only execution there is */
     }
+    weft__watchdog_stop();
     if (r->cov != NULL)
         (void)weft__cov_write(cfg, true); /* it says why */
     weft__gcov_flush();
@@ -143,12 +163,13 @@ int weft__search_parallel(struct weft__search *s)
     fflush(NULL);
     int rc = 0;
     unsigned started = 0;
+    pid_t parent = getpid();
     for (unsigned w = 0; w < jobs; w++) {
         /* A process is an allocation too: the seam can refuse it. */
         pid_t p = weft__alloc_should_fail() ? (errno = EAGAIN, -1) : fork();
         if (p == 0) {
             weft__free(pids); /* the parent's; the worker never returns */
-            worker(s, sh, w, jobs);
+            worker(s, sh, w, jobs, parent);
         }
         if (p < 0) {
             rc = -errno;
@@ -162,8 +183,17 @@ int weft__search_parallel(struct weft__search *s)
     /* Each worker by its pid: waitpid(-1) would reap children of the
      * program's own. */
     unsigned left = started;
+    bool passed_on = false;
     while (left > 0) {
         bool reaped = false;
+        /* SIGINT or SIGTERM here: pass it on (a terminal's Ctrl-C reached
+         * them already; timeout's SIGTERM reached this process alone). */
+        if (weft__interrupt != 0 && !passed_on) {
+            for (unsigned w = 0; w < started; w++)
+                if (pids[w] > 0)
+                    kill(pids[w], SIGTERM);
+            passed_on = true;
+        }
         for (unsigned w = 0; w < started; w++) {
             int status;
             if (pids[w] <= 0)
@@ -223,12 +253,27 @@ int weft__search_parallel(struct weft__search *s)
             fails[nf++] = sl->fail[k];
     }
     s->nset = weft__distinct_count(sh->distinct, &s->set_full);
+    if (weft__interrupt != 0) {
+        /* Resume from the first execution a worker left undone: some
+         * after it may run twice, none is skipped. */
+        s->interrupted = weft__interrupt;
+        s->resume = UINT64_MAX;
+        for (unsigned w = 0; w < started; w++) {
+            uint64_t next = sh->w[w].next;
+            if (next == UINT64_MAX) /* stopped between executions */
+                next = sh->w[w].executions > 0
+                           ? sh->w[w].last + (uint64_t)jobs * s->stride
+                           : s->first + w * s->stride;
+            if (next < s->resume)
+                s->resume = next;
+        }
+    }
     munmap(sh, size);
     qsort(fails, nf, sizeof *fails, cmp_u64);
     /* The executions below ran in the workers already, output and all. */
     if (weft__rerun_quiet != NULL)
         weft__rerun_quiet(true);
-    if (nf == 0 && rc == 0 && s->executions > 0) {
+    if (nf == 0 && rc == 0 && s->executions > 0 && !s->interrupted) {
         /* The result describes the last execution: run it here. */
         s->r->seed = weft__exec_seed(cfg->seed, last);
         int e = weft__run_one(s->r, s->body, s->arg);

@@ -30,6 +30,7 @@ static const char *const finding_names[WEFT_FINDING__COUNT] = {
     [WEFT_FINDING_LOCK_ORDER] = "lock-order inversion",
     [WEFT_FINDING_DATA_RACE] = "data race",
     [WEFT_FINDING_EXIT] = "exit",
+    [WEFT_FINDING_HANG] = "hang",
 };
 
 const char *weft_finding_name(weft_finding_t kind)
