@@ -32,7 +32,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 BINDIR ?= $(PREFIX)/bin
 
-VALGRIND = valgrind --error-exitcode=99 --leak-check=full \
+VALGRIND = valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
 	--errors-for-leak-kinds=definite -q
 # The loader is named explicitly instead of `qemu-aarch64 -L sysroot`:
 # with -L, fork() in a dynamically linked guest hangs in qemu 7.2.
@@ -122,6 +122,7 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 FORMAT_SRCS := $(sort $(wildcard harness/*/*.[ch] \
 	include/*.h examples/fuzz/*.c \
 	include/weft/*.h tests/*.c tests/*.h tests/weftcc/*.c tests/corpus/*.c \
+	tests/fuzz/*.c \
 	tests/bench-weftcc/*.c tests/realcode/*.c examples/*.c \
 	examples/*.h))
 PUBLIC_SUB_HDRS := $(sort $(wildcard include/weft/*.h))
@@ -631,6 +632,9 @@ help:
 	@echo 'make coverage     gcov line/branch + sync coverage HTML in build-coverage/'
 	@echo 'make fuzz         libFuzzer on examples/fuzz/*.c, then replay the crash'
 	@echo 'make fuzz-afl     the same with AFL++'
+	@echo 'make fuzz-parser  libFuzzer, ASan and UBSan on the schedule file parser'
+	@echo 'make weftcc-ubsan | weftcc-valgrind  weft-cc runtime under UBSan / valgrind'
+	@echo 'make fuzz-parser  libFuzzer+ASan+UBSan on the schedule file parser (FUZZ_PARSER_TIME)'
 	@echo 'make check-exports  libweft.so exports only weft_*'
 	@echo 'make check-layers   no file of harness/ reaches into a layer above it'
 	@echo 'make install      PREFIX=/usr/local, DESTDIR honoured'
@@ -761,6 +765,93 @@ fuzz-afl: $(FUZZ_AFL_BINS) $(FUZZ_REPLAY_BINS)
 	done; \
 	echo; echo "fuzz-afl: $$((n - bad)) passed, $$bad failed"; \
 	[ "$$bad" -eq 0 ]
+
+# ---- weft-cc's runtime under UBSan and valgrind -------------------------
+#
+# `make asan` and `make valgrind` test the library; weft-cc's runtime
+# (harness/cc: interposers, fork server, race detector) runs only in the
+# programs weft-cc builds, which these leave out. Two targets cover it:
+#   make weftcc-ubsan     weft-cc and its tests (test_weftcc, test_tsan,
+#                         test_cclimits) built with UBSan in
+#                         build-ccubsan/: the runtime, libweft-cc.a and
+#                         every program the tests build with it (the
+#                         link flags go through cc/config) stop at the
+#                         first undefined behaviour.
+#   make weftcc-valgrind  scripts/weftcc-valgrind.sh: programs built with
+#                         weft-cc run under valgrind, isolated and
+#                         in-process, verdicts checked, no valgrind error.
+# AddressSanitizer cannot share a program with weft-cc: both must own
+# malloc and the pthread entry points of the executable.
+CCUBSAN_BUILD = build-ccubsan
+UBSAN_CFLAGS = -fsanitize=undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+CCUBSAN_TESTS = $(TEST_NATIVE_ONLY:%=$(CCUBSAN_BUILD)/tests/%)
+
+.PHONY: weftcc-ubsan weftcc-valgrind
+# The flags go in CFLAGS, not SANITIZE, which cc/config would hand to
+# every program weft-cc builds: the programs stay as the tests expect
+# them (inlining, stacks), only weft's runtime in them is checked. They
+# link $(CC)'s UBSan library by name (clang, told by weft-cc to link no
+# sanitizer runtime, would not).
+weftcc-ubsan:
+	$(MAKE) BUILD=$(CCUBSAN_BUILD) CFLAGS='$(CFLAGS) $(UBSAN_CFLAGS)' \
+		LDFLAGS='$(LDFLAGS) -Wl,--no-as-needed $(shell $(CC) \
+		-print-file-name=libubsan.so) -Wl,--as-needed' \
+		weft-cc $(CCUBSAN_TESTS)
+	@export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1; \
+	$(call run_tests,$(CCUBSAN_TESTS))
+
+weftcc-valgrind: weft-cc
+	bash scripts/weftcc-valgrind.sh $(BUILD)
+
+# ---- fuzzing the schedule parser ---------------------------------------
+#
+# `make fuzz-parser`: libFuzzer on tests/fuzz/schedule_parser.c, the
+# schedule file parser (what WEFT_REPLAY and failure directories hand
+# weft), built with clang -fsanitize=fuzzer,address,undefined over every
+# source of the library, for FUZZ_PARSER_TIME seconds (30) from the seed
+# corpus tests/fuzz/schedule_corpus/. Any crash, sanitizer report or
+# abort (a refusal without a message, a schedule that does not print and
+# parse back the same, a replay that crashes) fails the target, with the
+# input in $(BUILD)/fuzz/schedule_parser.work/crashes/. Package: deps.sh
+# group libfuzzer. .ci/run runs it.
+FUZZ_PARSER_TIME ?= 30
+FUZZ_PARSER = $(BUILD)/fuzz/schedule_parser
+FUZZ_PARSER_FLAGS = -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Iharness \
+	$(SWITCH_DEFS) $(WARNINGS) -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+.PHONY: fuzz-parser libfuzzer-deps
+libfuzzer-deps:
+	@sh scripts/deps.sh --check libfuzzer
+
+$(FUZZ_PARSER): tests/fuzz/schedule_parser.c $(LIB_SRCS) \
+		$(wildcard harness/*/*.h) include/weft.h | libfuzzer-deps
+	@mkdir -p $(@D)
+	$(quiet) FUZZCC $@
+	$(Q)$(FUZZ_CC) $(FUZZ_PARSER_FLAGS) -o $@ tests/fuzz/schedule_parser.c \
+		$(LIB_SRCS) -pthread
+
+fuzz-parser: $(FUZZ_PARSER)
+	@unset WEFT_QUIET; dir=$(BUILD)/fuzz/schedule_parser.work; \
+	rm -rf $$dir; mkdir -p $$dir/corpus $$dir/crashes; \
+	cp tests/fuzz/schedule_corpus/* $$dir/corpus/; \
+	printf '\n================ fuzz-parser (libFuzzer, %ss) ================\n' \
+		'$(FUZZ_PARSER_TIME)'; \
+	rc=0; ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	timeout -k 10 $$(($(FUZZ_PARSER_TIME) + 120)) $(FUZZ_PARSER) \
+		-max_total_time=$(FUZZ_PARSER_TIME) -max_len=4096 \
+		-print_final_stats=1 -artifact_prefix=$$dir/crashes/ \
+		$$dir/corpus > $$dir/fuzz.log 2>&1 || rc=$$?; \
+	tail -n 12 $$dir/fuzz.log; \
+	runs=$$(grep -o 'stat::number_of_executed_units: *[0-9]*' $$dir/fuzz.log | \
+		grep -o '[0-9]*$$'); \
+	if [ "$$rc" -ne 0 ] || ls $$dir/crashes/* >/dev/null 2>&1; then \
+		echo "==> fuzz-parser: FAILED (status $$rc): inputs in $$dir/crashes/, log $$dir/fuzz.log"; \
+		exit 1; \
+	fi; \
+	echo "==> fuzz-parser: $${runs:-?} inputs in $(FUZZ_PARSER_TIME)s, no crash"
 
 # ---- weft-cc (harness/cc) ----------------------------------------------
 #

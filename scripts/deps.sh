@@ -6,14 +6,15 @@
 #   sh scripts/deps.sh --list [GROUP...]   print the packages of GROUPs
 #
 # Groups: build (compile and test), cross (aarch64 under qemu), coverage,
-# format (clang-format for `make format`), fuzz (afl++, libFuzzer). A
+# format (clang-format for `make format`), fuzz (afl++, libFuzzer),
+# libfuzzer (libFuzzer alone: `make fuzz-parser`, run by CI). A
 # check looks for a file or a command each package provides, so it costs
 # no apt call when all is present. If something is missing: as root it
 # runs apt-get update and installs the missing packages; otherwise it
 # prints the exact command to run and exits 1. `make test` runs --check.
 set -eu
 
-GROUPS_ALL="build cross coverage format fuzz"
+GROUPS_ALL="build cross coverage format fuzz libfuzzer"
 
 group_packages()
 {
@@ -26,6 +27,7 @@ group_packages()
     coverage) echo "lcov" ;;
     format) echo "clang-format" ;;
     fuzz) echo "afl++ libclang-rt-14-dev" ;;
+    libfuzzer) echo "clang libclang-rt-14-dev" ;;
     *)
         echo "deps.sh: unknown group '$1' (groups: $GROUPS_ALL)" >&2
         exit 2
@@ -74,7 +76,7 @@ case ${1-} in
     shift
     ;;
 -h | --help)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 -*)

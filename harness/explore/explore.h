@@ -74,6 +74,14 @@ WEFT__HIDDEN int weft__schedule_read(const char *path, struct weft__schedule *s,
 WEFT__HIDDEN int weft__schedule_write_s(const char *path,
                                         const struct weft__schedule *s,
                                         const char *strategy);
+/* Parse a schedule from f (name for messages): what weft__schedule_read
+ * does once the file is open; the parser fuzz target calls it. */
+WEFT__HIDDEN int weft__schedule_parse(FILE *f, const char *name,
+                                      struct weft__schedule *s, char *err,
+                                      size_t err_len);
+/* The text form of s (weft__schedule_parse reads it back). */
+WEFT__HIDDEN void weft__schedule_print(FILE *f, const struct weft__schedule *s,
+                                       const char *strategy);
 /* Write s into o (just opened) and close it; 0 or -errno. */
 WEFT__HIDDEN int weft__schedule_put(struct weft__out *o,
                                     const struct weft__schedule *s,

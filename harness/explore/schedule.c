@@ -85,7 +85,13 @@ int weft__schedule_write_s(const char *path, const struct weft__schedule *s,
 int weft__schedule_put(struct weft__out *o, const struct weft__schedule *s,
                        const char *strategy)
 {
-    FILE *f = o->f;
+    weft__schedule_print(o->f, s, strategy);
+    return weft__out_close(o);
+}
+
+void weft__schedule_print(FILE *f, const struct weft__schedule *s,
+                          const char *strategy)
+{
     fprintf(f, "weft-schedule 1\n");
     fprintf(f, "strategy %s\n", strategy);
     fprintf(f, "seed %" PRIu64 "\n", s->seed);
@@ -103,7 +109,6 @@ int weft__schedule_put(struct weft__out *o, const struct weft__schedule *s,
                 d->kind == WEFT__CHOOSE_TASK ? 'T' : 'V', d->step, d->op, d->n,
                 d->set_hash, d->chosen, weft__op_name(d->op));
     }
-    return weft__out_close(o);
 }
 
 static int bad(char *err, size_t len, const char *path, unsigned line,
@@ -138,7 +143,13 @@ int weft__schedule_read(const char *path, struct weft__schedule *s, char *err,
                  strerror(errno));
         return -EINVAL;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, err_len, "%s: cannot read schedule file: %s", path,
+                 strerror(errno));
+        close(fd);
+        return -EINVAL;
+    }
+    if (!S_ISREG(st.st_mode)) {
         snprintf(err, err_len, "%s: %s", path,
                  S_ISDIR(st.st_mode) ? "is a directory, not a schedule file"
                                      : "is not a regular file (a FIFO, "
@@ -154,6 +165,14 @@ int weft__schedule_read(const char *path, struct weft__schedule *s, char *err,
         close(fd);
         return -ENOMEM;
     }
+    int rc = weft__schedule_parse(f, path, s, err, err_len);
+    fclose(f);
+    return rc;
+}
+
+int weft__schedule_parse(FILE *f, const char *path, struct weft__schedule *s,
+                         char *err, size_t err_len)
+{
     char buf[256];
     unsigned ln = 0;
     uint64_t want = UINT64_MAX;
@@ -273,7 +292,6 @@ int weft__schedule_read(const char *path, struct weft__schedule *s, char *err,
         rc = bad(err, err_len, path, ln,
                  "truncated: fewer decisions than the header announces");
 out:
-    fclose(f);
     if (rc != 0) {
         weft__free(s->d);
         s->d = NULL;

@@ -125,13 +125,22 @@ static int guard(char *g)
     return mprotect(g, GUARD, PROT_NONE) == 0 ? 0 : -errno;
 }
 
-/* A new slab of stacks of `size` bytes; its stacks join the pool. */
+/* A new slab of stacks of `size` bytes; its stacks join the pool. Slabs
+ * grow with the stacks already made, from 4 to SLAB_STACKS, so that a
+ * test with three tasks maps three stacks' worth, not sixty-four (a
+ * forked worker copies, and valgrind scans, every mapping). */
 static int new_slab(size_t size)
 {
     size_t slot = GUARD + size;
-    unsigned n = (unsigned)(SLAB_BYTES / slot);
+    unsigned made = 0;
+    for (struct weft__slab *sl = slabs; sl != NULL && made < SLAB_STACKS;
+         sl = sl->next)
+        made += sl->nstacks;
+    unsigned n = made < 4 ? 4 : made;
     if (n > SLAB_STACKS)
         n = SLAB_STACKS;
+    if (n > SLAB_BYTES / slot)
+        n = (unsigned)(SLAB_BYTES / slot);
     if (n == 0)
         n = 1;
     struct weft__slab *sl =
