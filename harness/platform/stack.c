@@ -109,18 +109,36 @@ static void unmap_slab(struct weft__slab *sl)
     weft__free(sl);
 }
 
+/* Does reading g fault? The kernel copying from it into a pipe says so
+ * (EFAULT) without a signal. */
+static bool guard_faults(const char *g)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return false;
+    ssize_t w = write(p[1], g, 1);
+    bool faults = w < 0 && errno == EFAULT;
+    close(p[0]);
+    close(p[1]);
+    return faults;
+}
+
 /* The guard region [g, g + GUARD): no access, and no VMA split where the
  * kernel can avoid it. */
 static int guard(char *g)
 {
     if (weft__stack_guard_mode >= 0) {
         if (madvise(g, GUARD, MADV_GUARD_INSTALL) == 0) {
-            weft__stack_guard_mode = 1;
-            return 0;
+            if (weft__stack_guard_mode == 1 || guard_faults(g)) {
+                weft__stack_guard_mode = 1;
+                return 0;
+            }
+            /* accepted and ignored (qemu-user does that with advice it
+             * does not know): no guard at all, so mprotect instead */
+        } else if (weft__stack_guard_mode == 1) {
+            return -errno; /* it worked before: a real failure */
         }
-        if (weft__stack_guard_mode == 1)
-            return -errno;           /* it worked before: a real failure */
-        weft__stack_guard_mode = -1; /* not this kernel: mprotect from now on */
+        weft__stack_guard_mode = -1; /* mprotect from now on */
     }
     return mprotect(g, GUARD, PROT_NONE) == 0 ? 0 : -errno;
 }
