@@ -208,7 +208,9 @@ typedef struct weft_result {
                                shrinking (steps holds the shrunk count) */
     unsigned preemptions;   /* preemptions in the reported execution */
     unsigned shrunk_preemptions; /* ... before shrinking */
-    char schedule_file[256];     /* where the failing schedule was written */
+    char schedule_file[256];     /* where the failing schedule was written
+                                    ("" if its path does not fit: the
+                                    report has it whole) */
     char message[512];           /* one line: what was found */
     char *report;                /* the whole report text, or NULL */
 } weft_result_t;
@@ -222,7 +224,11 @@ typedef void weft_body_fn(void *arg);
  * replay), stopping at the first finding, which is reported on stderr
  * unless quiet. res may be NULL. Returns 0 when no execution failed, 1 when
  * one did, or a negative errno when weft could not run (-ENOMEM, -EINVAL for
- * a bad configuration or an unreadable schedule file).
+ * a bad configuration or an unreadable schedule file, the error of an output
+ * file it could not write), said on stderr even when quiet. SIGINT or
+ * SIGTERM (unless the program handles them) stops the search: weft reports
+ * what ran and how to resume, writes the JSON, and the process dies of the
+ * signal. exit(), _exit() and _Exit() called by a task are a finding.
  */
 int weft_explore(const weft_config_t *cfg, weft_body_fn *body, void *arg,
                  weft_result_t *res);
