@@ -102,6 +102,16 @@ pthread_t weftcc_real_pthread_self(void)
 {
     PASS(pthread_self);
 }
+/* the hang watchdog's thread (core/hang.c): a real one */
+int weftcc_real_pthread_create(pthread_t *t, const pthread_attr_t *a,
+                               void *(*fn)(void *), void *arg)
+{
+    PASS(pthread_create, t, a, fn, arg);
+}
+int weftcc_real_pthread_join(pthread_t t, void **ret)
+{
+    PASS(pthread_join, t, ret);
+}
 int weftcc_real_sched_yield(void)
 {
     PASS(sched_yield);

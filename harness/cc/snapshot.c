@@ -1522,6 +1522,12 @@ int weftcc_real_sigprocmask(int how, const sigset_t *set, sigset_t *old)
     PASS(sigprocmask, how, set, old);
 }
 
+int weftcc_real_pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
+int weftcc_real_pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+    PASS(pthread_sigmask, how, set, old);
+}
+
 pid_t weftcc_real_fork(void);
 pid_t weftcc_real_fork(void)
 {

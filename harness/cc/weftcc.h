@@ -119,6 +119,9 @@ int weftcc_real_pthread_setspecific(pthread_key_t k, const void *v);
 void *weftcc_real_pthread_getspecific(pthread_key_t k);
 pthread_t weftcc_real_pthread_self(void);
 int weftcc_real_sched_yield(void);
+int weftcc_real_pthread_create(pthread_t *t, const pthread_attr_t *a,
+                               void *(*fn)(void *), void *arg);
+int weftcc_real_pthread_join(pthread_t t, void **ret);
 _Noreturn void weftcc_real_exit(int status);
 time_t weftcc_real_time(time_t *t);
 void *weftcc_real_malloc(size_t n);

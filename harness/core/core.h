@@ -667,16 +667,18 @@ WEFT__HIDDEN extern pid_t weft__interrupt_parent;
  * it would have without weft (the shell sees 128 + sig). */
 WEFT__HIDDEN WEFT__NORETURN void weft__interrupt_exit(int sig);
 
-/* The hang watchdog (explore/watchdog.c) saw step weft__hang_step of the
- * execution of epoch weft__hang_epoch make no progress for
- * weft__hang_seconds; it says what the thread was doing in
- * weft__hang_what and sends weft__hang_signo() to it, whose handler ends
- * the execution with a hang finding (weft__run_one: weft__hang_describe
- * writes the message). */
-WEFT__HIDDEN extern volatile uint64_t weft__hang_epoch, weft__hang_step;
-WEFT__HIDDEN extern char weft__hang_what[256];
-WEFT__HIDDEN extern unsigned weft__hang_seconds;
+/* Leave the running task for the scheduler from a signal handler on the
+ * alternate stack: weft__run_one gets `how` (1 a crash, 2 a hang), with
+ * r->finding filled. */
+WEFT__HIDDEN WEFT__NORETURN void weft__escape(struct weft__run *r, int how);
+
+/* The watchdog (hang.c): while on, a step of an execution of r on this
+ * thread that makes no progress for `seconds` of wall time ends it with
+ * a hang finding (0: off). One per process, between start and stop. */
+WEFT__HIDDEN void weft__hang_start(struct weft__run *r, unsigned seconds);
+WEFT__HIDDEN void weft__hang_stop(void);
 WEFT__HIDDEN int weft__hang_signo(void);
+/* The message of the hang the watchdog caught (weft__run_one). */
 WEFT__HIDDEN void weft__hang_describe(struct weft__run *r);
 
 /* ------------------------------------------------------- cancellation */

@@ -14,11 +14,8 @@
  * and SIGTERM (when nobody else handles them): the first sets
  * weft__interrupt, and the explorer stops at the next visible operation,
  * says how far it got and how to resume, then dies of the same signal; a
- * second one ends the process at once. And the watchdog's signal
- * (weft__hang_signo, explore/watchdog.c): when one step of an execution
- * has made no progress for WEFT_HANG_TIMEOUT seconds (a real blocking
- * call, a loop with no weft call), the handler leaves the task the way a
- * crash does and the execution ends with a hang finding.
+ * second one ends the process at once. The watchdog (hang.c) leaves a
+ * hanging task through weft__escape, as a crash does.
  */
 #include "core/core.h"
 
@@ -51,13 +48,9 @@ static const int stop_sigs[] = { SIGINT, SIGTERM };
 #define NSTOP (sizeof stop_sigs / sizeof stop_sigs[0])
 static struct sigaction old_stop[NSTOP];
 static bool stop_caught[NSTOP];
-static struct sigaction old_hang;
 
 volatile sig_atomic_t weft__interrupt;
 pid_t weft__interrupt_parent;
-volatile uint64_t weft__hang_epoch, weft__hang_step;
-char weft__hang_what[256];
-unsigned weft__hang_seconds;
 
 static const char *signame(int sig)
 {
@@ -188,19 +181,9 @@ void weft__crash_describe(struct weft__run *r)
                          weft__site(weft__pc_site, lines[i]));
 }
 
-void weft__hang_describe(struct weft__run *r)
-{
-    struct weft__task *t = r->tasks[r->finding.task];
-    snprintf(
-        r->finding.message, sizeof r->finding.message,
-        "hang: %s made no progress for %u s after its operation at %s: "
-        "%s",
-        weft__task_name(t), weft__hang_seconds, weft__site(t->file, t->line),
-        weft__hang_what[0] ? weft__hang_what : "a call weft does not serve");
-}
-
-/* Leave the running task for the scheduler, as a crash does. */
-static WEFT__NORETURN void escape(struct weft__run *r, int how)
+/* Leave the running task for the scheduler (sched.c's weft__run_one
+ * gets `how`), from a signal handler on the alternate stack. */
+void weft__escape(struct weft__run *r, int how)
 {
 #ifdef WEFT_ASAN
     /* Leaving the task's stack for good: tell AddressSanitizer, which the
@@ -209,34 +192,6 @@ static WEFT__NORETURN void escape(struct weft__run *r, int how)
     __sanitizer_start_switch_fiber(NULL, r->main_lo, r->main_size);
 #endif
     siglongjmp(r->escape, how);
-}
-
-/* The watchdog saw step weft__hang_step of execution weft__hang_epoch
- * stuck: if it still is, end the execution with a hang. */
-static void hang_handler(int sig, siginfo_t *si, void *uc)
-{
-    (void)sig;
-    (void)si;
-    (void)uc;
-    struct weft__run *r = weft__current;
-    if (r == NULL || r->cur == &r->sched || r->failed ||
-        r->epoch != weft__hang_epoch || r->step != weft__hang_step)
-        return; /* it moved on meanwhile */
-    struct weft__task *t = r->cur;
-    struct weft__finding *f = &r->finding;
-    f->kind = WEFT_FINDING_HANG;
-    f->task = t->id;
-    f->step = r->step;
-    f->time = r->now;
-    f->file = t->file;
-    f->line = t->line;
-    r->failed = true;
-    escape(r, 2);
-}
-
-int weft__hang_signo(void)
-{
-    return SIGRTMIN + 5;
 }
 
 /* SIGINT, SIGTERM: the first asks the explorer to stop, the second (or
@@ -306,7 +261,7 @@ static void handler(int sig, siginfo_t *si, void *uc)
     crash_sent = sent && sig != SIGABRT;
     crash_sender = sent ? (long)si->si_pid : 0;
     r->failed = true;
-    escape(r, 1);
+    weft__escape(r, 1);
 }
 
 int weft__signals_install(void)
@@ -334,10 +289,6 @@ int weft__signals_install(void)
     sigemptyset(&sa.sa_mask);
     for (unsigned i = 0; i < NSIGS; i++)
         sigaction(sigs[i], &sa, &old_act[i]);
-    /* the watchdog's, interrupting a blocked system call */
-    sa.sa_sigaction = hang_handler;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-    sigaction(weft__hang_signo(), &sa, &old_hang);
     /* SIGINT and SIGTERM, unless the program handles or ignores them */
     weft__interrupt = 0;
     sa.sa_sigaction = stop_handler;
@@ -358,7 +309,6 @@ void weft__signals_restore(void)
         return;
     for (unsigned i = 0; i < NSIGS; i++)
         sigaction(sigs[i], &old_act[i], NULL);
-    sigaction(weft__hang_signo(), &old_hang, NULL);
     for (unsigned i = 0; i < NSTOP; i++)
         if (stop_caught[i])
             sigaction(stop_sigs[i], &old_stop[i], NULL);

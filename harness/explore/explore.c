@@ -986,20 +986,7 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
         goto out;
     }
     s.resume = UINT64_MAX;
-    {
-        struct weft__buf set = { 0 }, cmd = { 0 };
-        settings_line(&s, &set);
-        if (cfg.replay_hint)
-            weft__buf_printf(&cmd, "%s", cfg.replay_hint);
-        else
-            command_line(&cmd);
-        char *line = weft__aprintf("%s %s", set.s && set.s[0] ? set.s + 1 : "",
-                                   cmd.s ? cmd.s : "");
-        weft__watchdog_start(&s, line ? line : "");
-        weft__free(line);
-        weft__free(set.s);
-        weft__free(cmd.s);
-    }
+    weft__hang_start(s.r, cfg.hang_timeout);
 
     current_search = &s;
     rc = replay_persisted(&s);
@@ -1070,13 +1057,13 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
         if (e != 0 && rc == 0 && s.nfound == 0)
             rc = s.out_err = e;
     }
-    weft__watchdog_stop();
+    weft__hang_stop();
     weft__signals_restore();
     if (rc == 0 && s.nfound > 0)
         rc = 1;
 out:
     current_search = NULL;
-    weft__watchdog_stop();
+    weft__hang_stop();
     if (rc < 0) {
         res->executions = s.executions;
         explain_error(&s, rc);

@@ -190,12 +190,6 @@ WEFT__HIDDEN void weft__progress(struct weft__search *s, bool last);
 WEFT__HIDDEN int weft__search_found(struct weft__search *s, uint64_t index);
 /* The search split over cfg->jobs forked workers (workers.c). */
 WEFT__HIDDEN int weft__search_parallel(struct weft__search *s);
-/* The hang watchdog (watchdog.c), on for the process's exploration (and
- * in each worker): `replay` is what follows the seed in a replay line,
- * for the message it prints if it has to end the process itself. */
-WEFT__HIDDEN void weft__watchdog_start(struct weft__search *s,
-                                       const char *replay);
-WEFT__HIDDEN void weft__watchdog_stop(void);
 /* A forked process leaves with _exit: write its gcov counts first. */
 WEFT__HIDDEN void weft__gcov_flush(void);
 

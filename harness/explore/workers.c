@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,10 +32,11 @@ struct slot {
     uint32_t nfail;
     uint64_t fail[FAILS_PER_WORKER];
     bool out_of_time;
-    uint64_t next;   /* the index it would have run next (set when a signal
-                        stopped it, for the resume line), or UINT64_MAX */
-    int rc;          /* the error it stopped with, or 0 */
-    char error[300]; /* why it could not go on, or "" */
+    uint64_t next;    /* the index it would have run next (set when a signal
+                         stopped it, for the resume line), or UINT64_MAX */
+    uint64_t current; /* the execution under way (the parent's watch) */
+    int rc;           /* the error it stopped with, or 0 */
+    char error[300];  /* why it could not go on, or "" */
 };
 
 struct shared {
@@ -57,8 +59,7 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
         _exit(0); /* it died before the line above */
     weft__interrupt_parent = parent;
     r->pid = getpid();
-    me->next = UINT64_MAX;
-    weft__watchdog_start(s, "");
+    me->next = me->current = UINT64_MAX;
     if (r->cov != NULL) { /* count this worker's executions only */
         weft_sync_reset();
         r->cov = weft__cov_get();
@@ -76,6 +77,7 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
             break;
         }
         r->seed = weft__exec_seed(cfg->seed, i);
+        __atomic_store_n(&me->current, i, __ATOMIC_RELAXED);
         r->interruptible = true;
         int e = weft__interrupt ? -EINTR : weft__run_one(r, s->body, s->arg);
         r->interruptible = false;
@@ -112,7 +114,6 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
         if (weft__once_if_unchosen && r->ndecisions == 0 && !r->decisions_full)
             break; /* the only execution there is */
     }
-    weft__watchdog_stop();
     if (r->cov != NULL)
         (void)weft__cov_write(cfg, true); /* it says why */
     weft__gcov_flush();
@@ -128,6 +129,63 @@ void weft__gcov_flush(void)
 {
     if (__gcov_dump != NULL)
         __gcov_dump();
+}
+
+/* The parent watches its workers for hangs (they have no watchdog of
+ * their own: a process with a second thread cannot fork safely under
+ * qemu-user). A worker is a copy of the parent, so its run sits at the
+ * same address: the parent reads its execution, step and running task
+ * with process_vm_readv. */
+struct watch {
+    uint64_t epoch, step;
+    double since;
+    bool killed;    /* a hang: killed by the parent */
+    uint64_t hung;  /* the execution that hung */
+    bool unwatched; /* its memory cannot be read here */
+    bool seen;      /* epoch, step and since hold a first look */
+};
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void watch_worker(struct weft__search *s, struct watch *wt, pid_t pid,
+                         const struct slot *sl)
+{
+    struct weft__run *r = s->r;
+    uint64_t epoch, step;
+    struct weft__task *cur;
+    struct iovec local[3] = { { &epoch, sizeof epoch },
+                              { &step, sizeof step },
+                              { &cur, sizeof cur } };
+    struct iovec remote[3] = { { &r->epoch, sizeof epoch },
+                               { &r->step, sizeof step },
+                               { &r->cur, sizeof cur } };
+    if (wt->killed || wt->unwatched)
+        return;
+    if (process_vm_readv(pid, local, 3, remote, 3, 0) !=
+        (ssize_t)(sizeof epoch + sizeof step + sizeof cur)) {
+        wt->unwatched = true;
+        return;
+    }
+    double now = mono();
+    if (cur == &r->sched || cur == NULL || !wt->seen || epoch != wt->epoch ||
+        step != wt->step) {
+        wt->seen = true;
+        wt->epoch = epoch;
+        wt->step = step;
+        wt->since = now;
+        return;
+    }
+    if (now - wt->since < s->cfg->hang_timeout)
+        return;
+    /* re-run here, where the watchdog reports it in full */
+    wt->hung = __atomic_load_n(&sl->current, __ATOMIC_RELAXED);
+    wt->killed = true;
+    kill(pid, SIGKILL);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -184,6 +242,7 @@ int weft__search_parallel(struct weft__search *s)
      * program's own. */
     unsigned left = started;
     bool passed_on = false;
+    struct watch *wt = weft__zalloc(jobs * sizeof *wt);
     while (left > 0) {
         bool reaped = false;
         /* SIGINT or SIGTERM here: pass it on (a terminal's Ctrl-C reached
@@ -204,7 +263,8 @@ int weft__search_parallel(struct weft__search *s)
             pids[w] = 0;
             left--;
             reaped = true;
-            if (p < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0))
+            if (p < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+                (wt != NULL && wt[w].killed))
                 continue;
             const struct slot *sl = &sh->w[w];
             if (rc == 0 && s->error[0] == '\0') {
@@ -226,6 +286,10 @@ int weft__search_parallel(struct weft__search *s)
         }
         if (reaped || left == 0)
             continue;
+        if (wt != NULL && cfg->hang_timeout > 0)
+            for (unsigned w = 0; w < started; w++)
+                if (pids[w] > 0)
+                    watch_worker(s, &wt[w], pids[w], &sh->w[w]);
         uint64_t n = 0;
         for (unsigned w = 0; w < jobs; w++)
             n += __atomic_load_n(&sh->w[w].executions, __ATOMIC_RELAXED);
@@ -251,7 +315,11 @@ int weft__search_parallel(struct weft__search *s)
         s->out_of_time |= sl->out_of_time;
         for (uint32_t k = 0; k < sl->nfail && nf < sizeof fails / 8; k++)
             fails[nf++] = sl->fail[k];
+        if (wt != NULL && wt[w].killed && wt[w].hung != UINT64_MAX &&
+            nf < sizeof fails / 8)
+            fails[nf++] = wt[w].hung;
     }
+    weft__free(wt);
     s->nset = weft__distinct_count(sh->distinct, &s->set_full);
     if (weft__interrupt != 0) {
         /* Resume from the first execution a worker left undone: some
