@@ -36,7 +36,11 @@ VALGRIND = valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=defi
 	--errors-for-leak-kinds=definite -q
 # The loader is named explicitly instead of `qemu-aarch64 -L sysroot`:
 # with -L, fork() in a dynamically linked guest hangs in qemu 7.2.
-QEMU_AARCH64 = qemu-aarch64 /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 \
+# TEST_UNDER_QEMU tells the tests what qemu-user cannot do: limits on the
+# guest's address space, running a foreign binary again, the guest's
+# system call numbers in /proc.
+QEMU_AARCH64 = qemu-aarch64 -E TEST_UNDER_QEMU=1 \
+	/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 \
 	--library-path /usr/aarch64-linux-gnu/lib:/usr/lib/aarch64-linux-gnu
 ASAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined

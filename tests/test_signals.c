@@ -694,8 +694,11 @@ static void a_step_blocked_for_real_is_reported_as_a_hang(void **state)
                                   "made no progress for 1 s after its "
                                   "operation at ");
         assert_contains(p[i].out, "  kind:      hang");
-        assert_contains(p[i].out, block_says[k[i].how]);
         assert_contains(p[i].out, "  replay:    WEFT_SEED=");
+        /* under qemu-user, /proc shows the host's system call numbers */
+        if (getenv("TEST_UNDER_QEMU") != NULL)
+            continue;
+        assert_contains(p[i].out, block_says[k[i].how]);
         if (k[i].how == READ)
             assert_contains(p[i].out, "pipe:[");
     }
