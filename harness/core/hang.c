@@ -28,7 +28,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,8 +42,8 @@ static struct {
     bool on;
     pid_t pid; /* the process that made the thread (a fork has none) */
     pthread_t thread;
-    int stop;    /* the thread is asked to end ... */
-    int wake[2]; /* ... and woken through this pipe */
+    int stop; /* the thread is asked to end (and woken: a futex, as a
+                 file descriptor would show in the program's numbering) */
     struct weft__run *r;
     pid_t tid; /* the exploring thread */
     unsigned seconds;
@@ -343,10 +343,10 @@ static void *watch(void *arg)
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
+    struct timespec nap = { ms / 1000, ms % 1000 * 1000000L };
     while (!__atomic_load_n(&wd.stop, __ATOMIC_ACQUIRE)) {
-        struct pollfd pf = { wd.wake[0], POLLIN, 0 };
-        if (poll(&pf, 1, ms) == 0 &&
-            !__atomic_load_n(&wd.stop, __ATOMIC_ACQUIRE))
+        syscall(SYS_futex, &wd.stop, FUTEX_WAIT_PRIVATE, 0, &nap, NULL, 0);
+        if (!__atomic_load_n(&wd.stop, __ATOMIC_ACQUIRE))
             look(wd.r);
     }
     return NULL;
@@ -373,15 +373,9 @@ void weft__hang_start(struct weft__run *r, unsigned seconds)
     wd.sent = false;
     wd.stop = 0;
     hang_epoch = UINT64_MAX;
-    if (pipe2(wd.wake, O_CLOEXEC) != 0) {
+    if (pthread_create(&wd.thread, NULL, watch, NULL) != 0) {
         sigaction(weft__hang_signo(), &wd.old, NULL);
         return; /* no watchdog: the exploration runs as before */
-    }
-    if (pthread_create(&wd.thread, NULL, watch, NULL) != 0) {
-        close(wd.wake[0]);
-        close(wd.wake[1]);
-        sigaction(weft__hang_signo(), &wd.old, NULL);
-        return;
     }
     wd.on = true;
 }
@@ -391,10 +385,8 @@ void weft__hang_stop(void)
     if (!wd.on || wd.pid != getpid())
         return;
     __atomic_store_n(&wd.stop, 1, __ATOMIC_RELEASE);
-    (void)!write(wd.wake[1], "", 1);
+    syscall(SYS_futex, &wd.stop, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     pthread_join(wd.thread, NULL);
-    close(wd.wake[0]);
-    close(wd.wake[1]);
     /* a signal it sent may still be pending: take it before the handler
      * goes */
     int sig = weft__hang_signo();

@@ -568,12 +568,6 @@ static __attribute__((noinline)) bool fire_timers(struct weft__run *r)
         struct weft__timer e = due[k];
         due[k] = due[i];
         due[i] = e;
-        /* An earlier wake-up of this instant may have ended this wait
-         * already (a coroutine's timeout readies its loop's thread, whose
-         * own timer is due too): waking it twice would put it in the
-         * ready set twice. */
-        if (timer_stale(&e))
-            continue;
         e.task->timed_out = true;
         trace(r, WEFT__OP_TIMEOUT, e.task->wait_op, 0, e.task->id, e.task->file,
               e.task->line);
@@ -1154,8 +1148,9 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
          * what the initial thread's was */
         tls = weft__tls_get(s->lo, s->size, r->ntasks == 0);
         if (tls == NULL) {
-            weft__run_error(r, "task %u: out of memory for its thread-local "
-                               "storage",
+            weft__run_error(r,
+                            "task %u: out of memory for its thread-local "
+                            "storage",
                             r->ntasks);
             weft__stack_put(s);
             return NULL;
