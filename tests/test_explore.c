@@ -1415,6 +1415,7 @@ static void an_error_never_reads_like_a_pass(void **s)
 #endif
 #endif
 
+#ifndef WEFT_TEST_ASAN
 static int run_without_main_stack(void *arg)
 {
     struct err_case *k = arg;
@@ -1436,6 +1437,7 @@ static int run_without_main_stack(void *arg)
     int rc = weft_explore(&c, body_ok, NULL, NULL);
     return rc == -ENOMEM ? 0 : rc == 0 ? 10 : rc == 1 ? 11 : 12;
 }
+#endif
 
 /* The main task's stack cannot be mapped (an address-space limit): the
  * exploration is an error that names the limit, not a pass. */

@@ -646,8 +646,8 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
         struct weft__schedule rec = f->s;
         rec.finding = rerun && r->failed ? r->finding.kind : f->f.kind;
         rec.hash = rerun ? (r->failed ? weft__mix(r->hash) : 0) : f->hash;
-        w = write_schedule(s, f, &rec, k,
-                           rerun ? weft__mix(r->hash) : f->hash, &path);
+        w = write_schedule(s, f, &rec, k, rerun ? weft__mix(r->hash) : f->hash,
+                           &path);
         if (w != 0 && !cfg->quiet)
             fprintf(stderr, "weft: cannot write the schedule file %s: %s\n",
                     path ? path : "(out of memory)", strerror(-w));

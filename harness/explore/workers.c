@@ -141,7 +141,7 @@ struct watch {
     double since;
     bool killed;    /* a hang: killed by the parent */
     uint64_t hung;  /* the execution that hung */
-    bool unwatched; /* its memory cannot be read here */
+    bool unwatched; /* its memory cannot be read here: watched from /proc */
     bool seen;      /* epoch, step and since hold a first look */
 };
 
@@ -150,6 +150,21 @@ static double mono(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Is process pid blocked in a system call? (/proc/<pid>/syscall starts
+ * with its number then; "running" or -1 otherwise.) */
+static bool in_syscall(pid_t pid)
+{
+    char path[64], text[32];
+    snprintf(path, sizeof path, "/proc/%ld/syscall", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return n > 0 && text[0] >= '0' && text[0] <= '9';
 }
 
 static void watch_worker(struct weft__search *s, struct watch *wt, pid_t pid,
@@ -164,12 +179,19 @@ static void watch_worker(struct weft__search *s, struct watch *wt, pid_t pid,
     struct iovec remote[3] = { { &r->epoch, sizeof epoch },
                                { &r->step, sizeof step },
                                { &r->cur, sizeof cur } };
-    if (wt->killed || wt->unwatched)
+    if (wt->killed)
         return;
-    if (process_vm_readv(pid, local, 3, remote, 3, 0) !=
-        (ssize_t)(sizeof epoch + sizeof step + sizeof cur)) {
+    if (wt->unwatched ||
+        process_vm_readv(pid, local, 3, remote, 3, 0) !=
+            (ssize_t)(sizeof epoch + sizeof step + sizeof cur)) {
+        /* Its memory cannot be read here (qemu-user, a ptrace policy):
+         * a worker that finishes no execution while it sits in a system
+         * call is as good a sign, for blocking calls (not for loops). */
         wt->unwatched = true;
-        return;
+        epoch = __atomic_load_n(&sl->executions, __ATOMIC_RELAXED);
+        step = 0;
+        /* "in a step": any pointer but the scheduler's */
+        cur = in_syscall(pid) ? (struct weft__task *)(void *)wt : &r->sched;
     }
     double now = mono();
     if (cur == &r->sched || cur == NULL || !wt->seen || epoch != wt->epoch ||
