@@ -522,7 +522,33 @@ void exit(int status)
 {
     if (!RUNNING())
         weftcc_real_exit(status);
-    weftcc_leave(status, false, call_ra);
+    weftcc_leave(status, WEFTCC_EXIT, call_ra);
+}
+
+/* _exit and _Exit end the execution too, without the atexit handlers
+ * (weft's own calls, in a forked child, are glibc's). */
+_Noreturn void weftcc_real__exit(int status);
+_Noreturn void weftcc_real__exit(int status)
+{
+    static void (*real_)(int);
+    if (real_ == NULL)
+        real_ = (void (*)(int))weftcc_real("_exit");
+    real_(status);
+    abort();
+}
+
+void _exit(int status)
+{
+    if (!RUNNING() || weftcc_own_code(call_ra))
+        weftcc_real__exit(status);
+    weftcc_leave(status, WEFTCC__EXIT, call_ra);
+}
+
+void _Exit(int status)
+{
+    if (!RUNNING() || weftcc_own_code(call_ra))
+        weftcc_real__exit(status);
+    weftcc_leave(status, WEFTCC__EXIT, call_ra);
 }
 
 /* ----------------------------------------------------------- threads */

@@ -68,15 +68,17 @@ static void body(void *arg)
     if (isolate == ISOLATE_SNAPSHOT)
         weftcc_snapshot_restore();
     int rc = __real_main(prog_argc, prog_argv);
-    weftcc_leave(rc, true, NULL);
+    weftcc_leave(rc, WEFTCC_MAIN_RETURNS, NULL);
 }
 
-void weftcc_leave(int status, bool from_main, const void *ra)
+void weftcc_leave(int status, int how, const void *ra)
 {
     struct weft__run *r = weft__current;
+    bool from_main = how == WEFTCC_MAIN_RETURNS;
     if (from_main) /* the process ends now, or after others ran a while */
         weft__visible(r, WEFT__OP_EXIT, NULL, "main returns", 0);
-    weftcc_atexit_run(status);
+    if (how != WEFTCC__EXIT) /* _exit runs no handlers */
+        weftcc_atexit_run(status);
     fflush(NULL);
     weftcc_sh->status = status;
     if (status != 0 && r->ntasks > 1) {
@@ -86,8 +88,9 @@ void weftcc_leave(int status, bool from_main, const void *ra)
                           "it",
                           status);
         weft__finding(r, WEFT_FINDING_EXIT, weft__pc_site, weftcc_pc_line(ra),
-                      "the program exited with status %d: %s called exit",
-                      status, weft__task_name(r->cur));
+                      "the program exited with status %d: %s called %s", status,
+                      weft__task_name(r->cur),
+                      how == WEFTCC__EXIT ? "_exit" : "exit");
     }
     weft__end(r);
 }

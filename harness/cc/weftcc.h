@@ -93,7 +93,9 @@ extern struct weftcc_result *weftcc_child;
  * a thread (ra: the call): its execution's atexit handlers run, a status
  * other than 0 is a finding (of a program that created threads), and the
  * execution ends, whatever other threads are doing. */
-_Noreturn void weftcc_leave(int status, bool from_main, const void *ra);
+/* How the program ends an execution (weftcc_leave). */
+enum { WEFTCC_MAIN_RETURNS, WEFTCC_EXIT, WEFTCC__EXIT };
+_Noreturn void weftcc_leave(int status, int how, const void *ra);
 /* tsan.c: the program's file (for a fresh process: the same program). */
 const char *weftcc_exe_path(void);
 
