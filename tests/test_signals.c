@@ -698,6 +698,10 @@ static void a_step_blocked_for_real_is_reported_as_a_hang(void **state)
         /* under qemu-user, /proc shows the host's system call numbers */
         if (getenv("TEST_UNDER_QEMU") != NULL)
             continue;
+        /* valgrind runs one thread at a time: a spinning thread may be
+         * caught waiting for valgrind's lock, in a read of its pipe */
+        if (k[i].how == SPIN && getenv("TEST_UNDER_VALGRIND") != NULL)
+            continue;
         assert_contains(p[i].out, block_says[k[i].how]);
         if (k[i].how == READ)
             assert_contains(p[i].out, "pipe:[");
