@@ -659,8 +659,8 @@ WEFT__HIDDEN extern int (*weft__crash_pc_line)(const void *pc);
 /* SIGINT/SIGTERM caught during an exploration (signal.c): the signal, or
  * 0. A run with `interruptible` set stops its execution at the next
  * visible operation (weft__run_one returns -EINTR). In a worker,
- * weft__interrupt_parent is the parent's pid: its passing the signal on
- * does not count as a second one. */
+ * weft__interrupt_parent is the parent's pid: a worker takes only the
+ * first signal and leaves the rest to its parent. */
 WEFT__HIDDEN extern volatile sig_atomic_t weft__interrupt;
 WEFT__HIDDEN extern pid_t weft__interrupt_parent;
 /* Restore sig's default action and raise it: the process dies of it, as

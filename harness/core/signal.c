@@ -202,8 +202,10 @@ static void stop_handler(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
     if (weft__interrupt != 0) {
-        if (si->si_code == SI_USER && weft__interrupt_parent != 0 &&
-            si->si_pid == weft__interrupt_parent)
+        /* A worker leaves the second signal to its parent: the parent
+         * passes the first on, a terminal's Ctrl-C reaches both, and a
+         * parent that dies takes its workers with it (PDEATHSIG). */
+        if (weft__interrupt_parent != 0)
             return;
         signal(sig, SIG_DFL);
         raise(sig); /* delivered when this handler returns */

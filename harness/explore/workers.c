@@ -36,6 +36,7 @@ struct slot {
                          stopped it, for the resume line), or UINT64_MAX */
     uint64_t current; /* the execution under way (the parent's watch) */
     int rc;           /* the error it stopped with, or 0 */
+    int interrupted;  /* SIGINT or SIGTERM that stopped it, or 0 */
     char error[300];  /* why it could not go on, or "" */
 };
 
@@ -114,6 +115,10 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
         if (weft__once_if_unchosen && r->ndecisions == 0 && !r->decisions_full)
             break; /* the only execution there is */
     }
+    /* A Ctrl-C reaches the whole process group: this worker may see it
+     * before its parent does, or alone. It tells the parent, who stops
+     * the others and reports the search as interrupted. */
+    __atomic_store_n(&me->interrupted, (int)weft__interrupt, __ATOMIC_RELAXED);
     if (r->cov != NULL)
         (void)weft__cov_write(cfg, true); /* it says why */
     weft__gcov_flush();
@@ -267,8 +272,18 @@ int weft__search_parallel(struct weft__search *s)
     struct watch *wt = weft__zalloc(jobs * sizeof *wt);
     while (left > 0) {
         bool reaped = false;
-        /* SIGINT or SIGTERM here: pass it on (a terminal's Ctrl-C reached
-         * them already; timeout's SIGTERM reached this process alone). */
+        /* SIGINT or SIGTERM here or in a worker: pass it on (a
+         * terminal's Ctrl-C reached them already; timeout's SIGTERM
+         * reached this process alone; a worker may have seen it first). */
+        if (weft__interrupt == 0)
+            for (unsigned w = 0; w < started; w++) {
+                int sig =
+                    __atomic_load_n(&sh->w[w].interrupted, __ATOMIC_RELAXED);
+                if (sig != 0) {
+                    weft__interrupt = sig;
+                    break;
+                }
+            }
         if (weft__interrupt != 0 && !passed_on) {
             for (unsigned w = 0; w < started; w++)
                 if (pids[w] > 0)
