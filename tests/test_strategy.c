@@ -267,6 +267,25 @@ static void body_busy_wait(void *arg)
     weft_thread_join(t, NULL);
 }
 
+/* The same wait after reads of five other locations, as a ring buffer's
+ * consumer reads its state before it spins on one more: a spin is seen
+ * whatever the task read before it (dfs ran it to the step bound when
+ * only the first four locations were remembered). */
+static weft_atomic32_t before[5];
+
+static void body_busy_wait_after_reads(void *arg)
+{
+    (void)arg;
+    weft_thread_t t;
+    ready_flag.v = busy.v = 0;
+    weft_thread_spawn(&t, "setter", slow_setter, NULL);
+    for (int i = 0; i < 5; i++)
+        (void)weft_atomic32_load(&before[i]);
+    while (weft_atomic32_load(&ready_flag) == 0)
+        (void)weft_atomic32_load(&before[0]);
+    weft_thread_join(t, NULL);
+}
+
 /* The same wait polled under a mutex: no atomic to recognise, so only
  * pct's fair tail (FAIR_STEPS) lets the setter in when the poller has
  * the higher priority. */
@@ -313,6 +332,7 @@ static void no_strategy_turns_a_busy_wait_into_a_finding(void **state)
         }
     /* dfs: every path gets past the spin (the yielder is no option) */
     assert_true(dfs_count(body_busy_wait, NULL, 2) > 1);
+    assert_true(dfs_count(body_busy_wait_after_reads, NULL, 2) > 1);
 }
 
 static void pct_tail_is_fair_so_a_polite_livelock_ends(void **state)

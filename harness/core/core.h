@@ -114,6 +114,10 @@ struct weft__taskx;
 /* A hook the core calls with a task it is dealing with. */
 typedef void weft__task_hook(struct weft__run *r, struct weft__task *t);
 
+/* Locations a task remembers reading unchanged (spin detection): a spin
+ * loop reading up to this many distinct locations per turn is seen. */
+#define WEFT__SPIN_KEYS 8
+
 struct weft__task {
     struct weft__ctx ctx; /* first: the switch reads it */
     struct weft__run *run;
@@ -174,9 +178,10 @@ struct weft__task {
     /* spin detection (weft__spinning): locations it read and found
      * unchanged since no other task has run (r->switches was spin_sw) */
     uint8_t nspin;
+    uint8_t spin_old;  /* when full, the key the next one replaces */
     uint32_t spin_run; /* spins in a row, no other task running between */
     uint64_t spin_sw;
-    const void *spin_keys[4];
+    const void *spin_keys[WEFT__SPIN_KEYS];
 
     char name[32];
 };
@@ -451,6 +456,10 @@ struct weft__run {
  * have, switched with it (platform/tls.c). Coroutines share their loop
  * thread's (weft__task_share_tls). */
 WEFT__HIDDEN extern bool weft__per_task_tls;
+/* Set by weft-cc: an execution whose main task has started no other
+ * task is a program running as it would without weft (nothing to
+ * interleave), so the step bound waits for a second task. */
+WEFT__HIDDEN extern bool weft__lone_task_unbounded;
 /* t runs on with's thread-local storage instead of its own. */
 WEFT__HIDDEN void weft__task_share_tls(struct weft__task *t,
                                        const struct weft__task *with);
@@ -592,8 +601,16 @@ static inline void weft__spin_saw(struct weft__run *r, const void *key)
     for (unsigned i = 0; i < t->nspin; i++)
         if (t->spin_keys[i] == key)
             return;
-    if (t->nspin < 4)
+    /* The latest keys are kept: a spin loop's reads come after whatever
+     * the task read before it (a ring buffer's consumer reads five
+     * locations, then spins on a sixth: with the first four kept, its
+     * spin went unseen and dfs ran it to the step bound). */
+    if (t->nspin < WEFT__SPIN_KEYS) {
         t->spin_keys[t->nspin++] = key;
+    } else {
+        t->spin_keys[t->spin_old] = key;
+        t->spin_old = (uint8_t)((t->spin_old + 1) % WEFT__SPIN_KEYS);
+    }
 }
 
 /* The current task is spinning (weft__spinning said so). Past
