@@ -153,6 +153,13 @@ static const struct rc_case cases[] = {
       .status = 3,
       .want = { "probe: sizeof(long) is" },
       .never = { "weft:", "is 8\nprobe" } },
+    /* no thread, 400,000 atomics, a step bound of 1000: it runs as
+     * itself (the step bound cut single-threaded unit tests short) */
+    { .name = "lone_atomics",
+      .src = "lone_atomics.c",
+      .env = { "WEFT_MAX_STEPS=1000" },
+      .want = { "lone: sum 19999900000" },
+      .never = { "weft:", "step bound" } },
     /* exit(3) from a thread: an exit finding at the thread's line */
     { .name = "exit_thread",
       .src = "exit_thread.c",

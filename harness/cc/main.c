@@ -897,6 +897,7 @@ int __wrap_main(int argc, char **argv)
                     "thread\n",
                     why);
     }
+    weft__lone_task_unbounded = true;
     own_options(&argc, argv);
     if (weftcc_asm_note != NULL && getenv("WEFT_QUIET") == NULL)
         fprintf(stderr,

@@ -36,6 +36,7 @@
 
 WEFT__TLS struct weft__run *weft__current;
 bool weft__per_task_tls;
+bool weft__lone_task_unbounded;
 
 /* Process-wide execution counter: an object's epoch never matches a later
  * execution by accident. */
@@ -992,7 +993,8 @@ void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
     t->line = line;
     if (WEFT__UNLIKELY(weft__interrupt != 0) && r->interruptible)
         interrupted(r);
-    if (WEFT__UNLIKELY(r->step >= r->max_steps))
+    if (WEFT__UNLIKELY(r->step >= r->max_steps) &&
+        !(weft__lone_task_unbounded && r->ntasks == 1))
         weft__finding(r, WEFT_FINDING_STEP_BOUND, file, line,
                       "step bound exceeded: %llu visible operations and the "
                       "execution has not ended (a livelock, or a loop that "
