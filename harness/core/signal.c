@@ -196,10 +196,10 @@ void weft__escape(struct weft__run *r, int how)
 
 /* SIGINT, SIGTERM: the first asks the explorer to stop, the second (or
  * the first outside an exploration's reach) ends the process. A worker
- * takes its parent passing the signal on for the first time, not the
- * second. */
+ * takes only the first: the rest are its parent's to act on. */
 static void stop_handler(int sig, siginfo_t *si, void *uc)
 {
+    (void)si;
     (void)uc;
     if (weft__interrupt != 0) {
         /* A worker leaves the second signal to its parent: the parent
