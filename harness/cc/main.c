@@ -57,14 +57,21 @@ static int prog_argc;
 static char **prog_argv;
 static char cmd[4096];      /* the command, shell-quoted */
 static char settings[1200]; /* weft-cc's settings for a replay line */
-static char hint[5400];     /* the replay line's tail: mode, settings, cmd */
+static char hint[10000];    /* the replay line's tail: mode, settings, cmd */
+static bool rerunning;      /* a report's shrinking and replay under way */
 
 /* ---------------------------------------------------------- the program */
+
+static void make_hint(void);
 
 static void body(void *arg)
 {
     (void)arg;
     weftcc_execution_start();
+    /* what the executions before learnt (not while a report re-runs the
+     * failing execution: it replays with what that one knew) */
+    if (!rerunning && weftcc_points_promote())
+        make_hint();
     if (isolate == ISOLATE_SNAPSHOT)
         weftcc_snapshot_restore();
     int rc = __real_main(prog_argc, prog_argv);
@@ -175,6 +182,11 @@ static void own_options(int *argc, char **argv)
                                 "sync, atomics or memory", weftcc_granularity);
     weftcc_race_mode =
         one_of("WEFT_RACE", races, "fail, report or off", weftcc_race_mode);
+    char err[600];
+    if (weftcc_points_parse(getenv("WEFT_RACE_POINTS"), err, sizeof err) != 0) {
+        fprintf(stderr, "weft: %s\n", err);
+        exit(2);
+    }
 }
 
 /* Append a to out (at *n of len), shell-quoted where needed. */
@@ -225,7 +237,7 @@ static void settings_line(char *out, size_t len)
         "WEFT_MAX_STEPS=",    "WEFT_SHRINK=",       "WEFT_SPURIOUS=",
         "WEFT_STACK_SIZE=",   "WEFT_PREEMPTIONS=",  "WEFT_SYNC_COVERAGE=",
         "WEFT_SYNC_MEASURE=", "WEFT_TRACE=",        "WEFT__SKIP=",
-        "WEFT_ISOLATE="
+        "WEFT_ISOLATE=",      "WEFT_RACE_POINTS="
     };
     size_t n = 0;
     out[0] = '\0';
@@ -336,10 +348,15 @@ static bool confirm_fresh(const char *schedule, weft_finding_t kind,
     }
     close(fd);
     char e1[1100], e2[300];
+    static char e3[4200];
     snprintf(e1, sizeof e1, "WEFT_REPLAY=%s", schedule);
     snprintf(e2, sizeof e2, "WEFT_JSON=%s", json);
+    /* the race points the failing execution scheduled by */
+    size_t n0 = (size_t)snprintf(e3, sizeof e3, "WEFT_RACE_POINTS=");
+    weftcc_points_text(e3 + n0, sizeof e3 - n0);
     const char *env[] = { e1,
                           e2,
+                          e3,
                           "WEFT_ISOLATE=none",
                           "WEFT_QUIET=1",
                           "WEFT_PROGRESS=0",
@@ -508,14 +525,31 @@ static int wait_child(pid_t pid, int *st)
     return 0;
 }
 
-/* The replay line's tail for this mode: WEFT_ISOLATE, settings, command. */
+/* The replay line's tail for this mode: WEFT_ISOLATE, settings, the race
+ * points the executions from now on schedule by, command. */
 static void make_hint(void)
 {
-    snprintf(hint, sizeof hint, "%s%s%s%s",
+    static char points[4096];
+    weftcc_points_text(points, sizeof points);
+    snprintf(hint, sizeof hint, "%s%s%s%s%s%s%s",
              isolate == ISOLATE_NONE   ? "WEFT_ISOLATE=none "
              : isolate == ISOLATE_FORK ? "WEFT_ISOLATE=fork "
                                        : "",
-             settings, settings[0] ? " " : "", cmd);
+             settings, settings[0] ? " " : "",
+             points[0] ? "WEFT_RACE_POINTS=" : "", points,
+             points[0] ? " " : "", cmd);
+}
+
+/* ", 3 race points learnt" for the summary ("" if none). */
+static const char *learnt_note(void)
+{
+    static char b[64];
+    unsigned n = weftcc_points_learnt();
+    b[0] = '\0';
+    if (n > 0)
+        snprintf(b, sizeof b, ", %u race point%s learnt", n,
+                 n == 1 ? "" : "s");
+    return b;
 }
 
 /* The exploration in forked children: executions [skip, ...) of this
@@ -724,6 +758,11 @@ static void switch_to_fork(uint64_t done, const weft_config_t *cfg)
     setenv("WEFT_SEED", seed, 1);
     setenv("WEFT_ITERATIONS", its, 1);
     setenv("WEFT_ISOLATE", "fork", 1);
+    /* fork mode learns nothing: it goes on with what was learnt */
+    weftcc_points_promote();
+    static char points[4096];
+    weftcc_points_text(points, sizeof points);
+    setenv("WEFT_RACE_POINTS", points, 1);
     fflush(NULL);
     execv(weftcc_exe_path(), prog_argv);
     /* (qemu-user cannot exec a foreign binary, for one) */
@@ -740,6 +779,7 @@ static void switch_to_fork(uint64_t done, const weft_config_t *cfg)
 static void rerun_quiet(bool on)
 {
     static int saved[2] = { -1, -1 };
+    rerunning = on;
     fflush(NULL);
     for (int fd = 1; fd <= 2; fd++) {
         if (on && saved[fd - 1] < 0) {
@@ -760,6 +800,11 @@ static void rerun_quiet(bool on)
 
 static int run_in_process(weft_config_t *cfg)
 {
+    /* Race points are learnt where every execution after runs in this
+     * process, in order: not by parallel workers (the parent re-runs
+     * their failures with its own set), nor in fork mode. */
+    weftcc_points_learn =
+        weftcc_race_mode == WEFTCC_RACE_REPORT && cfg->jobs <= 1;
     make_hint();
     cfg->use_env = false;
     cfg->replay_hint = hint;
@@ -794,9 +839,9 @@ static int run_in_process(weft_config_t *cfg)
         else
             snprintf(at, sizeof at, "at execution %llu%s",
                      (unsigned long long)res.execution, of);
-        fprintf(stderr, "weft: FAILED %s (%s, %.3f s): %s%s%s\n", at,
-                isolate_names[isolate], dt, said ? "" : k, said ? "" : ": ",
-                res.message);
+        fprintf(stderr, "weft: FAILED %s (%s, %.3f s%s): %s%s%s\n", at,
+                isolate_names[isolate], dt, learnt_note(), said ? "" : k,
+                said ? "" : ": ", res.message);
     }
     if (rc >= 0)
         weft_result_destroy(&res);
@@ -836,9 +881,9 @@ static int run_in_process(weft_config_t *cfg)
     if (races > 0) {
         fprintf(stderr,
                 "weft: FAILED: %u data race%s reported (above), no other "
-                "finding in %llu execution%s (%s)\n",
+                "finding in %llu execution%s (%s%s)\n",
                 races, races == 1 ? "" : "s", (unsigned long long)done,
-                plural(done), isolate_names[isolate]);
+                plural(done), isolate_names[isolate], learnt_note());
         return 1;
     }
     char r[32];

@@ -75,6 +75,18 @@ int weftcc_pc_line(const void *ra);
 /* Reports print pc sites as "file:line (function)", through addr2line;
  * it also maps the program's symbol table (call it before forking). */
 void weftcc_symbolizer_install(void);
+/* Race points (WEFT_RACE=report): the sites of reported races, visible
+ * operations from the next execution on. weftcc_points_learn: learn them
+ * (set by main.c where a failure's replay line can carry them). */
+extern bool weftcc_points_learn;
+/* Make what was learnt active (at an execution's start); true if any. */
+bool weftcc_points_promote(void);
+/* Sites learnt in this run (active or pending). */
+unsigned weftcc_points_learnt(void);
+/* The active set as WEFT_RACE_POINTS's value ("" if empty); its length. */
+size_t weftcc_points_text(char *out, size_t len);
+/* Add WEFT_RACE_POINTS's value to the active set: 0, or -1 and why. */
+int weftcc_points_parse(const char *s, char *err, size_t len);
 /* The name of the program's function at fn (a thread's start), or NULL. */
 const char *weftcc_func_name(const void *fn);
 /* Happens-before edges, from the interposers: release before the

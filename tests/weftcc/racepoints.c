@@ -1,0 +1,65 @@
+/*
+ * racepoints.c: plain-access races whose consequence (a failed assertion)
+ * needs a switch between two plain accesses, so weft-cc's default
+ * granularity (atomics) reports the race but never the assertion;
+ * WEFT_RACE=report learns the racing sites as scheduling points
+ * (test_tsan.c, scripts/bench-weftcc.sh). Scenario by argv[1]:
+ *   counter  two threads do tmp = counter; counter = tmp + 1 (a lost
+ *            update: the final counter is 1)
+ *   publish  a writer sets the flag before the data it publishes; a
+ *            reader that sees the flag reads the data
+ */
+#include <assert.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+static int counter;
+
+static void *incr(void *arg)
+{
+    (void)arg;
+    int tmp = counter;
+    counter = tmp + 1;
+    return NULL;
+}
+
+static int flag, data;
+
+static void *writer(void *arg)
+{
+    (void)arg;
+    flag = 1;  /* the bug: published before the data */
+    data = 42;
+    return NULL;
+}
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    if (flag)
+        assert(data == 42);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *s = argc > 1 ? argv[1] : "counter";
+    pthread_t a, b;
+    if (strcmp(s, "counter") == 0) {
+        pthread_create(&a, NULL, incr, NULL);
+        pthread_create(&b, NULL, incr, NULL);
+        pthread_join(a, NULL);
+        pthread_join(b, NULL);
+        assert(counter == 2);
+    } else if (strcmp(s, "publish") == 0) {
+        pthread_create(&a, NULL, reader, NULL);
+        pthread_create(&b, NULL, writer, NULL);
+        pthread_join(a, NULL);
+        pthread_join(b, NULL);
+    } else {
+        fprintf(stderr, "racepoints: no scenario '%s'\n", s);
+        return 2;
+    }
+    return 0;
+}
