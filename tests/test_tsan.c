@@ -502,8 +502,8 @@ static void racepoints_case(const char *scenario, const char *assertion)
     waitpid(start_arg(prog, scenario, err, env2), &st, 0);
     out = slurp(err);
     const char *f = strstr(out, "weft: FAILED at execution ");
-    unsigned at = f ? (unsigned)atoi(f + strlen("weft: FAILED at execution "))
-                    : 0;
+    unsigned at =
+        f ? (unsigned)atoi(f + strlen("weft: FAILED at execution ")) : 0;
     const char *r = strstr(out, "  replay:    WEFT_SEED=");
     const char *d = strstr(out, "weft: data race:");
     if (!(WIFEXITED(st) && WEXITSTATUS(st) == 1) || d == NULL || f == NULL ||
@@ -601,10 +601,8 @@ static void test_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scenarios),
-        cmocka_unit_test(test_report_once),
-        cmocka_unit_test(test_race_replay),
-        cmocka_unit_test(test_race_points),
+        cmocka_unit_test(test_scenarios),   cmocka_unit_test(test_report_once),
+        cmocka_unit_test(test_race_replay), cmocka_unit_test(test_race_points),
         cmocka_unit_test(test_keys),
     };
     return cmocka_run_group_tests(tests, locate, cleanup);

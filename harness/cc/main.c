@@ -536,8 +536,8 @@ static void make_hint(void)
              : isolate == ISOLATE_FORK ? "WEFT_ISOLATE=fork "
                                        : "",
              settings, settings[0] ? " " : "",
-             points[0] ? "WEFT_RACE_POINTS=" : "", points,
-             points[0] ? " " : "", cmd);
+             points[0] ? "WEFT_RACE_POINTS=" : "", points, points[0] ? " " : "",
+             cmd);
 }
 
 /* ", 3 race points learnt" for the summary ("" if none). */
@@ -547,8 +547,7 @@ static const char *learnt_note(void)
     unsigned n = weftcc_points_learnt();
     b[0] = '\0';
     if (n > 0)
-        snprintf(b, sizeof b, ", %u race point%s learnt", n,
-                 n == 1 ? "" : "s");
+        snprintf(b, sizeof b, ", %u race point%s learnt", n, n == 1 ? "" : "s");
     return b;
 }
 

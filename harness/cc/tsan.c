@@ -324,8 +324,8 @@ int weftcc_points_parse(const char *s, char *err, size_t len)
             dl_iterate_phdr(mods_cb, &i);
             for (unsigned k = 1; k <= nmods && pc == 0; k++)
                 if (strlen(base_name(mods[k].path)) == (size_t)(plus - s) &&
-                    strncmp(base_name(mods[k].path), s,
-                            (size_t)(plus - s)) == 0)
+                    strncmp(base_name(mods[k].path), s, (size_t)(plus - s)) ==
+                        0)
                     pc = -(int32_t)(k << MOD_SHIFT | (unsigned)off);
         }
         if (pc == 0 || npoints == POINTS_MAX) {

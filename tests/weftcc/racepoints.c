@@ -8,6 +8,11 @@
  *            update: the final counter is 1)
  *   publish  a writer sets the flag before the data it publishes; a
  *            reader that sees the flag reads the data
+ *   busy     counter's lost update after 256 plain accesses of each
+ *            thread to its own part of a global array (where granularity
+ *            memory has many more scheduling points)
+ * A second argument: quiet (no assertion: for execution rates), or
+ * locked (the increment under a mutex: no race).
  */
 #include <assert.h>
 #include <pthread.h>
@@ -24,12 +29,30 @@ static void *incr(void *arg)
     return NULL;
 }
 
+static int work[2][256];
+static int quiet, locked;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void *busy(void *arg)
+{
+    int(*w)[256] = arg;
+    for (int i = 0; i < 256; i++)
+        (*w)[i] += i;
+    if (locked)
+        pthread_mutex_lock(&mu);
+    int tmp = counter;
+    counter = tmp + 1;
+    if (locked)
+        pthread_mutex_unlock(&mu);
+    return NULL;
+}
+
 static int flag, data;
 
 static void *writer(void *arg)
 {
     (void)arg;
-    flag = 1;  /* the bug: published before the data */
+    flag = 1; /* the bug: published before the data */
     data = 42;
     return NULL;
 }
@@ -45,6 +68,8 @@ static void *reader(void *arg)
 int main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "counter";
+    quiet = argc > 2 && strcmp(argv[2], "quiet") == 0;
+    locked = argc > 2 && strcmp(argv[2], "locked") == 0;
     pthread_t a, b;
     if (strcmp(s, "counter") == 0) {
         pthread_create(&a, NULL, incr, NULL);
@@ -52,6 +77,12 @@ int main(int argc, char **argv)
         pthread_join(a, NULL);
         pthread_join(b, NULL);
         assert(counter == 2);
+    } else if (strcmp(s, "busy") == 0) {
+        pthread_create(&a, NULL, busy, &work[0]);
+        pthread_create(&b, NULL, busy, &work[1]);
+        pthread_join(a, NULL);
+        pthread_join(b, NULL);
+        assert(quiet || counter == 2);
     } else if (strcmp(s, "publish") == 0) {
         pthread_create(&a, NULL, reader, NULL);
         pthread_create(&b, NULL, writer, NULL);
