@@ -63,15 +63,55 @@ static bool rerunning;      /* a report's shrinking and replay under way */
 /* ---------------------------------------------------------- the program */
 
 static void make_hint(void);
+static bool points_jobs; /* race points learnt by WEFT_JOBS workers */
+
+/* At an execution's start: the race points it schedules by. What the
+ * executions before learnt, except while a report re-runs a failing
+ * execution (it replays with what that one knew). With workers, each
+ * learns on its own and records its execution's seed and points in the
+ * shared page; the parent's re-run of a worker's failure (by its seed)
+ * takes that worker's points. */
+static void points_sync(void)
+{
+    struct weft__run *r = weft__current;
+    if (rerunning) {
+        for (unsigned k = 0;
+             points_jobs && k < weftcc_sh->nrec && k < WEFTCC_MAX_JOBS; k++)
+            if (weftcc_sh->rec[k].pid != 0 &&
+                weftcc_sh->rec[k].seed == r->seed) {
+                weftcc_points_set(weftcc_sh->rec[k].points);
+                make_hint();
+                break;
+            }
+        return;
+    }
+    bool changed = weftcc_points_promote();
+    if (changed)
+        make_hint();
+    if (!points_jobs)
+        return;
+    static int pid;
+    static struct weftcc_points_rec *me;
+    if (pid != getpid()) { /* this worker's first execution */
+        pid = getpid();
+        unsigned k = __atomic_fetch_add(&weftcc_sh->nrec, 1, __ATOMIC_RELAXED);
+        me = k < WEFTCC_MAX_JOBS ? &weftcc_sh->rec[k] : NULL;
+        changed = true;
+        if (me != NULL)
+            me->pid = pid;
+    }
+    if (me == NULL)
+        return;
+    me->seed = r->seed;
+    if (changed)
+        weftcc_points_text(me->points, sizeof me->points);
+}
 
 static void body(void *arg)
 {
     (void)arg;
     weftcc_execution_start();
-    /* what the executions before learnt (not while a report re-runs the
-     * failing execution: it replays with what that one knew) */
-    if (!rerunning && weftcc_points_promote())
-        make_hint();
+    points_sync();
     if (isolate == ISOLATE_SNAPSHOT)
         weftcc_snapshot_restore();
     int rc = __real_main(prog_argc, prog_argv);
@@ -348,7 +388,7 @@ static bool confirm_fresh(const char *schedule, weft_finding_t kind,
     }
     close(fd);
     char e1[1100], e2[300];
-    static char e3[4200];
+    static char e3[WEFTCC_POINTS_TEXT + 20];
     snprintf(e1, sizeof e1, "WEFT_REPLAY=%s", schedule);
     snprintf(e2, sizeof e2, "WEFT_JSON=%s", json);
     /* the race points the failing execution scheduled by */
@@ -529,7 +569,7 @@ static int wait_child(pid_t pid, int *st)
  * points the executions from now on schedule by, command. */
 static void make_hint(void)
 {
-    static char points[4096];
+    static char points[WEFTCC_POINTS_TEXT];
     weftcc_points_text(points, sizeof points);
     snprintf(hint, sizeof hint, "%s%s%s%s%s%s%s",
              isolate == ISOLATE_NONE   ? "WEFT_ISOLATE=none "
@@ -543,11 +583,27 @@ static void make_hint(void)
 /* ", 3 race points learnt" for the summary ("" if none). */
 static const char *learnt_note(void)
 {
-    static char b[64];
+    static char b[80];
     unsigned n = weftcc_points_learnt();
+    bool most = false;
+    /* workers: the most one learnt (a worker's set includes the points
+     * WEFT_RACE_POINTS gave) */
+    for (unsigned k = 0;
+         points_jobs && k < weftcc_sh->nrec && k < WEFTCC_MAX_JOBS; k++) {
+        const char *t = weftcc_sh->rec[k].points;
+        unsigned c = t[0] != '\0';
+        for (; *t != '\0'; t++)
+            c += *t == ',';
+        unsigned given = weftcc_points_given();
+        if (c > given && c - given > n) {
+            n = c - given;
+            most = true;
+        }
+    }
     b[0] = '\0';
     if (n > 0)
-        snprintf(b, sizeof b, ", %u race point%s learnt", n, n == 1 ? "" : "s");
+        snprintf(b, sizeof b, ", %u race point%s learnt%s", n,
+                 n == 1 ? "" : "s", most ? " (the most by one worker)" : "");
     return b;
 }
 
@@ -759,7 +815,7 @@ static void switch_to_fork(uint64_t done, const weft_config_t *cfg)
     setenv("WEFT_ISOLATE", "fork", 1);
     /* fork mode learns nothing: it goes on with what was learnt */
     weftcc_points_promote();
-    static char points[4096];
+    static char points[WEFTCC_POINTS_TEXT];
     weftcc_points_text(points, sizeof points);
     setenv("WEFT_RACE_POINTS", points, 1);
     fflush(NULL);
@@ -799,11 +855,11 @@ static void rerun_quiet(bool on)
 
 static int run_in_process(weft_config_t *cfg)
 {
-    /* Race points are learnt where every execution after runs in this
-     * process, in order: not by parallel workers (the parent re-runs
-     * their failures with its own set), nor in fork mode. */
-    weftcc_points_learn =
-        weftcc_race_mode == WEFTCC_RACE_REPORT && cfg->jobs <= 1;
+    /* Race points are learnt where the executions after run in the same
+     * process, in order: here, or in each worker on its own (points_sync);
+     * not in fork mode. */
+    weftcc_points_learn = weftcc_race_mode == WEFTCC_RACE_REPORT;
+    points_jobs = weftcc_points_learn && cfg->jobs > 1;
     make_hint();
     cfg->use_env = false;
     cfg->replay_hint = hint;

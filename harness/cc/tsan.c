@@ -265,9 +265,26 @@ bool weftcc_points_promote(void)
     return true;
 }
 
+static unsigned ngiven; /* points WEFT_RACE_POINTS gave */
+static bool given_done; /* WEFT_RACE_POINTS parsed (the first parse) */
+
 unsigned weftcc_points_learnt(void)
 {
     return nlearnt + npending;
+}
+
+unsigned weftcc_points_given(void)
+{
+    return ngiven;
+}
+
+void weftcc_points_set(const char *text)
+{
+    char err[300];
+    memset(points_tab, 0, sizeof points_tab);
+    npoints = npending = 0;
+    (void)weftcc_points_parse(text, err, sizeof err); /* weft's own text */
+    nlearnt = npoints > ngiven ? npoints - ngiven : 0;
 }
 
 static const char *base_name(const char *path)
@@ -303,6 +320,8 @@ size_t weftcc_points_text(char *out, size_t len)
 
 int weftcc_points_parse(const char *s, char *err, size_t len)
 {
+    bool first = !given_done;
+    given_done = true;
     if (s == NULL)
         return 0;
     image_init();
@@ -349,6 +368,8 @@ int weftcc_points_parse(const char *s, char *err, size_t len)
         if (*s == ',')
             s++;
     }
+    if (first)
+        ngiven = npoints;
     return 0;
 }
 
