@@ -510,7 +510,7 @@ static void racepoints_case(const char *scenario, const char *assertion,
     r += strlen("  replay:    ");
     const char *h = strstr(out, "trace hash: ");
     assert_non_null(h);
-    char hash[32], line[PATH_MAX + 2000];
+    char hash[32], line[4 * PATH_MAX + 2000];
     snprintf(hash, sizeof hash, "%.*s", (int)strcspn(h, "\n"), h);
     snprintf(line, sizeof line, "%.*s 2>'%s/rp3.err' >/dev/null",
              (int)strcspn(r, "\n"), r, tmp);
@@ -523,6 +523,22 @@ static void racepoints_case(const char *scenario, const char *assertion,
         print_error("replay (%s):\n%s\n", line, out2);
     assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
     assert_non_null(strstr(out2, assertion));
+    assert_non_null(strstr(out2, hash));
+    free(out2);
+    /* its schedule file records the points too: it replays alone */
+    const char *o = strstr(r, "  or:        WEFT_REPLAY=");
+    assert_non_null(o);
+    o += strlen("  or:        WEFT_REPLAY=");
+    snprintf(line, sizeof line,
+             "WEFT_REPLAY=%.*s WEFT_RACE=report '%s' %s 2>'%s/rp3.err' "
+             ">/dev/null",
+             (int)strcspn(o, " \n"), o, prog, scenario, tmp);
+    rc = system(line);
+    out2 = slurp(err);
+    if (!(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) || !strstr(out2, assertion) ||
+        !strstr(out2, hash))
+        print_error("replay of the schedule file (%s):\n%s\n", line, out2);
+    assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
     assert_non_null(strstr(out2, hash));
     free(out2);
     free(out);

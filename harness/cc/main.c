@@ -79,7 +79,9 @@ static void points_sync(void)
              points_jobs && k < weftcc_sh->nrec && k < WEFTCC_MAX_JOBS; k++)
             if (weftcc_sh->rec[k].pid != 0 &&
                 weftcc_sh->rec[k].seed == r->seed) {
-                weftcc_points_set(weftcc_sh->rec[k].points);
+                char err[8];
+                (void)weftcc_points_set(weftcc_sh->rec[k].points, err,
+                                        sizeof err); /* weft's own text */
                 make_hint();
                 break;
             }
@@ -998,6 +1000,9 @@ int __wrap_main(int argc, char **argv)
                     why);
     }
     own_options(&argc, argv);
+    /* schedule files record the race points (WEFT_REPLAY replays them) */
+    weft__schedule_points_get = weftcc_points_text;
+    weft__schedule_points_set = weftcc_points_set_given;
     if (weftcc_asm_note != NULL && getenv("WEFT_QUIET") == NULL)
         fprintf(stderr,
                 "weft: warning: atomic instructions in assembly (%s): weft "

@@ -278,13 +278,21 @@ unsigned weftcc_points_given(void)
     return ngiven;
 }
 
-void weftcc_points_set(const char *text)
+int weftcc_points_set(const char *text, char *err, size_t len)
 {
-    char err[300];
     memset(points_tab, 0, sizeof points_tab);
     npoints = npending = 0;
-    (void)weftcc_points_parse(text, err, sizeof err); /* weft's own text */
+    int rc = weftcc_points_parse(text, err, len);
     nlearnt = npoints > ngiven ? npoints - ngiven : 0;
+    return rc;
+}
+
+int weftcc_points_set_given(const char *text, char *err, size_t len)
+{
+    int rc = weftcc_points_set(text, err, len);
+    ngiven = npoints;
+    nlearnt = 0;
+    return rc;
 }
 
 static const char *base_name(const char *path)

@@ -100,8 +100,11 @@ size_t weftcc_points_text(char *out, size_t len);
 /* Add WEFT_RACE_POINTS's value to the active set: 0, or -1 and why. */
 int weftcc_points_parse(const char *s, char *err, size_t len);
 /* The active set becomes what weftcc_points_text gave (another process's
- * set), what WEFT_RACE_POINTS gave included; nothing is pending. */
-void weftcc_points_set(const char *text);
+ * set, a schedule file's), what WEFT_RACE_POINTS gave included; nothing
+ * is pending. 0, or -1 and why. */
+int weftcc_points_set(const char *text, char *err, size_t len);
+/* The same, the points counted as given (a schedule file's), not learnt. */
+int weftcc_points_set_given(const char *text, char *err, size_t len);
 /* The name of the program's function at fn (a thread's start), or NULL. */
 const char *weftcc_func_name(const void *fn);
 /* Happens-before edges, from the interposers: release before the
