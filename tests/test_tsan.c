@@ -550,6 +550,45 @@ static void test_race_points(void **state)
     racepoints_case("counter", "Assertion `counter == 2' failed", NULL);
     racepoints_case("publish", "Assertion `data == 42' failed", NULL);
     racepoints_case("publish", "Assertion `data == 42' failed", "WEFT_JOBS=2");
+    /* keep going: two distinct failures, reported at the end of the
+     * search, each with the points its own execution ran with (the first
+     * found with fewer than were learnt by the end); each replays */
+    {
+        char prog[PATH_MAX + 64], err[PATH_MAX + 64];
+        snprintf(prog, sizeof prog, "%s/racepoints", tmp);
+        snprintf(err, sizeof err, "%s/rp5.err", tmp);
+        const char *env[] = { "WEFT_SEED=1", "WEFT_ITERATIONS=300",
+                              "WEFT_RACE=report", "WEFT_KEEP_GOING=1", NULL };
+        int st;
+        waitpid(start_arg(prog, "both", err, env), &st, 0);
+        char *out = slurp(err);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+        unsigned n = 0;
+        for (const char *p = out; (p = strstr(p, "weft: FAILED: crash")); p++) {
+            const char *h = strstr(p, "trace hash: ");
+            const char *r = strstr(p, "  replay:    ");
+            assert_non_null(h);
+            assert_non_null(r);
+            char hash[32], line[4 * PATH_MAX + 2000];
+            snprintf(hash, sizeof hash, "%.*s", (int)strcspn(h, "\n"), h);
+            r += strlen("  replay:    ");
+            snprintf(line, sizeof line, "%.*s 2>'%s/rp6.err' >/dev/null",
+                     (int)strcspn(r, "\n"), r, tmp);
+            int rc = system(line);
+            char again[PATH_MAX + 64];
+            snprintf(again, sizeof again, "%s/rp6.err", tmp);
+            char *out2 = slurp(again);
+            if (!(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) || !strstr(out2, hash))
+                print_error("replay (%s) of\n%s\ngave\n%s\n", line, out, out2);
+            assert_non_null(strstr(out2, hash));
+            free(out2);
+            n++;
+        }
+        if (n != 2 || !strstr(out, "2 distinct failures"))
+            print_error("%s\n", out);
+        assert_int_equal(n, 2);
+        free(out);
+    }
     /* a bad WEFT_RACE_POINTS: a message, status 2 */
     static const char *const bad[] = { "WEFT_RACE_POINTS=exe+12",
                                        "WEFT_RACE_POINTS=exe+0x10,",

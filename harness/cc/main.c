@@ -65,6 +65,25 @@ static bool rerunning;      /* a report's shrinking and replay under way */
 static void make_hint(void);
 static bool points_jobs; /* race points learnt by WEFT_JOBS workers */
 
+/* The race points each failure the search keeps ran with (its report
+ * re-runs it at the end of the search, when more may have been learnt). */
+#define FOUND_MAX 16
+static struct {
+    uint64_t seed;
+    char points[WEFTCC_POINTS_TEXT];
+} found_points[FOUND_MAX];
+static unsigned nfound_points;
+
+static void found_hook(uint64_t seed)
+{
+    if (nfound_points == FOUND_MAX)
+        return;
+    found_points[nfound_points].seed = seed;
+    weftcc_points_text(found_points[nfound_points].points,
+                       sizeof found_points[nfound_points].points);
+    nfound_points++;
+}
+
 /* At an execution's start: the race points it schedules by. What the
  * executions before learnt, except while a report re-runs a failing
  * execution (it replays with what that one knew). With workers, each
@@ -75,11 +94,18 @@ static void points_sync(void)
 {
     struct weft__run *r = weft__current;
     if (rerunning) {
+        char err[8];
+        for (unsigned k = 0; k < nfound_points; k++)
+            if (found_points[k].seed == r->seed) {
+                (void)weftcc_points_set(found_points[k].points, err,
+                                        sizeof err); /* weft's own text */
+                make_hint();
+                return;
+            }
         for (unsigned k = 0;
              points_jobs && k < weftcc_sh->nrec && k < WEFTCC_MAX_JOBS; k++)
             if (weftcc_sh->rec[k].pid != 0 &&
                 weftcc_sh->rec[k].seed == r->seed) {
-                char err[8];
                 (void)weftcc_points_set(weftcc_sh->rec[k].points, err,
                                         sizeof err); /* weft's own text */
                 make_hint();
@@ -859,9 +885,14 @@ static int run_in_process(weft_config_t *cfg)
 {
     /* Race points are learnt where the executions after run in the same
      * process, in order: here, or in each worker on its own (points_sync);
-     * not in fork mode. */
-    weftcc_points_learn = weftcc_race_mode == WEFTCC_RACE_REPORT;
+     * not in fork mode. Not by workers that collect every failure: a
+     * worker's record is of its latest execution, and the parent's re-run
+     * of an earlier failure with other points could pass. */
+    weftcc_points_learn = weftcc_race_mode == WEFTCC_RACE_REPORT &&
+                          !(cfg->jobs > 1 && cfg->keep_going);
     points_jobs = weftcc_points_learn && cfg->jobs > 1;
+    if (weftcc_points_learn)
+        weft__found_hook = found_hook;
     make_hint();
     cfg->use_env = false;
     cfg->replay_hint = hint;

@@ -35,7 +35,9 @@
  * not both are atomic, and the recorded access does not happen before the
  * current one (its clock is beyond what the current task has seen of that
  * task). fail ends the execution with WEFT_FINDING_DATA_RACE; report
- * prints each distinct race once (by its pair of sites) and goes on.
+ * prints each distinct race once (by its pair of sites) and goes on, and
+ * makes the two sites scheduling points for the executions after it (race
+ * points: see below).
  * Freeing a block is a write to all of it (a free racing with a use is
  * reported); malloc forgets what the reused memory held.
  *

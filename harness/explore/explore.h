@@ -110,6 +110,9 @@ WEFT__HIDDEN const struct weft__schedule *weft__replay_schedule(void *state);
 /* explore.c: report a failure from the execution that found it (weft-cc),
  * and the number of executions run before this process started. */
 WEFT__HIDDEN extern bool weft__report_first_run;
+/* Set by weft-cc: told the seed of each distinct failure the search keeps
+ * (right after its execution), before its report re-runs it. */
+WEFT__HIDDEN extern void (*weft__found_hook)(uint64_t seed);
 WEFT__HIDDEN extern uint64_t weft__exec_offset;
 /* Set by a layer above during an execution: the search stops after it,
  * saying why (weft-cc: a snapshot that cannot undo what it did). */

@@ -11,6 +11,7 @@
  *   busy     counter's lost update after 256 plain accesses of each
  *            thread to its own part of a global array (where granularity
  *            memory has many more scheduling points)
+ *   both     counter and publish together: two distinct failures
  * A second argument: quiet (no assertion: for execution rates), or
  * locked (the increment under a mutex: no race).
  */
@@ -83,6 +84,17 @@ int main(int argc, char **argv)
         pthread_join(a, NULL);
         pthread_join(b, NULL);
         assert(quiet || counter == 2);
+    } else if (strcmp(s, "both") == 0) {
+        pthread_t c, d;
+        pthread_create(&a, NULL, incr, NULL);
+        pthread_create(&b, NULL, incr, NULL);
+        pthread_create(&c, NULL, reader, NULL);
+        pthread_create(&d, NULL, writer, NULL);
+        pthread_join(a, NULL);
+        pthread_join(b, NULL);
+        pthread_join(c, NULL);
+        pthread_join(d, NULL);
+        assert(counter == 2);
     } else if (strcmp(s, "publish") == 0) {
         pthread_create(&a, NULL, reader, NULL);
         pthread_create(&b, NULL, writer, NULL);
