@@ -589,6 +589,45 @@ static void test_race_points(void **state)
         assert_int_equal(n, 2);
         free(out);
     }
+    /* points in a shared library: named by its file name, replayed */
+    {
+        sh("weft-cc (racelib)",
+           "cd '%s' && WEFT_CC=gcc sh '%s/scripts/weft-cc' -O1 -fPIC -shared "
+           "-DRACELIB_LIB -o libracelib.so '%s/tests/weftcc/racelib.c' && "
+           "WEFT_CC=gcc sh '%s/scripts/weft-cc' -O1 -o racelib "
+           "'%s/tests/weftcc/racelib.c' -L. -lracelib -Wl,-rpath,'%s'",
+           tmp, root, root, root, root, tmp);
+        char prog[PATH_MAX + 64], err[PATH_MAX + 64];
+        snprintf(prog, sizeof prog, "%s/racelib", tmp);
+        snprintf(err, sizeof err, "%s/rp7.err", tmp);
+        const char *env[] = { "WEFT_SEED=1", "WEFT_ITERATIONS=200",
+                              "WEFT_RACE=report", NULL };
+        int st;
+        waitpid(start(prog, err, env), &st, 0);
+        char *out = slurp(err);
+        const char *c = strstr(out, "weft: FAILED: crash");
+        const char *r = c ? strstr(c, "  replay:    ") : NULL;
+        const char *h = c ? strstr(c, "trace hash: ") : NULL;
+        if (!(WIFEXITED(st) && WEXITSTATUS(st) == 1) || r == NULL ||
+            h == NULL || !strstr(r, "WEFT_RACE_POINTS=libracelib.so+0x"))
+            print_error("racelib:\n%s\n", out);
+        assert_non_null(r);
+        assert_non_null(h);
+        assert_non_null(strstr(r, "WEFT_RACE_POINTS=libracelib.so+0x"));
+        char hash[32], line[4 * PATH_MAX + 2000];
+        snprintf(hash, sizeof hash, "%.*s", (int)strcspn(h, "\n"), h);
+        r += strlen("  replay:    ");
+        snprintf(line, sizeof line, "cd '%s' && %.*s 2>rp8.err >/dev/null", tmp,
+                 (int)strcspn(r, "\n"), r);
+        int rc = system(line);
+        snprintf(err, sizeof err, "%s/rp8.err", tmp);
+        char *out2 = slurp(err);
+        if (!(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) || !strstr(out2, hash))
+            print_error("replay (%s):\n%s\n", line, out2);
+        assert_non_null(strstr(out2, hash));
+        free(out2);
+        free(out);
+    }
     /* a bad WEFT_RACE_POINTS: a message, status 2 */
     static const char *const bad[] = { "WEFT_RACE_POINTS=exe+12",
                                        "WEFT_RACE_POINTS=exe+0x10,",
