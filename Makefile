@@ -293,8 +293,9 @@ demo: lib $(EXAMPLE_BINS)
 	echo "examples: $$((n - bad)) passed, $$bad failed"; \
 	[ "$$bad" -eq 0 ]
 
-# scripts/bench-weftcc.sh (weft-cc benchmarks) runs after the programs and
-# counts as one benchmark.
+# scripts/bench-weftcc.sh (weft-cc benchmarks) and scripts/bench-racepoints.sh
+# (race points against the granularities) run after the programs and count
+# as one benchmark each.
 bench: $(BENCH_BINS) weft-cc
 	@mkdir -p $(BUILD)/bench
 	@unset WEFT_QUIET; WEFT_BENCH_DIR='$(abspath $(BUILD)/bench)'; \
@@ -314,6 +315,13 @@ bench: $(BENCH_BINS) weft-cc
 	$(TIMEOUT_CMD) bash scripts/bench-weftcc.sh '$(BUILD)'; rc=$$?; \
 	if [ "$$rc" -ne 0 ]; then \
 		echo "==> bench-weftcc.sh exited with status $$rc"; \
+		bad=$$((bad + 1)); \
+	fi; \
+	n=$$((n + 1)); \
+	printf '\n================ bench: %s ================\n' bench-racepoints.sh; \
+	$(TIMEOUT_CMD) bash scripts/bench-racepoints.sh '$(BUILD)'; rc=$$?; \
+	if [ "$$rc" -ne 0 ]; then \
+		echo "==> bench-racepoints.sh exited with status $$rc"; \
 		bad=$$((bad + 1)); \
 	fi; \
 	echo; echo "==> $$n benchmarks, $$bad failed; JSON in $$WEFT_BENCH_DIR"; \

@@ -453,6 +453,203 @@ static void test_race_replay(void **state)
                 "WEFT_PCT_STEPS=");
 }
 
+/* Race-directed exploration (WEFT_RACE=report): the sites of a reported
+ * race become scheduling points for the executions after it, so the
+ * race's consequence, reachable only by a switch between two plain
+ * accesses, is found too (at granularity atomics, the default, it is
+ * not); the replay line carries the points (WEFT_RACE_POINTS) and
+ * replays the failure. */
+static void racepoints_case(const char *scenario, const char *assertion,
+                            const char *jobs)
+{
+    static bool built;
+    char prog[PATH_MAX + 64], err[PATH_MAX + 64];
+    snprintf(prog, sizeof prog, "%s/racepoints", tmp);
+    if (!built)
+        sh("weft-cc (racepoints)",
+           "WEFT_CC=gcc sh '%s/scripts/weft-cc' -O1 -o '%s' "
+           "'%s/tests/weftcc/racepoints.c'",
+           root, prog, root);
+    built = true;
+    int st;
+    /* default settings: the race is the finding, and nothing else */
+    snprintf(err, sizeof err, "%s/rp0.err", tmp);
+    const char *env0[] = { "WEFT_SEED=1", "WEFT_ITERATIONS=200", NULL };
+    waitpid(start_arg(prog, scenario, err, env0), &st, 0);
+    char *out = slurp(err);
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 1) ||
+        !strstr(out, "kind:      data race") || strstr(out, assertion))
+        print_error("%s, default settings:\n%s\n", scenario, out);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    assert_null(strstr(out, assertion));
+    free(out);
+    /* report mode: the race, then its consequence, within 50 executions
+     * (with workers, each learns on its own, and the failing one's points
+     * are in the replay line) */
+    snprintf(err, sizeof err, "%s/rp2.err", tmp);
+    const char *env2[] = { "WEFT_SEED=1", "WEFT_ITERATIONS=200",
+                           "WEFT_RACE=report", jobs, NULL };
+    waitpid(start_arg(prog, scenario, err, env2), &st, 0);
+    out = slurp(err);
+    const char *f = strstr(out, "weft: FAILED at execution ");
+    unsigned at =
+        f ? (unsigned)atoi(f + strlen("weft: FAILED at execution ")) : 0;
+    const char *r = strstr(out, "  replay:    WEFT_SEED=");
+    const char *d = strstr(out, "weft: data race:");
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 1) || d == NULL || f == NULL ||
+        at == 0 || at > 50 || !strstr(out, assertion) ||
+        !strstr(out, "race points learnt") || r == NULL ||
+        (r = strstr(d, "weft: FAILED: crash")) == NULL ||
+        (r = strstr(r, "  replay:    ")) == NULL ||
+        !strstr(r, "WEFT_RACE_POINTS=exe+0x"))
+        print_error("%s, report mode (%s):\n%s\n", scenario,
+                    jobs ? jobs : "one job", out);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    assert_non_null(r);
+    assert_true(at >= 1 && at <= 50);
+    r += strlen("  replay:    ");
+    const char *h = strstr(out, "trace hash: ");
+    assert_non_null(h);
+    char hash[32], line[4 * PATH_MAX + 2000];
+    snprintf(hash, sizeof hash, "%.*s", (int)strcspn(h, "\n"), h);
+    snprintf(line, sizeof line, "%.*s 2>'%s/rp3.err' >/dev/null",
+             (int)strcspn(r, "\n"), r, tmp);
+    int rc = system(line);
+    snprintf(err, sizeof err, "%s/rp3.err", tmp);
+    char *out2 = slurp(err);
+    if (!(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) ||
+        !strstr(out2, "weft: FAILED at execution 1 of 1") ||
+        !strstr(out2, assertion) || !strstr(out2, hash))
+        print_error("replay (%s):\n%s\n", line, out2);
+    assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
+    assert_non_null(strstr(out2, assertion));
+    assert_non_null(strstr(out2, hash));
+    free(out2);
+    /* its schedule file records the points too: it replays alone */
+    const char *o = strstr(r, "  or:        WEFT_REPLAY=");
+    assert_non_null(o);
+    o += strlen("  or:        WEFT_REPLAY=");
+    snprintf(line, sizeof line,
+             "WEFT_REPLAY=%.*s WEFT_RACE=report '%s' %s 2>'%s/rp3.err' "
+             ">/dev/null",
+             (int)strcspn(o, " \n"), o, prog, scenario, tmp);
+    rc = system(line);
+    out2 = slurp(err);
+    if (!(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) || !strstr(out2, assertion) ||
+        !strstr(out2, hash))
+        print_error("replay of the schedule file (%s):\n%s\n", line, out2);
+    assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
+    assert_non_null(strstr(out2, hash));
+    free(out2);
+    free(out);
+}
+
+static void test_race_points(void **state)
+{
+    (void)state;
+    racepoints_case("counter", "Assertion `counter == 2' failed", NULL);
+    racepoints_case("publish", "Assertion `data == 42' failed", NULL);
+    racepoints_case("publish", "Assertion `data == 42' failed", "WEFT_JOBS=2");
+    /* keep going: two distinct failures, reported at the end of the
+     * search, each with the points its own execution ran with (the first
+     * found with fewer than were learnt by the end); each replays */
+    {
+        char prog[PATH_MAX + 64], err[PATH_MAX + 64];
+        snprintf(prog, sizeof prog, "%s/racepoints", tmp);
+        snprintf(err, sizeof err, "%s/rp5.err", tmp);
+        const char *env[] = { "WEFT_SEED=1", "WEFT_ITERATIONS=300",
+                              "WEFT_RACE=report", "WEFT_KEEP_GOING=1", NULL };
+        int st;
+        waitpid(start_arg(prog, "both", err, env), &st, 0);
+        char *out = slurp(err);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+        unsigned n = 0;
+        for (const char *p = out; (p = strstr(p, "weft: FAILED: crash")); p++) {
+            const char *h = strstr(p, "trace hash: ");
+            const char *r = strstr(p, "  replay:    ");
+            assert_non_null(h);
+            assert_non_null(r);
+            char hash[32], line[4 * PATH_MAX + 2000];
+            snprintf(hash, sizeof hash, "%.*s", (int)strcspn(h, "\n"), h);
+            r += strlen("  replay:    ");
+            snprintf(line, sizeof line, "%.*s 2>'%s/rp6.err' >/dev/null",
+                     (int)strcspn(r, "\n"), r, tmp);
+            int rc = system(line);
+            char again[PATH_MAX + 64];
+            snprintf(again, sizeof again, "%s/rp6.err", tmp);
+            char *out2 = slurp(again);
+            if (!(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) || !strstr(out2, hash))
+                print_error("replay (%s) of\n%s\ngave\n%s\n", line, out, out2);
+            assert_non_null(strstr(out2, hash));
+            free(out2);
+            n++;
+        }
+        if (n != 2 || !strstr(out, "2 distinct failures"))
+            print_error("%s\n", out);
+        assert_int_equal(n, 2);
+        free(out);
+    }
+    /* points in a shared library: named by its file name, replayed */
+    {
+        sh("weft-cc (racelib)",
+           "cd '%s' && WEFT_CC=gcc sh '%s/scripts/weft-cc' -O1 -fPIC -shared "
+           "-DRACELIB_LIB -o libracelib.so '%s/tests/weftcc/racelib.c' && "
+           "WEFT_CC=gcc sh '%s/scripts/weft-cc' -O1 -o racelib "
+           "'%s/tests/weftcc/racelib.c' -L. -lracelib -Wl,-rpath,'%s'",
+           tmp, root, root, root, root, tmp);
+        char prog[PATH_MAX + 64], err[PATH_MAX + 64];
+        snprintf(prog, sizeof prog, "%s/racelib", tmp);
+        snprintf(err, sizeof err, "%s/rp7.err", tmp);
+        const char *env[] = { "WEFT_SEED=1", "WEFT_ITERATIONS=200",
+                              "WEFT_RACE=report", NULL };
+        int st;
+        waitpid(start(prog, err, env), &st, 0);
+        char *out = slurp(err);
+        const char *c = strstr(out, "weft: FAILED: crash");
+        const char *r = c ? strstr(c, "  replay:    ") : NULL;
+        const char *h = c ? strstr(c, "trace hash: ") : NULL;
+        if (!(WIFEXITED(st) && WEXITSTATUS(st) == 1) || r == NULL ||
+            h == NULL || !strstr(r, "WEFT_RACE_POINTS=libracelib.so+0x"))
+            print_error("racelib:\n%s\n", out);
+        assert_non_null(r);
+        assert_non_null(h);
+        assert_non_null(strstr(r, "WEFT_RACE_POINTS=libracelib.so+0x"));
+        char hash[32], line[4 * PATH_MAX + 2000];
+        snprintf(hash, sizeof hash, "%.*s", (int)strcspn(h, "\n"), h);
+        r += strlen("  replay:    ");
+        snprintf(line, sizeof line, "cd '%s' && %.*s 2>rp8.err >/dev/null", tmp,
+                 (int)strcspn(r, "\n"), r);
+        int rc = system(line);
+        snprintf(err, sizeof err, "%s/rp8.err", tmp);
+        char *out2 = slurp(err);
+        if (!(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) || !strstr(out2, hash))
+            print_error("replay (%s):\n%s\n", line, out2);
+        assert_non_null(strstr(out2, hash));
+        free(out2);
+        free(out);
+    }
+    /* a bad WEFT_RACE_POINTS: a message, status 2 */
+    static const char *const bad[] = { "WEFT_RACE_POINTS=exe+12",
+                                       "WEFT_RACE_POINTS=exe+0x10,",
+                                       "WEFT_RACE_POINTS=nolib.so+0x10",
+                                       "WEFT_RACE_POINTS=exe+0x0" };
+    char prog[PATH_MAX + 64], err[PATH_MAX + 64];
+    snprintf(prog, sizeof prog, "%s/racepoints", tmp);
+    snprintf(err, sizeof err, "%s/rp4.err", tmp);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *env[] = { "WEFT_RACE=report", bad[i], NULL };
+        int st;
+        waitpid(start_arg(prog, "counter", err, env), &st, 0);
+        char *out = slurp(err);
+        if (!(WIFEXITED(st) && WEXITSTATUS(st) == 2) ||
+            !strstr(out, "weft: WEFT_RACE_POINTS "))
+            print_error("%s: %s\n", bad[i], out);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+        assert_non_null(strstr(out, "weft: WEFT_RACE_POINTS "));
+        free(out);
+    }
+}
+
 /* pthread keys and C11 tss, destructors included: the program checks
  * itself, natively (so the checks are right) and under weft, isolated and
  * in-process. */
@@ -490,9 +687,8 @@ static void test_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scenarios),
-        cmocka_unit_test(test_report_once),
-        cmocka_unit_test(test_race_replay),
+        cmocka_unit_test(test_scenarios),   cmocka_unit_test(test_report_once),
+        cmocka_unit_test(test_race_replay), cmocka_unit_test(test_race_points),
         cmocka_unit_test(test_keys),
     };
     return cmocka_run_group_tests(tests, locate, cleanup);

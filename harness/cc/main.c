@@ -57,14 +57,89 @@ static int prog_argc;
 static char **prog_argv;
 static char cmd[4096];      /* the command, shell-quoted */
 static char settings[1200]; /* weft-cc's settings for a replay line */
-static char hint[5400];     /* the replay line's tail: mode, settings, cmd */
+static char hint[10000];    /* the replay line's tail: mode, settings, cmd */
+static bool rerunning;      /* a report's shrinking and replay under way */
 
 /* ---------------------------------------------------------- the program */
+
+static void make_hint(void);
+static bool points_jobs; /* race points learnt by WEFT_JOBS workers */
+
+/* The race points each failure the search keeps ran with (its report
+ * re-runs it at the end of the search, when more may have been learnt). */
+#define FOUND_MAX 16
+static struct {
+    uint64_t seed;
+    char points[WEFTCC_POINTS_TEXT];
+} found_points[FOUND_MAX];
+static unsigned nfound_points;
+
+static void found_hook(uint64_t seed)
+{
+    if (nfound_points == FOUND_MAX)
+        return;
+    found_points[nfound_points].seed = seed;
+    weftcc_points_text(found_points[nfound_points].points,
+                       sizeof found_points[nfound_points].points);
+    nfound_points++;
+}
+
+/* At an execution's start: the race points it schedules by. What the
+ * executions before learnt, except while a report re-runs a failing
+ * execution (it replays with what that one knew). With workers, each
+ * learns on its own and records its execution's seed and points in the
+ * shared page; the parent's re-run of a worker's failure (by its seed)
+ * takes that worker's points. */
+static void points_sync(void)
+{
+    struct weft__run *r = weft__current;
+    if (rerunning) {
+        char err[8];
+        for (unsigned k = 0; k < nfound_points; k++)
+            if (found_points[k].seed == r->seed) {
+                (void)weftcc_points_set(found_points[k].points, err,
+                                        sizeof err); /* weft's own text */
+                make_hint();
+                return;
+            }
+        for (unsigned k = 0;
+             points_jobs && k < weftcc_sh->nrec && k < WEFTCC_MAX_JOBS; k++)
+            if (weftcc_sh->rec[k].pid != 0 &&
+                weftcc_sh->rec[k].seed == r->seed) {
+                (void)weftcc_points_set(weftcc_sh->rec[k].points, err,
+                                        sizeof err); /* weft's own text */
+                make_hint();
+                break;
+            }
+        return;
+    }
+    bool changed = weftcc_points_promote();
+    if (changed)
+        make_hint();
+    if (!points_jobs)
+        return;
+    static int pid;
+    static struct weftcc_points_rec *me;
+    if (pid != getpid()) { /* this worker's first execution */
+        pid = getpid();
+        unsigned k = __atomic_fetch_add(&weftcc_sh->nrec, 1, __ATOMIC_RELAXED);
+        me = k < WEFTCC_MAX_JOBS ? &weftcc_sh->rec[k] : NULL;
+        changed = true;
+        if (me != NULL)
+            me->pid = pid;
+    }
+    if (me == NULL)
+        return;
+    me->seed = r->seed;
+    if (changed)
+        weftcc_points_text(me->points, sizeof me->points);
+}
 
 static void body(void *arg)
 {
     (void)arg;
     weftcc_execution_start();
+    points_sync();
     if (isolate == ISOLATE_SNAPSHOT)
         weftcc_snapshot_restore();
     int rc = __real_main(prog_argc, prog_argv);
@@ -175,6 +250,11 @@ static void own_options(int *argc, char **argv)
                                 "sync, atomics or memory", weftcc_granularity);
     weftcc_race_mode =
         one_of("WEFT_RACE", races, "fail, report or off", weftcc_race_mode);
+    char err[600];
+    if (weftcc_points_parse(getenv("WEFT_RACE_POINTS"), err, sizeof err) != 0) {
+        fprintf(stderr, "weft: %s\n", err);
+        exit(2);
+    }
 }
 
 /* Append a to out (at *n of len), shell-quoted where needed. */
@@ -225,7 +305,7 @@ static void settings_line(char *out, size_t len)
         "WEFT_MAX_STEPS=",    "WEFT_SHRINK=",       "WEFT_SPURIOUS=",
         "WEFT_STACK_SIZE=",   "WEFT_PREEMPTIONS=",  "WEFT_SYNC_COVERAGE=",
         "WEFT_SYNC_MEASURE=", "WEFT_TRACE=",        "WEFT__SKIP=",
-        "WEFT_ISOLATE="
+        "WEFT_ISOLATE=",      "WEFT_RACE_POINTS="
     };
     size_t n = 0;
     out[0] = '\0';
@@ -336,10 +416,15 @@ static bool confirm_fresh(const char *schedule, weft_finding_t kind,
     }
     close(fd);
     char e1[1100], e2[300];
+    static char e3[WEFTCC_POINTS_TEXT + 20];
     snprintf(e1, sizeof e1, "WEFT_REPLAY=%s", schedule);
     snprintf(e2, sizeof e2, "WEFT_JSON=%s", json);
+    /* the race points the failing execution scheduled by */
+    size_t n0 = (size_t)snprintf(e3, sizeof e3, "WEFT_RACE_POINTS=");
+    weftcc_points_text(e3 + n0, sizeof e3 - n0);
     const char *env[] = { e1,
                           e2,
+                          e3,
                           "WEFT_ISOLATE=none",
                           "WEFT_QUIET=1",
                           "WEFT_PROGRESS=0",
@@ -508,14 +593,46 @@ static int wait_child(pid_t pid, int *st)
     return 0;
 }
 
-/* The replay line's tail for this mode: WEFT_ISOLATE, settings, command. */
+/* The replay line's tail for this mode: WEFT_ISOLATE, settings, the race
+ * points the executions from now on schedule by, command. */
 static void make_hint(void)
 {
-    snprintf(hint, sizeof hint, "%s%s%s%s",
+    static char points[WEFTCC_POINTS_TEXT];
+    weftcc_points_text(points, sizeof points);
+    snprintf(hint, sizeof hint, "%s%s%s%s%s%s%s",
              isolate == ISOLATE_NONE   ? "WEFT_ISOLATE=none "
              : isolate == ISOLATE_FORK ? "WEFT_ISOLATE=fork "
                                        : "",
-             settings, settings[0] ? " " : "", cmd);
+             settings, settings[0] ? " " : "",
+             points[0] ? "WEFT_RACE_POINTS=" : "", points, points[0] ? " " : "",
+             cmd);
+}
+
+/* ", 3 race points learnt" for the summary ("" if none). */
+static const char *learnt_note(void)
+{
+    static char b[80];
+    unsigned n = weftcc_points_learnt();
+    bool most = false;
+    /* workers: the most one learnt (a worker's set includes the points
+     * WEFT_RACE_POINTS gave) */
+    for (unsigned k = 0;
+         points_jobs && k < weftcc_sh->nrec && k < WEFTCC_MAX_JOBS; k++) {
+        const char *t = weftcc_sh->rec[k].points;
+        unsigned c = t[0] != '\0';
+        for (; *t != '\0'; t++)
+            c += *t == ',';
+        unsigned given = weftcc_points_given();
+        if (c > given && c - given > n) {
+            n = c - given;
+            most = true;
+        }
+    }
+    b[0] = '\0';
+    if (n > 0)
+        snprintf(b, sizeof b, ", %u race point%s learnt%s", n,
+                 n == 1 ? "" : "s", most ? " (the most by one worker)" : "");
+    return b;
 }
 
 /* The exploration in forked children: executions [skip, ...) of this
@@ -724,6 +841,11 @@ static void switch_to_fork(uint64_t done, const weft_config_t *cfg)
     setenv("WEFT_SEED", seed, 1);
     setenv("WEFT_ITERATIONS", its, 1);
     setenv("WEFT_ISOLATE", "fork", 1);
+    /* fork mode learns nothing: it goes on with what was learnt */
+    weftcc_points_promote();
+    static char points[WEFTCC_POINTS_TEXT];
+    weftcc_points_text(points, sizeof points);
+    setenv("WEFT_RACE_POINTS", points, 1);
     fflush(NULL);
     execv(weftcc_exe_path(), prog_argv);
     /* (qemu-user cannot exec a foreign binary, for one) */
@@ -740,6 +862,7 @@ static void switch_to_fork(uint64_t done, const weft_config_t *cfg)
 static void rerun_quiet(bool on)
 {
     static int saved[2] = { -1, -1 };
+    rerunning = on;
     fflush(NULL);
     for (int fd = 1; fd <= 2; fd++) {
         if (on && saved[fd - 1] < 0) {
@@ -760,6 +883,16 @@ static void rerun_quiet(bool on)
 
 static int run_in_process(weft_config_t *cfg)
 {
+    /* Race points are learnt where the executions after run in the same
+     * process, in order: here, or in each worker on its own (points_sync);
+     * not in fork mode. Not by workers that collect every failure: a
+     * worker's record is of its latest execution, and the parent's re-run
+     * of an earlier failure with other points could pass. */
+    weftcc_points_learn = weftcc_race_mode == WEFTCC_RACE_REPORT &&
+                          !(cfg->jobs > 1 && cfg->keep_going);
+    points_jobs = weftcc_points_learn && cfg->jobs > 1;
+    if (weftcc_points_learn)
+        weft__found_hook = found_hook;
     make_hint();
     cfg->use_env = false;
     cfg->replay_hint = hint;
@@ -794,9 +927,9 @@ static int run_in_process(weft_config_t *cfg)
         else
             snprintf(at, sizeof at, "at execution %llu%s",
                      (unsigned long long)res.execution, of);
-        fprintf(stderr, "weft: FAILED %s (%s, %.3f s): %s%s%s\n", at,
-                isolate_names[isolate], dt, said ? "" : k, said ? "" : ": ",
-                res.message);
+        fprintf(stderr, "weft: FAILED %s (%s, %.3f s%s): %s%s%s\n", at,
+                isolate_names[isolate], dt, learnt_note(), said ? "" : k,
+                said ? "" : ": ", res.message);
     }
     if (rc >= 0)
         weft_result_destroy(&res);
@@ -836,9 +969,9 @@ static int run_in_process(weft_config_t *cfg)
     if (races > 0) {
         fprintf(stderr,
                 "weft: FAILED: %u data race%s reported (above), no other "
-                "finding in %llu execution%s (%s)\n",
+                "finding in %llu execution%s (%s%s)\n",
                 races, races == 1 ? "" : "s", (unsigned long long)done,
-                plural(done), isolate_names[isolate]);
+                plural(done), isolate_names[isolate], learnt_note());
         return 1;
     }
     char r[32];
@@ -899,6 +1032,9 @@ int __wrap_main(int argc, char **argv)
     }
     weft__lone_task_unbounded = true;
     own_options(&argc, argv);
+    /* schedule files record the race points (WEFT_REPLAY replays them) */
+    weft__schedule_points_get = weftcc_points_text;
+    weft__schedule_points_set = weftcc_points_set_given;
     if (weftcc_asm_note != NULL && getenv("WEFT_QUIET") == NULL)
         fprintf(stderr,
                 "weft: warning: atomic instructions in assembly (%s): weft "

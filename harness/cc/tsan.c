@@ -35,7 +35,9 @@
  * not both are atomic, and the recorded access does not happen before the
  * current one (its clock is beyond what the current task has seen of that
  * task). fail ends the execution with WEFT_FINDING_DATA_RACE; report
- * prints each distinct race once (by its pair of sites) and goes on.
+ * prints each distinct race once (by its pair of sites) and goes on, and
+ * makes the two sites scheduling points for the executions after it (race
+ * points: see below).
  * Freeing a block is a write to all of it (a free racing with a use is
  * reported); malloc forgets what the reused memory held.
  *
@@ -193,6 +195,192 @@ int weftcc_pc_line(const void *ra)
     if (k == 0 || pc - mods[k].bias >= (1u << MOD_SHIFT))
         return 0;
     return -(int)(k << MOD_SHIFT | (unsigned)(pc - mods[k].bias));
+}
+
+/* --------------------------------------------------------- race points */
+
+/*
+ * Race-directed exploration (WEFT_RACE=report): the two sites of every
+ * race the detector finds become visible operations (scheduling points)
+ * for the executions after it, whatever the granularity, so a race's
+ * consequence (a lost update, data read before it is published) is
+ * explored too, at about the cost of granularity atomics. A site is a pc
+ * line (weftcc_pc_line: an offset in its module, stable under ASLR). What
+ * an execution learns waits in `pending` until the next execution starts
+ * (weftcc_points_promote): the set an execution schedules by is fixed
+ * from its start, and a replay line carries it (WEFT_RACE_POINTS).
+ */
+#define POINTS_MAX  256
+#define POINTS_HASH 1024 /* a power of two, at most a quarter full */
+static int32_t points_tab[POINTS_HASH]; /* the active set; 0: empty */
+static int32_t points_list[POINTS_MAX]; /* the same, in learning order */
+static int32_t pending[POINTS_MAX];
+static unsigned npoints, npending, nlearnt;
+bool weftcc_points_learn;
+
+static inline uint32_t point_slot(int32_t pc)
+{
+    return ((uint32_t)pc * 0x9e3779b1u) >> 22; /* 10 bits: POINTS_HASH */
+}
+
+static bool point_known(int32_t pc)
+{
+    for (uint32_t i = point_slot(pc);; i = (i + 1) & (POINTS_HASH - 1)) {
+        if (points_tab[i] == pc)
+            return true;
+        if (points_tab[i] == 0)
+            return false;
+    }
+}
+
+static void point_add(int32_t pc)
+{
+    if (pc == 0 || npoints == POINTS_MAX || point_known(pc))
+        return;
+    uint32_t i = point_slot(pc);
+    while (points_tab[i] != 0)
+        i = (i + 1) & (POINTS_HASH - 1);
+    points_tab[i] = pc;
+    points_list[npoints++] = pc;
+}
+
+/* A race's site, learnt for the executions to come. */
+static void point_learn(int32_t pc)
+{
+    if (!weftcc_points_learn || pc == 0 || point_known(pc))
+        return;
+    for (unsigned i = 0; i < npending; i++)
+        if (pending[i] == pc)
+            return;
+    if (npoints + npending < POINTS_MAX)
+        pending[npending++] = pc;
+}
+
+bool weftcc_points_promote(void)
+{
+    if (npending == 0)
+        return false;
+    for (unsigned i = 0; i < npending; i++)
+        point_add(pending[i]);
+    nlearnt += npending;
+    npending = 0;
+    return true;
+}
+
+static unsigned ngiven; /* points WEFT_RACE_POINTS gave */
+static bool given_done; /* WEFT_RACE_POINTS parsed (the first parse) */
+
+unsigned weftcc_points_learnt(void)
+{
+    return nlearnt + npending;
+}
+
+unsigned weftcc_points_given(void)
+{
+    return ngiven;
+}
+
+int weftcc_points_set(const char *text, char *err, size_t len)
+{
+    memset(points_tab, 0, sizeof points_tab);
+    npoints = npending = 0;
+    int rc = weftcc_points_parse(text, err, len);
+    nlearnt = npoints > ngiven ? npoints - ngiven : 0;
+    return rc;
+}
+
+int weftcc_points_set_given(const char *text, char *err, size_t len)
+{
+    int rc = weftcc_points_set(text, err, len);
+    ngiven = npoints;
+    nlearnt = 0;
+    return rc;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b != NULL ? b + 1 : path;
+}
+
+size_t weftcc_points_text(char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (unsigned i = 0; i < npoints && n + 1 < len; i++) {
+        int32_t pc = points_list[i];
+        const char *mod = "exe";
+        uint32_t off = (uint32_t)pc;
+        if (pc < 0) {
+            uint32_t v = (uint32_t)-pc;
+            unsigned k = v >> MOD_SHIFT;
+            off = v & ((1u << MOD_SHIFT) - 1);
+            mod = k <= nmods && mods[k].path ? base_name(mods[k].path) : "?";
+        }
+        int w = snprintf(out + n, len - n, "%s%s+0x%x", i ? "," : "", mod,
+                         (unsigned)off);
+        if (w < 0 || (size_t)w >= len - n) {
+            out[n] = '\0'; /* cut at a whole entry */
+            break;
+        }
+        n += (size_t)w;
+    }
+    return n;
+}
+
+int weftcc_points_parse(const char *s, char *err, size_t len)
+{
+    bool first = !given_done;
+    given_done = true;
+    if (s == NULL)
+        return 0;
+    image_init();
+    while (*s != '\0') {
+        size_t n = strcspn(s, ",");
+        const char *plus = memchr(s, '+', n);
+        const char *hex = plus != NULL ? plus + 1 : NULL;
+        size_t hn = hex != NULL ? n - (size_t)(hex - s) : 0;
+        bool ok = plus != NULL && plus > s && hn > 2 && hn <= 10 &&
+                  hex[0] == '0' && hex[1] == 'x' &&
+                  strspn(hex + 2, "0123456789abcdefABCDEF") == hn - 2;
+        unsigned long off = ok ? strtoul(hex + 2, NULL, 16) : 0;
+        int32_t pc = 0;
+        if (ok && (size_t)(plus - s) == 3 && strncmp(s, "exe", 3) == 0) {
+            if (off > 0 && off <= INT32_MAX)
+                pc = (int32_t)off;
+        } else if (ok && off > 0 && off < (1u << MOD_SHIFT)) {
+            unsigned i = 0;
+            dl_iterate_phdr(mods_cb, &i);
+            for (unsigned k = 1; k <= nmods && pc == 0; k++)
+                if (strlen(base_name(mods[k].path)) == (size_t)(plus - s) &&
+                    strncmp(base_name(mods[k].path), s, (size_t)(plus - s)) ==
+                        0)
+                    pc = -(int32_t)(k << MOD_SHIFT | (unsigned)off);
+        }
+        if (pc == 0 || npoints == POINTS_MAX) {
+            snprintf(err, len,
+                     "WEFT_RACE_POINTS must be a comma-separated list of "
+                     "module+0xoffset (exe for the program, else a loaded "
+                     "library's file name; at most %u), not '%.*s'%s",
+                     POINTS_MAX, (int)n, s,
+                     pc != 0 ? " (too many)"
+                     : ok    ? " (no such module, or the offset is out of "
+                               "range)"
+                             : "");
+            return -1;
+        }
+        point_add(pc);
+        s += n;
+        if (*s == ',' && (s[1] == '\0' || s[1] == ',')) {
+            snprintf(err, len, "WEFT_RACE_POINTS has an empty entry");
+            return -1;
+        }
+        if (*s == ',')
+            s++;
+    }
+    if (first)
+        ngiven = npoints;
+    return 0;
 }
 
 /* ---------------------------------------------------------- symbolizer */
@@ -971,6 +1159,8 @@ static void race(struct weft__run *r, struct weft__task *t, uintptr_t a,
                  unsigned size, uint8_t flags, uint32_t pc, uint32_t stack,
                  const struct cell *prev)
 {
+    point_learn((int32_t)pc);
+    point_learn((int32_t)prev->pc);
     struct weft__buf mem = { 0 };
     describe_memory(r, a, &mem);
     if (weftcc_race_mode == WEFTCC_RACE_REPORT &&
@@ -1197,7 +1387,8 @@ static WEFT__NOINLINE void access_slow(struct weft__run *r,
 {
     uint32_t pc = (uint32_t)weftcc_pc_line(ra);
     if (weftcc_granularity == WEFTCC_GRAN_MEMORY ||
-        (vol && weftcc_granularity == WEFTCC_GRAN_ATOMICS))
+        (vol && weftcc_granularity == WEFTCC_GRAN_ATOMICS) ||
+        (WEFT__UNLIKELY(npoints != 0) && point_known((int32_t)pc)))
         access_visible(r, a, flags, pc);
     else
         spin_guard(r, ra);
@@ -1240,7 +1431,7 @@ static inline void mem_access(const volatile void *p, unsigned size,
         return;
     }
     if (weftcc_race_mode == WEFTCC_RACE_OFF && !vol &&
-        weftcc_granularity != WEFTCC_GRAN_MEMORY) {
+        weftcc_granularity != WEFTCC_GRAN_MEMORY && npoints == 0) {
         spin_guard(r, ra); /* not a visible operation, nothing to check */
         return;
     }

@@ -41,8 +41,9 @@ struct weftcc_result {
     uint64_t hash;  /* its trace hash */
 };
 
-#define WEFTCC_MAX_PAIRS 128
-#define WEFTCC_MAX_JOBS  64
+#define WEFTCC_MAX_PAIRS   128
+#define WEFTCC_MAX_JOBS    64
+#define WEFTCC_POINTS_TEXT 4096 /* WEFT_RACE_POINTS's value, at most */
 
 /* What every process of a weft-cc run shares (forked children, forked
  * workers, the explorer): one shared mapping, made at main's entry. */
@@ -62,6 +63,15 @@ struct weftcc_shared {
     volatile unsigned threads;
     volatile int status;
     struct weftcc_result slot[WEFTCC_MAX_JOBS]; /* fork mode's children */
+    /* race points with WEFT_JOBS workers: each worker's latest execution
+     * (by its seed) and the points it started with, for the parent's
+     * re-run of a failure (main.c) */
+    unsigned nrec;
+    struct weftcc_points_rec {
+        int pid;
+        uint64_t seed;
+        char points[WEFTCC_POINTS_TEXT];
+    } rec[WEFTCC_MAX_JOBS];
 };
 
 /* tsan.c: the ThreadSanitizer hooks and the race detector. */
@@ -75,6 +85,26 @@ int weftcc_pc_line(const void *ra);
 /* Reports print pc sites as "file:line (function)", through addr2line;
  * it also maps the program's symbol table (call it before forking). */
 void weftcc_symbolizer_install(void);
+/* Race points (WEFT_RACE=report): the sites of reported races, visible
+ * operations from the next execution on. weftcc_points_learn: learn them
+ * (set by main.c where a failure's replay line can carry them). */
+extern bool weftcc_points_learn;
+/* Make what was learnt active (at an execution's start); true if any. */
+bool weftcc_points_promote(void);
+/* Sites learnt in this run (active or pending); sites given by
+ * WEFT_RACE_POINTS. */
+unsigned weftcc_points_learnt(void);
+unsigned weftcc_points_given(void);
+/* The active set as WEFT_RACE_POINTS's value ("" if empty); its length. */
+size_t weftcc_points_text(char *out, size_t len);
+/* Add WEFT_RACE_POINTS's value to the active set: 0, or -1 and why. */
+int weftcc_points_parse(const char *s, char *err, size_t len);
+/* The active set becomes what weftcc_points_text gave (another process's
+ * set, a schedule file's), what WEFT_RACE_POINTS gave included; nothing
+ * is pending. 0, or -1 and why. */
+int weftcc_points_set(const char *text, char *err, size_t len);
+/* The same, the points counted as given (a schedule file's), not learnt. */
+int weftcc_points_set_given(const char *text, char *err, size_t len);
 /* The name of the program's function at fn (a thread's start), or NULL. */
 const char *weftcc_func_name(const void *fn);
 /* Happens-before edges, from the interposers: release before the

@@ -248,9 +248,9 @@ static const struct var {
 /* Variables other parts of weft (and its build) read; not config knobs. */
 /* Read by others: the benchmarks, and weft-cc's programs (harness/cc). */
 static const char *const other_vars[] = {
-    "WEFT_BENCH_DIR",     "WEFT_ISOLATE", "WEFT_GRANULARITY",
-    "WEFT_RACE",          "WEFT_CC",      "WEFT_CC_LIBDIR",
-    "WEFT_CC_INSTRUMENT", "WEFT_TLS",     "WEFT__SKIP",
+    "WEFT_BENCH_DIR", "WEFT_ISOLATE",     "WEFT_GRANULARITY",   "WEFT_RACE",
+    "WEFT_CC",        "WEFT_CC_LIBDIR",   "WEFT_CC_INSTRUMENT", "WEFT_TLS",
+    "WEFT__SKIP",     "WEFT_RACE_POINTS",
 };
 
 static int set(weft_config_t *cfg, const struct var *v, const char *s,

@@ -133,6 +133,8 @@ int weft__search_found(struct weft__search *s, uint64_t index)
         f->no_rerun = r->finding.kind == WEFT_FINDING_HANG;
     }
     s->nfound++;
+    if (weft__found_hook != NULL)
+        weft__found_hook(r->seed);
     return 1;
 }
 
@@ -547,6 +549,7 @@ bool (*weft__confirm)(const char *schedule, weft_finding_t kind, uint64_t hash,
  * without replaying it (the program's globals are no longer fresh in that
  * process). */
 bool weft__report_first_run;
+void (*weft__found_hook)(uint64_t seed);
 /* Set by weft-cc's isolated children: executions before this one (each
  * child runs one execution of the parent's exploration). */
 uint64_t weft__exec_offset;

@@ -69,6 +69,12 @@ struct weft__schedule {
     unsigned finding;
     uint64_t hash;
 };
+/* Set by weft-cc: a schedule file also records the race points its
+ * execution scheduled by ("race_points" line, written when get gives a
+ * non-empty value); reading one makes them the points (0, or -1 and why,
+ * in err). NULL elsewhere: a race_points line is an unknown key. */
+extern size_t (*weft__schedule_points_get)(char *out, size_t len);
+extern int (*weft__schedule_points_set)(const char *v, char *err, size_t len);
 WEFT__HIDDEN int weft__schedule_read(const char *path, struct weft__schedule *s,
                                      char *err, size_t err_len);
 WEFT__HIDDEN int weft__schedule_write_s(const char *path,
@@ -104,6 +110,9 @@ WEFT__HIDDEN const struct weft__schedule *weft__replay_schedule(void *state);
 /* explore.c: report a failure from the execution that found it (weft-cc),
  * and the number of executions run before this process started. */
 WEFT__HIDDEN extern bool weft__report_first_run;
+/* Set by weft-cc: told the seed of each distinct failure the search keeps
+ * (right after its execution), before its report re-runs it. */
+WEFT__HIDDEN extern void (*weft__found_hook)(uint64_t seed);
 WEFT__HIDDEN extern uint64_t weft__exec_offset;
 /* Set by a layer above during an execution: the search stops after it,
  * saying why (weft-cc: a snapshot that cannot undo what it did). */

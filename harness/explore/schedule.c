@@ -89,9 +89,13 @@ int weft__schedule_put(struct weft__out *o, const struct weft__schedule *s,
     return weft__out_close(o);
 }
 
+size_t (*weft__schedule_points_get)(char *out, size_t len);
+int (*weft__schedule_points_set)(const char *v, char *err, size_t len);
+
 void weft__schedule_print(FILE *f, const struct weft__schedule *s,
                           const char *strategy)
 {
+    static char points[4096];
     fprintf(f, "weft-schedule 1\n");
     fprintf(f, "strategy %s\n", strategy);
     fprintf(f, "seed %" PRIu64 "\n", s->seed);
@@ -102,6 +106,9 @@ void weft__schedule_print(FILE *f, const struct weft__schedule *s,
                 weft_finding_name((weft_finding_t)s->finding));
     if (s->hash != 0)
         fprintf(f, "trace_hash %016" PRIx64 "\n", s->hash);
+    if (weft__schedule_points_get != NULL &&
+        weft__schedule_points_get(points, sizeof points) > 0)
+        fprintf(f, "race_points %s\n", points);
     fprintf(f, "decisions %u\n", s->n);
     for (uint32_t i = 0; i < s->n; i++) {
         const struct weft__decision *d = &s->d[i];
@@ -173,7 +180,7 @@ int weft__schedule_read(const char *path, struct weft__schedule *s, char *err,
 int weft__schedule_parse(FILE *f, const char *path, struct weft__schedule *s,
                          char *err, size_t err_len)
 {
-    char buf[256];
+    char buf[4608]; /* a race_points line is long */
     unsigned ln = 0;
     uint64_t want = UINT64_MAX;
     uint32_t cap = 0;
@@ -255,6 +262,15 @@ int weft__schedule_parse(FILE *f, const char *path, struct weft__schedule *s,
         }
         if (strcmp(tok[0], "strategy") == 0)
             continue; /* informational: which strategy recorded it */
+        if (strcmp(tok[0], "race_points") == 0 &&
+            weft__schedule_points_set != NULL) {
+            char why[700];
+            if (weft__schedule_points_set(tok[1], why, sizeof why) != 0) {
+                rc = bad(err, err_len, path, ln, why);
+                goto out;
+            }
+            continue;
+        }
         uint64_t x;
         if (strcmp(tok[0], "trace_hash") == 0) {
             if (!parse_u64(tok[1], &x, 16)) {
