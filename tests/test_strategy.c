@@ -850,6 +850,186 @@ static void pct_refuses_a_depth_out_of_range(void **state)
     }
 }
 
+/* ------------------------------------------- iterative preemption bounding */
+
+/* Run body under iterating dfs (the default bound) within `iterations`;
+ * return the executions run and the level of the last one. */
+static uint64_t dfs_iterate(weft_body_fn *body, uint64_t iterations, int *level,
+                            bool *exhausted)
+{
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, "dfs", 1, iterations);
+    assert_int_equal(c.preemption_bound, WEFT_PREEMPTIONS_ITERATE);
+    assert_int_equal(weft_explore(&c, body, NULL, &r), 0);
+    uint64_t n = r.executions;
+    *level = r.preemption_level;
+    *exhausted = r.exhausted;
+    done(&r);
+    return n;
+}
+
+/*
+ * Level L runs exactly the executions with L preemptions: bound(L) -
+ * bound(L - 1) of the counts derived above, and the search ends,
+ * exhausted, at the first level that cut no path, having run each
+ * execution of the unbounded search once.
+ *   one store:        1, 1, 1     (bounds 1, 2, 3; 3 unbounded)
+ *   two stores:       1, 1, 2     (bounds 1, 2, 4; 4)
+ *   empty thread:     1, 1        (bounds 1, 2, 2: level 1 cuts none)
+ *   yield:            1, 1, 1     (bounds 1, 2, 3; 3)
+ *   two threads, one store each: 3, 4, 3  (bounds 3, 7, 10; 10)
+ */
+static void dfs_iterate_runs_each_level_once(void **state)
+{
+    (void)state;
+    struct {
+        weft_body_fn *body;
+        uint64_t per_level[4];
+        int levels;
+    } cases[] = {
+        { body_one_store, { 1, 1, 1 }, 3 },
+        { body_two_stores, { 1, 1, 2 }, 3 },
+        { body_empty_thread, { 1, 1 }, 2 },
+        { body_yield, { 1, 1, 1 }, 3 },
+        { body_two_threads_atomic_main, { 3, 4, 3 }, 3 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int level;
+        bool ex;
+        uint64_t total = 0;
+        for (int l = 0; l < cases[i].levels; l++) {
+            total += cases[i].per_level[l];
+            /* a budget that ends with level l ends at level l, and the
+             * search is not exhausted until the last level */
+            uint64_t n = dfs_iterate(cases[i].body, total, &level, &ex);
+            assert_int_equal(n, total);
+            assert_int_equal(level, l);
+            assert_int_equal(ex, l == cases[i].levels - 1);
+            if (cases[i].per_level[l] > 1) { /* one short: not exhausted */
+                n = dfs_iterate(cases[i].body, total - 1, &level, &ex);
+                assert_int_equal(level, l);
+                assert_false(ex);
+            }
+        }
+        uint64_t n = dfs_iterate(cases[i].body, 100000, &level, &ex);
+        assert_int_equal(n, total);
+        assert_int_equal(n, dfs_count(cases[i].body, NULL, -1));
+        assert_int_equal(level, cases[i].levels - 1);
+        assert_true(ex);
+    }
+}
+
+/* The ABBA deadlock needs one preemption: iterating finds it at level 1,
+ * after the one execution of level 0 (main's join blocks first). */
+static void dfs_iterate_finds_abba_at_level_one(void **state)
+{
+    (void)state;
+    struct abba st;
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, "dfs", 1, 100000);
+    c.lock_order = 0;
+    c.shrink = false;
+    assert_int_equal(weft_explore(&c, body_abba, &st, &r), 1);
+    assert_int_equal(r.finding, WEFT_FINDING_DEADLOCK);
+    assert_int_equal(r.preemption_level, 1);
+    assert_int_equal(r.preemptions, 1);
+    assert_false(r.exhausted);
+    done(&r);
+}
+
+/*
+ * A bug two preemptions deep: t1 stores 1 then 2, t2 reads twice and must
+ * not see 1 then 2. t2's first load must come between the stores and its
+ * second after them: t1 is preempted after its first store, t2 after its
+ * first load (t1's exit is a free switch). Levels 0 and 1 pass, level 2
+ * fails, and its schedule replays the failure.
+ */
+static weft_atomic32_t l2_x = WEFT_ATOMIC_INIT(0);
+
+static void *l2_writer(void *arg)
+{
+    (void)arg;
+    weft_atomic32_store(&l2_x, 1);
+    weft_atomic32_store(&l2_x, 2);
+    return NULL;
+}
+
+static void *l2_reader(void *arg)
+{
+    (void)arg;
+    uint32_t a = weft_atomic32_load(&l2_x);
+    /* a read-modify-write, not a load: a second load of what the task
+     * found last is a spin, and switching there would be free */
+    uint32_t b = weft_atomic32_fetch_add(&l2_x, 0);
+    weft_assert(!(a == 1 && b == 2), "saw 1 then 2");
+    return NULL;
+}
+
+static void body_level2(void *arg)
+{
+    (void)arg;
+    weft_atomic32_store(&l2_x, 0);
+    weft_thread_t t1, t2;
+    weft_thread_spawn(&t1, "writer", l2_writer, NULL);
+    weft_thread_spawn(&t2, "reader", l2_reader, NULL);
+    weft_thread_join(t1, NULL);
+    weft_thread_join(t2, NULL);
+}
+
+static void dfs_iterate_failure_at_level_two_replays(void **state)
+{
+    (void)state;
+    weft_config_t c;
+    weft_result_t r, rr;
+    assert_true(dfs_count(body_level2, NULL, 1) > 1); /* bound 1: passes */
+    pinned(&c, "dfs", 1, 100000);
+    c.shrink = false;
+    assert_int_equal(weft_explore(&c, body_level2, NULL, &r), 1);
+    assert_int_equal(r.finding, WEFT_FINDING_ASSERTION);
+    assert_int_equal(r.preemption_level, 2);
+    assert_int_equal(r.preemptions, 2);
+    assert_true(r.schedule_file[0] != '\0');
+
+    pinned(&c, "replay", 1, 1);
+    c.replay_file = r.schedule_file;
+    assert_int_equal(weft_explore(&c, body_level2, NULL, &rr), 1);
+    assert_int_equal(rr.finding, WEFT_FINDING_ASSERTION);
+    assert_int_equal(rr.trace_hash, r.trace_hash);
+    assert_contains(rr.message, "saw 1 then 2");
+    weft_result_destroy(&rr);
+    done(&r);
+}
+
+/* The summary line says how far the levels went and whether that was
+ * all; a fixed bound and none are still accepted. */
+static void dfs_iterate_summary_and_json(void **state)
+{
+    (void)state;
+    char json[] = "/tmp/weft-test-iterate-XXXXXX";
+    int fd = mkstemp(json);
+    assert_true(fd >= 0);
+    close(fd);
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, "dfs", 1, 100000);
+    c.json_out = json;
+    assert_int_equal(weft_explore(&c, body_two_stores, NULL, &r), 0);
+    assert_true(r.exhausted);
+    assert_int_equal(r.preemption_level, 2);
+    done(&r);
+    FILE *f = fopen(json, "r");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    unlink(json);
+    assert_contains(buf, "\"preemption_level\": 2,");
+    assert_contains(buf, "\"exhausted\": true,");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -865,6 +1045,10 @@ int main(void)
         cmocka_unit_test(dfs_enumerates_each_chosen_value_once),
         cmocka_unit_test(dfs_finds_abba_with_one_preemption_but_not_zero),
         cmocka_unit_test(dfs_is_deterministic),
+        cmocka_unit_test(dfs_iterate_runs_each_level_once),
+        cmocka_unit_test(dfs_iterate_finds_abba_at_level_one),
+        cmocka_unit_test(dfs_iterate_failure_at_level_two_replays),
+        cmocka_unit_test(dfs_iterate_summary_and_json),
         cmocka_unit_test(pct_hits_a_depth2_bug_at_least_as_often_as_its_bound),
         cmocka_unit_test(pct_finds_the_depth2_bug_within_budget),
         cmocka_unit_test(pct_failure_replays_from_its_replay_line),
