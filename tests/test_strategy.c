@@ -1002,8 +1002,41 @@ static void dfs_iterate_failure_at_level_two_replays(void **state)
     done(&r);
 }
 
+/* Run body under dfs (bound, iterations) with the report on; return what
+ * weft wrote on stderr (malloc'd). */
+static char *dfs_summary(weft_body_fn *body, int bound, uint64_t iterations,
+                         const char *json)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0);
+    dup2(fileno(f), 2);
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, "dfs", 1, iterations);
+    c.quiet = false;
+    c.preemption_bound = bound;
+    c.json_out = json;
+    int rc = weft_explore(&c, body, NULL, &r);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    assert_int_equal(rc, 0);
+    done(&r);
+    long n = ftell(f);
+    assert_true(n >= 0);
+    char *out = calloc(1, (size_t)n + 1);
+    assert_non_null(out);
+    rewind(f);
+    assert_int_equal(fread(out, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return out;
+}
+
 /* The summary line says how far the levels went and whether that was
- * all; a fixed bound and none are still accepted. */
+ * all; the JSON result has the level. */
 static void dfs_iterate_summary_and_json(void **state)
 {
     (void)state;
@@ -1011,14 +1044,11 @@ static void dfs_iterate_summary_and_json(void **state)
     int fd = mkstemp(json);
     assert_true(fd >= 0);
     close(fd);
-    weft_config_t c;
-    weft_result_t r;
-    pinned(&c, "dfs", 1, 100000);
-    c.json_out = json;
-    assert_int_equal(weft_explore(&c, body_two_stores, NULL, &r), 0);
-    assert_true(r.exhausted);
-    assert_int_equal(r.preemption_level, 2);
-    done(&r);
+    char *out =
+        dfs_summary(body_two_stores, WEFT_PREEMPTIONS_ITERATE, 100000, json);
+    assert_contains(out, "4 executions (the search is exhausted");
+    assert_contains(out, "; preemption bounds iterated up to 2; exhausted)");
+    free(out);
     FILE *f = fopen(json, "r");
     assert_non_null(f);
     char buf[4096];
@@ -1028,6 +1058,16 @@ static void dfs_iterate_summary_and_json(void **state)
     unlink(json);
     assert_contains(buf, "\"preemption_level\": 2,");
     assert_contains(buf, "\"exhausted\": true,");
+
+    /* cut short by the budget at level 1: not exhausted */
+    out = dfs_summary(body_two_stores, WEFT_PREEMPTIONS_ITERATE, 2, NULL);
+    assert_contains(out, "; preemption bounds iterated up to 1)");
+    assert_null(strstr(out, "exhausted"));
+    free(out);
+    /* a fixed bound says nothing of levels */
+    out = dfs_summary(body_two_stores, 1, 100000, NULL);
+    assert_null(strstr(out, "iterated"));
+    free(out);
 }
 
 int main(void)
