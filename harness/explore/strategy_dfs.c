@@ -29,8 +29,9 @@
  * turn every frame it cuts as an item of level L + 2. Only frames first
  * reached in an execution are kept (the others were, when they were
  * first reached). A level that keeps no item ends the search, exhausted:
- * no path was cut. The paths of two levels are kept in memory (a frame
- * per choice of each execution that cut one).
+ * no path was cut. The paths of two levels are kept in memory (4 bytes
+ * per choice of each execution that cut one); an item's first execution
+ * rebuilds the frames of its path from the options kept.
  */
 #include "explore/explore.h"
 
@@ -57,7 +58,7 @@ struct item {
 };
 
 struct level {
-    struct frame *arena; /* kept paths, one after the other */
+    uint32_t *arena; /* kept paths (each frame's k), one after the other */
     size_t alen, acap;
     struct item *items;
     size_t n, cap, head;
@@ -72,8 +73,10 @@ struct dfs_state {
     bool iterate;   /* WEFT_PREEMPTIONS=iterate */
     uint32_t base;  /* iterating: frames next() keeps (the item's path) */
     uint32_t fresh; /* frames the execution under way started with */
-    int ran;        /* the level of the last execution begun */
-    bool lost;      /* an item could not be kept (out of memory) */
+    const uint32_t *replay; /* an item's path to rebuild, rlen frames */
+    uint32_t rlen;
+    int ran;   /* the level of the last execution begun */
+    bool lost; /* an item could not be kept (out of memory) */
     struct level cur, nxt;
     char why[200];
 };
@@ -113,7 +116,7 @@ static void dfs_begin(void *state, uint64_t seed)
     (void)seed;
     st->pos = 0;
     st->pre = 0;
-    st->fresh = st->depth;
+    st->fresh = st->depth > st->base ? st->depth : st->base;
     st->ran = st->bound;
 }
 
@@ -141,6 +144,9 @@ static uint64_t dfs_choose(void *state, const struct weft__choice *c)
         f->n = c->n;
         f->opts = c->n;
         f->k = 0;
+        if (st->pos < st->rlen) /* an item's path: as it ran, then its
+                                   frame's first option past the default */
+            f->k = st->pos + 1 == st->rlen ? 1 : st->replay[st->pos];
         f->step = c->step;
         f->kind = (uint8_t)c->kind;
         f->pre_before = st->pre;
@@ -155,6 +161,13 @@ static uint64_t dfs_choose(void *state, const struct weft__choice *c)
             f->dflt = c->current;
             f->free = false;
         }
+    }
+    if (f->k >= f->opts) {
+        snprintf(st->why, sizeof st->why,
+                 "choice %u has %u options, fewer than when its path was "
+                 "kept for the next preemption level",
+                 st->pos + 1, f->opts);
+        return WEFT__DIVERGED;
     }
     st->pos++;
     if (f->k > 0 && !f->free)
@@ -198,7 +211,8 @@ static void keep_pruned(struct dfs_state *st)
                 return;
             }
             off = l->alen;
-            memcpy(l->arena + off, st->f, st->depth * sizeof *st->f);
+            for (uint32_t j = 0; j < st->depth; j++)
+                l->arena[off + j] = st->f[j].k;
             l->alen += st->depth;
             stored = true;
         }
@@ -217,13 +231,10 @@ static bool take_item(struct dfs_state *st)
     if (l->head == l->n)
         return false;
     struct item it = l->items[l->head++];
-    if (weft__grow(&st->f, &st->cap, it.at + 1, sizeof *st->f)) {
-        st->lost = true;
-        return false;
-    }
-    memcpy(st->f, l->arena + it.off, (it.at + 1) * sizeof *st->f);
-    st->f[it.at].k = 1; /* its first option past the default */
-    st->depth = it.at + 1;
+    /* the next execution rebuilds the path's frames (dfs_choose) */
+    st->replay = l->arena + it.off;
+    st->rlen = it.at + 1;
+    st->depth = 0;
     st->base = it.at + 1;
     return true;
 }
@@ -232,6 +243,11 @@ static bool dfs_next(void *state, uint64_t steps)
 {
     struct dfs_state *st = state;
     (void)steps;
+    if (st->rlen > 0 && st->depth < st->rlen) {
+        st->lost = true; /* diverged: dfs_finished said so */
+        return false;
+    }
+    st->rlen = 0; /* the item's path is in its frames now */
     if (st->iterate)
         keep_pruned(st);
     while (st->depth > st->base) {
@@ -276,6 +292,13 @@ void weft__dfs_level(void *state, int *level, bool *complete)
 static bool dfs_finished(void *state, char *why, size_t len)
 {
     struct dfs_state *st = state;
+    if (st->pos < st->rlen) {
+        snprintf(why, len,
+                 "the execution ended after %u choices, before the %u of "
+                 "the path kept for the next preemption level",
+                 st->pos, st->rlen);
+        return false;
+    }
     if (st->pos >= st->depth)
         return true;
     snprintf(why, len,
