@@ -76,7 +76,7 @@ struct dfs_state {
     const uint32_t *replay; /* an item's path to rebuild, rlen frames */
     uint32_t rlen;
     int ran;   /* the level of the last execution begun */
-    bool lost; /* an item could not be kept (out of memory) */
+    bool lost; /* an item was lost (out of memory, a diverged path) */
     struct level cur, nxt;
     char why[200];
 };
