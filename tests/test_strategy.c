@@ -1002,6 +1002,83 @@ static void dfs_iterate_failure_at_level_two_replays(void **state)
     done(&r);
 }
 
+/* Missed wake-up (examples/missed_wakeup.c): one producer puts two items
+ * in a one-slot buffer, two consumers take one each, waiting with `if`
+ * instead of `while`: a consumer woken after the other took the item
+ * takes from an empty slot. It needs no preemption (the switches at the
+ * blocking waits are free): iterating finds it at level 0, within the
+ * first executions, where the old default (a fixed bound 2, deepest first)
+ * took thousands; the failing execution has as many preemptions as its
+ * level (shrinking off). */
+struct mw_slot {
+    weft_mutex_t m;
+    weft_cond_t nonempty, nonfull;
+    bool full;
+};
+
+static void *mw_producer(void *arg)
+{
+    struct mw_slot *s = arg;
+    for (int i = 1; i <= 2; i++) {
+        weft_mutex_lock(&s->m);
+        while (s->full)
+            weft_cond_wait(&s->nonfull, &s->m);
+        s->full = true;
+        weft_cond_signal(&s->nonempty);
+        weft_mutex_unlock(&s->m);
+    }
+    return NULL;
+}
+
+static void *mw_consumer(void *arg)
+{
+    struct mw_slot *s = arg;
+    weft_mutex_lock(&s->m);
+    if (!s->full) /* the bug */
+        weft_cond_wait(&s->nonempty, &s->m);
+    weft_assert(s->full, "took from an empty slot");
+    s->full = false;
+    weft_cond_signal(&s->nonfull);
+    weft_mutex_unlock(&s->m);
+    return NULL;
+}
+
+static void body_missed_wakeup(void *arg)
+{
+    (void)arg;
+    struct mw_slot s = { WEFT_MUTEX_INITIALIZER, WEFT_COND_INITIALIZER,
+                         WEFT_COND_INITIALIZER, false };
+    weft_thread_t p, c1, c2;
+    weft_thread_spawn(&c1, NULL, mw_consumer, &s);
+    weft_thread_spawn(&c2, NULL, mw_consumer, &s);
+    weft_thread_spawn(&p, NULL, mw_producer, &s);
+    weft_thread_join(p, NULL);
+    weft_thread_join(c1, NULL);
+    weft_thread_join(c2, NULL);
+}
+
+static void dfs_iterate_finds_the_missed_wakeup_at_its_level(void **state)
+{
+    (void)state;
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, "dfs", 1, 100000);
+    c.shrink = false;
+    assert_int_equal(weft_explore(&c, body_missed_wakeup, NULL, &r), 1);
+    assert_int_equal(r.finding, WEFT_FINDING_ASSERTION);
+    assert_int_equal(r.preemption_level, 0);
+    assert_int_equal(r.preemptions, 0);
+    uint64_t n = r.executions;
+    assert_true(n < 20);
+    done(&r);
+    pinned(&c, "dfs", 1, 100000);
+    c.preemption_bound = 2;
+    c.shrink = false;
+    assert_int_equal(weft_explore(&c, body_missed_wakeup, NULL, &r), 1);
+    assert_true(r.executions > 10 * n);
+    done(&r);
+}
+
 /* Run body under dfs (bound, iterations) with the report on; return what
  * weft wrote on stderr (malloc'd). */
 static char *dfs_summary(weft_body_fn *body, int bound, uint64_t iterations,
@@ -1087,6 +1164,7 @@ int main(void)
         cmocka_unit_test(dfs_is_deterministic),
         cmocka_unit_test(dfs_iterate_runs_each_level_once),
         cmocka_unit_test(dfs_iterate_finds_abba_at_level_one),
+        cmocka_unit_test(dfs_iterate_finds_the_missed_wakeup_at_its_level),
         cmocka_unit_test(dfs_iterate_failure_at_level_two_replays),
         cmocka_unit_test(dfs_iterate_summary_and_json),
         cmocka_unit_test(pct_hits_a_depth2_bug_at_least_as_often_as_its_bound),
