@@ -319,7 +319,10 @@ static struct outset s_none, s_iter, s_other;
 static void generated_programs_agree(void **state)
 {
     (void)state;
-    uint64_t count = env_u64("WEFT_GEN_COUNT", 200);
+    /* valgrind and qemu run each execution tens of times slower */
+    bool slow = getenv("TEST_UNDER_VALGRIND") != NULL ||
+                getenv("TEST_UNDER_QEMU") != NULL;
+    uint64_t count = env_u64("WEFT_GEN_COUNT", slow ? 20 : 200);
     uint64_t seed0 = env_u64("WEFT_GEN_SEED", 1);
     max_ops = (unsigned)env_u64("WEFT_GEN_OPS", 3);
     if (max_ops < 2 || max_ops > MAXT * MAXOPS)
