@@ -207,7 +207,8 @@ typedef struct weft_result {
     uint64_t trace_hash;    /* hash of that execution's whole trace */
     uint64_t total_steps;   /* steps over all executions */
     bool exhausted;         /* a systematic strategy explored every
-                               execution (within its bound) */
+                               execution (within its fixed bound; dfs
+                               iterating: no level cut a path, so all) */
     uint64_t distinct;      /* distinct executions (by trace hash) */
     unsigned failures;      /* distinct failures found (keep_going) */
     uint64_t shrunk_steps;  /* steps of the failing execution before
