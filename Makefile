@@ -141,7 +141,7 @@ FLAGS_FILE = $(BUILD)/.flags
 # --------------------------------------------------------- build targets
 
 .DEFAULT_GOAL := all
-.PHONY: all lib tests benches examples deps-check test demo bench asan \
+.PHONY: all lib tests benches examples deps-check test soak demo bench asan \
 	valgrind clang aarch64 ucontext check-exports check-layers install \
 	install-check \
 	uninstall \
@@ -275,6 +275,12 @@ endef
 
 test: deps-check $(TEST_BINS)
 	@$(call run_tests,$(TEST_BINS))
+
+# The generated-program soundness test on thousands of larger programs
+# (tests/test_gen.c; WEFT_GEN_COUNT, WEFT_GEN_STRATEGY as there).
+soak: $(BUILD)/tests/test_gen
+	WEFT_GEN_COUNT=$${WEFT_GEN_COUNT:-3000} WEFT_GEN_OPS=$${WEFT_GEN_OPS:-4} \
+		WEFT_GEN_CAP=$${WEFT_GEN_CAP:-20000} $(RUN) $(BUILD)/tests/test_gen
 
 demo: lib $(EXAMPLE_BINS)
 	@unset WEFT_QUIET; n=0; bad=0; badlist=; \
@@ -637,6 +643,7 @@ clean:
 help:
 	@echo 'make [all]        libweft.a/.so, examples, tests, benchmarks'
 	@echo 'make test         run tests/test_*.c (cmocka); checks deps first'
+	@echo 'make soak         tests/test_gen on thousands of generated programs'
 	@echo 'make demo         run every examples/*.c, in order'
 	@echo 'make bench        run tests/bench_*.c; JSON in $$BUILD/bench/'
 	@echo 'make asan         tests with ASan+UBSan in build-asan/'

@@ -92,6 +92,8 @@ const char *weft_finding_name(weft_finding_t kind);
  * in the environment prints a message naming the variable and the accepted
  * form and exits with status 2.
  */
+#define WEFT_PREEMPTIONS_ITERATE (-2)
+
 typedef struct weft_config {
     uint64_t seed;             /* WEFT_SEED: seed of the first execution; the
                                   others' seeds are derived from it (each
@@ -111,8 +113,12 @@ typedef struct weft_config {
     uint64_t pct_steps;        /* WEFT_PCT_STEPS: steps over which pct
                                   spreads its d-1 change points; 0 learns
                                   it from the executions so far (0) */
-    int preemption_bound;      /* WEFT_PREEMPTIONS: dfs preemption bound,
-                                  -1 for none (2) */
+    int preemption_bound;      /* WEFT_PREEMPTIONS: dfs preemption bound:
+                                  WEFT_PREEMPTIONS_ITERATE (default,
+                                  "iterate": bound 0, then 1, 2, ..., each
+                                  level running only the executions with
+                                  exactly that many preemptions), -1 for
+                                  none ("none"), or a fixed bound N */
     const char *replay_file;   /* WEFT_REPLAY: schedule file to replay;
                                   setting it selects "replay" */
     double time_budget;        /* WEFT_TIME_BUDGET: stop after this many
@@ -201,13 +207,18 @@ typedef struct weft_result {
     uint64_t trace_hash;    /* hash of that execution's whole trace */
     uint64_t total_steps;   /* steps over all executions */
     bool exhausted;         /* a systematic strategy explored every
-                               execution (within its bound) */
+                               execution (within its fixed bound; dfs
+                               iterating: no level cut a path, so all) */
     uint64_t distinct;      /* distinct executions (by trace hash) */
     unsigned failures;      /* distinct failures found (keep_going) */
     uint64_t shrunk_steps;  /* steps of the failing execution before
                                shrinking (steps holds the shrunk count) */
     unsigned preemptions;   /* preemptions in the reported execution */
     unsigned shrunk_preemptions; /* ... before shrinking */
+    int preemption_level;        /* dfs: the preemption bound of the last
+                                    execution run (iterating: the level
+                                    reached), -1 unbounded or another
+                                    strategy */
     char schedule_file[256];     /* where the failing schedule was written
                                     ("" if its path does not fit: the
                                     report has it whole) */

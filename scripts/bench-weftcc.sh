@@ -866,7 +866,7 @@ fi
 
 # ======================================================= 3. dfs, snapshot
 
-printf '\n3. dfs in snapshot mode (WEFT_STRATEGY=dfs, default preemption bound 2):\n'
+printf '\n3. dfs in snapshot mode (WEFT_STRATEGY=dfs, preemption bound 2):\n'
 printf '   each -DFIXED twin until the search is exhausted or WEFT_TIME_BUDGET=%s s\n' "$DFS_BUDGET"
 printf '   stops it (no finding allowed), and each bug to its first finding\n'
 printf '   (WEFT_TIME_BUDGET=%s s; at bound 3 when bound 2 is exhausted without one;\n' "$DFS_BUG_BUDGET"
@@ -878,8 +878,8 @@ for name in "${table2_names[@]}"; do
 	bin=$OUT/corpus/$name
 	# The twin.
 	run_timed "$OUT/run.out" "$OUT/run.err" "$WEFT_RUN_TIMEOUT" \
-		WEFT_STRATEGY=dfs WEFT_ITERATIONS="$MANY" WEFT_TIME_BUDGET="$DFS_BUDGET" \
-		-- "$bin.twin.weft"
+		WEFT_STRATEGY=dfs WEFT_PREEMPTIONS=2 WEFT_ITERATIONS="$MANY" \
+		WEFT_TIME_BUDGET="$DFS_BUDGET" -- "$bin.twin.weft"
 	t_us=$US
 	ran=$(ok_count "$OUT/run.err")
 	exhausted=false

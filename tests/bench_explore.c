@@ -480,6 +480,10 @@ static void part_counts(void)
     exhaust(1, -1, 116319);
     exhaust(2, -1, 360);
     exhaust(3, 2, 8588);
+    /* iterating bounds 0, 1, 2, ...: the same executions as none when it
+     * ends exhausted, each run once */
+    exhaust(0, WEFT_PREEMPTIONS_ITERATE, 90);
+    exhaust(2, WEFT_PREEMPTIONS_ITERATE, 360);
 }
 
 static void print_counts(void)
@@ -500,7 +504,9 @@ static void print_counts(void)
             snprintf(exec, sizeof exec, "> %s (capped%s)",
                      group(x->executions, b1, sizeof b1),
                      x->executions < EXHAUST_CAP ? ", time" : "");
-        if (x->bound < 0)
+        if (x->bound == WEFT_PREEMPTIONS_ITERATE)
+            snprintf(bound, sizeof bound, "iter");
+        else if (x->bound < 0)
             snprintf(bound, sizeof bound, "none");
         else
             snprintf(bound, sizeof bound, "%d", x->bound);
@@ -562,7 +568,7 @@ struct find {
     double seconds;
 };
 
-#define NFIND_STRATS 6
+#define NFIND_STRATS 7
 static struct find finds[NBUGS * NFIND_STRATS];
 static int nfinds;
 
@@ -629,6 +635,8 @@ static void hunt(int bug, const char *strategy, unsigned depth, int bound)
     x->bkey = b->key;
     if (strcmp(strategy, "pct") == 0)
         snprintf(x->strategy, sizeof x->strategy, "pct d=%u", depth);
+    else if (dfs && bound == WEFT_PREEMPTIONS_ITERATE)
+        snprintf(x->strategy, sizeof x->strategy, "dfs iterate");
     else if (dfs)
         snprintf(x->strategy, sizeof x->strategy, "dfs bound %d", bound);
     else
@@ -656,6 +664,7 @@ static void part_finds(void)
             hunt(k, "pct", d, 2);
         hunt(k, "dfs", 3, 2);
         hunt(k, "dfs", 3, 5); /* beyond the brief: enough for the deep bug */
+        hunt(k, "dfs", 3, WEFT_PREEMPTIONS_ITERATE);
     }
 }
 

@@ -395,6 +395,8 @@ static void bad_values_exit_2_naming_the_option_and_form(void **state)
         { "--weft-strategy=bogus", NULL, "random, pct, dfs, replay" },
         { "--weft-quiet=maybe", NULL, "--weft-quiet" },
         { "--weft-preemptions", "-2", "WEFT_PREEMPTIONS='-2'" },
+        { "--weft-preemptions=iter", NULL,
+          "WEFT_PREEMPTIONS='iter' is not valid: expected iterate" },
         { "--weft-time-budget=soon", NULL, "a duration" },
         { "--weft-stack-size=1k", NULL, "from 16k to 1G" },
     };

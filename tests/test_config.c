@@ -311,6 +311,24 @@ static void weft_strategy_accepts_random_and_replay(void **state)
     assert_string_equal(c.strategy, "random");
 }
 
+static void weft_preemptions_accepts_iterate_none_and_a_bound(void **state)
+{
+    (void)state;
+    weft_config_t c;
+    char err[256];
+    weft_config_init(&c);
+    assert_int_equal(c.preemption_bound, WEFT_PREEMPTIONS_ITERATE);
+    assert_int_equal(apply("WEFT_PREEMPTIONS", "3", &c, err, sizeof err), 0);
+    assert_int_equal(c.preemption_bound, 3);
+    assert_int_equal(apply("WEFT_PREEMPTIONS", "none", &c, err, sizeof err), 0);
+    assert_int_equal(c.preemption_bound, -1);
+    assert_int_equal(apply("WEFT_PREEMPTIONS", "-1", &c, err, sizeof err), 0);
+    assert_int_equal(c.preemption_bound, -1);
+    assert_int_equal(apply("WEFT_PREEMPTIONS", "iterate", &c, err, sizeof err),
+                     0);
+    assert_int_equal(c.preemption_bound, WEFT_PREEMPTIONS_ITERATE);
+}
+
 static void weft_replay_and_schedule_out_take_paths(void **state)
 {
     (void)state;
@@ -486,7 +504,9 @@ static const struct bad overflow_values[] = {
     { "WEFT_TIME_BUDGET", "1.2.3", "a duration" },
     { "WEFT_JOBS", "4294967298", "1 to 256" },
     { "WEFT_PCT_DEPTH", "4294967297", "1 to 64" },
-    { "WEFT_PREEMPTIONS", "4294967297", "-1 (unbounded)" },
+    { "WEFT_PREEMPTIONS", "4294967297", "none or -1 (unbounded)" },
+    { "WEFT_PREEMPTIONS", "iterated", "iterate (the default)" },
+    { "WEFT_PREEMPTIONS", "None", "an integer from 0 to 1000000" },
     { "WEFT_LOOP_WORKERS", "4294967297", "1 to 1024" },
     { "WEFT_TRACE", "4294967297", "0 to 65536" },
     { "WEFT_STACK_SIZE", " 64k", "16k to 1G" },
@@ -980,6 +1000,8 @@ int main(void)
         cmocka_unit_test_setup(weft_trace_and_spurious_take_counts, clean_env),
         cmocka_unit_test_setup(weft_strategy_accepts_random_and_replay,
                                clean_env),
+        cmocka_unit_test_setup(
+            weft_preemptions_accepts_iterate_none_and_a_bound, clean_env),
         cmocka_unit_test_setup(weft_replay_and_schedule_out_take_paths,
                                clean_env),
         cmocka_unit_test_setup(weft_quiet_accepts_boolean_words, clean_env),

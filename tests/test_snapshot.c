@@ -45,7 +45,7 @@ static const struct snap_case cases[] = {
         "confirmed: replayed in a fresh process" },
       { "NOT CONFIRMED" } },
     { "alternate_fixed",
-      { "WEFT_STRATEGY=dfs", "WEFT_ITERATIONS=1000000" },
+      { "WEFT_STRATEGY=dfs", "WEFT_PREEMPTIONS=2", "WEFT_ITERATIONS=1000000" },
       0,
       { "the search is exhausted: every execution with at most 2 "
         "preemptions" },
@@ -170,7 +170,7 @@ static void test_json(void **state)
     free(j);
 
     const char *dfs[] = { "WEFT_ITERATIONS=100000", "WEFT_STRATEGY=dfs",
-                          json_env, NULL };
+                          "WEFT_PREEMPTIONS=2", json_env, NULL };
     assert_int_equal(run_capture("alternate_fixed", dfs, out, err), 0);
     j = slurp(json);
     assert_non_null(strstr(j, "\"finding\": null"));

@@ -870,6 +870,303 @@ static void pct_refuses_a_depth_out_of_range(void **state)
     }
 }
 
+/* ------------------------------------------- iterative preemption bounding */
+
+/* Run body under iterating dfs (the default bound) within `iterations`;
+ * return the executions run and the level of the last one. */
+static uint64_t dfs_iterate(weft_body_fn *body, uint64_t iterations, int *level,
+                            bool *exhausted)
+{
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, "dfs", 1, iterations);
+    assert_int_equal(c.preemption_bound, WEFT_PREEMPTIONS_ITERATE);
+    assert_int_equal(weft_explore(&c, body, NULL, &r), 0);
+    uint64_t n = r.executions;
+    *level = r.preemption_level;
+    *exhausted = r.exhausted;
+    done(&r);
+    return n;
+}
+
+/*
+ * Level L runs exactly the executions with L preemptions: bound(L) -
+ * bound(L - 1) of the counts derived above, and the search ends,
+ * exhausted, at the first level that cut no path, having run each
+ * execution of the unbounded search once.
+ *   one store:        1, 1, 1     (bounds 1, 2, 3; 3 unbounded)
+ *   two stores:       1, 1, 2     (bounds 1, 2, 4; 4)
+ *   empty thread:     1, 1        (bounds 1, 2, 2: level 1 cuts none)
+ *   yield:            1, 1, 1     (bounds 1, 2, 3; 3)
+ *   two threads, one store each: 3, 4, 3  (bounds 3, 7, 10; 10)
+ */
+static void dfs_iterate_runs_each_level_once(void **state)
+{
+    (void)state;
+    struct {
+        weft_body_fn *body;
+        uint64_t per_level[4];
+        int levels;
+    } cases[] = {
+        { body_one_store, { 1, 1, 1 }, 3 },
+        { body_two_stores, { 1, 1, 2 }, 3 },
+        { body_empty_thread, { 1, 1 }, 2 },
+        { body_yield, { 1, 1, 1 }, 3 },
+        { body_two_threads_atomic_main, { 3, 4, 3 }, 3 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int level;
+        bool ex;
+        uint64_t total = 0;
+        for (int l = 0; l < cases[i].levels; l++) {
+            total += cases[i].per_level[l];
+            /* a budget that ends with level l ends at level l, and the
+             * search is not exhausted until the last level */
+            uint64_t n = dfs_iterate(cases[i].body, total, &level, &ex);
+            assert_int_equal(n, total);
+            assert_int_equal(level, l);
+            assert_int_equal(ex, l == cases[i].levels - 1);
+            if (cases[i].per_level[l] > 1) { /* one short: not exhausted */
+                n = dfs_iterate(cases[i].body, total - 1, &level, &ex);
+                assert_int_equal(level, l);
+                assert_false(ex);
+            }
+        }
+        uint64_t n = dfs_iterate(cases[i].body, 100000, &level, &ex);
+        assert_int_equal(n, total);
+        assert_int_equal(n, dfs_count(cases[i].body, NULL, -1));
+        assert_int_equal(level, cases[i].levels - 1);
+        assert_true(ex);
+    }
+}
+
+/* The ABBA deadlock needs one preemption: iterating finds it at level 1,
+ * after the one execution of level 0 (main's join blocks first). */
+static void dfs_iterate_finds_abba_at_level_one(void **state)
+{
+    (void)state;
+    struct abba st;
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, "dfs", 1, 100000);
+    c.lock_order = 0;
+    c.shrink = false;
+    assert_int_equal(weft_explore(&c, body_abba, &st, &r), 1);
+    assert_int_equal(r.finding, WEFT_FINDING_DEADLOCK);
+    assert_int_equal(r.preemption_level, 1);
+    assert_int_equal(r.preemptions, 1);
+    assert_false(r.exhausted);
+    done(&r);
+}
+
+/*
+ * A bug two preemptions deep: t1 stores 1 then 2, t2 reads twice and must
+ * not see 1 then 2. t2's first load must come between the stores and its
+ * second after them: t1 is preempted after its first store, t2 after its
+ * first load (t1's exit is a free switch). Levels 0 and 1 pass, level 2
+ * fails, and its schedule replays the failure.
+ */
+static weft_atomic32_t l2_x = WEFT_ATOMIC_INIT(0);
+
+static void *l2_writer(void *arg)
+{
+    (void)arg;
+    weft_atomic32_store(&l2_x, 1);
+    weft_atomic32_store(&l2_x, 2);
+    return NULL;
+}
+
+static void *l2_reader(void *arg)
+{
+    (void)arg;
+    uint32_t a = weft_atomic32_load(&l2_x);
+    /* a read-modify-write, not a load: a second load of what the task
+     * found last is a spin, and switching there would be free */
+    uint32_t b = weft_atomic32_fetch_add(&l2_x, 0);
+    weft_assert(!(a == 1 && b == 2), "saw 1 then 2");
+    return NULL;
+}
+
+static void body_level2(void *arg)
+{
+    (void)arg;
+    weft_atomic32_store(&l2_x, 0);
+    weft_thread_t t1, t2;
+    weft_thread_spawn(&t1, "writer", l2_writer, NULL);
+    weft_thread_spawn(&t2, "reader", l2_reader, NULL);
+    weft_thread_join(t1, NULL);
+    weft_thread_join(t2, NULL);
+}
+
+static void dfs_iterate_failure_at_level_two_replays(void **state)
+{
+    (void)state;
+    weft_config_t c;
+    weft_result_t r, rr;
+    assert_true(dfs_count(body_level2, NULL, 1) > 1); /* bound 1: passes */
+    pinned(&c, "dfs", 1, 100000);
+    c.shrink = false;
+    assert_int_equal(weft_explore(&c, body_level2, NULL, &r), 1);
+    assert_int_equal(r.finding, WEFT_FINDING_ASSERTION);
+    assert_int_equal(r.preemption_level, 2);
+    assert_int_equal(r.preemptions, 2);
+    assert_true(r.schedule_file[0] != '\0');
+
+    pinned(&c, "replay", 1, 1);
+    c.replay_file = r.schedule_file;
+    assert_int_equal(weft_explore(&c, body_level2, NULL, &rr), 1);
+    assert_int_equal(rr.finding, WEFT_FINDING_ASSERTION);
+    assert_int_equal(rr.trace_hash, r.trace_hash);
+    assert_contains(rr.message, "saw 1 then 2");
+    weft_result_destroy(&rr);
+    done(&r);
+}
+
+/* Missed wake-up (examples/missed_wakeup.c): one producer puts two items
+ * in a one-slot buffer, two consumers take one each, waiting with `if`
+ * instead of `while`: a consumer woken after the other took the item
+ * takes from an empty slot. It needs no preemption (the switches at the
+ * blocking waits are free): iterating finds it at level 0, within the
+ * first executions, where the old default (a fixed bound 2, deepest first)
+ * took thousands; the failing execution has as many preemptions as its
+ * level (shrinking off). */
+struct mw_slot {
+    weft_mutex_t m;
+    weft_cond_t nonempty, nonfull;
+    bool full;
+};
+
+static void *mw_producer(void *arg)
+{
+    struct mw_slot *s = arg;
+    for (int i = 1; i <= 2; i++) {
+        weft_mutex_lock(&s->m);
+        while (s->full)
+            weft_cond_wait(&s->nonfull, &s->m);
+        s->full = true;
+        weft_cond_signal(&s->nonempty);
+        weft_mutex_unlock(&s->m);
+    }
+    return NULL;
+}
+
+static void *mw_consumer(void *arg)
+{
+    struct mw_slot *s = arg;
+    weft_mutex_lock(&s->m);
+    if (!s->full) /* the bug */
+        weft_cond_wait(&s->nonempty, &s->m);
+    weft_assert(s->full, "took from an empty slot");
+    s->full = false;
+    weft_cond_signal(&s->nonfull);
+    weft_mutex_unlock(&s->m);
+    return NULL;
+}
+
+static void body_missed_wakeup(void *arg)
+{
+    (void)arg;
+    struct mw_slot s = { WEFT_MUTEX_INITIALIZER, WEFT_COND_INITIALIZER,
+                         WEFT_COND_INITIALIZER, false };
+    weft_thread_t p, c1, c2;
+    weft_thread_spawn(&c1, NULL, mw_consumer, &s);
+    weft_thread_spawn(&c2, NULL, mw_consumer, &s);
+    weft_thread_spawn(&p, NULL, mw_producer, &s);
+    weft_thread_join(p, NULL);
+    weft_thread_join(c1, NULL);
+    weft_thread_join(c2, NULL);
+}
+
+static void dfs_iterate_finds_the_missed_wakeup_at_its_level(void **state)
+{
+    (void)state;
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, "dfs", 1, 100000);
+    c.shrink = false;
+    assert_int_equal(weft_explore(&c, body_missed_wakeup, NULL, &r), 1);
+    assert_int_equal(r.finding, WEFT_FINDING_ASSERTION);
+    assert_int_equal(r.preemption_level, 0);
+    assert_int_equal(r.preemptions, 0);
+    uint64_t n = r.executions;
+    assert_true(n < 20);
+    done(&r);
+    pinned(&c, "dfs", 1, 100000);
+    c.preemption_bound = 2;
+    c.shrink = false;
+    assert_int_equal(weft_explore(&c, body_missed_wakeup, NULL, &r), 1);
+    assert_true(r.executions > 10 * n);
+    done(&r);
+}
+
+/* Run body under dfs (bound, iterations) with the report on; return what
+ * weft wrote on stderr (malloc'd). */
+static char *dfs_summary(weft_body_fn *body, int bound, uint64_t iterations,
+                         const char *json)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0);
+    dup2(fileno(f), 2);
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, "dfs", 1, iterations);
+    c.quiet = false;
+    c.preemption_bound = bound;
+    c.json_out = json;
+    int rc = weft_explore(&c, body, NULL, &r);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    assert_int_equal(rc, 0);
+    done(&r);
+    long n = ftell(f);
+    assert_true(n >= 0);
+    char *out = calloc(1, (size_t)n + 1);
+    assert_non_null(out);
+    rewind(f);
+    assert_int_equal(fread(out, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return out;
+}
+
+/* The summary line says how far the levels went and whether that was
+ * all; the JSON result has the level. */
+static void dfs_iterate_summary_and_json(void **state)
+{
+    (void)state;
+    char json[] = "/tmp/weft-test-iterate-XXXXXX";
+    int fd = mkstemp(json);
+    assert_true(fd >= 0);
+    close(fd);
+    char *out =
+        dfs_summary(body_two_stores, WEFT_PREEMPTIONS_ITERATE, 100000, json);
+    assert_contains(out, "4 executions (the search is exhausted");
+    assert_contains(out, "; preemption bounds iterated up to 2; exhausted)");
+    free(out);
+    FILE *f = fopen(json, "r");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    unlink(json);
+    assert_contains(buf, "\"preemption_level\": 2,");
+    assert_contains(buf, "\"exhausted\": true,");
+
+    /* cut short by the budget at level 1: not exhausted */
+    out = dfs_summary(body_two_stores, WEFT_PREEMPTIONS_ITERATE, 2, NULL);
+    assert_contains(out, "; preemption bounds iterated up to 1)");
+    assert_null(strstr(out, "exhausted"));
+    free(out);
+    /* a fixed bound says nothing of levels */
+    out = dfs_summary(body_two_stores, 1, 100000, NULL);
+    assert_null(strstr(out, "iterated"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -885,6 +1182,11 @@ int main(void)
         cmocka_unit_test(dfs_enumerates_each_chosen_value_once),
         cmocka_unit_test(dfs_finds_abba_with_one_preemption_but_not_zero),
         cmocka_unit_test(dfs_is_deterministic),
+        cmocka_unit_test(dfs_iterate_runs_each_level_once),
+        cmocka_unit_test(dfs_iterate_finds_abba_at_level_one),
+        cmocka_unit_test(dfs_iterate_finds_the_missed_wakeup_at_its_level),
+        cmocka_unit_test(dfs_iterate_failure_at_level_two_replays),
+        cmocka_unit_test(dfs_iterate_summary_and_json),
         cmocka_unit_test(pct_hits_a_depth2_bug_at_least_as_often_as_its_bound),
         cmocka_unit_test(pct_finds_the_depth2_bug_within_budget),
         cmocka_unit_test(pct_failure_replays_from_its_replay_line),

@@ -175,9 +175,9 @@ static void test_corpus(void **state)
 }
 
 /* The systematic search on every corpus program, executions starting from
- * the snapshot: each bug found (within 2 preemptions, dfs's default bound;
- * two need 3), each twin's bounded space exhausted, or 100,000 executions
- * of it passed, without a finding. */
+ * the snapshot: each bug found (within 2 preemptions; two need 3), each twin's
+ * bounded space exhausted, or 100,000 executions of it passed, without a
+ * finding. */
 static bool needs_three(const char *name)
 {
     return strcmp(name, "aba") == 0 || strcmp(name, "ws_deque") == 0;
@@ -201,7 +201,7 @@ static void test_corpus_dfs(void **state)
         snprintf(err, sizeof err, "%s/%s.dfs.err", tmp, n);
         pid_t bug = start(path, err, env);
         const char *tenv[] = { "WEFT_STRATEGY=dfs", "WEFT_ITERATIONS=100000",
-                               NULL };
+                               "WEFT_PREEMPTIONS=2", NULL };
         snprintf(path, sizeof path, "%s/%s_fixed", tmp, n);
         snprintf(err, sizeof err, "%s/%s_fixed.dfs.err", tmp, n);
         pid_t twin = start(path, err, tenv);

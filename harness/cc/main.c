@@ -786,6 +786,7 @@ static int run_forked(weft_config_t *cfg, uint64_t skip)
         res.failures = nfails;
         res.execution = nfails > 0 ? fails[0] + 1 : 0;
         res.exhausted = exhausted;
+        res.preemption_level = -1;
         if (nfails > 0) {
             res.finding = (weft_finding_t)weftcc_sh->slot[0].finding;
             if (res.finding == WEFT_FINDING_NONE)
@@ -983,6 +984,13 @@ static int run_in_process(weft_config_t *cfg)
                  ", the search is exhausted: every execution with at most %d "
                  "preemption%s",
                  cfg->preemption_bound, cfg->preemption_bound == 1 ? "" : "s");
+    else if (exhausted && cfg->strategy != NULL &&
+             strcmp(cfg->strategy, "dfs") == 0 &&
+             cfg->preemption_bound == WEFT_PREEMPTIONS_ITERATE)
+        snprintf(all, sizeof all,
+                 ", the search is exhausted: preemption bounds iterated up "
+                 "to %d, that is all of them",
+                 res.preemption_level);
     else if (exhausted)
         snprintf(all, sizeof all,
                  ", the search is exhausted: that is all of them");

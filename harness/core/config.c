@@ -45,7 +45,7 @@ void weft_config_init(weft_config_t *cfg)
     cfg->strategy = "random";
     cfg->pct_depth = 3;
     cfg->pct_steps = 0;
-    cfg->preemption_bound = 2;
+    cfg->preemption_bound = WEFT_PREEMPTIONS_ITERATE;
     cfg->jobs = 1;
     cfg->shard_index = 1;
     cfg->shard_count = 1;
@@ -200,7 +200,9 @@ static const struct var {
       "an integer, 0 to learn it (steps pct spreads its change "
       "points over)" },
     { "WEFT_PREEMPTIONS", BOUND, offsetof(weft_config_t, preemption_bound), 0,
-      1000000, "-1 (unbounded) or an integer from 0 to 1000000" },
+      1000000,
+      "iterate (the default), none or -1 (unbounded), or an integer "
+      "from 0 to 1000000" },
     { "WEFT_REPLAY", PATH, offsetof(weft_config_t, replay_file), 0, 0,
       "the path of a schedule file" },
     { "WEFT_SCHEDULE_OUT", PATH, offsetof(weft_config_t, schedule_out), 0, 0,
@@ -277,7 +279,11 @@ static int set(weft_config_t *cfg, const struct var *v, const char *s,
             goto bad;
         return 0;
     case BOUND:
-        if (strcmp(s, "-1") == 0) {
+        if (strcmp(s, "iterate") == 0) {
+            *(int *)(void *)field = WEFT_PREEMPTIONS_ITERATE;
+            return 0;
+        }
+        if (strcmp(s, "-1") == 0 || strcmp(s, "none") == 0) {
             *(int *)(void *)field = -1;
             return 0;
         }

@@ -180,6 +180,12 @@ static int search_serial(struct weft__search *s)
         }
         if (!s->st->next(s->state, r->step)) {
             s->exhausted = s->st != &weft__strategy_replay;
+            if (s->st == &weft__strategy_dfs) {
+                int level;
+                bool complete;
+                weft__dfs_level(s->state, &level, &complete);
+                s->exhausted = complete;
+            }
             break;
         }
         if (WEFT__UNLIKELY(weft__stop_why != NULL)) {
@@ -843,6 +849,13 @@ static void summary(struct weft__search *s, weft_result_t *res, int rc)
     res->exhausted = s->exhausted;
     res->distinct = s->nset;
     res->failures = s->nfound;
+    bool iterated = s->st == &weft__strategy_dfs &&
+                    cfg->preemption_bound == WEFT_PREEMPTIONS_ITERATE &&
+                    s->executions > 0;
+    if (s->st == &weft__strategy_dfs && s->executions > 0) {
+        bool complete;
+        weft__dfs_level(s->state, &res->preemption_level, &complete);
+    }
     if (s->interrupted != 0 && rc >= 0) {
         struct weft__buf b = { 0 };
         weft__buf_printf(
@@ -883,6 +896,9 @@ static void summary(struct weft__search *s, weft_result_t *res, int rc)
                          : "",
             s->st->name, s->set_full ? "about " : "",
             (unsigned long long)s->nset, (unsigned long long)s->total_steps);
+    if (iterated)
+        fprintf(stderr, "; preemption bounds iterated up to %d%s",
+                res->preemption_level, s->exhausted ? "; exhausted" : "");
     if (s->out_of_time)
         fprintf(stderr, "; stopped by the %.1fs time budget", cfg->time_budget);
     if (s->stopped != NULL)
@@ -905,6 +921,7 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     if (res == NULL)
         res = &dummy;
     memset(res, 0, sizeof *res);
+    res->preemption_level = -1;
     if (weft__current != NULL)
         weft__misuse("weft_explore", "called inside an exploration");
     if (body == NULL)

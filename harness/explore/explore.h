@@ -26,6 +26,11 @@ WEFT__HIDDEN extern const struct weft__strategy weft__strategy_random;
 WEFT__HIDDEN extern const struct weft__strategy weft__strategy_replay;
 WEFT__HIDDEN extern const struct weft__strategy weft__strategy_pct;
 WEFT__HIDDEN extern const struct weft__strategy weft__strategy_dfs;
+/* A dfs state's preemption level: that of its last execution (iterating),
+ * its bound (fixed) or -1 (none); complete is false when the search lost
+ * a path it cut (out of memory, or the path diverged when it was run
+ * again): not exhausted then. */
+WEFT__HIDDEN void weft__dfs_level(void *state, int *level, bool *complete);
 
 /*
  * The fuzz strategy (strategy_fuzz.c), shared with weft_fuzz_one (fuzz.c).

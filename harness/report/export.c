@@ -120,6 +120,7 @@ int weft__export_json(const char *path, const weft_config_t *cfg,
             (unsigned long long)res->total_steps);
     fprintf(f, "  \"exhausted\": %s,\n  \"failures\": %u,\n",
             res->exhausted ? "true" : "false", res->failures);
+    fprintf(f, "  \"preemption_level\": %d,\n", res->preemption_level);
     fprintf(f, "  \"shard\": \"%u/%u\",\n", cfg->shard_index, cfg->shard_count);
     if (res->finding == 0) {
         fprintf(f, "  \"finding\": null\n}\n");
