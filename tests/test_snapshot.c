@@ -30,7 +30,17 @@ static const struct snap_case cases[] = {
       0,
       { OK_RUNS ", no finding (snapshot" },
       { "note:", "snap:" } },
-    { "fresh", { "WEFT_ISOLATE=fork" }, 0, { OK_RUNS, "(fork" }, { "snap:" } },
+    { "fresh",
+      { "WEFT_ISOLATE=fork" },
+      0,
+      { OK_RUNS, "(fork" },
+      { "snap:", "WEFT_SHRINK" } },
+    /* shrinking asked for where it cannot be done: said, not ignored */
+    { "fresh",
+      { "WEFT_ISOLATE=fork", "WEFT_SHRINK=1" },
+      0,
+      { OK_RUNS, "note: WEFT_SHRINK is not done in fork mode" },
+      { "snap:" } },
     /* ... which in-process mode does not do: the scenario can tell */
     { "fresh",
       { "WEFT_ISOLATE=none" },

@@ -651,6 +651,15 @@ static int run_forked(weft_config_t *cfg, uint64_t skip)
                         "none, not fork\n");
         return 2;
     }
+    /* Shrinking re-runs a failure many times in one process: a forked
+     * child has no clean globals to do it on. Asked for, it is refused
+     * aloud, never ignored. */
+    const char *shrink = getenv("WEFT_SHRINK");
+    if (shrink != NULL && shrink[0] != '\0' && strcmp(shrink, "0") != 0)
+        fprintf(stderr, "weft: note: WEFT_SHRINK is not done in fork mode "
+                        "(each execution is a process of its own): "
+                        "failures are reported as found; snapshot mode "
+                        "(the default) shrinks them\n");
     uint64_t first = cfg->shard_index - 1, stride = cfg->shard_count;
     uint64_t n = cfg->iterations;
     if (cfg->replay_file != NULL)
