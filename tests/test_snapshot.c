@@ -331,12 +331,70 @@ static void test_divergence(void **state)
     free(e);
 }
 
+/* Persisted failures and WEFT_KEEP_GOING in a weft-cc program: the
+ * failure is written under WEFT_FAILURE_DIR/<program>/, the next run
+ * replays it first ("still fails"), a fixed build's run says it "passes
+ * now" and goes on; keep-going runs every execution after the failure. */
+static void test_persisted_and_keep_going(void **state)
+{
+    (void)state;
+    build_snap();
+    char dir[PATH_MAX + 64], dir_env[PATH_MAX + 96], json[PATH_MAX + 64],
+        json_env[PATH_MAX + 96], out[PATH_MAX + 64], err[PATH_MAX + 64];
+    snprintf(dir, sizeof dir, "%s/failures", tmp);
+    snprintf(dir_env, sizeof dir_env, "WEFT_FAILURE_DIR=%s", dir);
+    snprintf(json, sizeof json, "%s/keep.json", tmp);
+    snprintf(json_env, sizeof json_env, "WEFT_JSON=%s", json);
+    snprintf(out, sizeof out, "%s/persist.out", tmp);
+    snprintf(err, sizeof err, "%s/persist.err", tmp);
+    const char *bug[] = { "WEFT_SEED=1", "WEFT_ITERATIONS=100000", dir_env,
+                          NULL };
+    assert_int_equal(run_capture("alternate", bug, out, err), 1);
+    char *e = slurp(err);
+    char *p = strstr(e, "WEFT_REPLAY=");
+    if (p == NULL || strstr(p, "/failures/snap/crash-") == NULL)
+        print_error("no persisted schedule named:\n%s\n", e);
+    assert_non_null(p);
+    free(e);
+
+    assert_int_equal(run_capture("alternate", bug, out, err), 1);
+    e = slurp(err);
+    if (strstr(e, "still fails") == NULL)
+        print_error("%s\n", e);
+    assert_non_null(strstr(e, "weft: snap: persisted failure "));
+    assert_non_null(strstr(e, "still fails"));
+    assert_non_null(strstr(e, "FAILED replaying a persisted failure"));
+    free(e);
+
+    const char *fixed[] = { "WEFT_SEED=1", "WEFT_ITERATIONS=" RUNS, dir_env,
+                            NULL };
+    assert_int_equal(run_capture("alternate_fixed", fixed, out, err), 0);
+    e = slurp(err);
+    assert_non_null(strstr(e, "passes now"));
+    assert_non_null(strstr(e, "OK: " RUNS " executions"));
+    free(e);
+
+    const char *keep[] = { "WEFT_SEED=1", "WEFT_ITERATIONS=3000",
+                           "WEFT_KEEP_GOING=1", json_env, NULL };
+    assert_int_equal(run_capture("alternate", keep, out, err), 1);
+    char *j = slurp(json);
+    if (strstr(j, "\"executions\": 3000,") == NULL)
+        print_error("%s\n", j);
+    assert_non_null(strstr(j, "\"executions\": 3000,"));
+    assert_non_null(strstr(j, "\"failures\": 1"));
+    assert_non_null(strstr(j, "\"kind\": \"crash\""));
+    free(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cases),         cmocka_unit_test(test_json),
-        cmocka_unit_test(test_shards),        cmocka_unit_test(test_divergence),
+        cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_shards),
+        cmocka_unit_test(test_divergence),
         cmocka_unit_test(test_sync_coverage),
+        cmocka_unit_test(test_persisted_and_keep_going),
     };
     return cmocka_run_group_tests(tests, locate, cleanup);
 }
