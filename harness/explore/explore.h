@@ -26,6 +26,7 @@ WEFT__HIDDEN extern const struct weft__strategy weft__strategy_random;
 WEFT__HIDDEN extern const struct weft__strategy weft__strategy_replay;
 WEFT__HIDDEN extern const struct weft__strategy weft__strategy_pct;
 WEFT__HIDDEN extern const struct weft__strategy weft__strategy_dfs;
+WEFT__HIDDEN extern const struct weft__strategy weft__strategy_dpor;
 
 /*
  * The fuzz strategy (strategy_fuzz.c), shared with weft_fuzz_one (fuzz.c).
@@ -158,6 +159,7 @@ struct weft__search {
     void *arg;
     uint64_t first, stride; /* this shard's execution indices */
     uint64_t executions, total_steps, persisted;
+    uint64_t redundant; /* executions the strategy cut short (dpor) */
     bool exhausted, out_of_time;
     const char *stopped; /* why a layer above stopped the search */
     struct weft__found found[16];

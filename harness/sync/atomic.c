@@ -18,6 +18,8 @@ static inline void visible(struct weft__run *r, weft_atomic_op_t op,
         (op == WEFT_AOP_LOAD || op == WEFT_AOP_CAS) && weft__spinning(r, p);
     if (WEFT__UNLIKELY(spin))
         weft__spin_wait(r);
+    weft__access(r, p, op == WEFT_AOP_LOAD ? WEFT__ACC_READ : WEFT__ACC_WRITE,
+                 NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, spin ? WEFT__OP_YIELD : WEFT__OP_ATOMIC, NULL, file, line);
 }
 
