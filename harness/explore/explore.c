@@ -884,11 +884,14 @@ static void summary(struct weft__search *s, weft_result_t *res, int rc)
             cfg->name ? cfg->name : "", cfg->name ? ": " : "",
             (unsigned long long)s->executions, s->executions == 1 ? "" : "s",
             !s->exhausted ? ""
-            : s->st == &weft__strategy_dpor
+            : s->st != &weft__strategy_dpor
+                ? " (the search is exhausted: that is all of them)"
+            : cfg->preemption_bound < 0
                 ? " (the search is exhausted: they cover every interleaving "
                   "of the visible operations, under the step bound, up to "
                   "the order of independent ones)"
-                : " (the search is exhausted: that is all of them)",
+                : " (the search is exhausted within its preemption bound: "
+                  "WEFT_PREEMPTIONS=-1 covers every interleaving)",
             s->st->name, s->set_full ? "about " : "",
             (unsigned long long)s->nset, (unsigned long long)s->total_steps);
     if (s->out_of_time)
