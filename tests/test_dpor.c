@@ -396,6 +396,47 @@ static void dpor_bound_limits_the_search(void **state)
     done(&r);
 }
 
+/* The JSON result says the space was exhausted; a second shard runs
+ * nothing (the search is one sequence); the environment names dpor. */
+static void dpor_reports_exhaustion_and_is_not_sharded(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/weft-test-dpor-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    weft_config_t c;
+    weft_result_t r;
+    k_threads = 2;
+    pinned(&c, 1000);
+    c.json_out = path;
+    assert_int_equal(weft_explore(&c, body_shared_add, NULL, &r), 0);
+    assert_true(r.exhausted);
+    done(&r);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    unlink(path);
+    assert_non_null(strstr(buf, "\"exhausted\": true"));
+
+    pinned(&c, 1000);
+    c.shard_index = 2;
+    c.shard_count = 2;
+    assert_int_equal(weft_explore(&c, body_shared_add, NULL, &r), 0);
+    assert_int_equal(r.executions, 0);
+    done(&r);
+
+    weft_config_init(&c);
+    char err[256];
+    setenv("WEFT_STRATEGY", "dpor", 1);
+    assert_int_equal(weft_config_from_env(&c, err, sizeof err), 0);
+    unsetenv("WEFT_STRATEGY");
+    assert_string_equal(c.strategy, "dpor");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +451,7 @@ int main(void)
         cmocka_unit_test(dpor_gets_past_a_spin),
         cmocka_unit_test(dpor_says_what_it_covered),
         cmocka_unit_test(dpor_bound_limits_the_search),
+        cmocka_unit_test(dpor_reports_exhaustion_and_is_not_sharded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
