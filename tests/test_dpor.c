@@ -437,6 +437,91 @@ static void dpor_reports_exhaustion_and_is_not_sharded(void **state)
     assert_string_equal(c.strategy, "dpor");
 }
 
+/* ABA on a Treiber stack of three nodes (tests/corpus/aba.c): thread 1
+ * pops A (reads top = A, next = B) and is preempted; thread 2 pops A and
+ * B and pushes A back; thread 1's compare-exchange still sees A and
+ * installs B, which thread 2 owns. A pop's load and its swap run back to
+ * back under dpor (a swap that would succeed is no spin). */
+#define ABA_NIL (-1)
+static weft_atomic32_t aba_next[3];
+static weft_atomic64_t aba_top;
+static int aba_owned[2][3];
+
+static int aba_pop(void)
+{
+    uint64_t old = weft_atomic64_load(&aba_top);
+    for (;;) {
+        int n = (int)(uint32_t)old;
+        if (n == ABA_NIL)
+            return ABA_NIL;
+        uint32_t nx = weft_atomic32_load(&aba_next[n]);
+        if (weft_atomic64_compare_exchange(&aba_top, &old, nx))
+            return n;
+    }
+}
+
+static void aba_push(int n)
+{
+    uint64_t old = weft_atomic64_load(&aba_top);
+    do
+        weft_atomic32_store(&aba_next[n], (uint32_t)old);
+    while (!weft_atomic64_compare_exchange(&aba_top, &old, (uint32_t)n));
+}
+
+static void *aba_t1(void *arg)
+{
+    (void)arg;
+    int n = aba_pop();
+    if (n != ABA_NIL)
+        aba_owned[0][n] = 1;
+    return NULL;
+}
+
+static void *aba_t2(void *arg)
+{
+    (void)arg;
+    int a = aba_pop(), b = aba_pop();
+    if (a != ABA_NIL)
+        aba_push(a);
+    if (b != ABA_NIL)
+        aba_owned[1][b] = 1;
+    return NULL;
+}
+
+static void body_aba(void *arg)
+{
+    (void)arg;
+    memset(aba_owned, 0, sizeof aba_owned);
+    for (int i = 0; i < 3; i++)
+        weft_atomic32_store(&aba_next[i],
+                            i + 1 < 3 ? (uint32_t)(i + 1) : (uint32_t)ABA_NIL);
+    weft_atomic64_store(&aba_top, 0);
+    weft_thread_t a, b;
+    weft_thread_spawn(&a, NULL, aba_t1, NULL);
+    weft_thread_spawn(&b, NULL, aba_t2, NULL);
+    weft_thread_join(a, NULL);
+    weft_thread_join(b, NULL);
+    int count[3] = { 0 }, steps = 0;
+    for (int n = (int)(uint32_t)weft_atomic64_load(&aba_top);
+         n != ABA_NIL && steps <= 3;
+         n = (int)weft_atomic32_load(&aba_next[n]), steps++)
+        count[n]++;
+    for (int i = 0; i < 3; i++)
+        weft_assert(count[i] + aba_owned[0][i] + aba_owned[1][i] == 1,
+                    "node %d lost or in two places (ABA)", i);
+}
+
+static void dpor_finds_the_aba(void **state)
+{
+    (void)state;
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, 100000);
+    assert_int_equal(weft_explore(&c, body_aba, NULL, &r), 1);
+    assert_int_equal(r.finding, WEFT_FINDING_ASSERTION);
+    done(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +537,7 @@ int main(void)
         cmocka_unit_test(dpor_says_what_it_covered),
         cmocka_unit_test(dpor_bound_limits_the_search),
         cmocka_unit_test(dpor_reports_exhaustion_and_is_not_sharded),
+        cmocka_unit_test(dpor_finds_the_aba),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
