@@ -166,12 +166,14 @@ static int search_serial(struct weft__search *s)
         }
         if (e != 0)
             return e;       /* not run to its end: not counted */
-        if (r->redundant) { /* a repeat of others: not counted */
+        if (r->redundant) { /* a repeat of others: not counted, nor
+                               taken from the budget */
             s->redundant++;
             if (!s->st->next(s->state, r->step)) {
                 s->exhausted = true;
                 break;
             }
+            i -= s->stride;
             continue;
         }
         s->executions++;
