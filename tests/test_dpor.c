@@ -522,6 +522,50 @@ static void dpor_finds_the_aba(void **state)
     done(&r);
 }
 
+/* A join that does not wait (deadline 0) races with the thread's exit:
+ * dpor runs the thread's end on both sides of it. */
+static void *store_one(void *arg)
+{
+    weft_atomic32_store((weft_atomic32_t *)arg, 1);
+    return NULL;
+}
+
+static void body_tryjoin(void *arg)
+{
+    (void)arg;
+    weft_atomic32_t a = WEFT_ATOMIC_INIT(0);
+    weft_thread_t t;
+    weft_thread_spawn(&t, NULL, store_one, &a);
+    int rc = weft_thread_timedjoin(t, NULL, 0);
+    if (rc == -ETIMEDOUT)
+        rc = weft_thread_join(t, NULL);
+    weft_assert(rc == 0 && weft_atomic32_load(&a) == 1, "rc %d", rc);
+}
+
+static int tryjoin_outcome[2];
+
+static void body_tryjoin_seen(void *arg)
+{
+    (void)arg;
+    weft_atomic32_t a = WEFT_ATOMIC_INIT(0);
+    weft_thread_t t;
+    weft_thread_spawn(&t, NULL, store_one, &a);
+    int rc = weft_thread_timedjoin(t, NULL, 0);
+    tryjoin_outcome[rc == 0]++;
+    if (rc == -ETIMEDOUT)
+        weft_thread_join(t, NULL);
+}
+
+static void dpor_races_a_join_that_may_time_out(void **state)
+{
+    (void)state;
+    assert_true(dpor_count(body_tryjoin, NULL) >= 1);
+    memset(tryjoin_outcome, 0, sizeof tryjoin_outcome);
+    assert_true(dpor_count(body_tryjoin_seen, NULL) >= 2);
+    assert_true(tryjoin_outcome[0] > 0); /* timed out */
+    assert_true(tryjoin_outcome[1] > 0); /* joined */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +582,7 @@ int main(void)
         cmocka_unit_test(dpor_bound_limits_the_search),
         cmocka_unit_test(dpor_reports_exhaustion_and_is_not_sharded),
         cmocka_unit_test(dpor_finds_the_aba),
+        cmocka_unit_test(dpor_races_a_join_that_may_time_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

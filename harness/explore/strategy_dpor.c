@@ -15,7 +15,10 @@
  * before the first step, unless one that can is there already. Tasks
  * whose next step was explored from a choice already sleep in the branches
  * after it until a dependent step wakes them; a branch where every enabled
- * task sleeps is redundant (it is run to its end, but adds nothing).
+ * task sleeps only repeats others: the execution is cut short there
+ * (WEFT__REDUNDANT) and not counted, so each execution counted is one
+ * Mazurkiewicz trace when nothing blocks. Wake-up trees, which would avoid
+ * starting those branches at all, are not implemented.
  *
  * Dependence: atomics by address (two loads commute); mutexes, condition
  * variables, semaphores, barriers, once and rwlocks as writes on the
@@ -80,6 +83,7 @@ struct dpor_state {
     /* next(): per log entry: sequence number in its task, vector clock */
     uint32_t *seq, *vc, *fat, *last, *first, *cand, *rl;
     uint32_t seqcap, vccap, fatcap, lastcap, rlcap;
+    bool oom; /* next() could not find the races: the search cannot go on */
     char why[200];
 };
 
@@ -286,6 +290,9 @@ static uint64_t dpor_choose(void *state, const struct weft__choice *c)
     struct dpor_state *st = state;
     if (c->log == NULL)
         return fail(st, "the run does not log accesses");
+    if (st->oom)
+        return fail(st, "out of memory finding the races of the execution "
+                        "before");
     st->log = c->log;
     apply_log(st);
     struct frame *f;
@@ -479,8 +486,11 @@ static bool dpor_next(void *state, uint64_t steps)
     (void)steps;
     if (st->depth == 0 || st->log == NULL)
         return false;
-    if (!races(st))
-        return false; /* out of memory: stop, as if exhausted */
+    if (!races(st)) {
+        /* out of memory: not exhausted, so run once more to say so */
+        st->oom = true;
+        return true;
+    }
     while (st->depth > 0) {
         struct frame *f = &st->f[st->depth - 1];
         if (f->kind == WEFT__CHOOSE_VALUE) {

@@ -39,8 +39,11 @@ int weft_thread_timedjoin_at(weft_thread_t t, void **ret, int64_t deadline,
     struct weft__run *r = weft__run_get("weft_thread_join");
     struct weft__task *self = r->cur;
     struct weft__task *x = lookup(r, t);
-    if (x != NULL && x != self)
+    if (x != NULL && x != self && deadline == WEFT_FOREVER)
         weft__access(r, x, WEFT__ACC_JOIN, NULL, 0, WEFT__WAIT_DONE, x);
+    else if (x != NULL && x != self) /* it may time out: a race with the
+                                        exit */
+        weft__access(r, x, WEFT__ACC_WRITE, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_JOIN, NULL, file, line);
     if (x == NULL)
         return -ESRCH;
