@@ -4,15 +4,17 @@
  *
  * Three parts:
  *  1. executions per second of the four workloads of bench_core.c (W1-W4)
- *     under random, pct (d = 3) and dfs (preemption bound 2);
- *  2. executions dfs needs to exhaust W1-W4, beside the figures the Rust
+ *     under random, pct (d = 3), dfs (preemption bound 2) and dpor
+ *     (unbounded);
+ *  2. executions dfs and dpor need to exhaust W1-W4, beside the figures
+ *     the Rust
  *     model checker loom needs for the same workloads (a different
  *     measure: see the note printed with the table);
  *  3. executions to the first failure, median over 20 explorations, of
- *     random, pct (d = 1, 2, 3) and dfs (bounds 2 and 5; deterministic:
- *     one search each) on the bugs of the examples (lost update, bank
- *     transfer deadlock, missed wake-up) and on a deep one (bug pattern
- *     10, two workers feeding each other). The 20 explorations start from
+ *     random, pct (d = 1, 2, 3), dfs (bounds 2 and 5) and dpor
+ *     (deterministic: one search each) on the bugs of the examples (lost
+ * update, bank transfer deadlock, missed wake-up) and on a deep one (bug
+ * pattern 10, two workers feeding each other). The 20 explorations start from
  *     seeds 1..20 and, separately, from seeds s * 2^32 (see part 3).
  *
  * Times are wall-clock (CLOCK_MONOTONIC), best and median over REPS
@@ -88,7 +90,7 @@ static void config(weft_config_t *c, const char *strategy, uint64_t seed,
     c->iterations = iterations;
     c->max_steps = 100000;
     c->pct_depth = 3;
-    c->preemption_bound = 2;
+    c->preemption_bound = strcmp(strategy, "dpor") == 0 ? -1 : 2;
     c->quiet = true;
     c->shrink = false;  /* a failure is counted, not minimised */
     c->use_env = false; /* a benchmark measures one fixed thing */
@@ -334,7 +336,7 @@ struct rate {
     double steps; /* visible operations per execution, on average */
 };
 
-#define NSTRATS_RATE 3
+#define NSTRATS_RATE 4
 static struct rate rates[NWORKLOADS * NSTRATS_RATE];
 static int nrates;
 
@@ -380,7 +382,8 @@ static double rate_once(const struct workload *w, const char *strategy,
 
 static void part_rates(void)
 {
-    static const char *const strats[NSTRATS_RATE] = { "random", "pct", "dfs" };
+    static const char *const strats[NSTRATS_RATE] = { "random", "pct", "dfs",
+                                                      "dpor" };
     for (int k = 0; k < NWORKLOADS; k++)
         for (int s = 0; s < NSTRATS_RATE; s++) {
             double v[REPS];
@@ -399,14 +402,14 @@ static void print_rates(void)
 {
     char b1[32];
     printf("\nexecutions per second (%s executions per repetition; pct "
-           "d = 3; dfs bound 2, restarted when exhausted)\n",
+           "d = 3; dfs bound 2, dpor unbounded, restarted when exhausted)\n",
            group(RATE_EXECS, b1, sizeof b1));
     printf("  %-34s %-7s %10s %10s %10s %8s  %s\n", "workload", "strategy",
            "best", "median", "Msteps/s", "steps", "dfs search");
     for (int i = 0; i < nrates; i++) {
         const struct rate *x = &rates[i];
         char note[64] = "";
-        if (strcmp(x->strategy, "dfs") == 0)
+        if (strcmp(x->strategy, "dfs") == 0 || strcmp(x->strategy, "dpor") == 0)
             snprintf(note, sizeof note, "%s executions%s",
                      group(x->per_search, b1, sizeof b1),
                      x->exhausted ? ", exhausted" : " (capped)");
@@ -416,14 +419,16 @@ static void print_rates(void)
     }
     printf("  steps: visible operations per execution (mean); Msteps/s: "
            "median rate times steps.\n"
-           "  dfs: the search is run again while under the count, so its "
-           "set-up is timed too.\n");
+           "  dfs, dpor: the search is run again while under the count, so "
+           "its set-up is timed\n"
+           "  too; the rate of dpor beside random's on a workload is its "
+           "cost per execution.\n");
 }
 
 /* ------------------------------------------ part 2: dfs to exhaustion */
 
 struct count {
-    const char *workload, *wkey;
+    const char *workload, *wkey, *strategy;
     int bound;           /* -1: none */
     uint64_t executions; /* run */
     bool exhausted;
@@ -433,7 +438,7 @@ struct count {
     long rss_mib;      /* the process's peak RSS after it */
 };
 
-#define MAX_COUNTS 8
+#define MAX_COUNTS 12
 static struct count counts[MAX_COUNTS];
 static int ncounts;
 
@@ -445,55 +450,58 @@ static long peak_rss_mib(void)
     return u.ru_maxrss / 1024; /* KiB on Linux */
 }
 
-static void exhaust(int w, int bound, uint64_t loom)
+static void exhaust(int w, const char *strategy, int bound, uint64_t loom)
 {
     weft_config_t c;
     weft_result_t r;
-    config(&c, "dfs", 1, EXHAUST_CAP);
+    config(&c, strategy, 1, EXHAUST_CAP);
     c.preemption_bound = bound;
     c.time_budget = EXHAUST_SECONDS;
     double t0 = now_ns();
     int rc = weft_explore(&c, workloads[w].body, NULL, &r);
     double t = (now_ns() - t0) / 1e9;
     if (rc != 0) {
-        fprintf(stderr, "bench_explore: dfs on %s failed (rc %d): %s\n",
-                workloads[w].label, rc, r.message);
+        fprintf(stderr, "bench_explore: %s on %s failed (rc %d): %s\n",
+                strategy, workloads[w].label, rc, r.message);
         failures++;
     }
     if (ncounts < MAX_COUNTS)
-        counts[ncounts++] = (struct count){ workloads[w].label,
-                                            workloads[w].key,
-                                            bound,
-                                            r.executions,
-                                            r.exhausted,
-                                            t,
-                                            loom,
-                                            r.distinct,
-                                            peak_rss_mib() };
+        counts[ncounts++] = (struct count){
+            workloads[w].label, workloads[w].key, strategy, bound,
+            r.executions,       r.exhausted,      t,        loom,
+            r.distinct,         peak_rss_mib()
+        };
     weft_result_destroy(&r);
 }
 
 static void part_counts(void)
 {
-    exhaust(0, -1, 90);
-    exhaust(1, 2, 116319);
-    exhaust(1, -1, 116319);
-    exhaust(2, -1, 360);
-    exhaust(3, 2, 8588);
+    exhaust(0, "dfs", -1, 90);
+    exhaust(1, "dfs", 2, 116319);
+    exhaust(1, "dfs", -1, 116319);
+    exhaust(2, "dfs", -1, 360);
+    exhaust(3, "dfs", 2, 8588);
+    /* dpor, unbounded; W4's Mazurkiewicz count is 12!/(3!^4) = 369,600 */
+    exhaust(0, "dpor", -1, 90);
+    exhaust(1, "dpor", -1, 116319);
+    exhaust(2, "dpor", -1, 360);
+    exhaust(3, "dpor", -1, 369600);
     /* iterating bounds 0, 1, 2, ...: the same executions as none when it
      * ends exhausted, each run once */
-    exhaust(0, WEFT_PREEMPTIONS_ITERATE, 90);
-    exhaust(2, WEFT_PREEMPTIONS_ITERATE, 360);
+    exhaust(0, "dfs", WEFT_PREEMPTIONS_ITERATE, 90);
+    exhaust(2, "dfs", WEFT_PREEMPTIONS_ITERATE, 360);
 }
 
 static void print_counts(void)
 {
     char b1[32], b2[32], b3[32], bound[16];
-    printf("\nexecutions for dfs to exhaust a workload (cap %s executions "
+    printf("\nexecutions for dfs and dpor to exhaust a workload (cap %s "
+           "executions "
            "or %.0f s)\n",
            group(EXHAUST_CAP, b1, sizeof b1), EXHAUST_SECONDS);
-    printf("  %-34s %-5s %26s %10s %8s %8s %10s %9s\n", "workload", "bound",
-           "weft dfs", "distinct", "seconds", "peak MiB", "loom", "weft/loom");
+    printf("  %-34s %-5s %-5s %20s %10s %8s %8s %10s %9s\n", "workload",
+           "strat", "bound", "executions", "distinct", "seconds", "peak MiB",
+           "loom", "weft/loom");
     for (int i = 0; i < ncounts; i++) {
         const struct count *x = &counts[i];
         char exec[48];
@@ -510,10 +518,10 @@ static void print_counts(void)
             snprintf(bound, sizeof bound, "none");
         else
             snprintf(bound, sizeof bound, "%d", x->bound);
-        printf("  %-34s %-5s %26s %10s %8.2f %8ld %10s %s%8.2f\n", x->workload,
-               bound, exec, group(x->distinct, b3, sizeof b3), x->seconds,
-               x->rss_mib, group(x->loom, b2, sizeof b2),
-               x->exhausted ? " " : ">",
+        printf("  %-34s %-5s %-5s %20s %10s %8.2f %8ld %10s %s%8.2f\n",
+               x->workload, x->strategy, bound, exec,
+               group(x->distinct, b3, sizeof b3), x->seconds, x->rss_mib,
+               group(x->loom, b2, sizeof b2), x->exhausted ? " " : ">",
                (double)x->executions / (double)x->loom);
     }
     printf("  note: the counts are not the same measure. weft's choice "
@@ -530,7 +538,11 @@ static void print_counts(void)
            "executions, not of time.\n"
            "  distinct: executions whose trace no earlier one had (weft's "
            "own count); peak MiB:\n"
-           "  the process's peak resident memory so far.\n");
+           "  the process's peak resident memory so far. dpor runs one "
+           "execution per class of\n"
+           "  interleavings equal up to the order of independent operations "
+           "(W4's loom figure\n"
+           "  there is the count of those classes, 12!/(3!^4)).\n");
 }
 
 /* ---------------------------------- part 3: executions to first failure */
@@ -629,6 +641,7 @@ static void hunt(int bug, const char *strategy, unsigned depth, int bound)
     const struct bug *b = &bugs[bug];
     struct find *x = &finds[nfinds++];
     bool dfs = strcmp(strategy, "dfs") == 0;
+    bool systematic = dfs || strcmp(strategy, "dpor") == 0;
     uint64_t v[SEEDS];
     memset(x, 0, sizeof *x);
     x->bug = b->label;
@@ -641,10 +654,10 @@ static void hunt(int bug, const char *strategy, unsigned depth, int bound)
         snprintf(x->strategy, sizeof x->strategy, "dfs bound %d", bound);
     else
         snprintf(x->strategy, sizeof x->strategy, "%s", strategy);
-    x->runs = dfs ? 1 : SEEDS; /* dfs ignores the seed */
+    x->runs = systematic ? 1 : SEEDS; /* dfs and dpor ignore the seed */
     double t0 = now_ns();
     for (int set = 0; set < NSETS; set++) {
-        if (dfs && set > 0) {
+        if (systematic && set > 0) {
             x->set[set] = x->set[0];
             continue;
         }
@@ -665,6 +678,7 @@ static void part_finds(void)
         hunt(k, "dfs", 3, 2);
         hunt(k, "dfs", 3, 5); /* beyond the brief: enough for the deep bug */
         hunt(k, "dfs", 3, WEFT_PREEMPTIONS_ITERATE);
+        hunt(k, "dpor", 3, -1);
     }
 }
 
@@ -797,12 +811,14 @@ static void write_json(double seconds)
     for (int i = 0; i < ncounts; i++) {
         const struct count *x = &counts[i];
         fprintf(f,
-                "    {\"workload\": \"%s\", \"preemption_bound\": %d, "
+                "    {\"workload\": \"%s\", \"strategy\": \"%s\", "
+                "\"preemption_bound\": %d, "
                 "\"executions\": %llu, \"exhausted\": %s, \"seconds\": "
                 "%.3f, \"distinct\": %llu, \"peak_rss_mib\": %ld, "
                 "\"loom_executions\": %llu, \"ratio_weft_over_loom\": "
                 "%.4f}%s\n",
-                x->wkey, x->bound, (unsigned long long)x->executions,
+                x->wkey, x->strategy, x->bound,
+                (unsigned long long)x->executions,
                 x->exhausted ? "true" : "false", x->seconds,
                 (unsigned long long)x->distinct, x->rss_mib,
                 (unsigned long long)x->loom,
@@ -851,7 +867,7 @@ static void write_json(double seconds)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    printf("bench_explore: weft %s, strategies random, pct, dfs\n",
+    printf("bench_explore: weft %s, strategies random, pct, dfs, dpor\n",
            WEFT_VERSION);
     double t0 = now_ns();
     part_rates();

@@ -392,7 +392,7 @@ static void bad_values_exit_2_naming_the_option_and_form(void **state)
         { "--weft-seed=", NULL, "--weft-seed" },
         { "--weft-iterations=0", NULL, "a positive integer" },
         { "--weft-shard", "5/4", "k/n with 1 <= k <= n" },
-        { "--weft-strategy=bogus", NULL, "random, pct, dfs, replay" },
+        { "--weft-strategy=bogus", NULL, "random, pct, dfs, dpor, replay" },
         { "--weft-quiet=maybe", NULL, "--weft-quiet" },
         { "--weft-preemptions", "-2", "WEFT_PREEMPTIONS='-2'" },
         { "--weft-preemptions=iter", NULL,

@@ -3,7 +3,7 @@
  * each execution starts from what main started with (globals, heap,
  * descriptors, umask, cwd, signals, mappings), what cannot be undone is
  * noticed and handed to fork mode, a failure only leftovers could cause
- * is flagged NOT CONFIRMED, dfs searches across executions, JSON
+ * is flagged NOT CONFIRMED, dfs and dpor search across executions, JSON
  * describes a clean exploration, and shards and jobs split the executions
  * without losing or repeating one.
  */
@@ -59,6 +59,21 @@ static const struct snap_case cases[] = {
       0,
       { "the search is exhausted: every execution with at most 2 "
         "preemptions" },
+      { "snap:" } },
+    /* dpor too: one execution per order of the ten sections, C(10, 5) */
+    { "alternate",
+      { "WEFT_STRATEGY=dpor", "WEFT_PREEMPTIONS=-1",
+        "WEFT_ITERATIONS=1000000" },
+      1,
+      { "SIGABRT (abort) at tests/weftcc/snap.c:",
+        "confirmed: replayed in a fresh process" },
+      { "NOT CONFIRMED" } },
+    { "alternate_fixed",
+      { "WEFT_STRATEGY=dpor", "WEFT_PREEMPTIONS=-1",
+        "WEFT_ITERATIONS=1000000" },
+      0,
+      { "OK: 252 executions, no finding, the search is exhausted: every "
+        "interleaving of the visible operations" },
       { "snap:" } },
     /* what a snapshot cannot undo: said once, with the line, then the
      * executions go on in forked processes */

@@ -645,10 +645,13 @@ static int run_forked(weft_config_t *cfg, uint64_t skip)
     make_hint();
     cfg->replay_hint = hint;
     const char *strategy = cfg->strategy ? cfg->strategy : "random";
-    if (strcmp(strategy, "dfs") == 0 && cfg->replay_file == NULL) {
-        fprintf(stderr, "weft: WEFT_STRATEGY=dfs searches across executions: "
-                        "it needs WEFT_ISOLATE=snapshot (the default) or "
-                        "none, not fork\n");
+    if ((strcmp(strategy, "dfs") == 0 || strcmp(strategy, "dpor") == 0) &&
+        cfg->replay_file == NULL) {
+        fprintf(stderr,
+                "weft: WEFT_STRATEGY=%s searches across executions: "
+                "it needs WEFT_ISOLATE=snapshot (the default) or "
+                "none, not fork\n",
+                strategy);
         return 2;
     }
     /* Shrinking re-runs a failure many times in one process: a forked
@@ -951,11 +954,12 @@ static int run_in_process(weft_config_t *cfg)
                 "weft: note: execution %llu did what a snapshot cannot undo "
                 "(%s)",
                 (unsigned long long)at, weftcc_sh->taint_what);
-        if (strcmp(st, "dfs") == 0 || cfg->replay_file != NULL) {
+        if (strcmp(st, "dfs") == 0 || strcmp(st, "dpor") == 0 ||
+            cfg->replay_file != NULL) {
             fprintf(stderr,
                     "; a %s search cannot go on in forked processes: "
                     "stopped after %llu execution%s\n",
-                    cfg->replay_file ? "replayed" : "dfs",
+                    cfg->replay_file ? "replayed" : st,
                     (unsigned long long)done, plural(done));
             return 2;
         }
@@ -986,9 +990,15 @@ static int run_in_process(weft_config_t *cfg)
     }
     char r[32];
     rate(r, sizeof r, done, dt);
-    char all[120] = "";
-    if (exhausted && cfg->strategy != NULL &&
-        strcmp(cfg->strategy, "dfs") == 0 && cfg->preemption_bound >= 0)
+    char all[200] = "";
+    bool dpor = cfg->strategy != NULL && strcmp(cfg->strategy, "dpor") == 0;
+    if (exhausted && dpor && cfg->preemption_bound < 0)
+        snprintf(all, sizeof all,
+                 ", the search is exhausted: every interleaving of the "
+                 "visible operations, up to the order of independent ones");
+    else if (exhausted && cfg->strategy != NULL &&
+             (dpor || strcmp(cfg->strategy, "dfs") == 0) &&
+             cfg->preemption_bound >= 0)
         snprintf(all, sizeof all,
                  ", the search is exhausted: every execution with at most %d "
                  "preemption%s",

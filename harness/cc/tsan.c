@@ -1352,6 +1352,7 @@ static inline void spin_guard(struct weft__run *r, const void *ra)
     }
     if (WEFT__UNLIKELY(++spin >= SPIN_LIMIT)) {
         spin = 0;
+        weft__access(r, NULL, WEFT__ACC_NONE, NULL, 0, WEFT__WAIT_NONE, NULL);
         weft__visible(r, WEFT__OP_YIELD, NULL, weft__pc_site,
                       weftcc_pc_line(ra));
     }
@@ -1360,13 +1361,35 @@ static inline void spin_guard(struct weft__run *r, const void *ra)
 static void volatile_hb(struct weft__run *r, struct weft__task *t, uintptr_t a,
                         bool write);
 
+/* What an access of size bytes at a touches, for dpor: the 8-byte words
+ * of its first and last byte; anything when it spans more than two words
+ * or its size is unknown (0). */
+static WEFT__NOINLINE void track(struct weft__run *r, uintptr_t a,
+                                 unsigned size, bool write)
+{
+    if (size == 0 || size > 16) {
+        weft__access(r, NULL, WEFT__ACC_ALL, NULL, 0, WEFT__WAIT_NONE, NULL);
+        return;
+    }
+    int kind = write ? WEFT__ACC_WRITE : WEFT__ACC_READ;
+    uintptr_t lo = a & ~(uintptr_t)7, hi = (a + size - 1) & ~(uintptr_t)7;
+    if (hi - lo > 8) { /* three words: say anything */
+        weft__access(r, NULL, WEFT__ACC_ALL, NULL, 0, WEFT__WAIT_NONE, NULL);
+        return;
+    }
+    weft__access(r, (const void *)lo, kind, hi != lo ? (const void *)hi : NULL,
+                 hi != lo ? kind : 0, WEFT__WAIT_NONE, NULL);
+}
+
 /* A plain or volatile access made a visible operation: a read that finds
  * what the task read last time, nobody else having run, is a spin (a
  * yield: core.h). */
-static void access_visible(struct weft__run *r, uintptr_t a, uint8_t flags,
-                           uint32_t pc)
+static void access_visible(struct weft__run *r, uintptr_t a, unsigned size,
+                           uint8_t flags, uint32_t pc)
 {
     const void *key = (const void *)a;
+    if (WEFT__UNLIKELY(r->track))
+        track(r, a, size, flags & C_WRITE);
     if (flags & C_WRITE) {
         weft__visible(r, WEFT__OP_WRITE, NULL, weft__pc_site, (int)pc);
         weft__spin_wrote(r, key);
@@ -1389,7 +1412,7 @@ static WEFT__NOINLINE void access_slow(struct weft__run *r,
     if (weftcc_granularity == WEFTCC_GRAN_MEMORY ||
         (vol && weftcc_granularity == WEFTCC_GRAN_ATOMICS) ||
         (WEFT__UNLIKELY(npoints != 0) && point_known((int32_t)pc)))
-        access_visible(r, a, flags, pc);
+        access_visible(r, a, size, flags, pc);
     else
         spin_guard(r, ra);
     if (weftcc_race_mode == WEFTCC_RACE_OFF)
@@ -1411,7 +1434,7 @@ static WEFT__NOINLINE void own_stack_access(struct weft__run *r,
                                             bool vol)
 {
     if (vol && weftcc_granularity >= WEFTCC_GRAN_ATOMICS)
-        access_visible(r, a, flags, (uint32_t)weftcc_pc_line(ra));
+        access_visible(r, a, 0, flags, (uint32_t)weftcc_pc_line(ra));
     else
         spin_guard(r, ra);
     if (vol && weftcc_race_mode != WEFTCC_RACE_OFF)
@@ -1627,9 +1650,14 @@ static inline bool mo_release(int mo)
  * that re-reads what the task found unchanged, nobody else having run, is
  * a spins: a yield (core.h). */
 static WEFT__NOINLINE void atomic_pre(struct weft__run *r, const void *ra,
-                                      const volatile void *a, bool reads)
+                                      const volatile void *a, unsigned size,
+                                      bool reads)
 {
     if (weftcc_granularity >= WEFTCC_GRAN_ATOMICS) {
+        /* for dpor, a write (loads too: `reads` covers a
+         * compare-exchange); a fence (size 0) touches anything */
+        if (WEFT__UNLIKELY(r->track))
+            track(r, (uintptr_t)a, size, true);
         bool spins = reads && weft__spinning(r, (const void *)a);
         if (WEFT__UNLIKELY(spins))
             weft__spin_wait(r);
@@ -1725,11 +1753,12 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
 }
 
 /* PRE(a, reads): reads is true for a load or compare-exchange. */
-#define PRE(a, reads)                      \
+#define PRE(a, reads) PRE_SIZED(a, sizeof *(a), reads)
+#define PRE_SIZED(a, size, reads)          \
     struct weft__run *r_ = NULL;           \
     struct weft__task *t_ = cur_task(&r_); \
     if (t_ != NULL)                        \
-    atomic_pre(r_, RA, a, reads)
+    atomic_pre(r_, RA, a, size, reads)
 #define POST(p, how, mo)                                                      \
     do {                                                                      \
         if (t_ != NULL)                                                       \
@@ -1771,7 +1800,8 @@ static WEFT__NOINLINE void atomic_post(struct weft__run *r,
     static inline __attribute__((always_inline)) int cas##N(                   \
         volatile T *a, T *c, T v, int mo, int fmo)                             \
     {                                                                          \
-        PRE(a, true);                                                          \
+        /* under dpor, one that would swap is no spin (atomic.c) */            \
+        PRE(a, !r_->track || *(a) != *(c));                                    \
         bool ok = __atomic_compare_exchange_n(                                 \
             (T *)a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);          \
         POST(a, ok ? A_RMW : A_LOAD, ok ? mo : fmo);                           \
@@ -1907,7 +1937,7 @@ u128 __tsan_atomic128_compare_exchange_val(volatile u128 *a, u128 c, u128 v,
  * weft's interleavings are sequentially consistent anyway). */
 void __tsan_atomic_thread_fence(int mo)
 {
-    PRE(NULL, false);
+    PRE_SIZED(NULL, 0, false);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (t_ == NULL || weftcc_race_mode == WEFTCC_RACE_OFF)
         return;

@@ -96,6 +96,50 @@ WEFT__HIDDEN bool weft__pc_source(int pc, char *file, size_t len, int *line);
 /* A site as reports print it (one of four rotating buffers). */
 WEFT__HIDDEN const char *weft__site(const char *file, int line);
 
+/* ------------------------------------------------------------ accesses */
+
+/*
+ * What a visible operation touches, for a strategy that tracks
+ * dependencies (dpor): up to two objects (compared by address, never
+ * ordered), each with a kind. Filled only when the run tracks (r->track):
+ * a site calls weft__access() before weft__visible(); an operation whose
+ * site says nothing is WEFT__ACC_ALL (dependent with everything).
+ */
+enum weft__acc_kind {
+    WEFT__ACC_NONE,   /* touches nothing shared (yield, sleep, spawn) */
+    WEFT__ACC_ALL,    /* may touch anything (unknown, a wake-up's return) */
+    WEFT__ACC_READ,   /* an atomic load */
+    WEFT__ACC_WRITE,  /* a store, RMW, or any other object operation */
+    WEFT__ACC_LOCK,   /* a blocking lock: waits while another holds it */
+    WEFT__ACC_UNLOCK, /* never enabled beside a LOCK of the same mutex */
+    WEFT__ACC_EXIT,   /* a task ends (key: the task) */
+    WEFT__ACC_JOIN,   /* waits for the EXIT of its key */
+};
+/* When the operation could not go on (a strategy treats the task as not
+ * enabled): wait_on is a mutex's owner field, or a task to be done. */
+enum weft__acc_wait { WEFT__WAIT_NONE, WEFT__WAIT_OWNER, WEFT__WAIT_DONE };
+
+struct weft__access {
+    const void *key[2]; /* key[1] NULL: one object */
+    uint8_t kind[2];
+    uint8_t wait;
+    const void *wait_on;
+};
+
+/* One entry of an execution's access log: a task ran its pending
+ * operation (or came back from a wait, or started). */
+struct weft__accrec {
+    uint32_t task;
+    uint32_t from; /* a task's first entry: its spawner's entry, else
+                      UINT32_MAX */
+    struct weft__access a;
+};
+
+struct weft__acclog {
+    struct weft__accrec *v;
+    uint32_t n, cap;
+};
+
 /* -------------------------------------------------------------- tasks */
 
 /* A task is READY exactly while it is in run->ready (ready_add checks
@@ -175,6 +219,11 @@ struct weft__task {
      * layer cares about costs the core nothing. */
     bool hooked;
     bool stack_escaped; /* weft-cc: another task accessed its stack */
+    /* what its pending operation touches (r->track only; acc_set: the
+     * site said), and its spawner's log entry (UINT32_MAX: none) */
+    bool acc_set;
+    struct weft__access acc;
+    uint32_t acc_from;
     /* spin detection (weft__spinning): locations it read and found
      * unchanged since no other task has run (r->switches was spin_sw) */
     uint8_t nspin;
@@ -204,6 +253,11 @@ struct weft__choice {
     uint64_t step;
     int op;            /* the operation about to happen */
     uint64_t set_hash; /* order-free hash of ids */
+    /* for strategies that track accesses (r->track), else NULL: the ready
+     * tasks (kind TASK, as ids; each one's acc is its pending operation)
+     * and the access log of the execution so far */
+    struct weft__task *const *tasks;
+    const struct weft__acclog *log;
 };
 
 /* One entry of the decision log: enough to replay and to check a replay. */
@@ -229,6 +283,9 @@ static inline bool weft__is_preemption(const struct weft__decision *d)
 }
 
 #define WEFT__DIVERGED UINT64_MAX
+/* A task choice answered so: the rest of this execution would repeat
+ * what others cover (dpor's sleep sets); it ends here, uncounted. */
+#define WEFT__REDUNDANT (UINT64_MAX - 1)
 
 struct weft__strategy {
     const char *name;
@@ -236,6 +293,7 @@ struct weft__strategy {
     bool replays;      /* it follows a recorded schedule: an execution it
                           runs adds nothing to what earlier executions
                           taught (the lock-order graph) */
+    bool tracks;       /* it wants accesses (struct weft__access) logged */
     /* Make the state for a whole exploration; -errno on failure. */
     int (*create)(void **state, const weft_config_t *cfg, char *err,
                   size_t err_len);
@@ -405,12 +463,16 @@ struct weft__run {
 
     struct weft__decision *decisions;
     uint32_t ndecisions, decisions_cap;
+    /* accesses, logged while the strategy tracks them (r->track) */
+    bool track;
+    struct weft__acclog acc;
     bool decisions_full; /* the log could not grow: replay file partial */
 
     bool failed;
     bool oom;
     bool ended;         /* the program ended the execution (weft__end) */
     bool abandoned;     /* the execution cannot count (weft__abandon) */
+    bool redundant;     /* the strategy cut it short (WEFT__REDUNDANT) */
     bool interruptible; /* a search execution: SIGINT/SIGTERM may stop it */
     bool interrupted;   /* ... and did (weft__run_one returned -EINTR) */
     pid_t pid;          /* the process exploring (a fork is another) */
@@ -514,6 +576,24 @@ WEFT__HIDDEN void weft__obj_init(struct weft__run *r, weft__obj_t *o,
 /* The decision point: record op, then let the strategy pick who runs. */
 WEFT__HIDDEN void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
                                 const char *file, int line);
+
+/* Say what the current task's next visible operation touches (only a
+ * tracking run keeps it: the others pay one test). */
+static inline void weft__access(struct weft__run *r, const void *key, int kind,
+                                const void *key2, int kind2, int wait,
+                                const void *wait_on)
+{
+    if (WEFT__LIKELY(!r->track))
+        return;
+    struct weft__task *t = r->cur;
+    t->acc.key[0] = key;
+    t->acc.key[1] = key2;
+    t->acc.kind[0] = (uint8_t)kind;
+    t->acc.kind[1] = (uint8_t)kind2;
+    t->acc.wait = (uint8_t)wait;
+    t->acc.wait_on = wait_on;
+    t->acc_set = true;
+}
 
 /*
  * Block the current task on obj (may be NULL) until woken or until

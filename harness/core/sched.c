@@ -417,6 +417,27 @@ static void log_decision(struct weft__run *r, const struct weft__choice *c,
     d->op = (uint8_t)c->op;
 }
 
+/* A tracking run logs what the task that goes on touches. */
+static void acc_log(struct weft__run *r, const struct weft__task *t,
+                    const struct weft__access *a, uint32_t from)
+{
+    if (WEFT__UNLIKELY(r->acc.n == r->acc.cap) &&
+        weft__grow(&r->acc.v, &r->acc.cap, r->acc.n + 1, sizeof *r->acc.v)) {
+        r->oom = true;
+        weft__run_error(r, "out of memory growing the access log past %u",
+                        r->acc.n);
+        return;
+    }
+    struct weft__accrec *e = &r->acc.v[r->acc.n++];
+    e->task = t->id;
+    e->from = from;
+    e->a = *a;
+}
+
+static const struct weft__access acc_all = {
+    { NULL, NULL }, { WEFT__ACC_ALL, 0 }, WEFT__WAIT_NONE, NULL
+};
+
 /* A task choice comes before its operation (step + 1); a value choice
  * belongs to the operation under way (step). */
 static WEFT__NORETURN void diverged(struct weft__run *r, unsigned ahead)
@@ -440,9 +461,18 @@ static uint32_t decide_task(struct weft__run *r, int op, uint32_t current)
         .op = op,
         .set_hash = r->ready_hash,
     };
+    if (WEFT__UNLIKELY(r->track)) {
+        c.tasks = r->ready;
+        c.log = &r->acc;
+    }
     uint64_t i = r->strategy->choose(r->strategy_state, &c);
-    if (WEFT__UNLIKELY(i >= c.n))
+    if (WEFT__UNLIKELY(i >= c.n)) {
+        if (i == WEFT__REDUNDANT) {
+            r->redundant = true;
+            weft__end(r);
+        }
         diverged(r, 1);
+    }
     log_decision(r, &c, r->ready_ids[i]);
     return (uint32_t)i;
 }
@@ -460,6 +490,8 @@ uint64_t weft__choose_value(struct weft__run *r, uint64_t n, int op)
         .op = op,
         .set_hash = 0,
     };
+    if (WEFT__UNLIKELY(r->track))
+        c.log = &r->acc;
     uint64_t v = r->strategy->choose(r->strategy_state, &c);
     if (WEFT__UNLIKELY(v >= c.n))
         diverged(r, 0);
@@ -859,7 +891,15 @@ int weft__block_raw(struct weft__run *r, int op, weft__obj_t *obj,
     }
     if (parked != NULL)
         parked(r, t);
+    if (WEFT__UNLIKELY(r->track)) {
+        t->acc = acc_all; /* what it does once woken is unknown */
+        t->acc_set = true;
+    }
     dispatch(r, op);
+    if (WEFT__UNLIKELY(r->track)) {
+        acc_log(r, t, &acc_all, UINT32_MAX);
+        t->acc_set = false;
+    }
     t->cancellable = false;
     if (!cancellable)
         return 0;
@@ -1000,6 +1040,10 @@ void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
                       "execution has not ended (a livelock, or a loop that "
                       "never ends?); WEFT_MAX_STEPS raises the bound",
                       (unsigned long long)r->max_steps);
+    if (WEFT__UNLIKELY(r->track) && !t->acc_set) {
+        t->acc = acc_all;
+        t->acc_set = true;
+    }
     if (r->nready > 1 && t->atomic_depth == 0) {
         uint32_t i = decide_task(r, op, t->ready_pos);
         struct weft__task *next = r->ready[i];
@@ -1013,6 +1057,10 @@ void weft__visible(struct weft__run *r, int op, weft__obj_t *obj,
      * trace then reads in the order things happened. */
     ++r->step;
     t->ops++;
+    if (WEFT__UNLIKELY(r->track)) {
+        acc_log(r, t, &t->acc, UINT32_MAX);
+        t->acc_set = false;
+    }
     trace(r, op, 0, obj ? obj->id : 0, t->id, file, line);
     if (WEFT__UNLIKELY(r->cov != NULL) && op != WEFT__OP_EXIT)
         r->cov_ops->count(r->cov, WEFT__COV_REACHED, file, line);
@@ -1094,6 +1142,10 @@ static void task_entry(void *p)
     __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
     release_dead(r);
+    if (WEFT__UNLIKELY(r->track)) {
+        acc_log(r, t, &t->acc, t->acc_from);
+        t->acc_set = false;
+    }
     void *ret = t->fn(t->arg);
     weft__task_exit(r, ret);
 }
@@ -1184,6 +1236,10 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
     weft__ctx_make(&t->ctx, s->lo, s->size, task_entry, t);
     if (tls != NULL)
         t->ctx.tp = weft__tls_tp(tls);
+    t->acc_set = true; /* its start touches nothing (acc is zeroed) */
+    t->acc_from = parent != NULL && parent != &r->sched && r->acc.n > 0
+                      ? r->acc.n - 1
+                      : UINT32_MAX;
     ready_push(r, t); /* new: BLOCKED (0) until now */
     r->live++;
     return t;
@@ -1196,6 +1252,7 @@ static WEFT__NORETURN void task_end(struct weft__run *r, void *ret, int err)
      * exit or just after it cannot be told apart (it only makes a joiner
      * ready), so a systematic search would repeat itself. */
     t->atomic_depth++;
+    weft__access(r, t, WEFT__ACC_EXIT, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_EXIT, NULL, t->file, t->line);
     t->atomic_depth--;
     t->ret = ret;
@@ -1294,6 +1351,7 @@ void weft__run_teardown(struct weft__run *r)
     weft__free(r->timers);
     weft__free(r->ring);
     weft__free(r->decisions);
+    weft__free(r->acc.v);
     weft__free(r->finding.detail.s);
     weft__free(r->due);
     widx_reset(r);
@@ -1328,9 +1386,11 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     r->nevents = 0;
     r->ndecisions = 0;
     r->decisions_full = false;
+    r->track = r->strategy->tracks;
+    r->acc.n = 0;
     r->failed = false;
     r->oom = false;
-    r->ended = r->abandoned = false;
+    r->ended = r->abandoned = r->redundant = false;
     r->interrupted = false;
     r->dead = NULL;
     r->finding.kind = WEFT_FINDING_NONE;
@@ -1416,6 +1476,7 @@ uint64_t weft_choose_at(uint64_t n, const char *file, int line)
     struct weft__run *r = weft__run_get("weft_choose");
     if (n == 0)
         weft__misuse("weft_choose", "n must be at least 1");
+    weft__access(r, NULL, WEFT__ACC_NONE, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_CHOOSE, NULL, file, line);
     return weft__choose_value(r, n, WEFT__OP_CHOOSE);
 }
@@ -1436,6 +1497,7 @@ void weft_atomic_end(void)
 int weft_sleep_until_at(int64_t deadline, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_sleep_until");
+    weft__access(r, NULL, WEFT__ACC_NONE, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_SLEEP, NULL, file, line);
     if (deadline == WEFT_FOREVER || deadline > r->now)
         return weft__block(r, WEFT__OP_SLEEP, NULL, deadline);

@@ -167,7 +167,17 @@ static int search_serial(struct weft__search *s)
             break;
         }
         if (e != 0)
-            return e; /* not run to its end: not counted */
+            return e;       /* not run to its end: not counted */
+        if (r->redundant) { /* a repeat of others: not counted, nor
+                               taken from the budget */
+            s->redundant++;
+            if (!s->st->next(s->state, r->step)) {
+                s->exhausted = true;
+                break;
+            }
+            i -= s->stride;
+            continue;
+        }
         s->executions++;
         s->total_steps += r->step;
         weft__distinct_add(s->distinct, r->hash, false);
@@ -772,10 +782,8 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
 /* --------------------------------------------------------- the entry point */
 
 static const struct weft__strategy *const strategies[] = {
-    &weft__strategy_random,
-    &weft__strategy_pct,
-    &weft__strategy_dfs,
-    &weft__strategy_replay,
+    &weft__strategy_random, &weft__strategy_pct,    &weft__strategy_dfs,
+    &weft__strategy_dpor,   &weft__strategy_replay,
 };
 
 static int resolve(weft_config_t *cfg, const struct weft__strategy **out,
@@ -807,7 +815,8 @@ static int resolve(weft_config_t *cfg, const struct weft__strategy **out,
             *out = strategies[i];
             return 0;
         }
-    fprintf(stderr, "weft: unknown strategy '%s' (random, pct, dfs, replay)\n",
+    fprintf(stderr,
+            "weft: unknown strategy '%s' (random, pct, dfs, dpor, replay)\n",
             want);
     return -EINVAL;
 }
@@ -892,8 +901,15 @@ static void summary(struct weft__search *s, weft_result_t *res, int rc)
             "distinct, %llu steps",
             cfg->name ? cfg->name : "", cfg->name ? ": " : "",
             (unsigned long long)s->executions, s->executions == 1 ? "" : "s",
-            s->exhausted ? " (the search is exhausted: that is all of them)"
-                         : "",
+            !s->exhausted ? ""
+            : s->st != &weft__strategy_dpor
+                ? " (the search is exhausted: that is all of them)"
+            : cfg->preemption_bound < 0
+                ? " (the search is exhausted: they cover every interleaving "
+                  "of the visible operations, under the step bound, up to "
+                  "the order of independent ones)"
+                : " (the search is exhausted within its preemption bound: "
+                  "WEFT_PREEMPTIONS=-1 covers every interleaving)",
             s->st->name, s->set_full ? "about " : "",
             (unsigned long long)s->nset, (unsigned long long)s->total_steps);
     if (iterated)
@@ -903,6 +919,9 @@ static void summary(struct weft__search *s, weft_result_t *res, int rc)
         fprintf(stderr, "; stopped by the %.1fs time budget", cfg->time_budget);
     if (s->stopped != NULL)
         fprintf(stderr, "; stopped: %s", s->stopped);
+    if (s->redundant > 0)
+        fprintf(stderr, "; %llu redundant executions cut short",
+                (unsigned long long)s->redundant);
     if (s->stride > 1)
         fprintf(stderr, "; shard %u/%u", cfg->shard_index, cfg->shard_count);
     if (s->executions == 1)
@@ -1012,13 +1031,14 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     rc = replay_persisted(&s);
     if (rc == -EINTR)
         rc = 0; /* s.interrupted says it */
-    if (st == &weft__strategy_dfs && cfg.shard_count > 1) {
+    if ((st == &weft__strategy_dfs || st == &weft__strategy_dpor) &&
+        cfg.shard_count > 1) {
         /* A systematic search is one sequence: it is not split. */
         if (!cfg.quiet)
             fprintf(stderr,
-                    "weft: dfs is not sharded: shard 1/%u runs the "
+                    "weft: %s is not sharded: shard 1/%u runs the "
                     "whole search, the others nothing\n",
-                    cfg.shard_count);
+                    st->name, cfg.shard_count);
         s.first = cfg.shard_index == 1 ? 0 : cfg.iterations;
         s.stride = 1;
     }

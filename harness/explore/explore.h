@@ -31,6 +31,7 @@ WEFT__HIDDEN extern const struct weft__strategy weft__strategy_dfs;
  * a path it cut (out of memory, or the path diverged when it was run
  * again): not exhausted then. */
 WEFT__HIDDEN void weft__dfs_level(void *state, int *level, bool *complete);
+WEFT__HIDDEN extern const struct weft__strategy weft__strategy_dpor;
 
 /*
  * The fuzz strategy (strategy_fuzz.c), shared with weft_fuzz_one (fuzz.c).
@@ -172,6 +173,7 @@ struct weft__search {
     void *arg;
     uint64_t first, stride; /* this shard's execution indices */
     uint64_t executions, total_steps, persisted;
+    uint64_t redundant; /* executions the strategy cut short (dpor) */
     bool exhausted, out_of_time;
     const char *stopped; /* why a layer above stopped the search */
     struct weft__found found[16];

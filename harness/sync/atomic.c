@@ -10,14 +10,22 @@
  */
 #include "sync/sync.h"
 
-/* The decision point of an atomic on p: a yield when the task spins. */
+/* The decision point of an atomic on p: a yield when the task spins.
+ * will_swap: a compare-exchange that would succeed now. Under dpor
+ * (r->track) it is no spin: it writes (a pop's load then swap must be
+ * able to run back to back, or an ABA is out of reach); elsewhere it is
+ * classified as before. */
 static inline void visible(struct weft__run *r, weft_atomic_op_t op,
-                           const void *p, const char *file, int line)
+                           const void *p, bool will_swap, const char *file,
+                           int line)
 {
-    bool spin =
-        (op == WEFT_AOP_LOAD || op == WEFT_AOP_CAS) && weft__spinning(r, p);
+    bool spin = (op == WEFT_AOP_LOAD ||
+                 (op == WEFT_AOP_CAS && !(will_swap && r->track))) &&
+                weft__spinning(r, p);
     if (WEFT__UNLIKELY(spin))
         weft__spin_wait(r);
+    weft__access(r, p, op == WEFT_AOP_LOAD ? WEFT__ACC_READ : WEFT__ACC_WRITE,
+                 NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, spin ? WEFT__OP_YIELD : WEFT__OP_ATOMIC, NULL, file, line);
 }
 
@@ -65,7 +73,7 @@ uint32_t weft_atomic32_at(weft_atomic32_t *a, weft_atomic_op_t op, uint32_t v,
                           uint32_t *expected, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_atomic32");
-    visible(r, op, &a->v, file, line);
+    visible(r, op, &a->v, op == WEFT_AOP_CAS && a->v == *expected, file, line);
     ATOMIC_BODY(uint32_t, &a->v, op, v, expected);
 }
 
@@ -73,7 +81,7 @@ uint64_t weft_atomic64_at(weft_atomic64_t *a, weft_atomic_op_t op, uint64_t v,
                           uint64_t *expected, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_atomic64");
-    visible(r, op, &a->v, file, line);
+    visible(r, op, &a->v, op == WEFT_AOP_CAS && a->v == *expected, file, line);
     ATOMIC_BODY(uint64_t, &a->v, op, v, expected);
 }
 
@@ -81,7 +89,7 @@ void *weft_atomic_ptr_at(weft_atomic_ptr_t *a, weft_atomic_op_t op, void *v,
                          void **expected, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_atomic_ptr");
-    visible(r, op, &a->v, file, line);
+    visible(r, op, &a->v, op == WEFT_AOP_CAS && a->v == *expected, file, line);
     void *old = a->v;
     switch (op) {
     case WEFT_AOP_LOAD:

@@ -73,6 +73,7 @@ int weft_mutex_destroy_at(weft_mutex_t *m, const char *file, int line)
     if (r == NULL || r->cur == &r->sched)
         return 0;
     touch(r, m);
+    weft__access(r, &m->o, WEFT__ACC_WRITE, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_MUTEX_DESTROY, &m->o, file, line);
     if (m->owner != NULL)
         weft__finding(r, WEFT_FINDING_LOCK_MISUSE, file, line,
@@ -91,6 +92,11 @@ int weft_mutex_timedlock_at(weft_mutex_t *m, int64_t deadline, const char *file,
     struct weft__run *r = weft__run_get("weft_mutex_lock");
     struct weft__task *self = r->cur;
     touch(r, m);
+    if (deadline == WEFT_FOREVER)
+        weft__access(r, &m->o, WEFT__ACC_LOCK, NULL, 0, WEFT__WAIT_OWNER,
+                     &m->owner);
+    else /* a trylock goes on, and a timed lock may time out */
+        weft__access(r, &m->o, WEFT__ACC_WRITE, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_LOCK, &m->o, file, line);
     for (;;) {
         if (m->owner == NULL) {
@@ -128,6 +134,7 @@ int weft_mutex_unlock_at(weft_mutex_t *m, const char *file, int line)
     struct weft__run *r = weft__run_get("weft_mutex_unlock");
     struct weft__task *self = r->cur;
     touch(r, m);
+    weft__access(r, &m->o, WEFT__ACC_UNLOCK, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_UNLOCK, &m->o, file, line);
     if (m->owner != self) {
         if (m->type != WEFT_MUTEX_NORMAL)
@@ -198,6 +205,8 @@ int weft_cond_timedwait_at(weft_cond_t *c, weft_mutex_t *m, int64_t deadline,
     struct weft__task *self = r->cur;
     weft__obj_touch(r, &c->o);
     touch(r, m);
+    weft__access(r, &c->o, WEFT__ACC_WRITE, &m->o, WEFT__ACC_UNLOCK,
+                 WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_COND_WAIT, &c->o, file, line);
     if (m->owner != self) {
         if (m->type == WEFT_MUTEX_ERRORCHECK)
@@ -225,8 +234,11 @@ int weft_cond_timedwait_at(weft_cond_t *c, weft_mutex_t *m, int64_t deadline,
     }
     /* Take the mutex back, whatever ended the wait. After a spurious
      * wake-up others may run first: that is when one would happen. */
-    if (spurious)
+    if (spurious) {
+        weft__access(r, &m->o, WEFT__ACC_LOCK, NULL, 0, WEFT__WAIT_OWNER,
+                     &m->owner);
         weft__visible(r, WEFT__OP_LOCK, &m->o, file, line);
+    }
     while (m->owner != NULL)
         weft__block_uncancellable(r, WEFT__OP_LOCK, &m->o, WEFT_FOREVER);
     acquire(m, self, count, 0);
@@ -239,6 +251,7 @@ int weft_cond_signal_at(weft_cond_t *c, bool all, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_cond_signal");
     weft__obj_touch(r, &c->o);
+    weft__access(r, &c->o, WEFT__ACC_WRITE, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, all ? WEFT__OP_COND_BROADCAST : WEFT__OP_COND_SIGNAL,
                   &c->o, file, line);
     weft__wake(r, &c->o, all ? WEFT__WAKE_ALL : WEFT__WAKE_OLDEST);

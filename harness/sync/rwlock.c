@@ -49,6 +49,7 @@ int weft_rwlock_lock_at(weft_rwlock_t *rw, bool write, int64_t deadline,
     struct weft__task *self = r->cur;
     int op = write ? WEFT__OP_WRLOCK : WEFT__OP_RDLOCK;
     touch(r, rw);
+    weft__access(r, &rw->o, WEFT__ACC_WRITE, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, op, &rw->o, file, line);
     for (;;) {
         if (rw->writer == self)
@@ -79,6 +80,7 @@ int weft_rwlock_unlock_at(weft_rwlock_t *rw, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_rwlock_unlock");
     touch(r, rw);
+    weft__access(r, &rw->o, WEFT__ACC_WRITE, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_RWUNLOCK, &rw->o, file, line);
     weft__lockorder_unlock_rw(r, &rw->o);
     if (rw->writer != NULL) {

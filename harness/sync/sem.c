@@ -45,6 +45,7 @@ int weft_sem_post_at(weft_sem_t *s, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_sem_post");
     sem_touch(r, s);
+    weft__access(r, &s->o, WEFT__ACC_WRITE, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_SEM_POST, &s->o, file, line);
     if (s->value == UINT32_MAX)
         return -EOVERFLOW;
@@ -59,6 +60,7 @@ int weft_sem_timedwait_at(weft_sem_t *s, int64_t deadline, const char *file,
     struct weft__run *r = weft__run_get("weft_sem_wait");
     struct weft__task *self = r->cur;
     sem_touch(r, s);
+    weft__access(r, &s->o, WEFT__ACC_WRITE, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_SEM_WAIT, &s->o, file, line);
     for (;;) {
         if (s->value > 0) {
@@ -124,6 +126,7 @@ int weft_barrier_wait_at(weft_barrier_t *b, const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_barrier_wait");
     barrier_touch(r, b);
+    weft__access(r, &b->o, WEFT__ACC_WRITE, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_BARRIER, &b->o, file, line);
     if (b->count == 0)
         weft__misuse("weft_barrier_wait", "barrier used before init");
@@ -146,6 +149,7 @@ int weft_once_at(weft_once_t *o, weft_once_fn *fn, const char *file, int line)
     struct weft__run *r = weft__run_get("weft_once");
     if (weft__obj_touch(r, &o->o))
         o->state = 0;
+    weft__access(r, &o->o, WEFT__ACC_WRITE, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_ONCE, &o->o, file, line);
     if (o->state == 0) {
         o->state = 1;

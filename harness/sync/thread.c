@@ -23,6 +23,7 @@ int weft_thread_spawn_at(weft_thread_t *t, const char *name, weft_thread_fn *fn,
     struct weft__run *r = weft__run_get("weft_thread_spawn");
     if (t == NULL || fn == NULL)
         return -EINVAL;
+    weft__access(r, NULL, WEFT__ACC_NONE, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_SPAWN, NULL, file, line);
     struct weft__task *n = weft__task_new(r, name, fn, arg);
     if (n == NULL)
@@ -37,8 +38,13 @@ int weft_thread_timedjoin_at(weft_thread_t t, void **ret, int64_t deadline,
 {
     struct weft__run *r = weft__run_get("weft_thread_join");
     struct weft__task *self = r->cur;
-    weft__visible(r, WEFT__OP_JOIN, NULL, file, line);
     struct weft__task *x = lookup(r, t);
+    if (x != NULL && x != self && deadline == WEFT_FOREVER)
+        weft__access(r, x, WEFT__ACC_JOIN, NULL, 0, WEFT__WAIT_DONE, x);
+    else if (x != NULL && x != self) /* it may time out: a race with the
+                                        exit */
+        weft__access(r, x, WEFT__ACC_WRITE, NULL, 0, WEFT__WAIT_NONE, NULL);
+    weft__visible(r, WEFT__OP_JOIN, NULL, file, line);
     if (x == NULL)
         return -ESRCH;
     if (x == self)
@@ -91,6 +97,7 @@ void weft_thread_exit_at(void *ret, const char *file, int line)
 void weft_yield_at(const char *file, int line)
 {
     struct weft__run *r = weft__run_get("weft_yield");
+    weft__access(r, NULL, WEFT__ACC_NONE, NULL, 0, WEFT__WAIT_NONE, NULL);
     weft__visible(r, WEFT__OP_YIELD, NULL, file, line);
 }
 

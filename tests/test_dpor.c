@@ -1,0 +1,588 @@
+/*
+ * test_dpor.c: the dpor strategy (strategy_dpor.c) runs one execution per
+ * Mazurkiewicz trace of small programs (k! for k conflicting steps, 1 for
+ * k independent ones), exhausts the shared workloads W1-W4 within loom's
+ * counts, finds the bugs dfs finds, and its failures replay.
+ */
+#include "weft.h"
+#include "workloads.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static void pinned(weft_config_t *c, uint64_t iterations)
+{
+    weft_config_init(c);
+    c->use_env = false;
+    c->quiet = true;
+    c->progress = 0;
+    c->strategy = "dpor";
+    c->seed = 1;
+    c->iterations = iterations;
+    c->preemption_bound = -1;
+    c->lock_order = 0; /* deadlocks are found as deadlocks */
+}
+
+static void done(weft_result_t *r)
+{
+    if (r->schedule_file[0] != '\0')
+        unlink(r->schedule_file);
+    weft_result_destroy(r);
+}
+
+/* Run body under dpor to its end; no finding; the number of executions. */
+static uint64_t dpor_count(weft_body_fn *body, void *arg)
+{
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, 10000000);
+    int rc = weft_explore(&c, body, arg, &r);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.finding, WEFT_FINDING_NONE);
+    assert_true(r.exhausted);
+    uint64_t n = r.executions;
+    done(&r);
+    return n;
+}
+
+/* ------------------------------------------------------------ programs */
+
+static int k_threads;
+
+static void *one_add(void *arg)
+{
+    weft_atomic32_fetch_add((weft_atomic32_t *)arg, 1);
+    return NULL;
+}
+
+static void body_shared_add(void *arg)
+{
+    (void)arg;
+    weft_atomic32_t a = WEFT_ATOMIC_INIT(0);
+    weft_thread_t t[8];
+    for (int i = 0; i < k_threads; i++)
+        weft_thread_spawn(&t[i], NULL, one_add, &a);
+    for (int i = 0; i < k_threads; i++)
+        weft_thread_join(t[i], NULL);
+    weft_assert(weft_atomic32_load(&a) == (uint32_t)k_threads, "sum");
+}
+
+static void body_own_atomics(void *arg)
+{
+    (void)arg;
+    weft_atomic32_t a[8];
+    weft_thread_t t[8];
+    for (int i = 0; i < k_threads; i++) {
+        weft_atomic32_store(&a[i], 0);
+        weft_thread_spawn(&t[i], NULL, one_add, &a[i]);
+    }
+    for (int i = 0; i < k_threads; i++)
+        weft_thread_join(t[i], NULL);
+}
+
+struct locked {
+    weft_mutex_t m;
+    int n;
+};
+
+static void *locked_inc(void *arg)
+{
+    struct locked *s = arg;
+    weft_mutex_lock(&s->m);
+    s->n++;
+    weft_mutex_unlock(&s->m);
+    return NULL;
+}
+
+static void body_locked(void *arg)
+{
+    (void)arg;
+    struct locked s = { WEFT_MUTEX_INITIALIZER, 0 };
+    weft_thread_t t[8];
+    for (int i = 0; i < k_threads; i++)
+        weft_thread_spawn(&t[i], NULL, locked_inc, &s);
+    for (int i = 0; i < k_threads; i++)
+        weft_thread_join(t[i], NULL);
+    weft_assert(s.n == k_threads, "count %d", s.n);
+}
+
+static uint64_t factorial(int k)
+{
+    uint64_t f = 1;
+    for (int i = 2; i <= k; i++)
+        f *= (uint64_t)i;
+    return f;
+}
+
+static void dpor_counts_one_shared_add_per_thread(void **state)
+{
+    (void)state;
+    for (k_threads = 2; k_threads <= 4; k_threads++)
+        assert_int_equal(dpor_count(body_shared_add, NULL),
+                         factorial(k_threads));
+}
+
+static void dpor_counts_one_trace_for_independent_writes(void **state)
+{
+    (void)state;
+    for (k_threads = 1; k_threads <= 4; k_threads++)
+        assert_int_equal(dpor_count(body_own_atomics, NULL), 1);
+}
+
+static void dpor_counts_lock_orders(void **state)
+{
+    (void)state;
+    for (k_threads = 2; k_threads <= 4; k_threads++)
+        assert_int_equal(dpor_count(body_locked, NULL), factorial(k_threads));
+}
+
+/* W1 with its final load: the 4 traces of two load-then-store threads */
+static void dpor_counts_load_store_traces(void **state)
+{
+    (void)state;
+    assert_int_equal(dpor_count(w1, NULL), 4);
+}
+
+static void dpor_exhausts_the_workloads_within_loom(void **state)
+{
+    (void)state;
+    uint64_t n2 = dpor_count(w2, NULL);
+    uint64_t n3 = dpor_count(w3, NULL);
+    print_message("dpor: W2 %llu, W3 %llu executions\n", (unsigned long long)n2,
+                  (unsigned long long)n3);
+    assert_true(n2 <= 116319);
+    assert_true(n3 <= 360);
+    if (getenv("TEST_UNDER_VALGRIND") == NULL &&
+        getenv("TEST_UNDER_QEMU") == NULL)
+        assert_int_equal(dpor_count(w4, NULL), 369600);
+}
+
+/* ----------------------------------------------------------- the bugs */
+
+/* Lost update (examples/lost_update.c): two threads load, then store + 1,
+ * twice each; with fetch_add (fixed) nothing is lost. */
+static bool fixed;
+
+static void *lu_thread(void *arg)
+{
+    weft_atomic32_t *a = arg;
+    for (int i = 0; i < 2; i++) {
+        if (fixed) {
+            weft_atomic32_fetch_add(a, 1);
+        } else {
+            uint32_t v = weft_atomic32_load(a);
+            weft_atomic32_store(a, v + 1);
+        }
+    }
+    return NULL;
+}
+
+static void bug_lost_update(void *arg)
+{
+    (void)arg;
+    weft_atomic32_t a = WEFT_ATOMIC_INIT(0);
+    weft_thread_t t[2];
+    for (int i = 0; i < 2; i++)
+        weft_thread_spawn(&t[i], NULL, lu_thread, &a);
+    for (int i = 0; i < 2; i++)
+        weft_thread_join(t[i], NULL);
+    uint32_t v = weft_atomic32_load(&a);
+    weft_assert(v == 4, "counter %u, expected 4", (unsigned)v);
+}
+
+/* Bank transfers (examples/bank_deadlock.c): opposite transfers lock
+ * source then destination (ABBA); fixed, both lock the lower one first. */
+struct account {
+    int id, balance;
+    weft_mutex_t lock;
+};
+
+struct transfer {
+    struct account *from, *to;
+    int amount;
+};
+
+static void *bd_transfer(void *arg)
+{
+    struct transfer *x = arg;
+    struct account *first = x->from, *second = x->to;
+    if (fixed && first->id > second->id) { /* one order for all */
+        first = x->to;
+        second = x->from;
+    }
+    weft_mutex_lock(&first->lock);
+    weft_mutex_lock(&second->lock);
+    x->from->balance -= x->amount;
+    x->to->balance += x->amount;
+    weft_mutex_unlock(&second->lock);
+    weft_mutex_unlock(&first->lock);
+    return NULL;
+}
+
+static void bug_bank_deadlock(void *arg)
+{
+    (void)arg;
+    struct account alice = { 1, 100, WEFT_MUTEX_INITIALIZER };
+    struct account bob = { 2, 101, WEFT_MUTEX_INITIALIZER };
+    struct transfer pay_bob = { &alice, &bob, 30 };
+    struct transfer pay_alice = { &bob, &alice, 20 };
+    weft_thread_t a, b;
+    weft_thread_spawn(&a, NULL, bd_transfer, &pay_bob);
+    weft_thread_spawn(&b, NULL, bd_transfer, &pay_alice);
+    weft_thread_join(a, NULL);
+    weft_thread_join(b, NULL);
+    weft_assert(alice.balance == 90 && bob.balance == 111, "balances %d and %d",
+                alice.balance, bob.balance);
+}
+
+/* Missed wake-up (examples/missed_wakeup.c): consumers wait with `if`
+ * instead of `while` (fixed: `while`). */
+struct mw_slot {
+    weft_mutex_t m;
+    weft_cond_t nonempty, nonfull;
+    bool full;
+    int item;
+};
+
+static void *mw_producer(void *arg)
+{
+    struct mw_slot *s = arg;
+    for (int i = 1; i <= 2; i++) {
+        weft_mutex_lock(&s->m);
+        while (s->full)
+            weft_cond_wait(&s->nonfull, &s->m);
+        s->item = i;
+        s->full = true;
+        weft_cond_signal(&s->nonempty);
+        weft_mutex_unlock(&s->m);
+    }
+    return NULL;
+}
+
+static void *mw_consumer(void *arg)
+{
+    struct mw_slot *s = arg;
+    weft_mutex_lock(&s->m);
+    if (fixed) {
+        while (!s->full)
+            weft_cond_wait(&s->nonempty, &s->m);
+    } else if (!s->full) { /* the bug */
+        weft_cond_wait(&s->nonempty, &s->m);
+    }
+    weft_assert(s->full, "took from an empty slot");
+    s->full = false;
+    weft_cond_signal(&s->nonfull);
+    weft_mutex_unlock(&s->m);
+    return NULL;
+}
+
+static void bug_missed_wakeup(void *arg)
+{
+    (void)arg;
+    struct mw_slot s = { WEFT_MUTEX_INITIALIZER, WEFT_COND_INITIALIZER,
+                         WEFT_COND_INITIALIZER, false, 0 };
+    weft_thread_t p, c1, c2;
+    weft_thread_spawn(&c1, NULL, mw_consumer, &s);
+    weft_thread_spawn(&c2, NULL, mw_consumer, &s);
+    weft_thread_spawn(&p, NULL, mw_producer, &s);
+    weft_thread_join(p, NULL);
+    weft_thread_join(c1, NULL);
+    weft_thread_join(c2, NULL);
+}
+
+/* A spin on a flag another thread sets: never a step-bound finding. */
+static void *spin_setter(void *arg)
+{
+    weft_atomic32_store((weft_atomic32_t *)arg, 1);
+    return NULL;
+}
+
+static void body_spin(void *arg)
+{
+    (void)arg;
+    weft_atomic32_t flag = WEFT_ATOMIC_INIT(0);
+    weft_thread_t t;
+    weft_thread_spawn(&t, NULL, spin_setter, &flag);
+    while (weft_atomic32_load(&flag) == 0)
+        weft_yield();
+    weft_thread_join(t, NULL);
+}
+
+/* dpor finds kind in body; its schedule file replays the same failure. */
+static void finds_and_replays(weft_body_fn *body, weft_finding_t kind)
+{
+    weft_config_t c;
+    weft_result_t r;
+    fixed = false;
+    pinned(&c, 100000);
+    assert_int_equal(weft_explore(&c, body, NULL, &r), 1);
+    assert_int_equal(r.finding, kind);
+    assert_true(r.schedule_file[0] != '\0');
+    assert_non_null(r.report);
+    assert_non_null(strstr(r.report, "WEFT_REPLAY="));
+    weft_config_t c2;
+    weft_result_t r2;
+    pinned(&c2, 1);
+    c2.strategy = NULL;
+    c2.replay_file = r.schedule_file;
+    assert_int_equal(weft_explore(&c2, body, NULL, &r2), 1);
+    assert_int_equal(r2.finding, kind);
+    assert_true(r2.trace_hash == r.trace_hash);
+    weft_result_destroy(&r2);
+    done(&r);
+    fixed = true; /* the fixed twin: exhausted, nothing found */
+    assert_true(dpor_count(body, NULL) >= 1);
+    fixed = false;
+}
+
+static void dpor_finds_the_lost_update(void **state)
+{
+    (void)state;
+    finds_and_replays(bug_lost_update, WEFT_FINDING_ASSERTION);
+}
+
+static void dpor_finds_the_bank_deadlock(void **state)
+{
+    (void)state;
+    finds_and_replays(bug_bank_deadlock, WEFT_FINDING_DEADLOCK);
+}
+
+static void dpor_finds_the_missed_wakeup(void **state)
+{
+    (void)state;
+    finds_and_replays(bug_missed_wakeup, WEFT_FINDING_ASSERTION);
+}
+
+static void dpor_gets_past_a_spin(void **state)
+{
+    (void)state;
+    assert_true(dpor_count(body_spin, NULL) >= 1);
+}
+
+static void dpor_says_what_it_covered(void **state)
+{
+    (void)state;
+    weft_config_t c;
+    pinned(&c, 1000);
+    c.quiet = false;
+    c.name = "spin";
+    /* the summary (stderr) says what was covered */
+    weft_result_t r;
+    assert_int_equal(weft_explore(&c, body_spin, NULL, &r), 0);
+    assert_true(r.exhausted);
+    done(&r);
+}
+
+static void dpor_bound_limits_the_search(void **state)
+{
+    (void)state;
+    weft_config_t c;
+    weft_result_t r;
+    k_threads = 3;
+    pinned(&c, 1000000);
+    c.preemption_bound = 0;
+    assert_int_equal(weft_explore(&c, body_shared_add, NULL, &r), 0);
+    assert_true(r.exhausted);
+    assert_true(r.executions >= 1 && r.executions < 6);
+    done(&r);
+}
+
+/* The JSON result says the space was exhausted; a second shard runs
+ * nothing (the search is one sequence); the environment names dpor. */
+static void dpor_reports_exhaustion_and_is_not_sharded(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/weft-test-dpor-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    weft_config_t c;
+    weft_result_t r;
+    k_threads = 2;
+    pinned(&c, 1000);
+    c.json_out = path;
+    assert_int_equal(weft_explore(&c, body_shared_add, NULL, &r), 0);
+    assert_true(r.exhausted);
+    done(&r);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    unlink(path);
+    assert_non_null(strstr(buf, "\"exhausted\": true"));
+
+    pinned(&c, 1000);
+    c.shard_index = 2;
+    c.shard_count = 2;
+    assert_int_equal(weft_explore(&c, body_shared_add, NULL, &r), 0);
+    assert_int_equal(r.executions, 0);
+    done(&r);
+
+    weft_config_init(&c);
+    char err[256];
+    setenv("WEFT_STRATEGY", "dpor", 1);
+    assert_int_equal(weft_config_from_env(&c, err, sizeof err), 0);
+    unsetenv("WEFT_STRATEGY");
+    assert_string_equal(c.strategy, "dpor");
+}
+
+/* ABA on a Treiber stack of three nodes (tests/corpus/aba.c): thread 1
+ * pops A (reads top = A, next = B) and is preempted; thread 2 pops A and
+ * B and pushes A back; thread 1's compare-exchange still sees A and
+ * installs B, which thread 2 owns. A pop's load and its swap run back to
+ * back under dpor (a swap that would succeed is no spin). */
+#define ABA_NIL (-1)
+static weft_atomic32_t aba_next[3];
+static weft_atomic64_t aba_top;
+static int aba_owned[2][3];
+
+static int aba_pop(void)
+{
+    uint64_t old = weft_atomic64_load(&aba_top);
+    for (;;) {
+        int n = (int)(uint32_t)old;
+        if (n == ABA_NIL)
+            return ABA_NIL;
+        uint32_t nx = weft_atomic32_load(&aba_next[n]);
+        if (weft_atomic64_compare_exchange(&aba_top, &old, nx))
+            return n;
+    }
+}
+
+static void aba_push(int n)
+{
+    uint64_t old = weft_atomic64_load(&aba_top);
+    do
+        weft_atomic32_store(&aba_next[n], (uint32_t)old);
+    while (!weft_atomic64_compare_exchange(&aba_top, &old, (uint32_t)n));
+}
+
+static void *aba_t1(void *arg)
+{
+    (void)arg;
+    int n = aba_pop();
+    if (n != ABA_NIL)
+        aba_owned[0][n] = 1;
+    return NULL;
+}
+
+static void *aba_t2(void *arg)
+{
+    (void)arg;
+    int a = aba_pop(), b = aba_pop();
+    if (a != ABA_NIL)
+        aba_push(a);
+    if (b != ABA_NIL)
+        aba_owned[1][b] = 1;
+    return NULL;
+}
+
+static void body_aba(void *arg)
+{
+    (void)arg;
+    memset(aba_owned, 0, sizeof aba_owned);
+    for (int i = 0; i < 3; i++)
+        weft_atomic32_store(&aba_next[i],
+                            i + 1 < 3 ? (uint32_t)(i + 1) : (uint32_t)ABA_NIL);
+    weft_atomic64_store(&aba_top, 0);
+    weft_thread_t a, b;
+    weft_thread_spawn(&a, NULL, aba_t1, NULL);
+    weft_thread_spawn(&b, NULL, aba_t2, NULL);
+    weft_thread_join(a, NULL);
+    weft_thread_join(b, NULL);
+    int count[3] = { 0 }, steps = 0;
+    for (int n = (int)(uint32_t)weft_atomic64_load(&aba_top);
+         n != ABA_NIL && steps <= 3;
+         n = (int)weft_atomic32_load(&aba_next[n]), steps++)
+        count[n]++;
+    for (int i = 0; i < 3; i++)
+        weft_assert(count[i] + aba_owned[0][i] + aba_owned[1][i] == 1,
+                    "node %d lost or in two places (ABA)", i);
+}
+
+static void dpor_finds_the_aba(void **state)
+{
+    (void)state;
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, 100000);
+    assert_int_equal(weft_explore(&c, body_aba, NULL, &r), 1);
+    assert_int_equal(r.finding, WEFT_FINDING_ASSERTION);
+    done(&r);
+}
+
+/* A join that does not wait (deadline 0) races with the thread's exit:
+ * dpor runs the thread's end on both sides of it. */
+static void *store_one(void *arg)
+{
+    weft_atomic32_store((weft_atomic32_t *)arg, 1);
+    return NULL;
+}
+
+static void body_tryjoin(void *arg)
+{
+    (void)arg;
+    weft_atomic32_t a = WEFT_ATOMIC_INIT(0);
+    weft_thread_t t;
+    weft_thread_spawn(&t, NULL, store_one, &a);
+    int rc = weft_thread_timedjoin(t, NULL, 0);
+    if (rc == -ETIMEDOUT)
+        rc = weft_thread_join(t, NULL);
+    weft_assert(rc == 0 && weft_atomic32_load(&a) == 1, "rc %d", rc);
+}
+
+static int tryjoin_outcome[2];
+
+static void body_tryjoin_seen(void *arg)
+{
+    (void)arg;
+    weft_atomic32_t a = WEFT_ATOMIC_INIT(0);
+    weft_thread_t t;
+    weft_thread_spawn(&t, NULL, store_one, &a);
+    int rc = weft_thread_timedjoin(t, NULL, 0);
+    tryjoin_outcome[rc == 0]++;
+    if (rc == -ETIMEDOUT)
+        weft_thread_join(t, NULL);
+}
+
+static void dpor_races_a_join_that_may_time_out(void **state)
+{
+    (void)state;
+    assert_true(dpor_count(body_tryjoin, NULL) >= 1);
+    memset(tryjoin_outcome, 0, sizeof tryjoin_outcome);
+    assert_true(dpor_count(body_tryjoin_seen, NULL) >= 2);
+    assert_true(tryjoin_outcome[0] > 0); /* timed out */
+    assert_true(tryjoin_outcome[1] > 0); /* joined */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(dpor_counts_one_shared_add_per_thread),
+        cmocka_unit_test(dpor_counts_one_trace_for_independent_writes),
+        cmocka_unit_test(dpor_counts_lock_orders),
+        cmocka_unit_test(dpor_counts_load_store_traces),
+        cmocka_unit_test(dpor_exhausts_the_workloads_within_loom),
+        cmocka_unit_test(dpor_finds_the_lost_update),
+        cmocka_unit_test(dpor_finds_the_bank_deadlock),
+        cmocka_unit_test(dpor_finds_the_missed_wakeup),
+        cmocka_unit_test(dpor_gets_past_a_spin),
+        cmocka_unit_test(dpor_says_what_it_covered),
+        cmocka_unit_test(dpor_bound_limits_the_search),
+        cmocka_unit_test(dpor_reports_exhaustion_and_is_not_sharded),
+        cmocka_unit_test(dpor_finds_the_aba),
+        cmocka_unit_test(dpor_races_a_join_that_may_time_out),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
