@@ -396,9 +396,9 @@ static void dpor_bound_limits_the_search(void **state)
     done(&r);
 }
 
-/* The JSON result says the space was exhausted; a second shard runs
- * nothing (the search is one sequence); the environment names dpor. */
-static void dpor_reports_exhaustion_and_is_not_sharded(void **state)
+/* The JSON result says the space was exhausted; the environment names
+ * dpor. */
+static void dpor_reports_exhaustion(void **state)
 {
     (void)state;
     char path[] = "/tmp/weft-test-dpor-XXXXXX";
@@ -422,19 +422,88 @@ static void dpor_reports_exhaustion_and_is_not_sharded(void **state)
     unlink(path);
     assert_non_null(strstr(buf, "\"exhausted\": true"));
 
-    pinned(&c, 1000);
-    c.shard_index = 2;
-    c.shard_count = 2;
-    assert_int_equal(weft_explore(&c, body_shared_add, NULL, &r), 0);
-    assert_int_equal(r.executions, 0);
-    done(&r);
-
     weft_config_init(&c);
     char err[256];
     setenv("WEFT_STRATEGY", "dpor", 1);
     assert_int_equal(weft_config_from_env(&c, err, sizeof err), 0);
     unsetenv("WEFT_STRATEGY");
     assert_string_equal(c.strategy, "dpor");
+}
+
+/* Executions of shard k/n, exhausted, with no finding. */
+static uint64_t shard_count(weft_body_fn *body, unsigned k, unsigned n)
+{
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, 10000000);
+    c.shard_index = k;
+    c.shard_count = n;
+    assert_int_equal(weft_explore(&c, body, NULL, &r), 0);
+    assert_int_equal(r.finding, WEFT_FINDING_NONE);
+    assert_true(r.exhausted);
+    uint64_t e = r.executions;
+    done(&r);
+    return e;
+}
+
+/* WEFT_SHARD splits dpor's tree at its first choice: the shards' counts
+ * add up to the whole search's exactly (no trace twice, none lost), with
+ * more shards than options at the root too (some then run nothing). */
+static void shards_split_the_search_without_overlap(void **state)
+{
+    (void)state;
+    struct {
+        weft_body_fn *body;
+        int k;
+    } cases[] = { { body_shared_add, 3 },
+                  { body_locked, 3 },
+                  { w1, 0 },
+                  { w2, 0 },
+                  { w3, 0 } };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        k_threads = cases[i].k;
+        uint64_t whole = dpor_count(cases[i].body, NULL);
+        for (unsigned n = 2; n <= 5; n++) {
+            uint64_t sum = 0;
+            for (unsigned k = 1; k <= n; k++) {
+                uint64_t e = shard_count(cases[i].body, k, n);
+                assert_true(e < whole || n == 1 || whole == 1 || e == whole);
+                sum += e;
+            }
+            if (sum != whole)
+                fail_msg("case %zu: %u shards ran %llu executions, the "
+                         "whole search %llu",
+                         i, n, (unsigned long long)sum,
+                         (unsigned long long)whole);
+        }
+    }
+}
+
+/* A bug is found by the shard whose part holds it, with a replay. */
+static void a_bug_is_found_by_some_shard(void **state)
+{
+    (void)state;
+    for (unsigned n = 2; n <= 3; n++) {
+        unsigned found = 0;
+        for (unsigned k = 1; k <= n; k++) {
+            weft_config_t c;
+            weft_result_t r;
+            pinned(&c, 100000);
+            c.shard_index = k;
+            c.shard_count = n;
+            int rc = weft_explore(&c, bug_lost_update, NULL, &r);
+            if (rc == 1) {
+                found++;
+                assert_int_equal(r.finding, WEFT_FINDING_ASSERTION);
+                assert_true(r.schedule_file[0] != '\0');
+            } else {
+                assert_int_equal(rc, 0);
+                assert_true(r.exhausted);
+            }
+            done(&r);
+        }
+        assert_true(found >= 1);
+    }
 }
 
 /* ABA on a Treiber stack of three nodes (tests/corpus/aba.c): thread 1
@@ -580,7 +649,9 @@ int main(void)
         cmocka_unit_test(dpor_gets_past_a_spin),
         cmocka_unit_test(dpor_says_what_it_covered),
         cmocka_unit_test(dpor_bound_limits_the_search),
-        cmocka_unit_test(dpor_reports_exhaustion_and_is_not_sharded),
+        cmocka_unit_test(dpor_reports_exhaustion),
+        cmocka_unit_test(shards_split_the_search_without_overlap),
+        cmocka_unit_test(a_bug_is_found_by_some_shard),
         cmocka_unit_test(dpor_finds_the_aba),
         cmocka_unit_test(dpor_races_a_join_that_may_time_out),
     };

@@ -305,6 +305,10 @@ struct weft__strategy {
     uint64_t (*choose)(void *state, const struct weft__choice *c);
     /* After an execution: did it leave recorded choices unused? */
     bool (*finished)(void *state, char *why, size_t len);
+    /* After an execution, optional: it only repeated others after all
+     * (a task the strategy had put to sleep ran with no choice to make):
+     * not counted, as if choose() had said WEFT__REDUNDANT. */
+    bool (*redundant)(void *state);
     void (*explain)(void *state, char *why, size_t len);
     /* After an execution of `steps` steps: false when the strategy has
      * nothing left to explore (a systematic search is exhausted). */

@@ -1441,6 +1441,11 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     for (unsigned i = 0; i < r->on.ncheck && !r->failed && !r->ended; i++)
         if (r->on.check[i](r))
             r->failed = true;
+    if (WEFT__UNLIKELY(r->track) && r->strategy->redundant != NULL &&
+        r->strategy->redundant(r->strategy_state)) {
+        r->redundant = true;
+        return 0;
+    }
     if (!r->failed && !r->decisions_full) {
         char why[400];
         if (!r->strategy->finished(r->strategy_state, why, sizeof why)) {

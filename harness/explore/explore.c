@@ -1031,8 +1031,12 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     rc = replay_persisted(&s);
     if (rc == -EINTR)
         rc = 0; /* s.interrupted says it */
-    if ((st == &weft__strategy_dfs || st == &weft__strategy_dpor) &&
-        cfg.shard_count > 1) {
+    if (st == &weft__strategy_dpor) {
+        /* dpor splits its own tree between the shards (strategy_dpor.c):
+         * each runs its part of the search from execution 0 */
+        s.first = 0;
+        s.stride = 1;
+    } else if (st == &weft__strategy_dfs && cfg.shard_count > 1) {
         /* A systematic search is one sequence: it is not split. */
         if (!cfg.quiet)
             fprintf(stderr,

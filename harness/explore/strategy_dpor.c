@@ -39,11 +39,12 @@
 
 /* flags of a task option at a choice */
 enum {
-    F_EN = 1,     /* enabled */
-    F_SLEEP = 2,  /* asleep when the choice was reached */
-    F_BT = 4,     /* in the backtrack set */
-    F_DONE = 8,   /* explored (or under way) */
-    F_YIELDX = 16 /* the yielder, kept out while another task can run */
+    F_EN = 1,      /* enabled */
+    F_SLEEP = 2,   /* asleep when the choice was reached */
+    F_BT = 4,      /* in the backtrack set */
+    F_DONE = 8,    /* explored (or under way) */
+    F_YIELDX = 16, /* the yielder, kept out while another task can run */
+    F_OTHERS = 32  /* another part's (WEFT_SHARD): never run here */
 };
 
 struct frame {
@@ -56,6 +57,8 @@ struct frame {
     uint32_t cur;        /* running task's id, or WEFT__NO_TASK */
     uint32_t pre_before; /* preemptions before this choice */
     uint32_t chosen;     /* task id (TASK) or value (VALUE) */
+    uint32_t dflt;       /* TASK: index of the default option */
+    bool root;           /* TASK: the choice split between parts */
     uint32_t *ids;       /* TASK: the ready tasks */
     uint8_t *fl;         /* TASK: their flags */
     uint32_t cap;        /* of ids and fl */
@@ -70,12 +73,14 @@ struct dpor_state {
     struct frame *f;
     uint32_t depth, cap, nalloc;
     uint32_t pos;
-    uint32_t fresh;   /* depth when the execution began: the last frame
-                         is the one next() changed */
-    uint32_t pre;     /* preemptions so far */
-    int bound;        /* < 0: unbounded */
-    uint32_t dead_at; /* where every enabled task slept: the execution
-                         was cut short there (redundant) */
+    uint32_t fresh;       /* depth when the execution began: the last frame
+                             is the one next() changed */
+    uint32_t pre;         /* preemptions so far */
+    int bound;            /* < 0: unbounded */
+    uint32_t part, parts; /* this search is part `part` of `parts` */
+    bool rooted;          /* this execution passed its root choice */
+    uint32_t dead_at;     /* where every enabled task slept: the execution
+                             was cut short there (redundant) */
     const struct weft__acclog *log;
     uint32_t seen; /* log entries applied to the sleep set */
     struct sleeper *sl;
@@ -97,6 +102,8 @@ static int dpor_create(void **state, const weft_config_t *cfg, char *err,
         return -ENOMEM;
     memset(st, 0, sizeof *st);
     st->bound = cfg->preemption_bound; /* negative: unbounded */
+    st->part = cfg->shard_index - 1;
+    st->parts = cfg->shard_count;
     *state = st;
     return 0;
 }
@@ -128,6 +135,7 @@ static void dpor_begin(void *state, uint64_t seed)
     st->dead_at = UINT32_MAX;
     st->nsl = 0;
     st->seen = 0;
+    st->rooted = false;
 }
 
 /* ----------------------------------------------------------- dependence */
@@ -189,10 +197,17 @@ static void apply_log(struct dpor_state *st)
     for (; st->seen < log->n; st->seen++) {
         const struct weft__accrec *e = &log->v[st->seen];
         for (uint32_t i = 0; i < st->nsl;)
-            if (st->sl[i].task == e->task || dep(&st->sl[i].a, &e->a) != 0)
+            if (st->sl[i].task == e->task) {
+                /* a sleeper ran: it was the only task that could (no
+                 * choice was made), so this execution repeats others */
+                if (st->dead_at == UINT32_MAX)
+                    st->dead_at = st->seen;
                 st->sl[i] = st->sl[--st->nsl];
-            else
+            } else if (dep(&st->sl[i].a, &e->a) != 0) {
+                st->sl[i] = st->sl[--st->nsl];
+            } else {
                 i++;
+            }
     }
 }
 
@@ -246,6 +261,36 @@ static uint64_t fail(struct dpor_state *st, const char *what)
     return WEFT__DIVERGED;
 }
 
+/* Splitting the search (WEFT_SHARD k/n): the first choice of an
+ * execution with two enabled tasks or more is its root. There every
+ * enabled task is in the backtrack set, explored in a fixed order (the
+ * default first, then by position): the option of rank r is part
+ * r mod n's, and runs with the options of lower rank asleep, as it would
+ * after them in one search. The parts are disjoint and their union is
+ * the whole search, with no execution counted twice. */
+static uint32_t rank_of(const struct frame *f, uint32_t x)
+{
+    if (x == f->dflt)
+        return 0;
+    uint32_t r = 1;
+    for (uint32_t i = 0; i < x; i++)
+        r += i != f->dflt && (f->fl[i] & F_EN);
+    return r;
+}
+
+/* Put to sleep the root's options of lower rank than the one chosen
+ * (x): the other parts run them first. */
+static int root_sleepers(struct dpor_state *st, const struct frame *f,
+                         uint32_t x, const struct weft__choice *c)
+{
+    uint32_t rx = rank_of(f, x);
+    for (uint32_t i = 0; i < f->n; i++)
+        if (i != x && (f->fl[i] & F_EN) && rank_of(f, i) < rx &&
+            !asleep(st, f->ids[i]) && sleep_add(st, c->tasks[i]))
+            return -ENOMEM;
+    return 0;
+}
+
 /* Fill a new choice's frame; false when every enabled task sleeps. */
 static bool new_task_frame(struct dpor_state *st, struct frame *f,
                            const struct weft__choice *c)
@@ -280,6 +325,29 @@ static bool new_task_frame(struct dpor_state *st, struct frame *f,
     }
     if (pick == n) /* every enabled task sleeps: redundant from here */
         return false;
+    f->dflt = pick;
+    f->root = false;
+    if (st->parts > 1 && !st->rooted && nen >= 2) {
+        f->root = true;
+        st->rooted = true;
+        pick = n;
+        for (uint32_t i = 0; i < n; i++) {
+            if (!(f->fl[i] & F_EN))
+                continue;
+            uint32_t r = rank_of(f, i);
+            f->fl[i] |= F_BT;
+            if (r % st->parts != st->part)
+                f->fl[i] |= F_DONE | F_OTHERS;
+            else if (pick == n || r < rank_of(f, pick))
+                pick = i;
+        }
+        if (pick == n) /* fewer options than parts: none is this one's */
+            return false;
+        if (root_sleepers(st, f, pick, c) != 0)
+            return false;
+        if (asleep(st, f->ids[pick]))
+            return false;
+    }
     f->chosen = f->ids[pick];
     f->fl[pick] |= F_BT | F_DONE;
     return true;
@@ -295,6 +363,10 @@ static uint64_t dpor_choose(void *state, const struct weft__choice *c)
                         "before");
     st->log = c->log;
     apply_log(st);
+    if (st->dead_at != UINT32_MAX) {
+        st->pos = st->depth; /* nothing after this counts */
+        return WEFT__REDUNDANT;
+    }
     struct frame *f;
     bool task = c->kind == WEFT__CHOOSE_TASK;
     if (st->pos < st->depth) {
@@ -308,12 +380,20 @@ static uint64_t dpor_choose(void *state, const struct weft__choice *c)
                      (unsigned long long)c->step + 1);
             return WEFT__DIVERGED;
         }
+        if (f->root)
+            st->rooted = true;
         if (st->pos + 1 == st->fresh) {
             /* the choice next() changed: what was explored from here
-             * sleeps (unless the step taken now wakes it) */
+             * sleeps (unless the step taken now wakes it); at the root,
+             * another part's options only when they rank lower */
             st->nsl = 0;
+            uint32_t rc = UINT32_MAX;
+            for (uint32_t i = 0; f->root && i < f->n; i++)
+                if (f->ids[i] == f->chosen)
+                    rc = rank_of(f, i);
             for (uint32_t i = 0; task && i < f->n; i++)
                 if ((f->fl[i] & (F_SLEEP | F_DONE)) && f->ids[i] != f->chosen &&
+                    !((f->fl[i] & F_OTHERS) && rank_of(f, i) > rc) &&
                     sleep_add(st, c->tasks[i]))
                     return fail(st, "out of memory");
         }
@@ -330,6 +410,7 @@ static uint64_t dpor_choose(void *state, const struct weft__choice *c)
         f->cur = task && c->current < c->n ? c->ids[c->current] : WEFT__NO_TASK;
         f->chosen = 0;
         f->free = true;
+        f->root = false;
         if (task && !new_task_frame(st, f, c)) {
             /* sleep-set blocked: what follows is covered elsewhere (the
              * races up to here still count) */
@@ -529,6 +610,14 @@ static bool dpor_finished(void *state, char *why, size_t len)
     return false;
 }
 
+static bool dpor_redundant(void *state)
+{
+    struct dpor_state *st = state;
+    if (st->log != NULL)
+        apply_log(st);
+    return st->dead_at != UINT32_MAX;
+}
+
 static void dpor_explain(void *state, char *why, size_t len)
 {
     struct dpor_state *st = state;
@@ -550,6 +639,7 @@ const struct weft__strategy weft__strategy_dpor = {
     .begin = dpor_begin,
     .choose = dpor_choose,
     .finished = dpor_finished,
+    .redundant = dpor_redundant,
     .explain = dpor_explain,
     .next = dpor_next,
     .describe = dpor_describe,
