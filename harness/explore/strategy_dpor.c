@@ -58,6 +58,8 @@ struct frame {
     uint32_t pre_before; /* preemptions before this choice */
     uint32_t chosen;     /* task id (TASK) or value (VALUE) */
     uint32_t dflt;       /* TASK: index of the default option */
+    uint32_t nen;        /* TASK: enabled options */
+    bool split;          /* TASK: counted in the path's key (below) */
     bool root;           /* TASK: the choice split between parts */
     uint32_t *ids;       /* TASK: the ready tasks */
     uint8_t *fl;         /* TASK: their flags */
@@ -78,9 +80,13 @@ struct dpor_state {
     uint32_t pre;         /* preemptions so far */
     int bound;            /* < 0: unbounded */
     uint32_t part, parts; /* this search is part `part` of `parts` */
-    bool rooted;          /* this execution passed its root choice */
-    uint32_t dead_at;     /* where every enabled task slept: the execution
-                             was cut short there (redundant) */
+    /* the path's key so far (its split choices' ranks, mixed radix) and
+     * the product of their radices; decided: past its root */
+    uint64_t skey, sprod;
+    uint32_t nsplit;
+    bool decided;
+    uint32_t dead_at; /* where every enabled task slept: the execution
+                         was cut short there (redundant) */
     const struct weft__acclog *log;
     uint32_t seen; /* log entries applied to the sleep set */
     struct sleeper *sl;
@@ -135,7 +141,10 @@ static void dpor_begin(void *state, uint64_t seed)
     st->dead_at = UINT32_MAX;
     st->nsl = 0;
     st->seen = 0;
-    st->rooted = false;
+    st->skey = 0;
+    st->sprod = 1;
+    st->nsplit = 0;
+    st->decided = false;
 }
 
 /* ----------------------------------------------------------- dependence */
@@ -261,13 +270,19 @@ static uint64_t fail(struct dpor_state *st, const char *what)
     return WEFT__DIVERGED;
 }
 
-/* Splitting the search (WEFT_SHARD k/n): the first choice of an
- * execution with two enabled tasks or more is its root. There every
- * enabled task is in the backtrack set, explored in a fixed order (the
- * default first, then by position): the option of rank r is part
- * r mod n's, and runs with the options of lower rank asleep, as it would
- * after them in one search. The parts are disjoint and their union is
- * the whole search, with no execution counted twice. */
+/* Splitting the search (WEFT_SHARD k/n). Until an execution reaches its
+ * root, every choice explores every enabled task (all of them in the
+ * backtrack set, sleep sets keeping out the repeats), in every part
+ * alike, so what is explored above a root never depends on what one part
+ * saw below it. Options are ranked: the default first, then by position.
+ * A choice where the default does something and two enabled tasks or
+ * more are awake is a split: its rank joins the path's key (mixed radix).
+ * The split that brings the key's radix product to 4 n (or the 8th) is
+ * the root: its option of rank r belongs to the part (key * nen + r) mod
+ * n, and runs with the lower ranks asleep, as after them in one search.
+ * An execution that ends before a root belongs to part key mod n. Sleep
+ * sets keep every trace to one execution, so the parts are disjoint and
+ * their union is the whole search. */
 static uint32_t rank_of(const struct frame *f, uint32_t x)
 {
     if (x == f->dflt)
@@ -326,26 +341,35 @@ static bool new_task_frame(struct dpor_state *st, struct frame *f,
     if (pick == n) /* every enabled task sleeps: redundant from here */
         return false;
     f->dflt = pick;
-    f->root = false;
-    if (st->parts > 1 && !st->rooted && nen >= 2) {
-        f->root = true;
-        st->rooted = true;
+    f->split = f->root = false;
+    if (st->parts > 1 && !st->decided) {
+        uint32_t awake = 0;
+        f->nen = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (f->fl[i] & F_EN) {
+                f->fl[i] |= F_BT; /* above a root: every option */
+                f->nen++;
+                awake += !(f->fl[i] & F_SLEEP);
+            }
+        f->split = awake >= 2 && c->tasks[pick]->acc.kind[0] != WEFT__ACC_NONE;
+        f->root = f->split && (st->sprod * f->nen >= 4 * (uint64_t)st->parts ||
+                               st->nsplit + 1 >= 8);
+    }
+    if (f->root) {
         pick = n;
         for (uint32_t i = 0; i < n; i++) {
             if (!(f->fl[i] & F_EN))
                 continue;
             uint32_t r = rank_of(f, i);
-            f->fl[i] |= F_BT;
-            if (r % st->parts != st->part)
+            if ((st->skey * f->nen + r) % st->parts != st->part)
                 f->fl[i] |= F_DONE | F_OTHERS;
-            else if (pick == n || r < rank_of(f, pick))
+            else if (!(f->fl[i] & F_SLEEP) &&
+                     (pick == n || r < rank_of(f, pick)))
                 pick = i;
         }
-        if (pick == n) /* fewer options than parts: none is this one's */
+        if (pick == n) /* none of this part's options is awake */
             return false;
         if (root_sleepers(st, f, pick, c) != 0)
-            return false;
-        if (asleep(st, f->ids[pick]))
             return false;
     }
     f->chosen = f->ids[pick];
@@ -380,8 +404,6 @@ static uint64_t dpor_choose(void *state, const struct weft__choice *c)
                      (unsigned long long)c->step + 1);
             return WEFT__DIVERGED;
         }
-        if (f->root)
-            st->rooted = true;
         if (st->pos + 1 == st->fresh) {
             /* the choice next() changed: what was explored from here
              * sleeps (unless the step taken now wakes it); at the root,
@@ -410,7 +432,7 @@ static uint64_t dpor_choose(void *state, const struct weft__choice *c)
         f->cur = task && c->current < c->n ? c->ids[c->current] : WEFT__NO_TASK;
         f->chosen = 0;
         f->free = true;
-        f->root = false;
+        f->split = f->root = false;
         if (task && !new_task_frame(st, f, c)) {
             /* sleep-set blocked: what follows is covered elsewhere (the
              * races up to here still count) */
@@ -421,6 +443,15 @@ static uint64_t dpor_choose(void *state, const struct weft__choice *c)
         }
     }
     st->pos++;
+    if (task && f->split && !st->decided) {
+        uint32_t x = 0;
+        while (x < f->n && f->ids[x] != f->chosen)
+            x++;
+        st->skey = st->skey * f->nen + rank_of(f, x);
+        st->sprod *= f->nen;
+        st->nsplit++;
+        st->decided = f->root;
+    }
     if (!task) {
         st->nsl = 0; /* a value changes what follows: nobody sleeps on */
         return f->chosen;
@@ -615,6 +646,10 @@ static bool dpor_redundant(void *state)
     struct dpor_state *st = state;
     if (st->log != NULL)
         apply_log(st);
+    /* another part's execution (it ended before a root): its races are
+     * this part's too, but it is counted there */
+    if (st->parts > 1 && !st->decided && st->skey % st->parts != st->part)
+        return true;
     return st->dead_at != UINT32_MAX;
 }
 
