@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -506,6 +507,78 @@ static void a_bug_is_found_by_some_shard(void **state)
     }
 }
 
+/* The processes that ran executions (a shared page): up to 8 pids. */
+static volatile int *pids_seen;
+
+static void body_w2_where(void *arg)
+{
+    int me = (int)getpid();
+    for (int i = 0; i < 8; i++) {
+        int p = __atomic_load_n(&pids_seen[i], __ATOMIC_RELAXED);
+        if (p == me)
+            break;
+        int zero = 0;
+        if (p == 0 &&
+            __atomic_compare_exchange_n(&pids_seen[i], &zero, me, false,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            break;
+    }
+    w2(arg);
+}
+
+/* WEFT_JOBS splits dpor's search over forked workers: the same
+ * executions as one process (the parts add up), exhausted, and a bug is
+ * reported the same way whatever the timing: the lowest worker's first
+ * failure, with a schedule that replays it. */
+static void jobs_split_the_search_and_report_alike(void **state)
+{
+    (void)state;
+    for (unsigned jobs = 2; jobs <= 3; jobs++) {
+        weft_config_t c;
+        weft_result_t r;
+        pinned(&c, 10000000);
+        c.jobs = jobs;
+        pids_seen = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        assert_true(pids_seen != MAP_FAILED);
+        assert_int_equal(weft_explore(&c, body_w2_where, NULL, &r), 0);
+        assert_true(r.exhausted);
+        assert_int_equal(r.executions, dpor_count(w2, NULL));
+        done(&r);
+        /* every worker ran executions of its own, none of them here */
+        unsigned workers = 0;
+        for (int i = 0; i < 8 && pids_seen[i] != 0; i++) {
+            assert_int_not_equal(pids_seen[i], (int)getpid());
+            workers++;
+        }
+        assert_int_equal(workers, jobs);
+        munmap((void *)pids_seen, 4096);
+    }
+    uint64_t hash = 0;
+    for (int run = 0; run < 3; run++) {
+        weft_config_t c;
+        weft_result_t r;
+        pinned(&c, 100000);
+        c.jobs = 2;
+        assert_int_equal(weft_explore(&c, bug_lost_update, NULL, &r), 1);
+        assert_int_equal(r.finding, WEFT_FINDING_ASSERTION);
+        assert_false(r.exhausted);
+        assert_true(r.schedule_file[0] != '\0');
+        if (run == 0)
+            hash = r.trace_hash;
+        assert_true(r.trace_hash == hash);
+        weft_config_t p;
+        weft_result_t q;
+        pinned(&p, 1);
+        p.strategy = "replay";
+        p.replay_file = r.schedule_file;
+        assert_int_equal(weft_explore(&p, bug_lost_update, NULL, &q), 1);
+        assert_true(q.trace_hash == hash);
+        weft_result_destroy(&q);
+        done(&r);
+    }
+}
+
 /* ABA on a Treiber stack of three nodes (tests/corpus/aba.c): thread 1
  * pops A (reads top = A, next = B) and is preempted; thread 2 pops A and
  * B and pushes A back; thread 1's compare-exchange still sees A and
@@ -652,6 +725,7 @@ int main(void)
         cmocka_unit_test(dpor_reports_exhaustion),
         cmocka_unit_test(shards_split_the_search_without_overlap),
         cmocka_unit_test(a_bug_is_found_by_some_shard),
+        cmocka_unit_test(jobs_split_the_search_and_report_alike),
         cmocka_unit_test(dpor_finds_the_aba),
         cmocka_unit_test(dpor_races_a_join_that_may_time_out),
     };

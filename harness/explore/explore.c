@@ -17,7 +17,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -144,6 +147,9 @@ static int search_serial(struct weft__search *s)
     const weft_config_t *cfg = s->cfg;
     struct weft__run *r = s->r;
     for (uint64_t i = s->first; i < cfg->iterations; i += s->stride) {
+        if (s->halt != NULL &&
+            __atomic_load_n(s->halt, __ATOMIC_RELAXED) < s->worker)
+            break; /* a lower worker's failure is the one reported */
         if (s->executions > 0 && (cfg->time_budget > 0 || s->progress_on)) {
             if (weft__out_of_time(s)) {
                 s->out_of_time = true;
@@ -185,6 +191,10 @@ static int search_serial(struct weft__search *s)
             int k = weft__search_found(s, i);
             if (k < 0)
                 return k;
+            if (s->halt != NULL && !cfg->keep_going)
+                __atomic_store_n((uint32_t *)s->halt,
+                                 s->worker < *s->halt ? s->worker : *s->halt,
+                                 __ATOMIC_RELAXED);
             if (!cfg->keep_going || s->nfound == MAX_FOUND)
                 break;
         }
@@ -212,6 +222,203 @@ static int search_serial(struct weft__search *s)
         }
     }
     return 0;
+}
+
+/* ------------------------------------------------- a split search (dpor) */
+
+/* What a worker of a split search hands back. */
+#define SPLIT_FOUND 4
+struct split_slot {
+    uint64_t executions, steps, redundant;
+    bool exhausted, out_of_time, ended;
+    int rc, interrupted;
+    unsigned nfound;
+    struct {
+        struct weft__finding f; /* without detail */
+        uint64_t index, seed, orig_steps;
+        unsigned orig_pre;
+        char path[200]; /* its schedule, written by the worker */
+    } found[SPLIT_FOUND];
+};
+
+struct split_shared {
+    uint32_t halt; /* the lowest worker that found a failure */
+    struct split_slot w[];
+};
+
+static WEFT__NORETURN void split_worker(struct weft__search *s,
+                                        struct split_shared *sh, unsigned w,
+                                        unsigned jobs, pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(0);
+    weft__interrupt_parent = parent;
+    struct split_slot *me = &sh->w[w];
+    /* part (k - 1) J + w of n J: this shard's part, split again */
+    weft_config_t c = *s->cfg;
+    c.shard_index = (s->cfg->shard_index - 1) * jobs + w + 1;
+    c.shard_count = s->cfg->shard_count * jobs;
+    c.jobs = 1;
+    char err[300];
+    void *state = NULL;
+    me->rc = s->st->create(&state, &c, err, sizeof err);
+    if (me->rc != 0)
+        _exit(3);
+    struct weft__search ws = *s;
+    ws.cfg = &c;
+    ws.state = state;
+    ws.first = 0;
+    ws.stride = 1;
+    ws.nfound = 0;
+    ws.progress_on = false;
+    ws.halt = &sh->halt;
+    ws.worker = w;
+    ws.r->strategy_state = state;
+    weft__hang_start(ws.r, c.hang_timeout);
+    me->rc = search_serial(&ws);
+    weft__hang_stop();
+    me->executions = ws.executions;
+    me->steps = ws.total_steps;
+    me->redundant = ws.redundant;
+    me->exhausted = ws.exhausted;
+    me->out_of_time = ws.out_of_time;
+    me->interrupted = ws.interrupted ? ws.interrupted : (int)weft__interrupt;
+    const char *tmp = getenv("TMPDIR");
+    for (unsigned k = 0; k < ws.nfound && k < SPLIT_FOUND; k++) {
+        struct weft__found *f = &ws.found[k];
+        snprintf(me->found[k].path, sizeof me->found[k].path,
+                 "%s/weft-dpor-%ld-%u-%u.schedule",
+                 tmp != NULL && tmp[0] == '/' && strlen(tmp) < 100 ? tmp
+                                                                   : "/tmp",
+                 (long)parent, w, k);
+        if (weft__schedule_write_s(me->found[k].path, &f->s, "dpor") != 0)
+            break;
+        me->found[k].f = f->f;
+        me->found[k].index = f->index;
+        me->found[k].seed = f->seed;
+        me->found[k].orig_steps = f->orig_steps;
+        me->found[k].orig_pre = f->orig_pre;
+        me->nfound = k + 1;
+    }
+    me->ended = true;
+    weft__gcov_flush();
+    fflush(NULL);
+    _exit(0);
+}
+
+/* dpor over WEFT_JOBS forked workers: worker w searches part w of this
+ * shard's tree (strategy_dpor.c splits it), and the parent takes their
+ * failures in worker order, the lowest worker's first: the same failure
+ * whatever the timing. A worker stops early only when a lower one has
+ * found a failure (its own could not be the one reported). */
+static int search_split(struct weft__search *s)
+{
+    const weft_config_t *cfg = s->cfg;
+    unsigned jobs = cfg->jobs;
+    size_t size =
+        sizeof(struct split_shared) + jobs * sizeof(struct split_slot);
+    struct split_shared *sh = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED) {
+        snprintf(s->error, sizeof s->error,
+                 "cannot map the workers' shared memory: %s", strerror(errno));
+        return -errno;
+    }
+    sh->halt = UINT32_MAX;
+    pid_t parent = getpid(), pids[64];
+    if (jobs > 64)
+        jobs = 64;
+    unsigned started = 0;
+    int rc = 0;
+    fflush(NULL);
+    for (unsigned w = 0; w < jobs; w++) {
+        pid_t p = fork();
+        if (p == 0)
+            split_worker(s, sh, w, jobs, parent);
+        if (p < 0) {
+            rc = -errno;
+            snprintf(s->error, sizeof s->error,
+                     "cannot fork worker %u of %u: %s", w + 1, jobs,
+                     strerror(errno));
+            break;
+        }
+        pids[started++] = p;
+    }
+    bool passed_on = false;
+    for (unsigned left = started; left > 0;) {
+        if (weft__interrupt != 0 && !passed_on) {
+            for (unsigned w = 0; w < started; w++)
+                if (pids[w] > 0)
+                    kill(pids[w], SIGTERM);
+            passed_on = true;
+        }
+        for (unsigned w = 0; w < started; w++) {
+            int status;
+            if (pids[w] <= 0 || waitpid(pids[w], &status, WNOHANG) <= 0)
+                continue;
+            pids[w] = 0;
+            left--;
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && sh->w[w].ended)
+                continue;
+            if (rc == 0 && sh->w[w].interrupted == 0 && !weft__interrupt) {
+                rc = sh->w[w].rc < 0 ? sh->w[w].rc : -ECHILD;
+                snprintf(s->error, sizeof s->error,
+                         "worker %u of the split search %s %d%s", w + 1,
+                         WIFSIGNALED(status) ? "died of signal"
+                                             : "exited with status",
+                         WIFSIGNALED(status) ? WTERMSIG(status)
+                                             : WEXITSTATUS(status),
+                         sh->w[w].rc < 0 ? ": could not start its part" : "");
+            }
+        }
+        if (left > 0) {
+            struct timespec ts = { 0, 5 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+    }
+    s->exhausted = started == jobs;
+    for (unsigned w = 0; w < started; w++) {
+        struct split_slot *sl = &sh->w[w];
+        s->executions += sl->executions;
+        s->total_steps += sl->steps;
+        s->redundant += sl->redundant;
+        s->exhausted = s->exhausted && sl->exhausted && sl->ended;
+        s->out_of_time |= sl->out_of_time;
+        if (sl->interrupted != 0 && s->interrupted == 0)
+            s->interrupted = sl->interrupted;
+        for (unsigned k = 0; k < sl->nfound; k++) {
+            bool take = rc == 0 && s->nfound < MAX_FOUND &&
+                        (cfg->keep_going || s->nfound == 0);
+            for (unsigned i = 0; take && i < s->nfound; i++)
+                take = !weft__same_failure(&s->found[i].f, &sl->found[k].f);
+            struct weft__found *f = &s->found[s->nfound];
+            char err[300];
+            if (take) {
+                memset(f, 0, sizeof *f);
+                if (weft__schedule_read(sl->found[k].path, &f->s, err,
+                                        sizeof err) != 0) {
+                    rc = -EIO;
+                    snprintf(s->error, sizeof s->error,
+                             "a worker's failure cannot be read back: %s", err);
+                } else {
+                    f->f = sl->found[k].f;
+                    f->index = sl->found[k].index;
+                    f->seed = sl->found[k].seed;
+                    f->orig_steps = sl->found[k].orig_steps;
+                    f->orig_pre = sl->found[k].orig_pre;
+                    s->nfound++;
+                }
+            }
+            unlink(sl->found[k].path);
+        }
+    }
+    if (s->nfound > 0 && !cfg->keep_going)
+        s->exhausted = false;
+    if (weft__interrupt != 0 && s->interrupted == 0)
+        s->interrupted = weft__interrupt;
+    munmap(sh, size);
+    return rc;
 }
 
 /* ------------------------------------------------------ persisted failures */
@@ -1068,6 +1275,8 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     if (rc == 0 && !s.interrupted && (s.nfound == 0 || cfg.keep_going)) {
         if (cfg.jobs > 1 && st->seed_replays)
             rc = weft__search_parallel(&s);
+        else if (cfg.jobs > 1 && st == &weft__strategy_dpor)
+            rc = search_split(&s);
         else
             rc = search_serial(&s);
     }

@@ -189,6 +189,10 @@ struct weft__search {
     uint64_t resume; /* then: the first execution index not run */
     char error[400]; /* why the search could not go on (a worker's
                         fork, its death), or "" */
+    /* a worker of a split search (dpor with WEFT_JOBS): it stops once a
+     * worker of a lower number has found a failure (*halt < worker) */
+    const uint32_t *halt;
+    uint32_t worker;
 };
 
 /* Distinct executions (distinct.c): exact up to 2048, then estimated. */
