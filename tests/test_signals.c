@@ -306,7 +306,7 @@ static unsigned long long executions_in(const char *text)
 static void sigterm_stops_the_workers_and_says_where_to_resume(void **state)
 {
     (void)state;
-    static struct endless k = { 2, "" };
+    static struct endless k = { 2, "", false };
     static struct proc p;
     snprintf(k.json, sizeof k.json, "%s/endless.json", tmp_root);
     start(&p, run_endless, &k);
@@ -414,7 +414,7 @@ static void sigint_seen_by_workers_alone_is_still_an_interruption(void **state)
 static void sigint_resumes_at_the_execution_it_stopped(void **state)
 {
     (void)state;
-    static struct endless k = { 1, "" };
+    static struct endless k = { 1, "", false };
     static struct proc p;
     snprintf(k.json, sizeof k.json, "%s/serial.json", tmp_root);
     start(&p, run_endless, &k);
