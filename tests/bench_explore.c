@@ -581,7 +581,7 @@ struct find {
     double seconds;
 };
 
-#define NFIND_STRATS 8
+#define NFIND_STRATS 9 /* the hunt() calls per bug in part_finds */
 static struct find finds[NBUGS * NFIND_STRATS];
 static int nfinds;
 
