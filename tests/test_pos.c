@@ -196,8 +196,35 @@ static void finds_and_replays(weft_body_fn *body, weft_finding_t kind,
     assert_non_null(strstr(r.report, want));
     assert_non_null(strstr(r.report, "WEFT_STRATEGY=pos"));
 
-    pinned(&c, "pos", r.seed, 1);
-    assert_int_equal(weft_explore(&c, body, NULL, &again), 1);
+    /* the replay line's settings, from the environment as a user would
+     * run them: the seed alone, and the strategy, replay it */
+    const char *line = strstr(r.report, "WEFT_SEED=");
+    char buf[256];
+    size_t n = strcspn(line, "\n");
+    assert_true(n < sizeof buf);
+    memcpy(buf, line, n);
+    buf[n] = '\0';
+    char *names[8];
+    int nv = 0;
+    for (char *tok = strtok(buf, " "); tok != NULL && nv < 8;
+         tok = strtok(NULL, " ")) {
+        char *eq = strchr(tok, '=');
+        if (strncmp(tok, "WEFT_", 5) != 0 || eq == NULL)
+            continue;
+        *eq = '\0';
+        assert_int_equal(setenv(tok, eq + 1, 1), 0);
+        names[nv++] = tok;
+    }
+    assert_true(nv >= 3);
+    weft_config_init(&c);
+    c.quiet = true;
+    c.progress = 0;
+    c.lock_order = 0;
+    int rc = weft_explore(&c, body, NULL, &again);
+    for (int i = 0; i < nv; i++)
+        unsetenv(names[i]);
+    assert_int_equal(rc, 1);
+    assert_int_equal(again.executions, 1);
     assert_int_equal(again.finding, r.finding);
     assert_string_equal(again.message, r.message);
     assert_int_equal(again.trace_hash, r.trace_hash);
