@@ -21,7 +21,10 @@
  * equality. A task whose lock would wait, or whose join would, runs only
  * when no other can. At a yield (weft_yield, or a spin the core detects)
  * the best of the other tasks runs, as in pct, and the yielder's next
- * event draws afresh once its yield has run, so a correct spin loop ends.
+ * event draws afresh once its yield has run, so a correct spin loop ends;
+ * a poll the core cannot see as a spin (under a mutex) ends because a
+ * task passed over STARVE choices in a row while it could run draws
+ * afresh too.
  * Value choices (weft_choose, which waiter wakes, timer ties) are uniform,
  * as in random.
  */
