@@ -108,7 +108,7 @@ typedef struct weft_config {
                                   wake-ups the strategy may inject per
                                   execution (0) */
     const char *strategy;      /* WEFT_STRATEGY: "random" (default),
-                                  "pct", "dfs" or "replay" */
+                                  "pct", "dfs", "dpor", "pos" or "replay" */
     unsigned pct_depth;        /* WEFT_PCT_DEPTH: bug depth d for pct (3) */
     uint64_t pct_steps;        /* WEFT_PCT_STEPS: steps over which pct
                                   spreads its d-1 change points; 0 learns

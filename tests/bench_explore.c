@@ -4,16 +4,16 @@
  *
  * Three parts:
  *  1. executions per second of the four workloads of bench_core.c (W1-W4)
- *     under random, pct (d = 3), dfs (preemption bound 2) and dpor
- *     (unbounded);
+ *     under random, pct (d = 3), dfs (preemption bound 2), dpor
+ *     (unbounded) and pos;
  *  2. executions dfs and dpor need to exhaust W1-W4, beside the figures
  *     the Rust
  *     model checker loom needs for the same workloads (a different
  *     measure: see the note printed with the table);
  *  3. executions to the first failure, median over 20 explorations, of
- *     random, pct (d = 1, 2, 3), dfs (bounds 2 and 5) and dpor
- *     (deterministic: one search each) on the bugs of the examples (lost
- * update, bank transfer deadlock, missed wake-up) and on a deep one (bug
+ *     random, pct (d = 1, 2, 3), dfs (bounds 2 and 5), dpor
+ *     (deterministic: one search each) and pos on the bugs of the examples
+ * (lost update, bank transfer deadlock, missed wake-up) and on a deep one (bug
  * pattern 10, two workers feeding each other). The 20 explorations start from
  *     seeds 1..20 and, separately, from seeds s * 2^32 (see part 3).
  *
@@ -23,7 +23,8 @@
  * here asserts on time or on counts: the program fails only if a workload
  * fails under weft, or a bug is reported as a finding of the wrong kind
  * (a correctness problem, not a slow one). Output: tables on stdout and
- * $WEFT_BENCH_DIR/bench_explore.json (default "."). Run with `make bench`.
+ * $WEFT_BENCH_DIR/bench_explore.json (default "."). Run with `make bench`;
+ * `bench_explore finds` runs part 3 alone.
  */
 #include "workloads.h"
 
@@ -336,7 +337,7 @@ struct rate {
     double steps; /* visible operations per execution, on average */
 };
 
-#define NSTRATS_RATE 4
+#define NSTRATS_RATE 5
 static struct rate rates[NWORKLOADS * NSTRATS_RATE];
 static int nrates;
 
@@ -383,7 +384,7 @@ static double rate_once(const struct workload *w, const char *strategy,
 static void part_rates(void)
 {
     static const char *const strats[NSTRATS_RATE] = { "random", "pct", "dfs",
-                                                      "dpor" };
+                                                      "dpor", "pos" };
     for (int k = 0; k < NWORKLOADS; k++)
         for (int s = 0; s < NSTRATS_RATE; s++) {
             double v[REPS];
@@ -580,7 +581,7 @@ struct find {
     double seconds;
 };
 
-#define NFIND_STRATS 7
+#define NFIND_STRATS 9 /* the hunt() calls per bug in part_finds */
 static struct find finds[NBUGS * NFIND_STRATS];
 static int nfinds;
 
@@ -679,6 +680,7 @@ static void part_finds(void)
         hunt(k, "dfs", 3, 5); /* beyond the brief: enough for the deep bug */
         hunt(k, "dfs", 3, WEFT_PREEMPTIONS_ITERATE);
         hunt(k, "dpor", 3, -1);
+        hunt(k, "pos", 3, 2);
     }
 }
 
@@ -864,16 +866,19 @@ static void write_json(double seconds)
 
 /* ------------------------------------------------------------------ main */
 
-int main(void)
+int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    printf("bench_explore: weft %s, strategies random, pct, dfs, dpor\n",
+    printf("bench_explore: weft %s, strategies random, pct, dfs, dpor, pos\n",
            WEFT_VERSION);
+    bool finds_only = argc > 1 && strcmp(argv[1], "finds") == 0;
     double t0 = now_ns();
-    part_rates();
-    print_rates();
-    part_counts();
-    print_counts();
+    if (!finds_only) {
+        part_rates();
+        print_rates();
+        part_counts();
+        print_counts();
+    }
     part_finds();
     print_finds();
     double seconds = (now_ns() - t0) / 1e9;

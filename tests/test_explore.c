@@ -415,6 +415,11 @@ static const struct failing failing[] = {
       &wr_line },
     { "wr long random", body_wr, &wr_long, "random", 1, WEFT_FINDING_ASSERTION,
       &wr_line },
+    { "abba pos", body_abba, &abba_st, "pos", 1, WEFT_FINDING_DEADLOCK, NULL },
+    { "racy pos", body_racy, &racy_st, "pos", 1, WEFT_FINDING_ASSERTION,
+      &racy_line },
+    { "wr pos", body_wr, &wr_short, "pos", 1, WEFT_FINDING_ASSERTION,
+      &wr_line },
 };
 #define NFAILING (sizeof failing / sizeof *failing)
 
@@ -777,6 +782,8 @@ static void jobs_find_the_same_first_failure(void **s)
           true },
         { "two bugs keep going", body_two_bugs, &two_bugs_st, "random", 3, 0, 1,
           500, true, true },
+        { "racy pos", body_racy, &racy_st, "pos", 3, 0, 7, 10000, false, true },
+        { "wr pos", body_wr, &wr_pct, "pos", 3, 0, 1, 100000, false, true },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         check_jobs_agree(&cases[i]);

@@ -288,7 +288,8 @@ static void body_busy_wait_after_reads(void *arg)
 
 /* The same wait polled under a mutex: no atomic to recognise, so only
  * pct's fair tail (FAIR_STEPS) lets the setter in when the poller has
- * the higher priority. */
+ * the higher priority (pos: the setter draws again when passed over too
+ * long, STARVE). */
 static weft_mutex_t poll_m = WEFT_MUTEX_INITIALIZER;
 static int poll_flag;
 
@@ -319,8 +320,8 @@ static void body_locked_poll(void *arg)
 static void no_strategy_turns_a_busy_wait_into_a_finding(void **state)
 {
     (void)state;
-    const char *strategies[] = { "random", "pct" };
-    for (int i = 0; i < 2; i++)
+    const char *strategies[] = { "random", "pct", "pos" };
+    for (int i = 0; i < 3; i++)
         for (unsigned d = 1; d <= 3; d++) {
             weft_config_t c;
             weft_result_t r;
@@ -347,6 +348,16 @@ static void pct_tail_is_fair_so_a_polite_livelock_ends(void **state)
         assert_int_equal(r.finding, WEFT_FINDING_NONE);
         done(&r);
     }
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, "pos", 1, 300);
+    assert_int_equal(weft_explore(&c, body_locked_poll, NULL, &r), 0);
+    assert_int_equal(r.finding, WEFT_FINDING_NONE);
+    done(&r);
+    pinned(&c, "pos", 1, 300);
+    assert_int_equal(weft_explore(&c, body_busy_wait_after_reads, NULL, &r), 0);
+    assert_int_equal(r.finding, WEFT_FINDING_NONE);
+    done(&r);
 }
 
 /* Two threads with one store each. main spawns and joins them inside an

@@ -193,7 +193,7 @@ static const struct var {
     { "WEFT_SPURIOUS", COUNT, offsetof(weft_config_t, spurious), 0, 1000000,
       "an integer from 0 to 1000000 (spurious wake-ups per execution)" },
     { "WEFT_STRATEGY", STRATEGY, offsetof(weft_config_t, strategy), 0, 0,
-      "one of: random, pct, dfs, dpor, replay" },
+      "one of: random, pct, dfs, dpor, pos, replay" },
     { "WEFT_PCT_DEPTH", COUNT, offsetof(weft_config_t, pct_depth), 1, 64,
       "an integer from 1 to 64 (the bug depth pct aims at)" },
     { "WEFT_PCT_STEPS", U64, offsetof(weft_config_t, pct_steps), 0, UINT64_MAX,
@@ -343,7 +343,7 @@ static int set(weft_config_t *cfg, const struct var *v, const char *s,
     case STRATEGY:
         if (strcmp(s, "random") != 0 && strcmp(s, "replay") != 0 &&
             strcmp(s, "pct") != 0 && strcmp(s, "dfs") != 0 &&
-            strcmp(s, "dpor") != 0)
+            strcmp(s, "dpor") != 0 && strcmp(s, "pos") != 0)
             goto bad;
         *(const char **)(void *)field = s;
         return 0;

@@ -989,8 +989,8 @@ static int report_found(struct weft__search *s, unsigned k, weft_result_t *res)
 /* --------------------------------------------------------- the entry point */
 
 static const struct weft__strategy *const strategies[] = {
-    &weft__strategy_random, &weft__strategy_pct,    &weft__strategy_dfs,
-    &weft__strategy_dpor,   &weft__strategy_replay,
+    &weft__strategy_random, &weft__strategy_pct, &weft__strategy_dfs,
+    &weft__strategy_dpor,   &weft__strategy_pos, &weft__strategy_replay,
 };
 
 static int resolve(weft_config_t *cfg, const struct weft__strategy **out,
@@ -1022,9 +1022,10 @@ static int resolve(weft_config_t *cfg, const struct weft__strategy **out,
             *out = strategies[i];
             return 0;
         }
-    fprintf(stderr,
-            "weft: unknown strategy '%s' (random, pct, dfs, dpor, replay)\n",
-            want);
+    fprintf(
+        stderr,
+        "weft: unknown strategy '%s' (random, pct, dfs, dpor, pos, replay)\n",
+        want);
     return -EINVAL;
 }
 

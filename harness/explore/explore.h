@@ -32,6 +32,16 @@ WEFT__HIDDEN extern const struct weft__strategy weft__strategy_dfs;
  * again): not exhausted then. */
 WEFT__HIDDEN void weft__dfs_level(void *state, int *level, bool *complete);
 WEFT__HIDDEN extern const struct weft__strategy weft__strategy_dpor;
+/* dpor's dependence of two accesses (strategy_dpor.c): 0 independent, 1
+ * dependent and reorderable (a race), 2 dependent, the second needing the
+ * first (an exit and its join). */
+WEFT__HIDDEN int weft__acc_dep(const struct weft__access *a,
+                               const struct weft__access *b);
+/* Could t's pending operation go on now (no lock held by another, no join
+ * of a running task)? */
+WEFT__HIDDEN bool weft__acc_enabled(const struct weft__task *t);
+/* Partial-order sampling (strategy_pos.c): seed-replayed, like random. */
+WEFT__HIDDEN extern const struct weft__strategy weft__strategy_pos;
 
 /*
  * The fuzz strategy (strategy_fuzz.c), shared with weft_fuzz_one (fuzz.c).

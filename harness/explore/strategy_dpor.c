@@ -167,7 +167,7 @@ static int key_dep(int a, int b)
     return 1;
 }
 
-static int dep(const struct weft__access *a, const struct weft__access *b)
+int weft__acc_dep(const struct weft__access *a, const struct weft__access *b)
 {
     if (a->kind[0] == WEFT__ACC_NONE || b->kind[0] == WEFT__ACC_NONE)
         return 0;
@@ -187,7 +187,7 @@ static int dep(const struct weft__access *a, const struct weft__access *b)
     return d;
 }
 
-static bool enabled(const struct weft__task *t)
+bool weft__acc_enabled(const struct weft__task *t)
 {
     const struct weft__access *a = &t->acc;
     if (a->wait == WEFT__WAIT_OWNER) {
@@ -212,7 +212,7 @@ static void apply_log(struct dpor_state *st)
                 if (st->dead_at == UINT32_MAX)
                     st->dead_at = st->seen;
                 st->sl[i] = st->sl[--st->nsl];
-            } else if (dep(&st->sl[i].a, &e->a) != 0) {
+            } else if (weft__acc_dep(&st->sl[i].a, &e->a) != 0) {
                 st->sl[i] = st->sl[--st->nsl];
             } else {
                 i++;
@@ -313,7 +313,7 @@ static bool new_task_frame(struct dpor_state *st, struct frame *f,
     uint32_t n = c->n, nen = 0;
     for (uint32_t i = 0; i < n; i++) {
         f->ids[i] = c->ids[i];
-        f->fl[i] = enabled(c->tasks[i]) ? F_EN : 0;
+        f->fl[i] = weft__acc_enabled(c->tasks[i]) ? F_EN : 0;
         nen += f->fl[i] & F_EN;
     }
     if (c->op == WEFT__OP_YIELD && c->current < n &&
@@ -569,7 +569,7 @@ static bool races(struct dpor_state *st)
         for (uint32_t i = j; i-- > 0;) {
             if (e[i].task == q || c[e[i].task] >= seq[i])
                 continue;
-            int d = dep(&e[i].a, &e[j].a);
+            int d = weft__acc_dep(&e[i].a, &e[j].a);
             if (d == 0)
                 continue;
             if (d == 1) {
