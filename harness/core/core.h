@@ -406,6 +406,12 @@ struct weft__run {
     struct weft__decision *decisions;
     uint32_t ndecisions, decisions_cap;
     bool decisions_full; /* the log could not grow: replay file partial */
+    /* Lean recording (set by the explorer around a search execution of a
+     * strategy whose seed replays it): the trace only feeds r->hash and
+     * decisions are only counted (ndecisions), the ring and the log are
+     * left alone. Same decisions, same hash; a failure is re-run from its
+     * seed with full recording before anything reads them. */
+    bool lean;
 
     bool failed;
     bool oom;

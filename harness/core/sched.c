@@ -371,15 +371,17 @@ static void ready_remove(struct weft__run *r, struct weft__task *t)
 static inline void trace(struct weft__run *r, int op, int wait_op, uint32_t obj,
                          uint32_t task, const char *file, int line)
 {
-    struct weft__event *e = &r->ring[r->nevents++ & (r->ring_cap - 1)];
-    e->step = r->step;
-    e->time = r->now;
-    e->task = task;
-    e->obj = obj;
-    e->op = (uint16_t)op;
-    e->wait_op = (uint16_t)wait_op;
-    e->file = file;
-    e->line = line;
+    if (!r->lean) {
+        struct weft__event *e = &r->ring[r->nevents++ & (r->ring_cap - 1)];
+        e->step = r->step;
+        e->time = r->now;
+        e->task = task;
+        e->obj = obj;
+        e->op = (uint16_t)op;
+        e->wait_op = (uint16_t)wait_op;
+        e->file = file;
+        e->line = line;
+    }
     /* FNV-style: one multiply per event; addresses never enter it. */
     uint64_t v = (uint64_t)op | (uint64_t)task << 8 | (uint64_t)obj << 28 |
                  (uint64_t)(uint32_t)line << 44;
@@ -388,8 +390,8 @@ static inline void trace(struct weft__run *r, int op, int wait_op, uint32_t obj,
 
 /* ------------------------------------------------------------- decisions */
 
-static void log_decision(struct weft__run *r, const struct weft__choice *c,
-                         uint32_t chosen)
+static void log_full(struct weft__run *r, const struct weft__choice *c,
+                     uint32_t chosen)
 {
     if (WEFT__UNLIKELY(r->ndecisions == r->decisions_cap)) {
         if (weft__grow(&r->decisions, &r->decisions_cap, r->ndecisions + 1,
@@ -415,6 +417,15 @@ static void log_decision(struct weft__run *r, const struct weft__choice *c,
                  : WEFT__NO_TASK;
     d->kind = (uint8_t)c->kind;
     d->op = (uint8_t)c->op;
+}
+
+static inline void log_decision(struct weft__run *r,
+                                const struct weft__choice *c, uint32_t chosen)
+{
+    if (r->lean) /* counted, not logged */
+        r->ndecisions++;
+    else
+        log_full(r, c, chosen);
 }
 
 /* A task choice comes before its operation (step + 1); a value choice
