@@ -204,7 +204,9 @@ static void lean_failure_reports_in_full(void **state)
                 assert_int_equal(a.shrunk_steps, f.shrunk_steps);
                 assert_int_equal(a.execution, f.execution);
                 assert_int_equal(a.seed, f.seed);
-                assert_int_equal(a.executions, f.executions);
+                /* workers stop on another's failure when they see it */
+                if (jobs == 1)
+                    assert_int_equal(a.executions, f.executions);
                 assert_int_equal(a.preemptions, f.preemptions);
                 assert_int_equal(a.shrunk_preemptions, f.shrunk_preemptions);
                 assert_string_equal(a.message, f.message);
