@@ -236,6 +236,9 @@ struct weft__strategy {
     bool replays;      /* it follows a recorded schedule: an execution it
                           runs adds nothing to what earlier executions
                           taught (the lock-order graph) */
+    bool uniform;      /* its state starts with a splitmix64 stream and its
+                          every choice is weft__rng_below(stream, n): the
+                          core draws lean decisions itself (r->rng) */
     /* Make the state for a whole exploration; -errno on failure. */
     int (*create)(void **state, const weft_config_t *cfg, char *err,
                   size_t err_len);
@@ -412,6 +415,7 @@ struct weft__run {
      * left alone. Same decisions, same hash; a failure is re-run from its
      * seed with full recording before anything reads them. */
     bool lean;
+    uint64_t *rng; /* the stream of a uniform strategy, or NULL */
 
     bool failed;
     bool oom;

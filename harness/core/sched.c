@@ -440,7 +440,8 @@ static WEFT__NORETURN void diverged(struct weft__run *r, unsigned ahead)
 }
 
 /* The one place where a strategy answers: which ready task runs next. */
-static uint32_t decide_task(struct weft__run *r, int op, uint32_t current)
+static __attribute__((noinline)) uint32_t
+decide_strategy(struct weft__run *r, int op, uint32_t current)
 {
     struct weft__choice c = {
         .kind = WEFT__CHOOSE_TASK,
@@ -458,10 +459,28 @@ static uint32_t decide_task(struct weft__run *r, int op, uint32_t current)
     return (uint32_t)i;
 }
 
+/* A lean decision of a uniform strategy is drawn here, as its choose()
+ * would draw it; any other goes to the strategy. */
+static inline uint32_t decide_task(struct weft__run *r, int op,
+                                   uint32_t current)
+{
+    if (r->rng != NULL && r->lean) {
+        r->ndecisions++;
+        return (uint32_t)weft__rng_below(r->rng, r->nready);
+    }
+    return decide_strategy(r, op, current);
+}
+
 uint64_t weft__choose_value(struct weft__run *r, uint64_t n, int op)
 {
     if (n <= 1)
         return 0;
+    if (r->rng != NULL && r->lean) {
+        uint64_t v = weft__rng_below(r->rng, n > UINT32_MAX ? UINT32_MAX : n);
+        r->ndecisions++;
+        r->hash = (r->hash ^ (v + 0x51)) * 0x100000001b3ULL;
+        return v;
+    }
     struct weft__choice c = {
         .kind = WEFT__CHOOSE_VALUE,
         .n = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n,
@@ -1119,13 +1138,14 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
     }
     /* Every task may be ready at once (a broadcast wakes them all), so
      * the ready set holds as many entries as there are tasks. */
-    if ((r->ntasks == r->tasks_cap &&
-         weft__grow(&r->tasks, &r->tasks_cap, r->ntasks + 1,
-                    sizeof *r->tasks) != 0) ||
-        weft__grow(&r->ready, &r->ready_cap, r->ntasks + 1, sizeof *r->ready) !=
-            0 ||
-        weft__grow(&r->ready_ids, &r->ready_ids_cap, r->ntasks + 1,
-                   sizeof *r->ready_ids) != 0) {
+    if (WEFT__UNLIKELY(r->ntasks >= r->tasks_cap || r->ntasks >= r->ready_cap ||
+                       r->ntasks >= r->ready_ids_cap) &&
+        (weft__grow(&r->tasks, &r->tasks_cap, r->ntasks + 1,
+                    sizeof *r->tasks) != 0 ||
+         weft__grow(&r->ready, &r->ready_cap, r->ntasks + 1,
+                    sizeof *r->ready) != 0 ||
+         weft__grow(&r->ready_ids, &r->ready_ids_cap, r->ntasks + 1,
+                    sizeof *r->ready_ids) != 0)) {
         weft__run_error(r, "out of memory growing the task table to %u tasks",
                         r->ntasks + 1);
         return NULL;
@@ -1352,6 +1372,7 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     if (r->finding.detail.s)
         r->finding.detail.s[0] = '\0';
     r->strategy->begin(r->strategy_state, r->seed);
+    r->rng = r->strategy->uniform ? (uint64_t *)r->strategy_state : NULL;
 
     r->cur = &r->sched;
     r->body = body;
