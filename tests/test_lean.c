@@ -6,7 +6,8 @@
  * recording off (WEFT_LEAN=0, read even with use_env off): each
  * execution hashes and counts alike, and a failure found lean is reported
  * exactly as before: message, report text, trace hash, steps, preemptions
- * and schedule file, byte for byte.
+ * and schedule file, byte for byte; a hang is waited for twice (about two
+ * seconds here), the second time in full.
  */
 #include "weft.h"
 #include "workloads.h"
@@ -250,12 +251,63 @@ static void lean_failure_that_does_not_repeat_is_nondeterminism(void **state)
     weft_result_destroy(&r);
 }
 
+/* A hang found lean is waited for again in full, and reported alike. */
+static volatile int never;
+
+static void *spinner(void *arg)
+{
+    (void)arg;
+    weft_yield();
+    while (!never) {
+    }
+    return NULL;
+}
+
+static void hanging(void *arg)
+{
+    (void)arg;
+    weft_thread_t t;
+    weft_thread_spawn(&t, "spinner", spinner, NULL);
+    weft_yield();
+    weft_thread_join(t, NULL);
+}
+
+static void lean_hang_reports_in_full(void **state)
+{
+    (void)state;
+    char *rep[2];
+    uint64_t hash[2], steps[2];
+    for (int on = 0; on < 2; on++) {
+        weft_config_t c;
+        weft_result_t r;
+        pinned(&c, "random", 1, 5);
+        c.hang_timeout = 1;
+        c.shrink = false;
+        lean(on);
+        assert_int_equal(weft_explore(&c, hanging, NULL, &r), 1);
+        lean(true);
+        assert_int_equal(r.finding, WEFT_FINDING_HANG);
+        assert_non_null(r.report);
+        rep[on] = strdup(r.report);
+        hash[on] = r.trace_hash;
+        steps[on] = r.steps;
+        weft_result_destroy(&r);
+    }
+    assert_string_equal(rep[0], rep[1]);
+    assert_non_null(strstr(rep[1], "spawn"));
+    assert_int_equal(hash[0], hash[1]);
+    assert_int_equal(steps[0], steps[1]);
+    free(rep[0]);
+    free(rep[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lean_executions_hash_alike),
         cmocka_unit_test(lean_failure_reports_in_full),
         cmocka_unit_test(lean_failure_that_does_not_repeat_is_nondeterminism),
+        cmocka_unit_test(lean_hang_reports_in_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
