@@ -412,8 +412,10 @@ struct weft__run {
     /* Lean recording (set by the explorer around a search execution of a
      * strategy whose seed replays it): the trace only feeds r->hash and
      * decisions are only counted (ndecisions), the ring and the log are
-     * left alone. Same decisions, same hash; a failure is re-run from its
-     * seed with full recording before anything reads them. */
+     * left alone, and ready_hash is not kept (a choice's set_hash is 0:
+     * only the log and the replay strategy read it). Same decisions, same
+     * hash; a failure is re-run from its seed with full recording before
+     * anything reads them. */
     bool lean;
     uint64_t *rng; /* the stream of a uniform strategy, or NULL */
 

@@ -328,7 +328,8 @@ static inline void ready_push(struct weft__run *r, struct weft__task *t)
     uint32_t i = r->nready++;
     r->ready[i] = t;
     r->ready_ids[i] = t->id;
-    r->ready_hash ^= id_hash(t->id);
+    if (!r->lean)
+        r->ready_hash ^= id_hash(t->id);
     t->ready_pos = i;
     t->state = WEFT__READY;
 }
@@ -363,7 +364,8 @@ static void ready_remove(struct weft__run *r, struct weft__task *t)
         r->ready_ids[i] = m->id;
         m->ready_pos = i;
     }
-    r->ready_hash ^= id_hash(t->id);
+    if (!r->lean)
+        r->ready_hash ^= id_hash(t->id);
 }
 
 /* ---------------------------------------------------------------- trace */
