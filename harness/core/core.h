@@ -417,7 +417,7 @@ struct weft__run {
      * hash; a failure is re-run from its seed with full recording before
      * anything reads them. */
     bool lean;
-    uint64_t *rng; /* the stream of a uniform strategy, or NULL */
+    uint64_t *rng; /* lean, the stream of a uniform strategy, or NULL */
 
     bool failed;
     bool oom;

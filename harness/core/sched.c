@@ -466,7 +466,7 @@ decide_strategy(struct weft__run *r, int op, uint32_t current)
 static inline uint32_t decide_task(struct weft__run *r, int op,
                                    uint32_t current)
 {
-    if (r->rng != NULL && r->lean) {
+    if (r->rng != NULL) {
         r->ndecisions++;
         return (uint32_t)weft__rng_below(r->rng, r->nready);
     }
@@ -477,7 +477,7 @@ uint64_t weft__choose_value(struct weft__run *r, uint64_t n, int op)
 {
     if (n <= 1)
         return 0;
-    if (r->rng != NULL && r->lean) {
+    if (r->rng != NULL) {
         uint64_t v = weft__rng_below(r->rng, n > UINT32_MAX ? UINT32_MAX : n);
         r->ndecisions++;
         r->hash = (r->hash ^ (v + 0x51)) * 0x100000001b3ULL;
@@ -1374,7 +1374,8 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     if (r->finding.detail.s)
         r->finding.detail.s[0] = '\0';
     r->strategy->begin(r->strategy_state, r->seed);
-    r->rng = r->strategy->uniform ? (uint64_t *)r->strategy_state : NULL;
+    r->rng =
+        r->lean && r->strategy->uniform ? (uint64_t *)r->strategy_state : NULL;
 
     r->cur = &r->sched;
     r->body = body;
