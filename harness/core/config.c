@@ -252,7 +252,7 @@ static const struct var {
 static const char *const other_vars[] = {
     "WEFT_BENCH_DIR", "WEFT_ISOLATE",     "WEFT_GRANULARITY",   "WEFT_RACE",
     "WEFT_CC",        "WEFT_CC_LIBDIR",   "WEFT_CC_INSTRUMENT", "WEFT_TLS",
-    "WEFT__SKIP",     "WEFT_RACE_POINTS",
+    "WEFT__SKIP",     "WEFT_RACE_POINTS", "WEFT_LEAN",
 };
 
 static int set(weft_config_t *cfg, const struct var *v, const char *s,

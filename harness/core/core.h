@@ -294,6 +294,9 @@ struct weft__strategy {
                           runs adds nothing to what earlier executions
                           taught (the lock-order graph) */
     bool tracks;       /* it wants accesses (struct weft__access) logged */
+    bool uniform;      /* its state starts with a splitmix64 stream and its
+                          every choice is weft__rng_below(stream, n): the
+                          core draws lean decisions itself (r->rng) */
     /* Make the state for a whole exploration; -errno on failure. */
     int (*create)(void **state, const weft_config_t *cfg, char *err,
                   size_t err_len);
@@ -471,6 +474,15 @@ struct weft__run {
     bool track;
     struct weft__acclog acc;
     bool decisions_full; /* the log could not grow: replay file partial */
+    /* Lean recording (set by the explorer around a search execution of a
+     * strategy whose seed replays it): the trace only feeds r->hash and
+     * decisions are only counted (ndecisions), the ring and the log are
+     * left alone, and ready_hash is not kept (a choice's set_hash is 0:
+     * only the log and the replay strategy read it). Same decisions, same
+     * hash; a failure is re-run from its seed with full recording before
+     * anything reads them. */
+    bool lean;
+    uint64_t *rng; /* lean, the stream of a uniform strategy, or NULL */
 
     bool failed;
     bool oom;

@@ -361,7 +361,12 @@ void weft__hang_start(struct weft__run *r, unsigned seconds)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = hang_handler;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    /* SA_NODEFER: the handler leaves by siglongjmp without restoring the
+     * signal mask (weft__run_one saves none), so a deferred signal would
+     * stay blocked and the next hang of the process go uncaught (a
+     * keep-going search, or the full re-run of a hang found lean). The
+     * watchdog sends one signal per step, so it is never re-entered. */
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     if (sigaction(weft__hang_signo(), &sa, &wd.old) != 0)
         return;

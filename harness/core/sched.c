@@ -328,7 +328,8 @@ static inline void ready_push(struct weft__run *r, struct weft__task *t)
     uint32_t i = r->nready++;
     r->ready[i] = t;
     r->ready_ids[i] = t->id;
-    r->ready_hash ^= id_hash(t->id);
+    if (!r->lean)
+        r->ready_hash ^= id_hash(t->id);
     t->ready_pos = i;
     t->state = WEFT__READY;
 }
@@ -363,7 +364,8 @@ static void ready_remove(struct weft__run *r, struct weft__task *t)
         r->ready_ids[i] = m->id;
         m->ready_pos = i;
     }
-    r->ready_hash ^= id_hash(t->id);
+    if (!r->lean)
+        r->ready_hash ^= id_hash(t->id);
 }
 
 /* ---------------------------------------------------------------- trace */
@@ -371,15 +373,17 @@ static void ready_remove(struct weft__run *r, struct weft__task *t)
 static inline void trace(struct weft__run *r, int op, int wait_op, uint32_t obj,
                          uint32_t task, const char *file, int line)
 {
-    struct weft__event *e = &r->ring[r->nevents++ & (r->ring_cap - 1)];
-    e->step = r->step;
-    e->time = r->now;
-    e->task = task;
-    e->obj = obj;
-    e->op = (uint16_t)op;
-    e->wait_op = (uint16_t)wait_op;
-    e->file = file;
-    e->line = line;
+    if (!r->lean) {
+        struct weft__event *e = &r->ring[r->nevents++ & (r->ring_cap - 1)];
+        e->step = r->step;
+        e->time = r->now;
+        e->task = task;
+        e->obj = obj;
+        e->op = (uint16_t)op;
+        e->wait_op = (uint16_t)wait_op;
+        e->file = file;
+        e->line = line;
+    }
     /* FNV-style: one multiply per event; addresses never enter it. */
     uint64_t v = (uint64_t)op | (uint64_t)task << 8 | (uint64_t)obj << 28 |
                  (uint64_t)(uint32_t)line << 44;
@@ -388,8 +392,8 @@ static inline void trace(struct weft__run *r, int op, int wait_op, uint32_t obj,
 
 /* ------------------------------------------------------------- decisions */
 
-static void log_decision(struct weft__run *r, const struct weft__choice *c,
-                         uint32_t chosen)
+static void log_full(struct weft__run *r, const struct weft__choice *c,
+                     uint32_t chosen)
 {
     if (WEFT__UNLIKELY(r->ndecisions == r->decisions_cap)) {
         if (weft__grow(&r->decisions, &r->decisions_cap, r->ndecisions + 1,
@@ -438,6 +442,15 @@ static const struct weft__access acc_all = {
     { NULL, NULL }, { WEFT__ACC_ALL, 0 }, WEFT__WAIT_NONE, NULL
 };
 
+static inline void log_decision(struct weft__run *r,
+                                const struct weft__choice *c, uint32_t chosen)
+{
+    if (r->lean) /* counted, not logged */
+        r->ndecisions++;
+    else
+        log_full(r, c, chosen);
+}
+
 /* A task choice comes before its operation (step + 1); a value choice
  * belongs to the operation under way (step). */
 static WEFT__NORETURN void diverged(struct weft__run *r, unsigned ahead)
@@ -450,7 +463,8 @@ static WEFT__NORETURN void diverged(struct weft__run *r, unsigned ahead)
 }
 
 /* The one place where a strategy answers: which ready task runs next. */
-static uint32_t decide_task(struct weft__run *r, int op, uint32_t current)
+static __attribute__((noinline)) uint32_t
+decide_strategy(struct weft__run *r, int op, uint32_t current)
 {
     struct weft__choice c = {
         .kind = WEFT__CHOOSE_TASK,
@@ -477,10 +491,28 @@ static uint32_t decide_task(struct weft__run *r, int op, uint32_t current)
     return (uint32_t)i;
 }
 
+/* A lean decision of a uniform strategy is drawn here, as its choose()
+ * would draw it; any other goes to the strategy. */
+static inline uint32_t decide_task(struct weft__run *r, int op,
+                                   uint32_t current)
+{
+    if (r->rng != NULL) {
+        r->ndecisions++;
+        return (uint32_t)weft__rng_below(r->rng, r->nready);
+    }
+    return decide_strategy(r, op, current);
+}
+
 uint64_t weft__choose_value(struct weft__run *r, uint64_t n, int op)
 {
     if (n <= 1)
         return 0;
+    if (r->rng != NULL) {
+        uint64_t v = weft__rng_below(r->rng, n > UINT32_MAX ? UINT32_MAX : n);
+        r->ndecisions++;
+        r->hash = (r->hash ^ (v + 0x51)) * 0x100000001b3ULL;
+        return v;
+    }
     struct weft__choice c = {
         .kind = WEFT__CHOOSE_VALUE,
         .n = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n,
@@ -1160,13 +1192,14 @@ struct weft__task *weft__task_new(struct weft__run *r, const char *name,
     }
     /* Every task may be ready at once (a broadcast wakes them all), so
      * the ready set holds as many entries as there are tasks. */
-    if ((r->ntasks == r->tasks_cap &&
-         weft__grow(&r->tasks, &r->tasks_cap, r->ntasks + 1,
-                    sizeof *r->tasks) != 0) ||
-        weft__grow(&r->ready, &r->ready_cap, r->ntasks + 1, sizeof *r->ready) !=
-            0 ||
-        weft__grow(&r->ready_ids, &r->ready_ids_cap, r->ntasks + 1,
-                   sizeof *r->ready_ids) != 0) {
+    if (WEFT__UNLIKELY(r->ntasks >= r->tasks_cap || r->ntasks >= r->ready_cap ||
+                       r->ntasks >= r->ready_ids_cap) &&
+        (weft__grow(&r->tasks, &r->tasks_cap, r->ntasks + 1,
+                    sizeof *r->tasks) != 0 ||
+         weft__grow(&r->ready, &r->ready_cap, r->ntasks + 1,
+                    sizeof *r->ready) != 0 ||
+         weft__grow(&r->ready_ids, &r->ready_ids_cap, r->ntasks + 1,
+                    sizeof *r->ready_ids) != 0)) {
         weft__run_error(r, "out of memory growing the task table to %u tasks",
                         r->ntasks + 1);
         return NULL;
@@ -1401,6 +1434,8 @@ int weft__run_one(struct weft__run *r, weft_body_fn *body, void *arg)
     if (r->finding.detail.s)
         r->finding.detail.s[0] = '\0';
     r->strategy->begin(r->strategy_state, r->seed);
+    r->rng =
+        r->lean && r->strategy->uniform ? (uint64_t *)r->strategy_state : NULL;
 
     r->cur = &r->sched;
     r->body = body;

@@ -141,6 +141,59 @@ int weft__search_found(struct weft__search *s, uint64_t index)
     return 1;
 }
 
+bool weft__lean_off;
+
+/* The lean run failed, its full re-run did not fail alike: the body
+ * depends on something weft does not control. */
+static void lean_diverged(struct weft__run *r, weft_finding_t kind,
+                          uint64_t hash, uint64_t steps)
+{
+    char was[200];
+    snprintf(was, sizeof was, "%.190s", r->failed ? r->finding.message : "");
+    const char *then =
+        r->failed ? weft_finding_name(r->finding.kind) : "passed";
+    r->failed = true;
+    r->finding.kind = WEFT_FINDING_NONDETERMINISM;
+    r->finding.task = 0;
+    r->finding.step = r->step;
+    r->finding.time = r->now;
+    r->finding.file = NULL;
+    r->finding.line = 0;
+    snprintf(r->finding.message, sizeof r->finding.message,
+             "re-run from its seed to record its trace, the execution ran "
+             "otherwise: first %s after %llu steps (trace hash %016llx), "
+             "then %s after %llu steps (trace hash %016llx%s%s); the body "
+             "depends on something weft does not control",
+             weft_finding_name(kind), (unsigned long long)steps,
+             (unsigned long long)weft__mix(hash), then,
+             (unsigned long long)r->step,
+             (unsigned long long)weft__mix(r->hash), was[0] ? ": " : "", was);
+}
+
+int weft__search_run(struct weft__search *s)
+{
+    struct weft__run *r = s->r;
+    r->interruptible = true;
+    r->lean = s->lean;
+    int e = weft__interrupt != 0 ? -EINTR : weft__run_one(r, s->body, s->arg);
+    r->lean = false;
+    if (e == 0 && s->lean && r->failed && !r->abandoned) {
+        /* Again with the trace ring and decision log: the same seed
+         * makes the same decisions (a hang waits for the watchdog
+         * again). A body that depends on something weft does not control
+         * (state kept across executions, an allocation made to fail) may
+         * run otherwise: its re-run is reported if it fails alike, as the
+         * report's own replay would be; if it does not, that is said. */
+        weft_finding_t kind = r->finding.kind;
+        uint64_t hash = r->hash, steps = r->step;
+        e = weft__interrupt != 0 ? -EINTR : weft__run_one(r, s->body, s->arg);
+        if (e == 0 && !r->abandoned && (!r->failed || r->finding.kind != kind))
+            lean_diverged(r, kind, hash, steps);
+    }
+    r->interruptible = false;
+    return e;
+}
+
 /* Run the executions of this shard, here. */
 static int search_serial(struct weft__search *s)
 {
@@ -158,10 +211,7 @@ static int search_serial(struct weft__search *s)
             weft__progress(s, false);
         }
         r->seed = weft__exec_seed(cfg->seed, i);
-        r->interruptible = true;
-        int e =
-            weft__interrupt != 0 ? -EINTR : weft__run_one(r, s->body, s->arg);
-        r->interruptible = false;
+        int e = weft__search_run(s);
         if (e == -EINTR) {
             /* SIGINT or SIGTERM: execution i did not end, resume there */
             s->interrupted = weft__interrupt;
@@ -1217,6 +1267,25 @@ int weft_explore(const weft_config_t *cfg_in, weft_body_fn *body, void *arg,
     }
     s.r->strategy = st;
     s.r->strategy_state = state;
+    /* Searches whose seed replays an execution record lean: a failure is
+     * re-run in full from its seed. Not with coverage (it would count the
+     * re-run), nor where a failure is reported as it ran (weft-cc's
+     * snapshot children: no fresh globals to re-run on). */
+    {
+        const char *lean = getenv("WEFT_LEAN");
+        if (lean != NULL && lean[0] != '\0' && strcmp(lean, "0") != 0 &&
+            strcmp(lean, "1") != 0) {
+            fprintf(stderr,
+                    "weft: WEFT_LEAN must be 0 (record every execution in "
+                    "full) or 1, not '%s'\n",
+                    lean);
+            rc = -EINVAL;
+            goto out;
+        }
+        s.lean = (st == &weft__strategy_random || st == &weft__strategy_pct) &&
+                 cfg.sync_coverage == NULL && !weft__report_first_run &&
+                 !weft__lean_off && !(lean != NULL && strcmp(lean, "0") == 0);
+    }
     if (cfg.sync_coverage != NULL) {
         if (weft__cov_measure(cfg.sync_measure ? cfg.sync_measure
                                                : "contended") < 0) {

@@ -192,6 +192,7 @@ struct weft__search {
     uint64_t nset;
     bool set_full; /* nset is an estimate */
     bool parallel; /* workers count distinct executions in shared memory */
+    bool lean;     /* search executions record lean (weft__search_run) */
     double t0, t0p, last_draw; /* coarse and precise start times */
     bool tty, progress_on, drawn;
     int out_err;     /* the first output file that could not be written */
@@ -215,6 +216,14 @@ WEFT__HIDDEN uint64_t weft__distinct_count(const struct weft__distinct *d,
 WEFT__HIDDEN double weft__wall(void);
 WEFT__HIDDEN bool weft__out_of_time(struct weft__search *s);
 WEFT__HIDDEN void weft__progress(struct weft__search *s, bool last);
+/* Run the search execution whose seed is in r->seed, interruptible.
+ * With s->lean it runs with lean recording (core.h) and, if it fails,
+ * again from its seed with full recording, so that what follows sees the
+ * trace and decision log it would have seen (a re-run that does not
+ * fail alike is reported as nondeterminism). Returns as weft__run_one. */
+WEFT__HIDDEN int weft__search_run(struct weft__search *s);
+/* Set by tests (or WEFT_LEAN=0): no search execution runs lean. */
+WEFT__HIDDEN extern bool weft__lean_off;
 /* Record r's failure of execution `index` unless a like one is known:
  * 1 new, 0 known, -ENOMEM. */
 WEFT__HIDDEN int weft__search_found(struct weft__search *s, uint64_t index);

@@ -10,7 +10,7 @@
 #include <errno.h>
 
 struct random_state {
-    uint64_t s;
+    uint64_t s; /* first: the core draws from it (uniform) */
 };
 
 static int rnd_create(void **state, const weft_config_t *cfg, char *err,
@@ -74,6 +74,7 @@ static void rnd_explain(void *state, char *why, size_t len)
 const struct weft__strategy weft__strategy_random = {
     .name = "random",
     .seed_replays = true,
+    .uniform = true,
     .create = rnd_create,
     .destroy = rnd_destroy,
     .begin = rnd_begin,

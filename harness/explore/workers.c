@@ -80,7 +80,9 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
         r->seed = weft__exec_seed(cfg->seed, i);
         __atomic_store_n(&me->current, i, __ATOMIC_RELAXED);
         r->interruptible = true;
+        r->lean = s->lean; /* the parent re-runs a failure in full */
         int e = weft__interrupt ? -EINTR : weft__run_one(r, s->body, s->arg);
+        r->lean = false;
         r->interruptible = false;
         if (e == -EINTR) {
             me->next = i; /* not run to its end: the resume starts here */

@@ -147,7 +147,7 @@ static int guard(char *g)
  * grow with the stacks already made, from 4 to SLAB_STACKS, so that a
  * test with three tasks maps three stacks' worth, not sixty-four (a
  * forked worker copies, and valgrind scans, every mapping). */
-static int new_slab(size_t size)
+static __attribute__((noinline)) int new_slab(size_t size)
 {
     size_t slot = GUARD + size;
     unsigned made = 0;
@@ -209,7 +209,7 @@ static int new_slab(size_t size)
 
 /* Stacks of another size are no longer handed out: the free ones leave
  * the pool, and their slabs go once all their stacks are back. */
-static void change_size(size_t size)
+static __attribute__((noinline)) void change_size(size_t size)
 {
     struct weft__stack **p = &pool;
     while (*p != NULL) {
@@ -230,6 +230,8 @@ static void change_size(size_t size)
     }
 }
 
+/* (new_slab and change_size stay out of line: a stack from the pool, the
+ * common case, then saves few registers.) */
 struct weft__stack *weft__stack_get_err(size_t size, int *err)
 {
     size_t pg = weft__page_size();
