@@ -8,6 +8,7 @@
 #include "workloads.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -579,6 +580,33 @@ static void jobs_split_the_search_and_report_alike(void **state)
     }
 }
 
+/* A worker of a split search whose execution blocks for real (here: a
+ * poll with no end in one branch) is stopped after the hang timeout, and
+ * the search says so: an error, never a wait without end. */
+static void body_real_block(void *arg)
+{
+    (void)arg;
+    weft_thread_t t;
+    weft_atomic32_t a = WEFT_ATOMIC_INIT(0);
+    weft_thread_spawn(&t, NULL, one_add, &a);
+    if (weft_choose(2) == 1)
+        poll(NULL, 0, -1);
+    weft_atomic32_fetch_add(&a, 1);
+    weft_thread_join(t, NULL);
+}
+
+static void a_worker_that_hangs_is_stopped_and_said(void **state)
+{
+    (void)state;
+    weft_config_t c;
+    weft_result_t r;
+    pinned(&c, 1000);
+    c.jobs = 2;
+    c.hang_timeout = 1;
+    assert_int_equal(weft_explore(&c, body_real_block, NULL, &r), -ETIMEDOUT);
+    done(&r);
+}
+
 /* ABA on a Treiber stack of three nodes (tests/corpus/aba.c): thread 1
  * pops A (reads top = A, next = B) and is preempted; thread 2 pops A and
  * B and pushes A back; thread 1's compare-exchange still sees A and
@@ -726,6 +754,7 @@ int main(void)
         cmocka_unit_test(shards_split_the_search_without_overlap),
         cmocka_unit_test(a_bug_is_found_by_some_shard),
         cmocka_unit_test(jobs_split_the_search_and_report_alike),
+        cmocka_unit_test(a_worker_that_hangs_is_stopped_and_said),
         cmocka_unit_test(dpor_finds_the_aba),
         cmocka_unit_test(dpor_races_a_join_that_may_time_out),
     };

@@ -200,9 +200,11 @@ static int search_serial(struct weft__search *s)
     const weft_config_t *cfg = s->cfg;
     struct weft__run *r = s->r;
     for (uint64_t i = s->first; i < cfg->iterations; i += s->stride) {
-        if (s->halt != NULL &&
-            __atomic_load_n(s->halt, __ATOMIC_RELAXED) < s->worker)
-            break; /* a lower worker's failure is the one reported */
+        if (s->halt != NULL) {
+            if (__atomic_load_n(s->halt, __ATOMIC_RELAXED) < s->worker)
+                break; /* a lower worker's failure is the one reported */
+            __atomic_add_fetch(s->beat, 1, __ATOMIC_RELAXED);
+        }
         if (s->executions > 0 && (cfg->time_budget > 0 || s->progress_on)) {
             if (weft__out_of_time(s)) {
                 s->out_of_time = true;
@@ -279,6 +281,7 @@ static int search_serial(struct weft__search *s)
 /* What a worker of a split search hands back. */
 #define SPLIT_FOUND 4
 struct split_slot {
+    uint64_t beat; /* executions begun: the parent's sign of progress */
     uint64_t executions, steps, redundant;
     bool exhausted, out_of_time, ended;
     int rc, interrupted;
@@ -324,10 +327,12 @@ static WEFT__NORETURN void split_worker(struct weft__search *s,
     ws.progress_on = false;
     ws.halt = &sh->halt;
     ws.worker = w;
+    ws.beat = &me->beat;
     ws.r->strategy_state = state;
-    weft__hang_start(ws.r, c.hang_timeout);
+    /* no watchdog thread here (a thread made in a child forked from a
+     * process with threads can wait forever on a lock held at the fork):
+     * the parent watches the beat instead */
     me->rc = search_serial(&ws);
-    weft__hang_stop();
     me->executions = ws.executions;
     me->steps = ws.total_steps;
     me->redundant = ws.redundant;
@@ -396,7 +401,31 @@ static int search_split(struct weft__search *s)
         pids[started++] = p;
     }
     bool passed_on = false;
+    uint64_t beats[64] = { 0 };
+    double since[64];
+    for (unsigned w = 0; w < started; w++)
+        since[w] = weft__wall();
     for (unsigned left = started; left > 0;) {
+        /* a worker whose execution makes no progress for the hang
+         * timeout is stopped: its part cannot be finished here */
+        for (unsigned w = 0; w < started && cfg->hang_timeout > 0; w++) {
+            uint64_t b = __atomic_load_n(&sh->w[w].beat, __ATOMIC_RELAXED);
+            if (pids[w] <= 0 || b != beats[w]) {
+                beats[w] = b;
+                since[w] = weft__wall();
+            } else if (weft__wall() - since[w] > cfg->hang_timeout) {
+                kill(pids[w], SIGKILL);
+                if (rc == 0) {
+                    rc = -ETIMEDOUT;
+                    snprintf(s->error, sizeof s->error,
+                             "worker %u of the split search ran one execution "
+                             "for over %u s (a hang in its part of the tree: "
+                             "run without WEFT_JOBS to have it reported)",
+                             w + 1, cfg->hang_timeout);
+                }
+                since[w] = weft__wall();
+            }
+        }
         if (weft__interrupt != 0 && !passed_on) {
             for (unsigned w = 0; w < started; w++)
                 if (pids[w] > 0)

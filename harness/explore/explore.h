@@ -204,6 +204,7 @@ struct weft__search {
      * worker of a lower number has found a failure (*halt < worker) */
     const uint32_t *halt;
     uint32_t worker;
+    uint64_t *beat; /* counts its executions, for the parent's watch */
 };
 
 /* Distinct executions (distinct.c): exact up to 2048, then estimated. */
