@@ -89,8 +89,9 @@ struct weft__schedule {
  * execution scheduled by ("race_points" line, written when get gives a
  * non-empty value); reading one makes them the points (0, or -1 and why,
  * in err). NULL elsewhere: a race_points line is an unknown key. */
-extern size_t (*weft__schedule_points_get)(char *out, size_t len);
-extern int (*weft__schedule_points_set)(const char *v, char *err, size_t len);
+WEFT__HIDDEN extern size_t (*weft__schedule_points_get)(char *out, size_t len);
+WEFT__HIDDEN extern int (*weft__schedule_points_set)(const char *v, char *err,
+                                                     size_t len);
 WEFT__HIDDEN int weft__schedule_read(const char *path, struct weft__schedule *s,
                                      char *err, size_t err_len);
 WEFT__HIDDEN int weft__schedule_write_s(const char *path,
