@@ -35,6 +35,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <weft.h>
 
 #define REPS            3
@@ -866,6 +867,40 @@ static void write_json(double seconds)
 
 /* ------------------------------------------------------------------ main */
 
+/* dpor's search split over WEFT_JOBS workers: W4 exhausted with 1, 2
+ * and 4 jobs (wall time; on a machine with fewer cores than jobs the
+ * workers share them). Printed at once, not in the JSON. */
+static void part_split(void)
+{
+    printf("\ndpor split over WEFT_JOBS (W4 exhausted; wall time, %ld cores "
+           "online)\n",
+           sysconf(_SC_NPROCESSORS_ONLN));
+    printf("  jobs   executions      seconds   executions/s  speed-up\n");
+    double base = 0;
+    for (unsigned jobs = 1; jobs <= 4; jobs *= 2) {
+        weft_config_t c;
+        weft_result_t r;
+        config(&c, "dpor", 1, EXHAUST_CAP);
+        c.preemption_bound = -1;
+        c.jobs = jobs;
+        double t0 = now_ns();
+        int rc = weft_explore(&c, workloads[3].body, NULL, &r);
+        double t = (now_ns() - t0) / 1e9;
+        if (rc != 0 || !r.exhausted || r.executions != 369600) {
+            fprintf(stderr,
+                    "bench_explore: dpor with %u jobs on W4: rc %d, "
+                    "%llu executions\n",
+                    jobs, rc, (unsigned long long)r.executions);
+            failures++;
+        }
+        if (jobs == 1)
+            base = t;
+        printf("  %4u %12llu %12.2f %14.0f %9.2f\n", jobs,
+               (unsigned long long)r.executions, t, r.executions / t, base / t);
+        weft_result_destroy(&r);
+    }
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -878,6 +913,7 @@ int main(int argc, char **argv)
         print_rates();
         part_counts();
         print_counts();
+        part_split();
     }
     part_finds();
     print_finds();
