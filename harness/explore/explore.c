@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -303,10 +302,7 @@ static WEFT__NORETURN void split_worker(struct weft__search *s,
                                         struct split_shared *sh, unsigned w,
                                         unsigned jobs, pid_t parent)
 {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(0);
-    weft__interrupt_parent = parent;
+    weft__worker_start(parent);
     struct split_slot *me = &sh->w[w];
     /* part (k - 1) J + w of n J: this shard's part, split again */
     weft_config_t c = *s->cfg;

@@ -229,6 +229,9 @@ WEFT__HIDDEN extern bool weft__lean_off;
 /* Record r's failure of execution `index` unless a like one is known:
  * 1 new, 0 known, -ENOMEM. */
 WEFT__HIDDEN int weft__search_found(struct weft__search *s, uint64_t index);
+/* First thing in a forked worker of `parent`: it dies with its parent
+ * and takes only the first SIGINT or SIGTERM (workers.c). */
+WEFT__HIDDEN void weft__worker_start(pid_t parent);
 /* The search split over cfg->jobs forked workers (workers.c). */
 WEFT__HIDDEN int weft__search_parallel(struct weft__search *s);
 /* A forked process leaves with _exit: write its gcov counts first. */

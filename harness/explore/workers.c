@@ -46,12 +46,8 @@ struct shared {
     struct weft__distinct *distinct;
 };
 
-static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
-                                  unsigned w, unsigned jobs, pid_t parent)
+void weft__worker_start(pid_t parent)
 {
-    const weft_config_t *cfg = s->cfg;
-    struct weft__run *r = s->r;
-    struct slot *me = &sh->w[w];
     /* Die with the parent, whatever kills it (a second Ctrl-C, SIGKILL):
      * no worker runs its share on, orphaned. Its passing SIGINT or
      * SIGTERM on is a request to stop, not a second signal. */
@@ -59,6 +55,15 @@ static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
     if (getppid() != parent)
         _exit(0); /* it died before the line above */
     weft__interrupt_parent = parent;
+}
+
+static WEFT__NORETURN void worker(struct weft__search *s, struct shared *sh,
+                                  unsigned w, unsigned jobs, pid_t parent)
+{
+    const weft_config_t *cfg = s->cfg;
+    struct weft__run *r = s->r;
+    struct slot *me = &sh->w[w];
+    weft__worker_start(parent);
     r->pid = getpid();
     me->next = me->current = UINT64_MAX;
     if (r->cov != NULL) { /* count this worker's executions only */
